@@ -1,0 +1,114 @@
+/**
+ * Typed errors with stable codes. API users see `code` as the GraphQL error's
+ * `extensions.code`, and job failures carry it in `Job.error.code`.
+ */
+
+/** Codes an API request can fail with. */
+export type ApiErrorCode =
+  | 'BAD_USER_INPUT'
+  | 'NOT_FOUND'
+  | 'QUEUE_FULL'
+  | 'RATE_LIMITED'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'SERVICE_UNAVAILABLE'
+  | 'INTERNAL_SERVER_ERROR';
+
+/** Codes a job can fail with (`Job.error.code`). */
+export type JobErrorCode =
+  | 'MODEL_FAILED'
+  | 'ENCODER_FAILED'
+  | 'STORAGE_FAILED'
+  | 'INVALID_JOB'
+  | 'WORKER_LOST'
+  | 'INTERNAL_ERROR';
+
+export type ErrorCode = ApiErrorCode | JobErrorCode | 'CONFIG_INVALID';
+
+export class ZeusError extends Error {
+  override readonly name: string = 'ZeusError';
+  readonly code: ErrorCode;
+  /** Extra facts for API users (`extensions` of a GraphQL error). No secrets, no paths. */
+  readonly details: Readonly<Record<string, unknown>>;
+  /** True when trying the same thing again later may succeed. */
+  readonly retryable: boolean;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: {
+      details?: Record<string, unknown>;
+      retryable?: boolean;
+      cause?: unknown;
+    } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.details = options.details ?? {};
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+/** One invalid field of an input, with the rule it breaks. */
+export interface FieldProblem {
+  readonly field: string;
+  readonly rule: string;
+  readonly message: string;
+}
+
+export class InvalidInputError extends ZeusError {
+  override readonly name = 'InvalidInputError';
+  readonly problems: readonly FieldProblem[];
+
+  constructor(problems: readonly FieldProblem[]) {
+    const first = problems[0];
+    if (first === undefined) throw new Error('InvalidInputError needs at least one problem');
+    super('BAD_USER_INPUT', problems.map((problem) => problem.message).join(' '), {
+      details: {
+        field: first.field,
+        rule: first.rule,
+        problems: problems.map(({ field, rule, message }) => ({ field, rule, message })),
+      },
+    });
+    this.problems = problems;
+  }
+}
+
+export class NotFoundError extends ZeusError {
+  override readonly name = 'NotFoundError';
+  constructor(what: string, id: string) {
+    super('NOT_FOUND', `No ${what} with id "${id}".`, { details: { id } });
+  }
+}
+
+export class QueueFullError extends ZeusError {
+  override readonly name = 'QueueFullError';
+  constructor(maxQueued: number) {
+    super(
+      'QUEUE_FULL',
+      `The queue is full (${maxQueued} jobs waiting). Try again when some have finished.`,
+      { details: { maxQueued }, retryable: true },
+    );
+  }
+}
+
+/** Every problem with the environment, reported at once at start-up. */
+export class ConfigError extends ZeusError {
+  override readonly name = 'ConfigError';
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(
+      'CONFIG_INVALID',
+      `Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`,
+    );
+    this.problems = problems;
+  }
+}
+
+/** A job failure with a code and a message fit for the user. */
+export class JobFailure extends ZeusError {
+  override readonly name = 'JobFailure';
+  constructor(code: JobErrorCode, message: string, cause?: unknown) {
+    super(code, message, { cause });
+  }
+}

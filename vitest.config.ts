@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['**/*.test.ts', '**/*.test.tsx'],
+    exclude: ['**/node_modules/**', '**/dist/**'],
+    // Integration tests start real Redis, Caddy and ffmpeg processes: give them room,
+    // but keep every test bounded.
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // Two cores: run test files two at a time so servers started by tests are not starved.
+    maxWorkers: 2,
+  },
+});
