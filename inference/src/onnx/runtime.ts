@@ -1,0 +1,167 @@
+/**
+ * The one module that imports onnxruntime-node: execution-provider choice, sessions, input
+ * checks and release. Everything else in Zeus goes through `ModelSession` and `tensor()`.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { halfToFloat } from '@zeus/models';
+import * as ort from 'onnxruntime-node';
+
+export type Device = 'auto' | 'cuda' | 'webgpu' | 'cpu';
+export type ExecutionProvider = 'cuda' | 'webgpu' | 'cpu';
+export type OrtTensor = ort.Tensor;
+export type TensorDType = 'float32' | 'float16' | 'int64' | 'int32' | 'uint8' | 'bool';
+
+export const DEVICES: readonly Device[] = ['auto', 'cuda', 'webgpu', 'cpu'];
+
+/** Preference order when the device is `auto`. */
+const AUTO_ORDER: readonly ExecutionProvider[] = ['cuda', 'webgpu', 'cpu'];
+
+export class SessionError extends Error {
+  override readonly name = 'SessionError';
+}
+
+/**
+ * True when the CUDA provider's library sits next to the binding. The npm package ships
+ * without it (its install script downloads it), so on most machines CUDA is simply absent.
+ */
+export function cudaProviderInstalled(): boolean {
+  const require = createRequire(import.meta.url);
+  const binding = require.resolve('onnxruntime-node');
+  const binDir = join(dirname(binding), '..', 'bin', 'napi-v6', process.platform, process.arch);
+  return existsSync(join(binDir, 'libonnxruntime_providers_cuda.so'));
+}
+
+/** The providers to try, in order, for a device setting. */
+export function providerCandidates(
+  device: Device,
+  hasCuda: () => boolean = cudaProviderInstalled,
+): ExecutionProvider[] {
+  if (device !== 'auto') return [device];
+  return AUTO_ORDER.filter((provider) => provider !== 'cuda' || hasCuda());
+}
+
+export interface SessionOptions {
+  readonly device: Device;
+  /** For messages and logs, e.g. "transformer". */
+  readonly name: string;
+  /** Threads for the CPU provider (default: ONNX Runtime's choice). */
+  readonly intraOpThreads?: number;
+  /** ONNX Runtime log severity: 0 verbose … 4 fatal (default 3, errors only). */
+  readonly logSeverity?: 0 | 1 | 2 | 3 | 4;
+}
+
+export class ModelSession {
+  private released = false;
+
+  private constructor(
+    readonly name: string,
+    readonly provider: ExecutionProvider,
+    private readonly session: ort.InferenceSession,
+  ) {}
+
+  /**
+   * Loads a model from a file path (external data is found next to it) or bytes, on the first
+   * provider of the device setting that accepts it.
+   */
+  static async load(model: string | Uint8Array, options: SessionOptions): Promise<ModelSession> {
+    const failures: string[] = [];
+    for (const provider of providerCandidates(options.device)) {
+      const sessionOptions: ort.InferenceSession.SessionOptions = {
+        executionProviders: [provider],
+        graphOptimizationLevel: 'all',
+        logSeverityLevel: options.logSeverity ?? 3,
+        ...(options.intraOpThreads === undefined
+          ? {}
+          : { intraOpNumThreads: options.intraOpThreads }),
+      };
+      try {
+        const session =
+          typeof model === 'string'
+            ? await ort.InferenceSession.create(model, sessionOptions)
+            : await ort.InferenceSession.create(model, sessionOptions);
+        return new ModelSession(options.name, provider, session);
+      } catch (error) {
+        failures.push(`${provider}: ${firstLine(error)}`);
+      }
+    }
+    throw new SessionError(
+      `Could not load the ${options.name} model on device "${options.device}": ${failures.join('; ')}`,
+    );
+  }
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  /** Runs the model; every declared input must be given, and nothing else. */
+  async run(feeds: Readonly<Record<string, OrtTensor>>): Promise<Record<string, OrtTensor>> {
+    if (this.released) throw new SessionError(`The ${this.name} session was released`);
+    const missing = this.session.inputNames.filter((input) => !(input in feeds));
+    const unknown = Object.keys(feeds).filter((input) => !this.session.inputNames.includes(input));
+    if (missing.length > 0 || unknown.length > 0) {
+      throw new SessionError(
+        `Inputs of ${this.name} do not match the model: ` +
+          [
+            missing.length > 0 ? `missing ${missing.join(', ')}` : '',
+            unknown.length > 0 ? `unknown ${unknown.join(', ')}` : '',
+          ]
+            .filter(Boolean)
+            .join('; '),
+      );
+    }
+    try {
+      return await this.session.run(feeds);
+    } catch (error) {
+      throw new SessionError(`The ${this.name} model failed: ${firstLine(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    await this.session.release();
+  }
+}
+
+type TensorData = {
+  float32: Float32Array;
+  float16: Uint16Array;
+  int64: BigInt64Array;
+  int32: Int32Array;
+  uint8: Uint8Array;
+  bool: Uint8Array;
+};
+
+/** Wraps host data as an ONNX Runtime tensor (float16 data is raw 16-bit patterns). */
+export function tensor<D extends TensorDType>(
+  dtype: D,
+  data: TensorData[D],
+  dims: readonly number[],
+): OrtTensor {
+  return new ort.Tensor(dtype, data, dims);
+}
+
+/** A tensor's data as float32 (copying from float16 when needed). */
+export function tensorFloat32(value: OrtTensor): Float32Array {
+  if (value.type === 'float32') return value.data as Float32Array;
+  if (value.type === 'float16') {
+    const bits = value.data as Uint16Array;
+    const out = new Float32Array(bits.length);
+    for (let i = 0; i < bits.length; i++) out[i] = halfToFloat(bits[i] ?? 0);
+    return out;
+  }
+  throw new SessionError(`Expected a float tensor, got ${value.type}`);
+}
+
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n')[0] ?? message;
+}

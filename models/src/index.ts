@@ -1,0 +1,4 @@
+export * from './tensor/dtype.ts';
+export * from './tensor/tensor.ts';
+export * from './safetensors.ts';
+export * from './onnx/graph-builder.ts';
