@@ -1,0 +1,81 @@
+/**
+ * `npm run parity -- <dir> [--only component,...]`: runs Zeus' implementation on a reference
+ * directory (see reference.ts) and prints, for each compared tensor, the largest absolute
+ * error against the official implementation and the tolerance. Exits 1 if any exceeds it.
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { CHECKS } from './checks/index.ts';
+import { Reference } from './reference.ts';
+import { passed, type ParityResult } from './types.ts';
+
+async function main(): Promise<number> {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: { only: { type: 'string' } },
+  });
+  const dir = positionals[0];
+  if (dir === undefined) {
+    console.error('usage: npm run parity -- <reference-dir> [--only transformer,scheduler,...]');
+    return 2;
+  }
+  const only = values.only?.split(',').map((name) => name.trim());
+  const unknown = only?.filter((name) => !CHECKS.some((check) => check.component === name));
+  if (unknown !== undefined && unknown.length > 0) {
+    console.error(
+      `Unknown component(s): ${unknown.join(', ')}. Known: ${CHECKS.map((c) => c.component).join(', ')}`,
+    );
+    return 2;
+  }
+  const reference = await Reference.open(resolve(dir));
+  const results: ParityResult[] = [];
+  try {
+    for (const check of CHECKS) {
+      if (only !== undefined && !only.includes(check.component)) continue;
+      const started = performance.now();
+      const componentResults = await check.run(reference);
+      results.push(...componentResults);
+      const seconds = ((performance.now() - started) / 1000).toFixed(2);
+      console.error(
+        `${check.component}: ${componentResults.length} tensors compared in ${seconds} s`,
+      );
+    }
+  } finally {
+    await reference.close();
+  }
+  if (results.length === 0) {
+    console.error('No component was compared.');
+    return 1;
+  }
+  printTable(results);
+  const failures = results.filter((result) => !passed(result));
+  console.log(
+    failures.length === 0
+      ? `PASS: ${results.length} tensors within tolerance`
+      : `FAIL: ${failures.length} of ${results.length} tensors exceed their tolerance`,
+  );
+  return failures.length === 0 ? 0 : 1;
+}
+
+function printTable(results: readonly ParityResult[]): void {
+  const rows = results.map((result) => [
+    result.name,
+    result.maxAbsError.toExponential(2),
+    result.tolerance.toExponential(0),
+    passed(result) ? 'ok' : 'FAIL',
+    result.note ?? '',
+  ]);
+  const header = ['tensor', 'max abs error', 'tolerance', '', 'note'];
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join('  ')
+      .trimEnd();
+  console.log(line(header));
+  for (const row of rows) console.log(line(row));
+}
+
+process.exitCode = await main();
