@@ -2,3 +2,4 @@ export * from './tensor/dtype.ts';
 export * from './tensor/tensor.ts';
 export * from './safetensors.ts';
 export * from './onnx/graph-builder.ts';
+export * from './convert/index.ts';
