@@ -23,7 +23,10 @@ export type JobErrorCode =
   | 'WORKER_LOST'
   | 'INTERNAL_ERROR';
 
-export type ErrorCode = ApiErrorCode | JobErrorCode | 'CONFIG_INVALID';
+/** Codes that stay inside Zeus's processes (start-up and coordination between them). */
+export type InternalErrorCode = 'CONFIG_INVALID' | 'MODEL_UNAVAILABLE' | 'JOB_CONFLICT';
+
+export type ErrorCode = ApiErrorCode | JobErrorCode | InternalErrorCode;
 
 export class ZeusError extends Error {
   override readonly name: string = 'ZeusError';
@@ -110,5 +113,37 @@ export class JobFailure extends ZeusError {
   override readonly name = 'JobFailure';
   constructor(code: JobErrorCode, message: string, cause?: unknown) {
     super(code, message, { cause });
+  }
+}
+
+/** The configured model cannot run in this build or on this machine; retrying will not help. */
+export class ModelUnavailableError extends ZeusError {
+  override readonly name = 'ModelUnavailableError';
+  constructor(message: string, cause?: unknown) {
+    super('MODEL_UNAVAILABLE', message, { cause });
+  }
+}
+
+/** Why a job update was refused. */
+export type JobConflictReason =
+  /** The job already finished: final states are final. */
+  | 'final'
+  /** The update comes from an attempt that was replaced by a retry. */
+  | 'stale-attempt'
+  /** The update does not fit the job's status (for example progress on a queued job). */
+  | 'wrong-status'
+  /** Progress went backwards within an attempt. */
+  | 'regression';
+
+/**
+ * A job update that does not apply to the job's current state. Workers stop working on a job
+ * when they get this: someone else owns it now, or it is over.
+ */
+export class JobConflictError extends ZeusError {
+  override readonly name = 'JobConflictError';
+  readonly reason: JobConflictReason;
+  constructor(reason: JobConflictReason, message: string) {
+    super('JOB_CONFLICT', message, { details: { reason } });
+    this.reason = reason;
   }
 }

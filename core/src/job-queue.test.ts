@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deferred } from '../../tests/helpers/deferred.ts';
+import { startTestRedis, type TestRedis } from '../../tests/helpers/redis.ts';
+import { JobConsumer, JobQueue, type JobConsumerHandlers } from './job-queue.ts';
+import { closeRedis, connectRedis, type Redis } from './redis.ts';
+import { RedisKeys } from './redis-keys.ts';
+
+let redisServer: TestRedis;
+const connections: Redis[] = [];
+
+beforeAll(async () => {
+  redisServer = await startTestRedis();
+});
+
+afterAll(async () => {
+  await Promise.all(connections.map(closeRedis));
+  await redisServer.stop();
+});
+
+function connect(role: 'requests' | 'background'): Redis {
+  const redis = connectRedis(redisServer.url, { name: 'queue-test', role });
+  connections.push(redis);
+  return redis;
+}
+
+let prefixCounter = 0;
+function freshKeys(): RedisKeys {
+  prefixCounter += 1;
+  return new RedisKeys(`queue-test-${prefixCounter}`);
+}
+
+function handlers(overrides: Partial<JobConsumerHandlers>): JobConsumerHandlers {
+  return {
+    process: async () => {},
+    onGaveUp: () => {},
+    onStalled: () => {},
+    onError: () => {},
+    ...overrides,
+  };
+}
+
+describe('JobQueue and JobConsumer (BullMQ)', () => {
+  it('delivers a job id once, however often it is added', async () => {
+    const keys = freshKeys();
+    const queue = new JobQueue(connect('requests'), keys);
+    const jobId = randomUUID();
+    await queue.add(jobId);
+    await queue.add(jobId);
+    expect(await queue.pendingIds()).toEqual(new Set([jobId]));
+
+    const delivered: string[] = [];
+    const done = deferred();
+    const consumer = new JobConsumer(
+      connect('background'),
+      keys,
+      handlers({
+        process: ({ jobId: id }) => {
+          delivered.push(id);
+          done.resolve(undefined);
+          return Promise.resolve();
+        },
+      }),
+      { lockDurationMs: 5_000, maxStalledCount: 1 },
+    );
+    await done.promise;
+    await consumer.close();
+    await queue.add(randomUUID());
+    expect(delivered).toEqual([jobId]);
+    await queue.close();
+  });
+
+  it("gives a dead worker's job to another worker once its lock expires", async () => {
+    const keys = freshKeys();
+    const queue = new JobQueue(connect('requests'), keys);
+    const jobId = randomUUID();
+    await queue.add(jobId);
+
+    const taken = deferred();
+    const dying = new JobConsumer(
+      connect('background'),
+      keys,
+      handlers({
+        // Never finishes: the worker "dies" holding the job.
+        process: () => {
+          taken.resolve(undefined);
+          return new Promise(() => {});
+        },
+      }),
+      { lockDurationMs: 1_000, maxStalledCount: 1 },
+    );
+    await taken.promise;
+    // A forced close stops renewing the lock without finishing the job, as a crash would.
+    await dying.close(true);
+
+    const stalled = deferred<string>();
+    const retried = deferred<string>();
+    const survivor = new JobConsumer(
+      connect('background'),
+      keys,
+      handlers({
+        process: ({ jobId: id }) => {
+          retried.resolve(id);
+          return Promise.resolve();
+        },
+        onStalled: (id) => {
+          stalled.resolve(id);
+        },
+      }),
+      { lockDurationMs: 1_000, maxStalledCount: 1 },
+    );
+    expect(await stalled.promise).toBe(jobId);
+    expect(await retried.promise).toBe(jobId);
+    await survivor.close();
+    await queue.close();
+  });
+
+  it('hands a released job back to the queue', async () => {
+    const keys = freshKeys();
+    const queue = new JobQueue(connect('requests'), keys);
+    const jobId = randomUUID();
+    await queue.add(jobId);
+
+    const taken = deferred();
+    const shuttingDown = deferred();
+    const first = new JobConsumer(
+      connect('background'),
+      keys,
+      handlers({
+        process: async (delivery) => {
+          taken.resolve(undefined);
+          await shuttingDown.promise;
+          await delivery.release();
+        },
+      }),
+      { lockDurationMs: 5_000, maxStalledCount: 1 },
+    );
+    await taken.promise;
+    // As a worker shuts down: stop taking jobs, then hand back the one in hand.
+    const closing = first.close();
+    shuttingDown.resolve(undefined);
+    await closing;
+    const retried = deferred<string>();
+    const second = new JobConsumer(
+      connect('background'),
+      keys,
+      handlers({
+        process: ({ jobId: id }) => {
+          retried.resolve(id);
+          return Promise.resolve();
+        },
+      }),
+      { lockDurationMs: 5_000, maxStalledCount: 1 },
+    );
+    expect(await retried.promise).toBe(jobId);
+    await second.close();
+    await queue.close();
+  });
+});

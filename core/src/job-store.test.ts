@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestRedis, type TestRedis } from '../../tests/helpers/redis.ts';
+import { InvalidInputError, JobConflictError, NotFoundError, QueueFullError } from './errors.ts';
+import type { Job } from './job.ts';
+import { newJob } from './job-state.ts';
+import { JobStore } from './job-store.ts';
+import { closeRedis, connectRedis, type Redis } from './redis.ts';
+import { RedisKeys } from './redis-keys.ts';
+
+let redisServer: TestRedis;
+let redis: Redis;
+let listener: Redis;
+
+beforeAll(async () => {
+  redisServer = await startTestRedis();
+  redis = connectRedis(redisServer.url, { name: 'test', role: 'requests' });
+  listener = connectRedis(redisServer.url, { name: 'test-listener', role: 'background' });
+});
+
+afterAll(async () => {
+  await closeRedis(redis);
+  await closeRedis(listener);
+  await redisServer.stop();
+});
+
+let prefixCounter = 0;
+function freshStore(maxQueued = 100): { store: JobStore; keys: RedisKeys } {
+  prefixCounter += 1;
+  const keys = new RedisKeys(`store-test-${prefixCounter}`);
+  return { store: new JobStore(redis, keys, { maxQueued }), keys };
+}
+
+function aJob(prompt = 'a lighthouse at dusk'): Job {
+  return newJob({
+    id: randomUUID(),
+    settings: {
+      prompt,
+      negativePrompt: '',
+      width: 64,
+      height: 64,
+      numFrames: 9,
+      frameRate: 8,
+      seed: 7,
+    },
+    model: 'tiny-random',
+    totalSteps: 8,
+    now: new Date(),
+  });
+}
+
+describe('JobStore on Redis', () => {
+  it('stores submitted jobs with their queue positions', async () => {
+    const { store } = freshStore();
+    const first = await store.submit(aJob('first'));
+    const second = await store.submit(aJob('second'));
+    expect(first.queuePosition).toBe(1);
+    expect(second.queuePosition).toBe(2);
+    expect(await store.get(second.id)).toEqual(second);
+    expect(await store.counts()).toEqual({ queued: 2, running: 0 });
+    expect(await store.queuedIds()).toEqual([first.id, second.id]);
+  });
+
+  it('says NOT_FOUND for unknown and malformed ids', async () => {
+    const { store } = freshStore();
+    expect(await store.get(randomUUID())).toBeNull();
+    expect(await store.get('../../etc/passwd')).toBeNull();
+    await expect(store.require(randomUUID())).rejects.toBeInstanceOf(NotFoundError);
+    await expect(store.update(randomUUID(), { type: 'cancel' })).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
+  });
+
+  it('pages through the history newest first', async () => {
+    const { store } = freshStore();
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i += 1) ids.push((await store.submit(aJob(`job ${i}`))).id);
+    const newestFirst = [...ids].reverse();
+
+    const page1 = await store.list({ first: 2 });
+    expect(page1.jobs.map((edge) => edge.job.id)).toEqual(newestFirst.slice(0, 2));
+    expect(page1).toMatchObject({ hasNextPage: true, totalCount: 5 });
+    const page2 = await store.list({ first: 2, after: page1.endCursor });
+    expect(page2.jobs.map((edge) => edge.job.id)).toEqual(newestFirst.slice(2, 4));
+    const page3 = await store.list({ first: 2, after: page2.endCursor });
+    expect(page3.jobs.map((edge) => edge.job.id)).toEqual(newestFirst.slice(4));
+    expect(page3.hasNextPage).toBe(false);
+    expect(page3.jobs[0]?.job.queuePosition).toBe(1);
+
+    await expect(store.list({ first: 2, after: 'not-a-cursor' })).rejects.toBeInstanceOf(
+      InvalidInputError,
+    );
+    const empty = await freshStore().store.list({ first: 10 });
+    expect(empty).toEqual({ jobs: [], hasNextPage: false, endCursor: null, totalCount: 0 });
+  });
+
+  it('admits no more than maxQueued, even under concurrent submissions', async () => {
+    const { store } = freshStore(5);
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, () => store.submit(aJob())),
+    );
+    const admitted = results.filter((result) => result.status === 'fulfilled');
+    const refused = results.flatMap((result) =>
+      result.status === 'rejected' ? [result.reason as unknown] : [],
+    );
+    expect(admitted).toHaveLength(5);
+    expect(refused).toHaveLength(15);
+    for (const reason of refused) {
+      expect(reason).toBeInstanceOf(QueueFullError);
+      expect((reason as QueueFullError).code).toBe('QUEUE_FULL');
+    }
+    expect((await store.counts()).queued).toBe(5);
+    expect((await store.list({ first: 100 })).totalCount).toBe(5);
+  });
+
+  it('moves jobs through the sets and publishes each new record with it', async () => {
+    const { store, keys } = freshStore();
+    const ahead = await store.submit(aJob('ahead'));
+    const behind = await store.submit(aJob('behind'));
+
+    const published: string[] = [];
+    const queueMoves: string[] = [];
+    await listener.subscribe(keys.jobChannel(ahead.id), keys.queueChangedChannel);
+    const received = new Promise<void>((resolve) => {
+      listener.on('message', (channel: string, message: string) => {
+        if (channel === keys.queueChangedChannel) queueMoves.push(message);
+        else published.push(message);
+        if (published.length === 2) resolve();
+      });
+    });
+
+    const running = await store.update(ahead.id, {
+      type: 'start',
+      workerId: 'worker-a',
+      totalSteps: 8,
+    });
+    expect(running).toMatchObject({ status: 'RUNNING', attempts: 1, version: 2 });
+    expect(await store.counts()).toEqual({ queued: 1, running: 1 });
+    expect((await store.require(behind.id)).queuePosition).toBe(1);
+    expect((await store.require(ahead.id)).queuePosition).toBeNull();
+
+    const done = await store.update(ahead.id, {
+      type: 'succeed',
+      attempt: 1,
+      videoUrl: `/generated/${ahead.id}/out.mp4`,
+    });
+    await received;
+    expect(published.map((message) => JSON.parse(message) as Job)).toEqual([running, done]);
+    expect(queueMoves).toEqual(['{"reason":"started"}']);
+    expect(await store.counts()).toEqual({ queued: 1, running: 0 });
+    await listener.unsubscribe();
+  });
+
+  it('lets exactly one attempt succeed when a presumed-dead worker comes back', async () => {
+    const { store } = freshStore();
+    const job = await store.submit(aJob());
+    await store.update(job.id, { type: 'start', workerId: 'old', totalSteps: 8 });
+    await store.update(job.id, { type: 'start', workerId: 'new', totalSteps: 8 });
+
+    const outcomes = await Promise.allSettled([
+      store.update(job.id, { type: 'succeed', attempt: 1, videoUrl: '/old' }),
+      store.update(job.id, { type: 'succeed', attempt: 2, videoUrl: '/new' }),
+      store.update(job.id, { type: 'succeed', attempt: 2, videoUrl: '/new-again' }),
+    ]);
+    const succeeded = outcomes.filter((outcome) => outcome.status === 'fulfilled');
+    expect(succeeded).toHaveLength(1);
+    for (const outcome of outcomes) {
+      if (outcome.status === 'rejected') expect(outcome.reason).toBeInstanceOf(JobConflictError);
+    }
+    const stored = await store.require(job.id);
+    expect(stored).toMatchObject({ status: 'SUCCEEDED', attempts: 2, workerId: 'new' });
+    expect(stored.videoUrl).toMatch(/^\/new/);
+  });
+
+  it('serialises concurrent progress updates without losing versions', async () => {
+    const { store } = freshStore();
+    const job = await store.submit(aJob());
+    await store.update(job.id, { type: 'start', workerId: 'w', totalSteps: 8 });
+    await Promise.all(
+      Array.from({ length: 10 }, () =>
+        store.update(job.id, { type: 'progress', attempt: 1, stage: 'ENCODING_PROMPT', step: 0 }),
+      ),
+    );
+    expect((await store.require(job.id)).version).toBe(2 + 10);
+  });
+});

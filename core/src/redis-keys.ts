@@ -1,0 +1,61 @@
+/**
+ * Every Redis key and channel name Zeus uses, built in one place. The prefix lets several Zeus
+ * installations (or test runs) share one Redis.
+ */
+export class RedisKeys {
+  constructor(readonly prefix: string = 'zeus') {
+    if (!/^[A-Za-z0-9_-]+$/.test(prefix)) {
+      throw new Error(`Redis key prefix must be letters, digits, "_" or "-" (got "${prefix}").`);
+    }
+  }
+
+  /** The job record (JSON). */
+  job(jobId: string): string {
+    return `${this.prefix}:job:${jobId}`;
+  }
+
+  /** Sorted set of every job id, scored by submission order: the history. */
+  get history(): string {
+    return `${this.prefix}:jobs:history`;
+  }
+
+  /** Sorted set of queued job ids, scored by submission order: rank + 1 is the queue position. */
+  get queued(): string {
+    return `${this.prefix}:jobs:queued`;
+  }
+
+  /** Set of running job ids. */
+  get running(): string {
+    return `${this.prefix}:jobs:running`;
+  }
+
+  /** Counter that orders submissions (history and queue scores). */
+  get submissionCounter(): string {
+    return `${this.prefix}:jobs:submission-counter`;
+  }
+
+  /** Pub/sub channel carrying every new state of one job (the full record, JSON). */
+  jobChannel(jobId: string): string {
+    return `${this.prefix}:job-updated:${jobId}`;
+  }
+
+  /** Pub/sub channel told whenever the queued set changes, so queue positions can be refreshed. */
+  get queueChangedChannel(): string {
+    return `${this.prefix}:queue-changed`;
+  }
+
+  /** A worker's heartbeat (JSON, with a TTL: the key's existence means the worker is online). */
+  workerHeartbeat(workerId: string): string {
+    return `${this.prefix}:worker:${workerId}`;
+  }
+
+  /** SCAN pattern matching every worker heartbeat key. */
+  get workerHeartbeatPattern(): string {
+    return `${this.prefix}:worker:*`;
+  }
+
+  /** BullMQ's own key prefix: its keys are `<this>:<queue name>:…`. */
+  get bullmqPrefix(): string {
+    return `${this.prefix}:bullmq`;
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * Environment variables shared by Zeus's processes, as zod schema fields. Each process builds
+ * its schema from these and its own, and reads it once at start with `loadConfig`.
+ */
+import { z } from 'zod';
+import { LOG_LEVELS } from './logger.ts';
+import { DEFAULT_MODEL, MODEL_NAMES } from './model-rules.ts';
+
+/** A whole number from an environment variable, within bounds. */
+export function integerVariable(bounds: { min: number; max: number }, fallback: number) {
+  return z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .min(bounds.min, `must be at least ${bounds.min}`)
+        .max(bounds.max, `must be at most ${bounds.max}`),
+    )
+    .default(fallback);
+}
+
+/** A TCP port; 0 lets the system choose a free one. */
+export function portVariable(fallback: number) {
+  return integerVariable({ min: 0, max: 65_535 }, fallback);
+}
+
+export const redisSettings = {
+  /** The Redis holding the queue, job state and pub/sub. */
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
+    .default('redis://127.0.0.1:6379'),
+  /** Prefix of every Redis key, so several installations can share one Redis. */
+  ZEUS_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, "_" or "-"')
+    .default('zeus'),
+};
+
+export const modelSettings = {
+  /** The model workers run, and whose rules requests are checked against. */
+  ZEUS_MODEL: z.enum(MODEL_NAMES).default(DEFAULT_MODEL),
+};
+
+export const queueSettings = {
+  /** The most jobs waiting in the queue; submissions beyond it fail with QUEUE_FULL. */
+  ZEUS_MAX_QUEUED: integerVariable({ min: 1, max: 1_000_000 }, 1_000),
+};
+
+export const logSettings = {
+  ZEUS_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+};

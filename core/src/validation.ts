@@ -1,0 +1,133 @@
+/**
+ * Checks a generation request against the model's rules and fills in defaults. Pure: the seed
+ * drawn for requests without one comes from the caller.
+ */
+import { InvalidInputError, type FieldProblem } from './errors.ts';
+import type { GenerationSettings } from './job.ts';
+import { latentTokens, type IntRange, type ModelRules } from './model-rules.ts';
+
+/** A request as it arrives from the API: everything but the prompt may be absent or null. */
+export interface PromptRequest {
+  readonly prompt: string;
+  readonly negativePrompt?: string | null | undefined;
+  readonly width?: number | null | undefined;
+  readonly height?: number | null | undefined;
+  readonly numFrames?: number | null | undefined;
+  readonly frameRate?: number | null | undefined;
+  readonly seed?: number | null | undefined;
+}
+
+/** Stable names of the rules, reported as `extensions.rule`. */
+export type ValidationRule =
+  'required' | 'maxLength' | 'integer' | 'range' | 'multipleOf' | 'frameStep' | 'maxLatentTokens';
+
+export function validatePromptRequest(
+  request: PromptRequest,
+  rules: ModelRules,
+  drawSeed: () => number,
+): GenerationSettings {
+  const problems: FieldProblem[] = [];
+  const problem = (field: string, rule: ValidationRule, message: string): void => {
+    problems.push({ field, rule, message });
+  };
+
+  const checkText = (field: string, text: string): void => {
+    if (text.length > rules.maxPromptChars) {
+      problem(
+        field,
+        'maxLength',
+        `${field} must be at most ${rules.maxPromptChars} characters (got ${text.length}).`,
+      );
+    }
+  };
+  if (request.prompt.trim() === '') {
+    problem('prompt', 'required', 'prompt must not be blank.');
+  }
+  checkText('prompt', request.prompt);
+  const negativePrompt = request.negativePrompt ?? rules.defaults.negativePrompt;
+  checkText('negativePrompt', negativePrompt);
+
+  /** Checks an integer setting; returns false when later rules on it would be noise. */
+  const checkRange = (field: string, value: number, range: IntRange): boolean => {
+    if (!Number.isSafeInteger(value)) {
+      problem(field, 'integer', `${field} must be a whole number (got ${value}).`);
+      return false;
+    }
+    if (value < range.min || value > range.max) {
+      problem(
+        field,
+        'range',
+        `${field} must be between ${range.min} and ${range.max} (got ${value}).`,
+      );
+      return false;
+    }
+    return true;
+  };
+
+  const width = request.width ?? rules.defaults.width;
+  const height = request.height ?? rules.defaults.height;
+  const numFrames = request.numFrames ?? rules.defaults.numFrames;
+  const frameRate = request.frameRate ?? rules.defaults.frameRate;
+  const seed = request.seed ?? drawSeed();
+
+  let sizeValid = true;
+  for (const [field, value, range] of [
+    ['width', width, rules.width],
+    ['height', height, rules.height],
+  ] as const) {
+    if (!checkRange(field, value, range)) {
+      sizeValid = false;
+    } else if (value % rules.sizeMultiple !== 0) {
+      sizeValid = false;
+      problem(
+        field,
+        'multipleOf',
+        `${field} must be a multiple of ${rules.sizeMultiple} (got ${value}).`,
+      );
+    }
+  }
+  if (!checkRange('numFrames', numFrames, rules.numFrames)) {
+    sizeValid = false;
+  } else if ((numFrames - 1) % rules.frameStep !== 0) {
+    sizeValid = false;
+    const lower = numFrames - ((numFrames - 1) % rules.frameStep);
+    const nearest = lower < rules.numFrames.min ? lower + rules.frameStep : lower;
+    problem(
+      'numFrames',
+      'frameStep',
+      `numFrames must be of the form ${rules.frameStep}k+1, for example ${nearest} (got ${numFrames}).`,
+    );
+  }
+  checkRange('frameRate', frameRate, rules.frameRate);
+  checkRange('seed', seed, rules.seed);
+
+  if (sizeValid) {
+    const tokens = latentTokens(rules, { width, height, numFrames });
+    if (tokens > rules.maxLatentTokens) {
+      problem(
+        'numFrames',
+        'maxLatentTokens',
+        `width × height × numFrames is too large: ${tokens} latent tokens, at most ` +
+          `${rules.maxLatentTokens} (${rules.sizeMultiple}×${rules.sizeMultiple} pixels × ` +
+          `${rules.frameStep} frames each). Lower the size or the number of frames.`,
+      );
+    }
+  }
+
+  if (problems.length > 0) throw new InvalidInputError(problems);
+  return {
+    prompt: request.prompt,
+    negativePrompt,
+    width,
+    height,
+    numFrames,
+    frameRate,
+    seed,
+  };
+}
+
+/** A seed for requests without one, uniformly from the model's seed range. */
+export function randomSeed(rules: Pick<ModelRules, 'seed'>): number {
+  const span = rules.seed.max - rules.seed.min + 1;
+  return rules.seed.min + Math.floor(Math.random() * span);
+}
