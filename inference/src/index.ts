@@ -1,1 +1,2 @@
 export * from './onnx/runtime.ts';
+export * from './sampler/index.ts';

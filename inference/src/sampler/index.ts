@@ -1,0 +1,4 @@
+export * from './schedule.ts';
+export * from './euler.ts';
+export * from './latents.ts';
+export * from './noise.ts';
