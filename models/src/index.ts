@@ -6,3 +6,7 @@ export * from './convert/index.ts';
 export * from './tokenizer/sentencepiece-model.ts';
 export * from './tokenizer/precompiled-charsmap.ts';
 export * from './tokenizer/t5-tokenizer.ts';
+export * from './t5/config.ts';
+export * from './t5/weights.ts';
+export * from './t5/t5-graph.ts';
+export * from './t5/convert.ts';

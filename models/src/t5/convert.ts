@@ -1,0 +1,73 @@
+/**
+ * Converts a Hugging Face T5 text-encoder folder into an ONNX model with external weights,
+ * streaming one tensor at a time, directly or through the conversion cache.
+ */
+import { join } from 'node:path';
+import { convertCached, type ConversionEvent, type ConvertedModel } from '../convert/cache.ts';
+import { buildT5Graph, type T5WeightDType } from './t5-graph.ts';
+import { T5Weights } from './weights.ts';
+
+/** Bump whenever buildT5Graph writes a different model for the same weights. */
+export const T5_CONVERTER_VERSION = 1;
+
+export interface BuildT5Options {
+  /** Precision of the big weight matrices. Default 'float32'. */
+  readonly dtype?: T5WeightDType;
+  /** Also output the hidden states entering each block (parity checks). */
+  readonly debugOutputs?: boolean;
+  /** Bytes of weights written so far, and in all. */
+  readonly onProgress?: (bytesWritten: number, bytesTotal: number) => void;
+}
+
+/** Writes `outPath` (+ `outPath.data`) from the folder's config.json and safetensors weights. */
+export async function buildT5Onnx(
+  textEncoderDir: string,
+  outPath: string,
+  options: BuildT5Options = {},
+): Promise<void> {
+  const weights = await T5Weights.open(textEncoderDir);
+  try {
+    const graph = buildT5Graph(weights, {
+      dtype: options.dtype ?? 'float32',
+      ...(options.debugOutputs === undefined ? {} : { debugOutputs: options.debugOutputs }),
+    });
+    await graph.save(
+      outPath,
+      options.onProgress === undefined ? {} : { onProgress: options.onProgress },
+    );
+  } finally {
+    await weights.close();
+  }
+}
+
+export interface ConvertT5Options {
+  readonly textEncoderDir: string;
+  /** Folder of converted models, e.g. `<models dir>/onnx`. */
+  readonly cacheRoot: string;
+  readonly dtype?: T5WeightDType;
+  readonly debugOutputs?: boolean;
+  readonly onProgress?: (event: ConversionEvent) => void;
+}
+
+/** The converted encoder from the cache, converting it first when absent. */
+export async function convertT5Cached(options: ConvertT5Options): Promise<ConvertedModel> {
+  const dtype = options.dtype ?? 'float32';
+  const debugOutputs = options.debugOutputs ?? false;
+  const weights = await T5Weights.open(options.textEncoderDir);
+  const sources = weights.sourceFiles;
+  await weights.close();
+  return convertCached({
+    cacheRoot: options.cacheRoot,
+    component: debugOutputs ? 't5-encoder-debug' : 't5-encoder',
+    dtype: dtype === 'float16' ? 'fp16' : 'fp32',
+    converterVersion: T5_CONVERTER_VERSION,
+    sources,
+    build: (dir, onProgress) =>
+      buildT5Onnx(options.textEncoderDir, join(dir, 'model.onnx'), {
+        dtype,
+        debugOutputs,
+        onProgress,
+      }),
+    ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+  });
+}
