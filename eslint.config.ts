@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import { defineConfig } from 'eslint/config';
+import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
@@ -22,6 +23,11 @@ export default defineConfig(
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
       ],
     },
+  },
+  {
+    // The web app: the Rules of React (hooks, and the React Compiler's checks).
+    files: ['client/**/*.ts', 'client/**/*.tsx'],
+    extends: [reactHooks.configs.flat.recommended],
   },
   {
     // Tests index into arrays they have just checked; `!` keeps them readable.

@@ -1,0 +1,241 @@
+/**
+ * The GraphQL operations the web app sends, with the TypeScript shapes of their results. Every
+ * operation that returns a job selects `JobFields`, so a `jobUpdated` event refreshes everything
+ * the page shows about that job in Apollo's normalized cache.
+ */
+import { gql, type TypedDocumentNode } from '@apollo/client';
+
+export type JobStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+export type JobStage =
+  'QUEUED' | 'LOADING_MODEL' | 'ENCODING_PROMPT' | 'DENOISING' | 'DECODING' | 'SAVING' | 'DONE';
+
+export interface GenerationSettings {
+  readonly prompt: string;
+  readonly negativePrompt: string;
+  readonly width: number;
+  readonly height: number;
+  readonly numFrames: number;
+  readonly frameRate: number;
+  readonly seed: number;
+}
+
+export interface JobError {
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface Job {
+  readonly __typename?: 'Job';
+  readonly id: string;
+  readonly status: JobStatus;
+  readonly stage: JobStage;
+  readonly progress: number;
+  readonly step: number;
+  readonly totalSteps: number;
+  readonly queuePosition: number | null;
+  readonly videoUrl: string | null;
+  readonly error: JobError | null;
+  readonly settings: GenerationSettings;
+  readonly attempts: number;
+  readonly createdAt: string;
+  readonly startedAt: string | null;
+  readonly finishedAt: string | null;
+  readonly updatedAt: string;
+}
+
+/** `PromptInput`: every setting but `prompt` may be left out to get the model's default. */
+export interface PromptInput {
+  readonly prompt: string;
+  readonly negativePrompt?: string;
+  readonly width?: number;
+  readonly height?: number;
+  readonly numFrames?: number;
+  readonly frameRate?: number;
+  readonly seed?: number;
+}
+
+export interface IntRange {
+  readonly min: number;
+  readonly max: number;
+}
+
+/** What a job gets when `PromptInput` leaves a setting out (a missing seed is drawn at random). */
+export interface GenerationDefaults {
+  readonly negativePrompt: string;
+  readonly width: number;
+  readonly height: number;
+  readonly numFrames: number;
+  readonly frameRate: number;
+}
+
+export interface ModelRules {
+  readonly model: string;
+  readonly defaults: GenerationDefaults;
+  readonly sizeMultiple: number;
+  readonly width: IntRange;
+  readonly height: IntRange;
+  readonly frameStep: number;
+  readonly numFrames: IntRange;
+  readonly frameRate: IntRange;
+  readonly seed: IntRange;
+  readonly maxPromptTokens: number;
+  readonly maxPromptChars: number;
+  readonly maxLatentTokens: number;
+  readonly steps: number;
+}
+
+export interface SystemStatus {
+  readonly queueLength: number;
+  readonly maxQueued: number;
+  readonly running: number;
+  readonly workersOnline: number;
+  readonly modelReady: boolean;
+  readonly model: string;
+}
+
+export interface JobEdge {
+  readonly __typename?: 'JobEdge';
+  readonly cursor: string;
+  readonly node: Job;
+}
+
+export interface JobConnection {
+  readonly __typename?: 'JobConnection';
+  readonly edges: readonly JobEdge[];
+  readonly pageInfo: { readonly hasNextPage: boolean; readonly endCursor: string | null };
+  readonly totalCount: number;
+}
+
+const JOB_FIELDS = gql`
+  fragment JobFields on Job {
+    id
+    status
+    stage
+    progress
+    step
+    totalSteps
+    queuePosition
+    videoUrl
+    error {
+      code
+      message
+    }
+    settings {
+      prompt
+      negativePrompt
+      width
+      height
+      numFrames
+      frameRate
+      seed
+    }
+    attempts
+    createdAt
+    startedAt
+    finishedAt
+    updatedAt
+  }
+`;
+
+export const MODEL_RULES_QUERY: TypedDocumentNode<{ modelRules: ModelRules }> = gql`
+  query ModelRules {
+    modelRules {
+      model
+      defaults {
+        negativePrompt
+        width
+        height
+        numFrames
+        frameRate
+      }
+      sizeMultiple
+      width {
+        min
+        max
+      }
+      height {
+        min
+        max
+      }
+      frameStep
+      numFrames {
+        min
+        max
+      }
+      frameRate {
+        min
+        max
+      }
+      seed {
+        min
+        max
+      }
+      maxPromptTokens
+      maxPromptChars
+      maxLatentTokens
+      steps
+    }
+  }
+`;
+
+export const SYSTEM_QUERY: TypedDocumentNode<{ system: SystemStatus }> = gql`
+  query System {
+    system {
+      queueLength
+      maxQueued
+      running
+      workersOnline
+      modelReady
+      model
+    }
+  }
+`;
+
+export const JOBS_QUERY: TypedDocumentNode<
+  { jobs: JobConnection },
+  { first: number; after?: string | null }
+> = gql`
+  query Jobs($first: Int!, $after: String) {
+    jobs(first: $first, after: $after) {
+      edges {
+        cursor
+        node {
+          ...JobFields
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      totalCount
+    }
+  }
+  ${JOB_FIELDS}
+`;
+
+export const SUBMIT_PROMPT_MUTATION: TypedDocumentNode<
+  { submitPrompt: Job },
+  { input: PromptInput }
+> = gql`
+  mutation SubmitPrompt($input: PromptInput!) {
+    submitPrompt(input: $input) {
+      ...JobFields
+    }
+  }
+  ${JOB_FIELDS}
+`;
+
+export const JOB_UPDATED_SUBSCRIPTION: TypedDocumentNode<{ jobUpdated: Job }, { id: string }> = gql`
+  subscription JobUpdated($id: ID!) {
+    jobUpdated(id: $id) {
+      ...JobFields
+    }
+  }
+  ${JOB_FIELDS}
+`;
+
+export const FINAL_STATUSES: ReadonlySet<JobStatus> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
+
+export function isFinal(job: Pick<Job, 'status'>): boolean {
+  return FINAL_STATUSES.has(job.status);
+}

@@ -1,0 +1,155 @@
+/**
+ * One job: its prompt and settings, a live progress bar while it is queued or running, then its
+ * video (playing on its own, muted and looping) with a download link, or its error in words.
+ */
+import { skipToken, useSubscription } from '@apollo/client/react';
+import { useEffect, useRef, useState } from 'react';
+import { JOB_UPDATED_SUBSCRIPTION, isFinal, type Job } from '../api/operations.ts';
+import { describeProgress, describeSettings, progressPercent } from '../jobs/progress.ts';
+import { useAnnounce } from './Announcer.tsx';
+import { ProgressBar } from './ProgressBar.tsx';
+
+export interface JobCardProps {
+  readonly job: Job;
+  /** Submit the same prompt and settings again, with a new seed. */
+  readonly onRunAgain: (job: Job) => void;
+  /** Put the job's prompt and settings in the form to change them first. */
+  readonly onEdit: (job: Job) => void;
+}
+
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
+/** Re-renders every second while `active`, so "time left" counts down between events. */
+function useNow(active: boolean): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!active) return;
+    const timer = setInterval(() => {
+      setNow(Date.now());
+    }, 1_000);
+    return () => {
+      clearInterval(timer);
+    };
+  }, [active]);
+  return now;
+}
+
+function usePrefersReducedMotion(): boolean {
+  const [reduced] = useState(
+    () =>
+      typeof window.matchMedia === 'function' &&
+      window.matchMedia('(prefers-reduced-motion: reduce)').matches,
+  );
+  return reduced;
+}
+
+const STATUS_LABELS: Record<Job['status'], string> = {
+  QUEUED: 'Queued',
+  RUNNING: 'Running',
+  SUCCEEDED: 'Done',
+  FAILED: 'Failed',
+  CANCELLED: 'Cancelled',
+};
+
+export function JobCard({ job, onRunAgain, onEdit }: JobCardProps) {
+  const active = !isFinal(job);
+  // Updates land in Apollo's cache (normalized by job id), which re-renders this card.
+  useSubscription(JOB_UPDATED_SUBSCRIPTION, active ? { variables: { id: job.id } } : skipToken);
+  const now = useNow(job.status === 'RUNNING');
+  const reducedMotion = usePrefersReducedMotion();
+  const announce = useAnnounce();
+  // A job watched while it ran keeps its full bar when done; past jobs show just the result.
+  const [watchedLive] = useState(active);
+  const previousStatus = useRef(job.status);
+  const titleId = `job-${job.id}-title`;
+  const prompt = job.settings.prompt;
+
+  useEffect(() => {
+    const previous = previousStatus.current;
+    previousStatus.current = job.status;
+    if (previous === job.status || !isFinal(job)) return;
+    if (job.status === 'SUCCEEDED') announce(`Video ready: ${prompt}`);
+    else if (job.status === 'FAILED') {
+      announce(`Generation failed: ${job.error?.message ?? 'unknown error'}`);
+    } else announce(`Cancelled: ${prompt}`);
+  }, [job, prompt, announce]);
+
+  return (
+    <article className={`job job-${job.status.toLowerCase()}`} aria-labelledby={titleId}>
+      <header className="job-header">
+        <h3 id={titleId} className="job-prompt">
+          {prompt}
+        </h3>
+        <p className="job-meta">
+          <span className={`status status-${job.status.toLowerCase()}`}>
+            {STATUS_LABELS[job.status]}
+          </span>{' '}
+          <span>{describeSettings(job.settings)}</span> ·{' '}
+          <time dateTime={job.createdAt}>{dateTime.format(new Date(job.createdAt))}</time>
+        </p>
+      </header>
+
+      {(active || (watchedLive && job.status === 'SUCCEEDED')) && (
+        <ProgressBar
+          percent={progressPercent(job)}
+          label={`Progress of “${prompt}”`}
+          description={describeProgress(job, now)}
+        />
+      )}
+
+      {job.status === 'SUCCEEDED' && job.videoUrl !== null && (
+        <video
+          className="job-video"
+          src={job.videoUrl}
+          width={job.settings.width}
+          height={job.settings.height}
+          autoPlay={!reducedMotion}
+          muted
+          loop
+          controls
+          playsInline
+          preload="auto"
+          aria-label={`Video: ${prompt}`}
+        />
+      )}
+
+      {job.status === 'FAILED' && (
+        <p className="job-error">
+          <strong>Failed:</strong> {job.error?.message ?? 'the worker gave no reason.'}
+          {job.error !== null && <code className="error-code"> {job.error.code}</code>}
+        </p>
+      )}
+
+      {job.settings.negativePrompt !== '' && (
+        <details className="job-details">
+          <summary>Negative prompt</summary>
+          <p>{job.settings.negativePrompt}</p>
+        </details>
+      )}
+
+      <div className="job-actions">
+        {job.status === 'SUCCEEDED' && job.videoUrl !== null && (
+          <a className="button" href={job.videoUrl} download={`zeus-${job.id}.mp4`}>
+            Download<span className="visually-hidden"> “{prompt}”</span>
+          </a>
+        )}
+        <button
+          type="button"
+          onClick={() => {
+            onRunAgain(job);
+          }}
+        >
+          Run again<span className="visually-hidden"> “{prompt}”</span>
+        </button>
+        <button
+          type="button"
+          onClick={() => {
+            onEdit(job);
+          }}
+        >
+          Edit<span className="visually-hidden"> “{prompt}”</span>
+        </button>
+      </div>
+    </article>
+  );
+}

@@ -1,0 +1,296 @@
+/**
+ * The prompt, the generation settings with their defaults and the model's rules, and Generate.
+ * Checks the rules before sending; the server's answer to a bad field lands on that field.
+ */
+import {
+  useId,
+  useState,
+  type SyntheticEvent,
+  type KeyboardEvent,
+  type ReactNode,
+  type Ref,
+} from 'react';
+import type { SubmitResult } from '../api/hooks.ts';
+import type { ModelRules, PromptInput } from '../api/operations.ts';
+import { describeSettings } from '../jobs/progress.ts';
+import type { Readiness } from '../jobs/readiness.ts';
+import {
+  FORM_FIELDS,
+  latentTokens,
+  ruleHints,
+  validateForm,
+  type FormErrors,
+  type FormField,
+  type FormValues,
+} from '../jobs/settings-form.ts';
+
+export interface PromptFormProps {
+  readonly rules: ModelRules;
+  readonly values: FormValues;
+  readonly onChange: (values: FormValues) => void;
+  readonly readiness: Readiness;
+  readonly onSubmit: (input: PromptInput) => Promise<SubmitResult>;
+  readonly promptRef?: Ref<HTMLTextAreaElement>;
+}
+
+const number = new Intl.NumberFormat('en-US');
+
+interface FieldProps {
+  readonly id: string;
+  readonly label: string;
+  readonly hint?: string;
+  readonly error: string | undefined;
+  readonly children: (describedBy: string | undefined) => ReactNode;
+}
+
+function Field({ id, label, hint, error, children }: FieldProps) {
+  const hintId = `${id}-hint`;
+  const errorId = `${id}-error`;
+  const describedBy =
+    [hint === undefined ? null : hintId, error === undefined ? null : errorId]
+      .filter((part) => part !== null)
+      .join(' ') || undefined;
+  return (
+    <div className={`field${error === undefined ? '' : ' field-invalid'}`}>
+      <label htmlFor={id}>{label}</label>
+      {children(describedBy)}
+      {hint !== undefined && (
+        <p className="hint" id={hintId}>
+          {hint}
+        </p>
+      )}
+      {error !== undefined && (
+        <p className="error" id={errorId}>
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+export function PromptForm({
+  rules,
+  values,
+  onChange,
+  readiness,
+  onSubmit,
+  promptRef,
+}: PromptFormProps) {
+  const id = useId();
+  const fieldId = (field: FormField): string => `${id}-${field}`;
+  const [shown, setShown] = useState<ReadonlySet<FormField>>(new Set());
+  const [serverErrors, setServerErrors] = useState<FormErrors>({});
+  const [formError, setFormError] = useState<string | null>(null);
+  const [submitting, setSubmitting] = useState(false);
+
+  const { errors } = validateForm(values, rules);
+  const visibleError = (field: FormField): string | undefined =>
+    shown.has(field) ? (errors[field] ?? serverErrors[field]) : serverErrors[field];
+  const hints = ruleHints(rules);
+
+  const change = (field: FormField, value: string): void => {
+    onChange({ ...values, [field]: value });
+    if (serverErrors[field] !== undefined) {
+      setServerErrors(({ [field]: _dropped, ...rest }) => rest);
+    }
+  };
+  const show = (field: FormField): void => {
+    if (!shown.has(field)) setShown(new Set([...shown, field]));
+  };
+
+  const focusField = (field: FormField): void => {
+    document.getElementById(fieldId(field))?.focus();
+  };
+
+  const submit = async (event?: SyntheticEvent): Promise<void> => {
+    event?.preventDefault();
+    if (submitting || !readiness.ready) return;
+    setFormError(null);
+    const result = validateForm(values, rules);
+    if (result.input === null) {
+      setShown(new Set(FORM_FIELDS));
+      const firstInvalid = FORM_FIELDS.find((field) => result.errors[field] !== undefined);
+      if (firstInvalid !== undefined) focusField(firstInvalid);
+      return;
+    }
+    setSubmitting(true);
+    const outcome = await onSubmit(result.input);
+    setSubmitting(false);
+    if (outcome.ok) return;
+    const invalid = FORM_FIELDS.find((field) => outcome.fieldErrors[field] !== undefined);
+    if (invalid === undefined) {
+      setFormError(outcome.message);
+      return;
+    }
+    setServerErrors(outcome.fieldErrors);
+    focusField(invalid);
+  };
+
+  const onPromptKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>): void => {
+    if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) void submit();
+  };
+
+  const width = Number(values.width);
+  const height = Number(values.height);
+  const frames = Number(values.numFrames);
+  const frameRate = Number(values.frameRate);
+  const summaryValid =
+    errors.width === undefined &&
+    errors.height === undefined &&
+    errors.numFrames === undefined &&
+    errors.frameRate === undefined;
+  const reasonId = `${id}-reason`;
+  const numberInput = (
+    field: 'width' | 'height' | 'numFrames' | 'frameRate' | 'seed',
+    range: { min: number; max: number },
+    step: number,
+    describedBy: string | undefined,
+    placeholder?: string,
+  ) => (
+    <input
+      id={fieldId(field)}
+      name={field}
+      type="number"
+      inputMode="numeric"
+      min={range.min}
+      max={range.max}
+      step={step}
+      value={values[field]}
+      placeholder={placeholder}
+      aria-invalid={visibleError(field) === undefined ? undefined : true}
+      aria-describedby={describedBy}
+      onChange={(event) => {
+        change(field, event.target.value);
+      }}
+      onBlur={() => {
+        show(field);
+      }}
+    />
+  );
+
+  return (
+    <form className="prompt-form" noValidate onSubmit={(event) => void submit(event)}>
+      <Field
+        id={fieldId('prompt')}
+        label="Prompt"
+        hint={`What the video shows, in at most ${number.format(rules.maxPromptChars)} characters (${rules.maxPromptTokens} tokens). Ctrl+Enter generates.`}
+        error={visibleError('prompt')}
+      >
+        {(describedBy) => (
+          <textarea
+            id={fieldId('prompt')}
+            name="prompt"
+            ref={promptRef}
+            rows={3}
+            required
+            value={values.prompt}
+            aria-invalid={visibleError('prompt') === undefined ? undefined : true}
+            aria-describedby={describedBy}
+            placeholder="A red fox running through fresh snow at sunrise, cinematic"
+            onChange={(event) => {
+              change('prompt', event.target.value);
+            }}
+            onBlur={() => {
+              if (values.prompt !== '') show('prompt');
+            }}
+            onKeyDown={onPromptKeyDown}
+          />
+        )}
+      </Field>
+
+      <fieldset className="settings">
+        <legend>Settings</legend>
+        <Field
+          id={fieldId('negativePrompt')}
+          label="Negative prompt"
+          hint="What the video should avoid."
+          error={visibleError('negativePrompt')}
+        >
+          {(describedBy) => (
+            <textarea
+              id={fieldId('negativePrompt')}
+              name="negativePrompt"
+              rows={2}
+              value={values.negativePrompt}
+              aria-invalid={visibleError('negativePrompt') === undefined ? undefined : true}
+              aria-describedby={describedBy}
+              onChange={(event) => {
+                change('negativePrompt', event.target.value);
+              }}
+              onBlur={() => {
+                show('negativePrompt');
+              }}
+            />
+          )}
+        </Field>
+        <div className="settings-grid">
+          <Field
+            id={fieldId('width')}
+            label="Width"
+            hint={hints.width}
+            error={visibleError('width')}
+          >
+            {(describedBy) => numberInput('width', rules.width, rules.sizeMultiple, describedBy)}
+          </Field>
+          <Field
+            id={fieldId('height')}
+            label="Height"
+            hint={hints.height}
+            error={visibleError('height')}
+          >
+            {(describedBy) => numberInput('height', rules.height, rules.sizeMultiple, describedBy)}
+          </Field>
+          <Field
+            id={fieldId('numFrames')}
+            label="Frames"
+            hint={hints.numFrames}
+            error={visibleError('numFrames')}
+          >
+            {(describedBy) =>
+              numberInput('numFrames', rules.numFrames, rules.frameStep, describedBy)
+            }
+          </Field>
+          <Field
+            id={fieldId('frameRate')}
+            label="Frame rate"
+            hint={hints.frameRate}
+            error={visibleError('frameRate')}
+          >
+            {(describedBy) => numberInput('frameRate', rules.frameRate, 1, describedBy)}
+          </Field>
+          <Field id={fieldId('seed')} label="Seed" hint={hints.seed} error={visibleError('seed')}>
+            {(describedBy) => numberInput('seed', rules.seed, 1, describedBy, 'random')}
+          </Field>
+        </div>
+        <p className="summary" aria-live="polite">
+          {summaryValid
+            ? `${describeSettings({ width, height, numFrames: frames, frameRate })} · ${number.format(
+                latentTokens(rules, width, height, frames),
+              )} of ${number.format(rules.maxLatentTokens)} latent tokens · ${rules.steps} steps`
+            : 'Fix the settings above to see the video’s size and length.'}
+        </p>
+      </fieldset>
+
+      <div className="actions">
+        <button
+          type="submit"
+          className="primary"
+          disabled={!readiness.ready || submitting}
+          aria-describedby={readiness.ready ? undefined : reasonId}
+        >
+          Generate
+        </button>
+        {!readiness.ready && (
+          <p className="reason" id={reasonId}>
+            {readiness.reason}
+          </p>
+        )}
+      </div>
+      {formError !== null && (
+        <p className="banner banner-error" role="alert">
+          {formError}
+        </p>
+      )}
+    </form>
+  );
+}

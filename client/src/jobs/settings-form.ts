@@ -1,0 +1,224 @@
+/**
+ * The settings form's values and their validation against the model's rules (the `modelRules`
+ * query), with the messages the form shows. The server checks the same rules; checking them here
+ * too tells the user before anything is sent. Pure: tested without a browser.
+ */
+import type { GenerationSettings, ModelRules, PromptInput } from '../api/operations.ts';
+
+/** What the inputs hold: text, as typed. An empty seed means "pick one at random". */
+export interface FormValues {
+  readonly prompt: string;
+  readonly negativePrompt: string;
+  readonly width: string;
+  readonly height: string;
+  readonly numFrames: string;
+  readonly frameRate: string;
+  readonly seed: string;
+}
+
+export type FormField = keyof FormValues;
+export type FormErrors = Partial<Record<FormField, string>>;
+
+export const FORM_FIELDS: readonly FormField[] = [
+  'prompt',
+  'negativePrompt',
+  'width',
+  'height',
+  'numFrames',
+  'frameRate',
+  'seed',
+];
+
+export function defaultValues(rules: Pick<ModelRules, 'defaults'>): FormValues {
+  return {
+    prompt: '',
+    negativePrompt: rules.defaults.negativePrompt,
+    width: String(rules.defaults.width),
+    height: String(rules.defaults.height),
+    numFrames: String(rules.defaults.numFrames),
+    frameRate: String(rules.defaults.frameRate),
+    seed: '',
+  };
+}
+
+/** A past job's settings in the form, to edit and run again (with a new seed unless kept). */
+export function valuesFromSettings(settings: GenerationSettings, keepSeed = false): FormValues {
+  return {
+    prompt: settings.prompt,
+    negativePrompt: settings.negativePrompt,
+    width: String(settings.width),
+    height: String(settings.height),
+    numFrames: String(settings.numFrames),
+    frameRate: String(settings.frameRate),
+    seed: keepSeed ? String(settings.seed) : '',
+  };
+}
+
+/** Latent tokens of a video, as the schema defines them; the model bounds this. */
+export function latentTokens(
+  rules: Pick<ModelRules, 'sizeMultiple' | 'frameStep'>,
+  width: number,
+  height: number,
+  numFrames: number,
+): number {
+  return (
+    (width / rules.sizeMultiple) *
+    (height / rules.sizeMultiple) *
+    ((numFrames - 1) / rules.frameStep + 1)
+  );
+}
+
+function parseWhole(text: string): number | null {
+  const trimmed = text.trim();
+  if (!/^-?\d+$/.test(trimmed)) return null;
+  const value = Number(trimmed);
+  return Number.isSafeInteger(value) ? value : null;
+}
+
+const number = new Intl.NumberFormat('en-US');
+
+/** The valid values nearest to `value` on the grid `offset + k·multiple` within `range`. */
+function nearestOnGrid(
+  value: number,
+  multiple: number,
+  offset: number,
+  range: { min: number; max: number },
+): number[] {
+  const below = Math.floor((value - offset) / multiple) * multiple + offset;
+  return [below, below + multiple].filter(
+    (candidate) => candidate >= range.min && candidate <= range.max,
+  );
+}
+
+function orList(values: readonly number[]): string {
+  return values.map((value) => number.format(value)).join(' or ');
+}
+
+interface Checked {
+  readonly value: number | null;
+  readonly error?: string;
+}
+
+function checkWhole(
+  label: string,
+  unit: string,
+  text: string,
+  range: { min: number; max: number },
+): Checked {
+  const value = parseWhole(text);
+  if (value === null) return { value: null, error: `${label} must be a whole number${unit}.` };
+  if (value < range.min || value > range.max) {
+    return {
+      value: null,
+      error: `${label} must be from ${number.format(range.min)} to ${number.format(range.max)}${unit}.`,
+    };
+  }
+  return { value };
+}
+
+function checkSize(
+  label: string,
+  text: string,
+  range: ModelRules['width'],
+  multiple: number,
+): Checked {
+  const checked = checkWhole(label, ' pixels', text, range);
+  if (checked.value === null || checked.value % multiple === 0) return checked;
+  const nearest = nearestOnGrid(checked.value, multiple, 0, range);
+  return {
+    value: null,
+    error: `${label} must be a multiple of ${multiple}${nearest.length > 0 ? ` (try ${orList(nearest)})` : ''}.`,
+  };
+}
+
+/**
+ * Checks every field. Returns the `PromptInput` to send when all are valid, and otherwise one
+ * message per invalid field, naming the rule and, where it helps, the nearest valid values.
+ */
+export function validateForm(
+  values: FormValues,
+  rules: ModelRules,
+): { readonly input: PromptInput | null; readonly errors: FormErrors } {
+  const errors: Record<string, string> = {};
+
+  const prompt = values.prompt.trim();
+  const tooLong = (label: string, text: string): string =>
+    `${label} is too long: ${number.format(text.length)} characters, at most ` +
+    `${number.format(rules.maxPromptChars)}.`;
+  if (prompt === '') {
+    errors['prompt'] = 'Write a prompt: it says what the video shows.';
+  } else if (prompt.length > rules.maxPromptChars) {
+    errors['prompt'] = tooLong('The prompt', prompt);
+  }
+  if (values.negativePrompt.length > rules.maxPromptChars) {
+    errors['negativePrompt'] = tooLong('The negative prompt', values.negativePrompt);
+  }
+
+  const width = checkSize('Width', values.width, rules.width, rules.sizeMultiple);
+  const height = checkSize('Height', values.height, rules.height, rules.sizeMultiple);
+  let frames = checkWhole('Frames', '', values.numFrames, rules.numFrames);
+  if (frames.value !== null && (frames.value - 1) % rules.frameStep !== 0) {
+    const nearest = nearestOnGrid(frames.value, rules.frameStep, 1, rules.numFrames);
+    frames = {
+      value: null,
+      error:
+        `Frames must be ${rules.frameStep}k + 1` +
+        `${nearest.length > 0 ? ` (try ${orList(nearest)})` : ''}.`,
+    };
+  }
+  const frameRate = checkWhole('Frame rate', ' fps', values.frameRate, rules.frameRate);
+  const seed: Checked =
+    values.seed.trim() === '' ? { value: null } : checkWhole('Seed', '', values.seed, rules.seed);
+
+  for (const [field, checked] of [
+    ['width', width],
+    ['height', height],
+    ['numFrames', frames],
+    ['frameRate', frameRate],
+    ['seed', seed],
+  ] as const) {
+    if (checked.error !== undefined) errors[field] = checked.error;
+  }
+
+  if (width.value !== null && height.value !== null && frames.value !== null) {
+    const tokens = latentTokens(rules, width.value, height.value, frames.value);
+    if (tokens > rules.maxLatentTokens) {
+      errors['numFrames'] =
+        `${width.value}×${height.value} with ${frames.value} frames is ` +
+        `${number.format(tokens)} latent tokens; the model allows at most ` +
+        `${number.format(rules.maxLatentTokens)}: use fewer frames or a smaller size.`;
+    }
+  }
+
+  if (Object.keys(errors).length > 0 || width.value === null || height.value === null) {
+    return { input: null, errors };
+  }
+  if (frames.value === null || frameRate.value === null) return { input: null, errors };
+  return {
+    input: {
+      prompt,
+      negativePrompt: values.negativePrompt,
+      width: width.value,
+      height: height.value,
+      numFrames: frames.value,
+      frameRate: frameRate.value,
+      ...(seed.value === null ? {} : { seed: seed.value }),
+    },
+    errors,
+  };
+}
+
+/** The rule of each setting in words, shown under its input before anything is submitted. */
+export function ruleHints(
+  rules: ModelRules,
+): Record<Exclude<FormField, 'prompt' | 'negativePrompt'>, string> {
+  const size = (range: ModelRules['width']): string =>
+    `Multiple of ${rules.sizeMultiple}, ${range.min}–${range.max} px`;
+  return {
+    width: size(rules.width),
+    height: size(rules.height),
+    numFrames: `${rules.frameStep}k + 1, ${rules.numFrames.min}–${rules.numFrames.max}`,
+    frameRate: `${rules.frameRate.min}–${rules.frameRate.max} fps`,
+    seed: `Empty for a random one, or ${rules.seed.min}–${number.format(rules.seed.max)}`,
+  };
+}

@@ -1,0 +1,25 @@
+/** The web app's entry point: one Apollo client for the page, on the page's own origin. */
+import { ApolloProvider } from '@apollo/client/react';
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { createZeusClient, sameOriginUrls } from './api/client.ts';
+import { ConnectionContext } from './api/hooks.ts';
+import { AnnouncerProvider } from './components/Announcer.tsx';
+import { App } from './components/App.tsx';
+import './styles.css';
+
+const zeus = createZeusClient(sameOriginUrls(window.location));
+const root = document.getElementById('root');
+if (root === null) throw new Error('index.html has no #root element');
+
+createRoot(root).render(
+  <StrictMode>
+    <ApolloProvider client={zeus.apollo}>
+      <ConnectionContext.Provider value={zeus.connection}>
+        <AnnouncerProvider>
+          <App />
+        </AnnouncerProvider>
+      </ConnectionContext.Provider>
+    </ApolloProvider>
+  </StrictMode>,
+);

@@ -1,0 +1,47 @@
+/**
+ * The GraphQL playground: GraphiQL bundled with the app (no CDN), talking to `/graphql` on this
+ * origin, with subscriptions over graphql-ws on the same path. Caddy serves this page to browsers
+ * that open `/graphql`. `?query=…` (and `&variables=…`) opens with that operation instead.
+ */
+import { createGraphiQLFetcher } from '@graphiql/toolkit';
+import { GraphiQL } from 'graphiql';
+import 'graphiql/setup-workers/vite';
+import 'graphiql/style.css';
+import { createClient } from 'graphql-ws';
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { reconnectDelayMs, sameOriginUrls } from '../api/client.ts';
+import { BROWSE, SUBMIT_AND_WATCH, SUBMIT_AND_WATCH_VARIABLES } from './examples.ts';
+
+const { httpUrl, wsUrl } = sameOriginUrls(window.location);
+const wsClient = createClient({
+  url: wsUrl,
+  retryAttempts: 20,
+  shouldRetry: () => true,
+  retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, reconnectDelayMs(retries))),
+});
+const fetcher = createGraphiQLFetcher({ url: httpUrl, wsClient });
+
+const params = new URLSearchParams(window.location.search);
+const query = params.get('query');
+const variables = params.get('variables');
+
+const root = document.getElementById('playground');
+if (root === null) throw new Error('playground.html has no #playground element');
+
+createRoot(root).render(
+  <StrictMode>
+    <GraphiQL
+      fetcher={fetcher}
+      defaultTabs={[
+        { query: SUBMIT_AND_WATCH, variables: SUBMIT_AND_WATCH_VARIABLES },
+        { query: BROWSE },
+      ]}
+      {...(query === null ? {} : { initialQuery: query })}
+      {...(variables === null ? {} : { initialVariables: variables })}
+      defaultEditorToolsVisibility="variables"
+    >
+      <GraphiQL.Logo>Zeus</GraphiQL.Logo>
+    </GraphiQL>
+  </StrictMode>,
+);

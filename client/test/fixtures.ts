@@ -1,0 +1,53 @@
+/** Model rules and jobs as the API returns them, for the web app's tests. */
+import type { Job, ModelRules } from '../src/api/operations.ts';
+
+export const RULES: ModelRules = {
+  model: 'tiny-random',
+  defaults: {
+    negativePrompt: 'worst quality, blurry',
+    width: 768,
+    height: 512,
+    numFrames: 121,
+    frameRate: 25,
+  },
+  sizeMultiple: 32,
+  width: { min: 64, max: 1280 },
+  height: { min: 64, max: 1280 },
+  frameStep: 8,
+  numFrames: { min: 9, max: 257 },
+  frameRate: { min: 1, max: 60 },
+  seed: { min: 0, max: 2_147_483_647 },
+  maxPromptTokens: 256,
+  maxPromptChars: 1024,
+  maxLatentTokens: 16_384,
+  steps: 8,
+};
+
+export function job(overrides: Partial<Job> & Pick<Job, 'id'>): Job {
+  return {
+    __typename: 'Job',
+    status: 'QUEUED',
+    stage: 'QUEUED',
+    progress: 0,
+    step: 0,
+    totalSteps: 8,
+    queuePosition: 1,
+    videoUrl: null,
+    error: null,
+    settings: {
+      prompt: `prompt of ${overrides.id}`,
+      negativePrompt: '',
+      width: 256,
+      height: 256,
+      numFrames: 17,
+      frameRate: 25,
+      seed: 7,
+    },
+    attempts: 0,
+    createdAt: '2026-11-27T14:30:00.000Z',
+    startedAt: null,
+    finishedAt: null,
+    updatedAt: '2026-11-27T14:30:00.000Z',
+    ...overrides,
+  };
+}

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import type { SystemStatus } from '../src/api/operations.ts';
+import { readiness } from '../src/jobs/readiness.ts';
+
+const system: SystemStatus = {
+  queueLength: 0,
+  maxQueued: 1000,
+  running: 0,
+  workersOnline: 1,
+  modelReady: true,
+  model: 'tiny-random',
+};
+
+describe('readiness', () => {
+  it('is ready with a worker that has the model loaded and room in the queue', () => {
+    expect(readiness(system, undefined)).toEqual({ ready: true });
+  });
+
+  it('gives the reason Generate is off', () => {
+    const reason = (status: SystemStatus | undefined, error?: { message: string }) => {
+      const result = readiness(status, error);
+      return result.ready ? null : result.reason;
+    };
+    expect(reason(undefined)).toBe('Checking whether the model is ready…');
+    expect(reason(undefined, { message: 'Failed to fetch' })).toBe(
+      'Zeus does not answer (Failed to fetch). Generate turns on when it does.',
+    );
+    expect(reason({ ...system, workersOnline: 0, modelReady: false })).toMatch(
+      /^No worker is running yet/,
+    );
+    expect(reason({ ...system, modelReady: false })).toBe(
+      'The worker is loading the model (tiny-random). Generate turns on when it is ready.',
+    );
+    expect(reason({ ...system, queueLength: 1000 })).toMatch(/^The queue is full \(1000 jobs\)/);
+  });
+});
