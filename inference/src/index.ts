@@ -1,2 +1,3 @@
 export * from './onnx/runtime.ts';
 export * from './sampler/index.ts';
+export * from './ltx/text-encoder.ts';

@@ -1,4 +1,5 @@
 import type { ParityCheck } from '../types.ts';
+import { t5Check } from './t5.ts';
 
 /** Every component `npm run parity` compares, in pipeline order. */
-export const CHECKS: readonly ParityCheck[] = [];
+export const CHECKS: readonly ParityCheck[] = [t5Check];
