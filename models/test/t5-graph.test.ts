@@ -256,17 +256,21 @@ describe('T5 encoder in fp16', () => {
     expect(maxAbsDiff(safeOutput, reference)).toBeLessThan(2e-2 * maxAbs(reference));
   });
 
-  it('refuses weights outside the float16 range', async () => {
+  it('refuses weights whose fp16 values or products could overflow', async () => {
     const weights = overflowingT5();
-    const huge: T5WeightReader = {
+    const scaled = (pattern: RegExp, factor: number): T5WeightReader => ({
       ...weights,
       readFloat32: async (name, shape) => {
         const values = await weights.readFloat32(name, shape);
-        return name === 'shared.weight' ? values.map((v) => v * 1e5) : values;
+        return pattern.test(name) ? values.map((v) => v * factor) : values;
       },
-    };
-    await expect(buildT5Graph(huge, { dtype: 'float16' }).toBytes()).rejects.toThrow(
-      /outside the float16 range/,
-    );
+    });
+    await expect(
+      buildT5Graph(scaled(/^shared/, 1e5), { dtype: 'float16' }).toBytes(),
+    ).rejects.toThrow(/outside the float16 range/);
+    // Each weight fits fp16, but a column's L1 norm exceeds what an fp16 sum can hold.
+    await expect(
+      buildT5Graph(scaled(/wo\.weight$/, 8), { dtype: 'float16' }).toBytes(),
+    ).rejects.toThrow(/block_0\/wo has a column with L1 norm \d+/);
   });
 });

@@ -18,8 +18,9 @@
  * fp16 (dtype 'float16'): T5 v1.1's feed-forward outputs and residual stream exceed fp16's
  * 65504, so only the weights of the big matrices (embedding, attention, feed-forward) are fp16.
  * The residual stream, norms, attention and softmax stay float32, and each fp16 MatMul sees its
- * input divided by the row's max |x| (so the fp16 input is within ±1 and the fp16 output is
- * bounded by the weight row's L1 norm); the float32 result is multiplied back. This keeps fp16
+ * input divided by the row's max |x| (so the fp16 input is within ±1, and every partial sum of
+ * the fp16 product is bounded by its weight column's L1 norm, which the conversion checks);
+ * the float32 result is multiplied back. This keeps fp16
  * weight memory (the real encoder's 19 GB become 9.5 GB) and fp16 GEMMs without the overflow;
  * the relative error of the fp16 input is unchanged by the scaling. Hugging Face's answer (`wo`
  * kept in fp32, clamping the residual to ±64504) changes the numbers where it clamps; ours does
@@ -55,6 +56,8 @@ export interface T5GraphOptions {
 /** Additive mask on padding keys: float32's lowest value, as transformers uses. */
 const FLOAT32_MIN = -3.4028234663852886e38;
 const FLOAT16_MIN = -65504;
+/** Largest fp16 sum the scaled MatMuls may reach: 65504 less a margin for rounding. */
+const FP16_SAFE_SUM = 60000;
 /** Floor of the per-row scale, so that all-zero rows divide by something. */
 const MIN_ROW_SCALE = 1e-30;
 
@@ -92,7 +95,9 @@ export function buildT5Graph(weights: T5WeightReader, options: T5GraphOptions = 
   /** A [in, out] matrix made of the transposed [out_k, in] file tensors, side by side. */
   const matrix = (name: string, files: readonly string[], rows: number, inDim: number): string => {
     const outDim = rows * files.length;
-    return g.initializer(name, weightType, [inDim, outDim], async () => {
+    // Known once declared; the source runs later, while the model is saved.
+    let qualifiedName = name;
+    qualifiedName = g.initializer(name, weightType, [inDim, outDim], async () => {
       const out = new Float32Array(inDim * outDim);
       for (const [part, file] of files.entries()) {
         transposeInto(
@@ -104,8 +109,12 @@ export function buildT5Graph(weights: T5WeightReader, options: T5GraphOptions = 
           part * rows,
         );
       }
+      if (weightType === 'float16' && activationType === 'float32') {
+        checkColumnBound(qualifiedName, out, inDim, outDim);
+      }
       return convert(out, [inDim, outDim], weightType);
     });
+    return qualifiedName;
   };
 
   const linear = (x: string, weight: string): string => {
@@ -321,6 +330,27 @@ function transposeInto(
         for (let c = c0; c < c1; c++) out[c * outCols + col0 + r] = source[rowOffset + c] as number;
       }
     }
+  }
+}
+
+/**
+ * With inputs scaled into ±1, an output of the fp16 MatMul (and every partial sum of it) is at
+ * most its weight column's L1 norm: checking that bound proves the product cannot overflow.
+ */
+function checkColumnBound(name: string, matrix: Float32Array, rows: number, cols: number): void {
+  const sums = new Float64Array(cols);
+  for (let r = 0; r < rows; r++) {
+    const offset = r * cols;
+    for (let c = 0; c < cols; c++) sums[c] = (sums[c] ?? 0) + Math.abs(matrix[offset + c] ?? 0);
+  }
+  let largest = 0;
+  for (const sum of sums) largest = Math.max(largest, sum);
+  // Margin for the rounding of the weights and of the scaled inputs to fp16.
+  if (largest > FP16_SAFE_SUM) {
+    throw new RangeError(
+      `T5 weight ${name} has a column with L1 norm ${largest.toFixed(0)}: its fp16 products ` +
+        `could overflow; convert in float32`,
+    );
   }
 }
 
