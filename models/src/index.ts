@@ -10,3 +10,7 @@ export * from './t5/config.ts';
 export * from './t5/weights.ts';
 export * from './t5/t5-graph.ts';
 export * from './t5/convert.ts';
+export * from './ltx/checkpoint.ts';
+export * from './ltx/transformer-inputs.ts';
+export * from './ltx/transformer-graph.ts';
+export * from './ltx/transformer-convert.ts';

@@ -1,0 +1,185 @@
+/**
+ * Runs the converted LTX transformer: one `step` is one denoising step's forward pass, a single
+ * session run. Inputs constant over a video (text embeddings, mask, rotary tables) are prepared
+ * once by `condition`.
+ *
+ *   const converted = await convertLtxTransformer({ checkpointPath, cacheRoot, dtype });
+ *   const transformer = await LtxTransformer.load(converted.modelPath, converted.config, {
+ *     device: 'auto',
+ *   });
+ *   const conditioning = transformer.condition({
+ *     textEmbeddings, textMask, textTokens: 256,
+ *     grid: fractionalCoordinates(shape, frameRate),   // [1, 3, N]
+ *   });
+ *   for (const t of timesteps) {
+ *     const velocity = await transformer.velocity(conditioning, latents, t); // [1, N, C]
+ *     latents = stochasticStep({ sample: latents, velocity, timestep: t, schedule, noise });
+ *   }
+ *   await transformer.release();
+ */
+import {
+  ropeTables,
+  timestepFeatures,
+  TIMESTEP_FEATURES,
+  TRANSFORMER_IO,
+  type LtxTransformerConfig,
+} from '@zeus/models';
+import {
+  ModelSession,
+  tensor,
+  tensorFloat32,
+  type Device,
+  type ExecutionProvider,
+  type OrtTensor,
+} from '../onnx/runtime.ts';
+
+export class TransformerInputError extends Error {
+  override readonly name = 'TransformerInputError';
+}
+
+export interface TransformerConditioningInput {
+  /** T5 output [B, L, C_text], float32. */
+  readonly textEmbeddings: Float32Array;
+  /** [B, L]: 1 for real tokens, 0 for padding. */
+  readonly textMask: BigInt64Array | ArrayLike<number>;
+  /** L (256 in the pipeline). */
+  readonly textTokens: number;
+  /**
+   * The `indices_grid` [B, 3, N] of fractionalCoordinates(): every batch entry must have the
+   * same grid (the pipeline's batch is 1).
+   */
+  readonly grid: Float32Array;
+}
+
+/** Inputs that stay the same through a video's steps. */
+export interface TransformerConditioning {
+  readonly batch: number;
+  readonly tokens: number;
+  readonly feeds: Readonly<Record<string, OrtTensor>>;
+}
+
+export interface TransformerLoadOptions {
+  readonly device: Device;
+  readonly intraOpThreads?: number;
+}
+
+export class LtxTransformer {
+  private constructor(
+    readonly config: LtxTransformerConfig,
+    private readonly session: ModelSession,
+  ) {}
+
+  static async load(
+    model: string | Uint8Array,
+    config: LtxTransformerConfig,
+    options: TransformerLoadOptions,
+  ): Promise<LtxTransformer> {
+    const session = await ModelSession.load(model, {
+      device: options.device,
+      name: 'transformer',
+      ...(options.intraOpThreads === undefined ? {} : { intraOpThreads: options.intraOpThreads }),
+    });
+    return new LtxTransformer(config, session);
+  }
+
+  get provider(): ExecutionProvider {
+    return this.session.provider;
+  }
+
+  condition(input: TransformerConditioningInput): TransformerConditioning {
+    const { captionChannels } = this.config;
+    const perEntry = input.textTokens * captionChannels;
+    if (input.textEmbeddings.length === 0 || input.textEmbeddings.length % perEntry !== 0) {
+      throw new TransformerInputError(
+        `Text embeddings have ${input.textEmbeddings.length} values, not a multiple of ` +
+          `${input.textTokens} tokens × ${captionChannels} channels`,
+      );
+    }
+    const batch = input.textEmbeddings.length / perEntry;
+    if (input.textMask.length !== batch * input.textTokens) {
+      throw new TransformerInputError(
+        `The text mask has ${input.textMask.length} values, expected ${batch * input.textTokens}`,
+      );
+    }
+    if (input.grid.length === 0 || input.grid.length % (3 * batch) !== 0) {
+      throw new TransformerInputError(
+        `The coordinate grid has ${input.grid.length} values, not 3·N per batch entry`,
+      );
+    }
+    const tokens = input.grid.length / (3 * batch);
+    const grid = input.grid.subarray(0, 3 * tokens);
+    for (let b = 1; b < batch; b++) {
+      const other = input.grid.subarray(b * 3 * tokens, (b + 1) * 3 * tokens);
+      if (other.some((value, i) => value !== grid[i])) {
+        throw new TransformerInputError('Every batch entry must share one coordinate grid');
+      }
+    }
+    const mask =
+      input.textMask instanceof BigInt64Array
+        ? input.textMask
+        : BigInt64Array.from(Array.from(input.textMask, (value) => BigInt(value)));
+    const rope = ropeTables(this.config, grid);
+    return {
+      batch,
+      tokens,
+      feeds: {
+        [TRANSFORMER_IO.encoderHiddenStates]: tensor('float32', input.textEmbeddings, [
+          batch,
+          input.textTokens,
+          captionChannels,
+        ]),
+        [TRANSFORMER_IO.encoderAttentionMask]: tensor('int64', mask, [batch, input.textTokens]),
+        [TRANSFORMER_IO.ropeTable]: tensor('float32', rope.table, [rope.rows, 2, rope.frequencies]),
+        [TRANSFORMER_IO.ropeIndex]: tensor('int64', rope.index, [tokens, 3]),
+      },
+    };
+  }
+
+  /** The velocity [B, N, C_out] for latent tokens [B, N, C_in] at timestep t ∈ [0, 1]. */
+  async velocity(
+    conditioning: TransformerConditioning,
+    latents: Float32Array,
+    timestep: number,
+  ): Promise<Float32Array> {
+    const outputs = await this.run(conditioning, latents, timestep);
+    const velocity = outputs[TRANSFORMER_IO.velocity];
+    if (velocity === undefined) throw new TransformerInputError('The model has no velocity output');
+    return velocity;
+  }
+
+  /** Every output of the model (velocity, and `debug.*` for a debug build), as float32. */
+  async run(
+    conditioning: TransformerConditioning,
+    latents: Float32Array,
+    timestep: number,
+  ): Promise<Record<string, Float32Array>> {
+    const { batch, tokens } = conditioning;
+    const expected = batch * tokens * this.config.inChannels;
+    if (latents.length !== expected) {
+      throw new TransformerInputError(
+        `Latents have ${latents.length} values, expected ${expected} ([${batch}, ${tokens}, ` +
+          `${this.config.inChannels}])`,
+      );
+    }
+    const features = timestepFeatures(
+      new Array<number>(batch).fill(timestep),
+      this.config.timestepScaleMultiplier,
+    );
+    const outputs = await this.session.run({
+      ...conditioning.feeds,
+      [TRANSFORMER_IO.hiddenStates]: tensor('float32', latents, [
+        batch,
+        tokens,
+        this.config.inChannels,
+      ]),
+      [TRANSFORMER_IO.timestepFeatures]: tensor('float32', features, [batch, TIMESTEP_FEATURES]),
+    });
+    const result: Record<string, Float32Array> = {};
+    for (const [name, value] of Object.entries(outputs)) result[name] = tensorFloat32(value);
+    return result;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}

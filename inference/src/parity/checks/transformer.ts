@@ -1,0 +1,111 @@
+/**
+ * Transformer parity: the reference checkpoint's transformer, converted to ONNX in fp32 (with
+ * debug outputs) and run on the CPU provider on the recorded call's exact inputs, against
+ * `transformer.output` and every `transformer.debug.*` intermediate the graph exposes. The same
+ * call with fp16 weights is reported too (its error is informative, not a pass criterion).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildTransformerGraph, LtxCheckpoint, type TransformerDType } from '@zeus/models';
+import { LtxTransformer } from '../../ltx/transformer.ts';
+import { maxAbsDiff } from '../compare.ts';
+import type { Reference } from '../reference.ts';
+import type { ParityCheck, ParityResult } from '../types.ts';
+
+const DEBUG_PREFIX = 'transformer.debug.';
+
+export const transformerCheck: ParityCheck = {
+  component: 'transformer',
+  async run(reference: Reference): Promise<ParityResult[]> {
+    const results: ParityResult[] = [];
+    const fp32 = await runTransformer(reference, 'float32');
+    const expected = await reference.float32('transformer.output');
+    results.push({
+      name: 'transformer.output',
+      maxAbsError: maxAbsDiff(fp32.velocity, expected),
+      tolerance: reference.tolerance('transformer.*', 1e-4),
+    });
+    const missing: string[] = [];
+    for (const { name } of reference.manifest.tensors) {
+      if (!name.startsWith(DEBUG_PREFIX)) continue;
+      const actual = fp32.outputs[`debug.${name.slice(DEBUG_PREFIX.length)}`];
+      if (actual === undefined) {
+        missing.push(name);
+        continue;
+      }
+      const rope = name.startsWith(`${DEBUG_PREFIX}rope_`);
+      results.push({
+        name,
+        maxAbsError: maxAbsDiff(actual, await reference.float32(name)),
+        tolerance: rope
+          ? reference.tolerance(`${DEBUG_PREFIX}rope_*`, 1e-5)
+          : reference.tolerance('transformer.*', 1e-4),
+      });
+    }
+    if (missing.length > 0)
+      console.error(`transformer: not exposed, not compared: ${missing.join(', ')}`);
+
+    const fp16 = await runTransformer(reference, 'float16');
+    results.push({
+      name: 'transformer.output (fp16)',
+      maxAbsError: maxAbsDiff(fp16.velocity, expected),
+      tolerance: Infinity,
+      note: `fp16 weights and compute, informative only (max |reference| ${maxAbs(expected).toFixed(3)})`,
+    });
+    return results;
+  },
+};
+
+/** Converts the reference checkpoint's transformer into a temporary folder and runs the call. */
+async function runTransformer(
+  reference: Reference,
+  dtype: TransformerDType,
+): Promise<{ velocity: Float32Array; outputs: Record<string, Float32Array> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'zeus-parity-transformer-'));
+  const checkpoint = await LtxCheckpoint.open(reference.checkpointPath);
+  try {
+    checkpoint.checkTransformerTensors();
+    const config = checkpoint.config.transformer;
+    const modelPath = join(dir, 'model.onnx');
+    const graph = buildTransformerGraph(config, (name) => checkpoint.readTransformerFloat32(name), {
+      dtype,
+      debug: dtype === 'float32',
+    });
+    await graph.save(modelPath);
+    const transformer = await LtxTransformer.load(modelPath, config, { device: 'cpu' });
+    try {
+      const [, textTokens = 0] = reference.shape('transformer.encoder_hidden_states');
+      const conditioning = transformer.condition({
+        textEmbeddings: await reference.float32('transformer.encoder_hidden_states'),
+        textMask: await reference.int64('transformer.encoder_attention_mask'),
+        textTokens,
+        grid: await reference.float32('transformer.indices_grid'),
+      });
+      const timesteps = await reference.float32('transformer.timestep');
+      const timestep = timesteps[0] ?? NaN;
+      if (timesteps.some((value) => value !== timestep)) {
+        throw new Error('transformer.timestep differs between batch entries; Zeus uses one');
+      }
+      const outputs = await transformer.run(
+        conditioning,
+        await reference.float32('transformer.hidden_states'),
+        timestep,
+      );
+      const velocity = outputs['velocity'];
+      if (velocity === undefined) throw new Error('The transformer model gave no velocity');
+      return { velocity, outputs };
+    } finally {
+      await transformer.release();
+    }
+  } finally {
+    await checkpoint.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function maxAbs(values: Float32Array): number {
+  let max = 0;
+  for (const value of values) max = Math.max(max, Math.abs(value));
+  return max;
+}

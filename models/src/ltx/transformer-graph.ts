@@ -1,0 +1,492 @@
+/**
+ * The LTX-Video transformer (`Transformer3DModel`, PIPELINE_FACTS §5) as an ONNX graph, built
+ * from the checkpoint's config and weights. One session run is one denoising step's forward
+ * pass: every layer is inside, and only small tensors cross the host boundary.
+ *
+ * Inputs (B batch, N video tokens, L text tokens):
+ *   hidden_states          float32 [B, N, C_in]   latent tokens (see inference/src/sampler)
+ *   encoder_hidden_states  float32 [B, L, C_text] T5 output
+ *   encoder_attention_mask int64   [B, L]         1 for tokens, 0 for padding
+ *   timestep_features      float32 [B, 256]       timestepFeatures(t, multiplier)
+ *   rope_table             float32 [R, 2, n_f]    ropeTables(config, grid).table
+ *   rope_index             int64   [N, 3]         ropeTables(config, grid).index
+ * Output:
+ *   velocity               float32 [B, N, C_out]
+ * plus `debug.*` intermediates when built with `debug: true`.
+ *
+ * Operators are ONNX Runtime's fused ones where they exist (MultiHeadAttention,
+ * RotaryEmbedding, SimplifiedLayerNormalization, SkipSimplifiedLayerNormalization, FastGelu,
+ * LayerNormalization), which its CPU, CUDA and WebGPU providers implement.
+ *
+ * Precision. With `dtype: 'float32'` everything is float32. With 'float16' the large matrix
+ * products and attention run in float16 (weights stored as float16), while the numerically
+ * sensitive parts stay float32: the residual stream and its gated additions, the block
+ * RMSNorms and the final LayerNorm with their modulation, the q/k RMSNorms and the rotary
+ * embedding (cast to float16 only for the attention kernel, which accumulates in float32), and
+ * the whole timestep embedding (adaLN-single: its weights stay float32). Inputs and outputs are
+ * float32 either way.
+ */
+import { attr, GraphBuilder } from '../onnx/graph-builder.ts';
+import { f32ToF16 } from '../tensor/dtype.ts';
+import { tensorFromTyped, type HostTensor } from '../tensor/tensor.ts';
+import {
+  TIMESTEP_FEATURES,
+  transformerTensorShapes,
+  type LtxTransformerConfig,
+} from './checkpoint.ts';
+
+export type TransformerDType = 'float32' | 'float16';
+
+/** Graph input and output names. */
+export const TRANSFORMER_IO = {
+  hiddenStates: 'hidden_states',
+  encoderHiddenStates: 'encoder_hidden_states',
+  encoderAttentionMask: 'encoder_attention_mask',
+  timestepFeatures: 'timestep_features',
+  ropeTable: 'rope_table',
+  ropeIndex: 'rope_index',
+  velocity: 'velocity',
+} as const;
+
+/** The cross-attention bias of padding text tokens: finite, as in the reference. */
+const MASKED_BIAS = -10000;
+/** Epsilon of the q/k RMSNorms (diffusers' RMSNorm in the reference's attention). */
+const QK_NORM_EPS = 1e-5;
+
+/**
+ * The transformer's weights by state-dict name (without `model.diffusion_model.`), as float32
+ * [out, in] like the checkpoint. Called once per tensor while the model is written.
+ */
+export type TransformerWeights = (name: string) => Promise<Float32Array>;
+
+export interface TransformerGraphOptions {
+  readonly dtype: TransformerDType;
+  /** Adds `debug.*` outputs (intermediates the reference records). For parity checks. */
+  readonly debug?: boolean;
+  /** Blocks whose output gets a `debug.block_<i>_out` (default: all, when debug). */
+  readonly debugBlocks?: readonly number[];
+}
+
+/** Builds the graph; weights are read only when it is saved. */
+export function buildTransformerGraph(
+  config: LtxTransformerConfig,
+  weights: TransformerWeights,
+  options: TransformerGraphOptions,
+): GraphBuilder {
+  return new TransformerGraphWriter(config, weights, options).build();
+}
+
+class TransformerGraphWriter {
+  private readonly g = new GraphBuilder({ name: 'ltx_transformer' });
+  private readonly shapes: Map<string, number[]>;
+  private readonly d: number;
+  private readonly half: boolean;
+  private readonly compute: TransformerDType;
+
+  constructor(
+    private readonly config: LtxTransformerConfig,
+    private readonly weights: TransformerWeights,
+    private readonly options: TransformerGraphOptions,
+  ) {
+    this.shapes = transformerTensorShapes(config);
+    this.d = config.innerDim;
+    this.compute = options.dtype;
+    this.half = options.dtype === 'float16';
+  }
+
+  build(): GraphBuilder {
+    const { g, config, d } = this;
+    const frequencies = Math.floor(d / 6);
+    if (frequencies === 0) throw new Error(`Transformer width ${d} is too small for RoPE`);
+    const io = TRANSFORMER_IO;
+    const hidden = g.input(io.hiddenStates, 'float32', ['batch', 'tokens', config.inChannels]);
+    const text = g.input(io.encoderHiddenStates, 'float32', [
+      'batch',
+      'text_tokens',
+      config.captionChannels,
+    ]);
+    const mask = g.input(io.encoderAttentionMask, 'int64', ['batch', 'text_tokens']);
+    const features = g.input(io.timestepFeatures, 'float32', ['batch', TIMESTEP_FEATURES]);
+    const ropeTable = g.input(io.ropeTable, 'float32', ['rope_rows', 2, frequencies]);
+    const ropeIndex = g.input(io.ropeIndex, 'int64', ['tokens', 3]);
+    g.setMetadata('zeus.ltx.transformer', JSON.stringify({ dtype: this.options.dtype, config }));
+
+    // Timestep embedding (adaLN-single), float32 whatever the dtype.
+    const { modulation, embedded } = g.scope('adaln_single', () => {
+      const hiddenT = this.linear32(features, 'adaln_single.emb.timestep_embedder.linear_1');
+      const emb = this.linear32(this.silu(hiddenT), 'adaln_single.emb.timestep_embedder.linear_2');
+      return { embedded: emb, modulation: this.linear32(this.silu(emb), 'adaln_single.linear') };
+    });
+    this.debug('adaln_single_out', modulation);
+    this.debug('adaln_embedded_timestep', embedded);
+    // [B, 6D] → [B, 1, 6, D]: row r of every block's table adds chunk r.
+    const modulationRows = g.op('Reshape', [modulation, g.ints([-1, 1, 6, d])]);
+
+    let h = this.toFloat32(this.linear(this.toCompute(hidden), 'patchify_proj'));
+    this.debug('patchify_proj_out', h);
+
+    const context = g.scope('caption_projection', () => {
+      const projected = this.linear(this.toCompute(text), 'caption_projection.linear_1', false);
+      const activated = g.op(
+        'FastGelu',
+        [projected, this.bias('caption_projection.linear_1')],
+        {},
+        { domain: 'com.microsoft' },
+      );
+      return this.linear(activated, 'caption_projection.linear_2');
+    });
+    this.debug('caption_projection_out', context);
+
+    // Additive cross-attention bias [B, 1, N, L] (the attention kernel wants it per query).
+    const crossBias = g.scope('cross_attention_bias', () => {
+      const maskF = g.op('Cast', [mask], { to: attr.i(ONNX_FLOAT) });
+      const bias = g.op('Mul', [g.op('Sub', [g.scalar(1), maskF]), g.scalar(MASKED_BIAS)]);
+      const rows = g.op('Unsqueeze', [bias, g.ints([1, 2])]);
+      const batch = g.op('Shape', [mask], { start: attr.i(0), end: attr.i(1) });
+      const textTokens = g.op('Shape', [mask], { start: attr.i(1), end: attr.i(2) });
+      const tokens = g.op('Shape', [hidden], { start: attr.i(1), end: attr.i(2) });
+      const shape = g.op('Concat', [batch, g.ints([1]), tokens, textTokens], { axis: attr.i(0) });
+      return this.toCompute(g.op('Expand', [rows, shape]));
+    });
+
+    const rope = g.scope('rope', () => this.ropeCaches(ropeTable, ropeIndex, frequencies));
+
+    // Blocks. The residual stream stays float32; each block's first RMSNorm is fused with the
+    // previous block's last residual addition.
+    let normed = this.rmsNorm(h);
+    for (let i = 0; i < config.numLayers; i++) {
+      ({ h, normed } = g.scope(`block_${i}`, () =>
+        this.block(i, h, normed, modulationRows, context, crossBias, rope),
+      ));
+      const wanted = this.options.debugBlocks;
+      if (wanted === undefined || wanted.includes(i)) this.debug(`block_${i}_out`, h);
+    }
+
+    const out = g.scope('output', () => {
+      const layerNormed = g.op('LayerNormalization', [h, this.ones()], {
+        axis: attr.i(-1),
+        epsilon: attr.f(config.normEps),
+      });
+      this.debug('norm_out_out', layerNormed);
+      // (shift, scale) = scale_shift_table [2, D] + embedded timestep.
+      const table = this.weight32('scale_shift_table');
+      const rows = g.op('Add', [table, g.op('Unsqueeze', [embedded, g.ints([1])])]);
+      const [shift, scale] = g.opMulti('Split', [rows, g.ints([1, 1])], 2, { axis: attr.i(1) });
+      const modulated = this.modulate(layerNormed, shift as string, scale as string);
+      return this.toFloat32(this.linear(this.toCompute(modulated), 'proj_out'));
+    });
+    g.output(out, TRANSFORMER_IO.velocity, 'float32', ['batch', 'tokens', config.outChannels]);
+    return g;
+  }
+
+  private block(
+    index: number,
+    h: string,
+    normed: string,
+    modulationRows: string,
+    context: string,
+    crossBias: string,
+    rope: { cos: string; sin: string },
+  ): { h: string; normed: string } {
+    const { g } = this;
+    const prefix = `transformer_blocks.${index}`;
+    const debugBlock = index === 0;
+    const values = g.op('Add', [this.weight32(`${prefix}.scale_shift_table`), modulationRows]);
+    const [shift1, scale1, gate1, shift2, scale2, gate2] = g
+      .opMulti('Split', [values, g.ints([1, 1, 1, 1, 1, 1])], 6, { axis: attr.i(2) })
+      .map((part) => g.op('Squeeze', [part, g.ints([2])]));
+
+    // 1–2. Self-attention on the modulated norm, gated.
+    const selfIn = this.toCompute(this.modulate(normed, shift1 as string, scale1 as string));
+    const selfOut = g.scope('attn1', () => {
+      const qkv = this.fusedLinear(selfIn, [
+        `${prefix}.attn1.to_q`,
+        `${prefix}.attn1.to_k`,
+        `${prefix}.attn1.to_v`,
+      ]);
+      const [q, k, v] = g.opMulti('Split', [qkv, g.ints([this.d, this.d, this.d])], 3, {
+        axis: attr.i(-1),
+      });
+      const query = this.rotate(this.qkNorm(q as string, `${prefix}.attn1.q_norm`), rope);
+      const key = this.rotate(this.qkNorm(k as string, `${prefix}.attn1.k_norm`), rope);
+      return this.attention(query, key, v as string, `${prefix}.attn1.to_out.0`);
+    });
+    if (debugBlock) this.debug('block_0_attn1_out', selfOut);
+    h = g.op('Add', [h, g.op('Mul', [this.toFloat32(selfOut), gate1 as string])]);
+
+    // 3. Cross-attention on the raw residual stream (no norm, no gate), then the FF norm.
+    const crossOut = g.scope('attn2', () => {
+      const q = this.linear(this.toCompute(h), `${prefix}.attn2.to_q`);
+      const kv = this.fusedLinear(context, [`${prefix}.attn2.to_k`, `${prefix}.attn2.to_v`]);
+      const [k, v] = g.opMulti('Split', [kv, g.ints([this.d, this.d])], 2, { axis: attr.i(-1) });
+      const query = this.toCompute(this.qkNorm(q, `${prefix}.attn2.q_norm`));
+      const key = this.toCompute(this.qkNorm(k as string, `${prefix}.attn2.k_norm`));
+      return this.attention(query, key, v as string, `${prefix}.attn2.to_out.0`, crossBias);
+    });
+    if (debugBlock) this.debug('block_0_attn2_out', crossOut);
+    const afterCross = this.addAndNorm(h, this.toFloat32(crossOut));
+
+    // 4. Gated feed-forward on the modulated norm.
+    const ffIn = this.toCompute(
+      this.modulate(afterCross.normed, shift2 as string, scale2 as string),
+    );
+    const ffOut = g.scope('ff', () => {
+      const up = this.linear(ffIn, `${prefix}.ff.net.0.proj`, false);
+      const activated = g.op(
+        'FastGelu',
+        [up, this.bias(`${prefix}.ff.net.0.proj`)],
+        {},
+        { domain: 'com.microsoft' },
+      );
+      return this.linear(activated, `${prefix}.ff.net.2`);
+    });
+    if (debugBlock) this.debug('block_0_ff_out', ffOut);
+    const gated = g.op('Mul', [this.toFloat32(ffOut), gate2 as string]);
+    if (index === this.config.numLayers - 1) {
+      return { h: g.op('Add', [afterCross.sum, gated]), normed: '' };
+    }
+    const next = this.addAndNorm(afterCross.sum, gated);
+    return { h: next.sum, normed: next.normed };
+  }
+
+  /** softmax(q·kᵀ/√hd + bias)·v per head, then the output projection. */
+  private attention(
+    query: string,
+    key: string,
+    value: string,
+    outName: string,
+    bias?: string,
+  ): string {
+    const inputs = bias === undefined ? [query, key, value] : [query, key, value, '', '', bias];
+    const attended = this.g.op(
+      'MultiHeadAttention',
+      inputs,
+      { num_heads: attr.i(this.config.numAttentionHeads) },
+      { domain: 'com.microsoft' },
+    );
+    return this.linear(attended, outName);
+  }
+
+  /** RMSNorm over the full width (eps 1e-5, with weight), in float32. */
+  private qkNorm(x: string, name: string): string {
+    return this.g.op(
+      'SimplifiedLayerNormalization',
+      [this.toFloat32(x), this.weight32(`${name}.weight`)],
+      {
+        axis: attr.i(-1),
+        epsilon: attr.f(QK_NORM_EPS),
+      },
+    );
+  }
+
+  /** Rotary embedding over the full width (one "head" of width D), float32, to compute dtype. */
+  private rotate(x: string, rope: { cos: string; sin: string }): string {
+    const rotated = this.g.op(
+      'RotaryEmbedding',
+      [x, this.g.ints([0]), rope.cos, rope.sin],
+      {
+        interleaved: attr.i(1),
+        num_heads: attr.i(1),
+      },
+      { domain: 'com.microsoft' },
+    );
+    return this.toCompute(rotated);
+  }
+
+  /**
+   * Assembles the per-token cos/sin caches [N, D/2] (one value per rotated pair) from the
+   * compact tables: gather each token's three rows, interleave frequency-major/axis-minor,
+   * then pad the (D mod 6)/2 leading pairs with cos 1, sin 0.
+   */
+  private ropeCaches(
+    table: string,
+    index: string,
+    frequencies: number,
+  ): { cos: string; sin: string } {
+    const { g, d } = this;
+    const gathered = g.op('Gather', [table, index], { axis: attr.i(0) }); // [N, 3, 2, n_f]
+    const ordered = g.op('Transpose', [gathered], { perm: attr.ints([2, 0, 3, 1]) }); // [2, N, n_f, 3]
+    const flat = g.op('Reshape', [ordered, g.ints([2, -1, 3 * frequencies])]);
+    const [cosRows, sinRows] = g.opMulti('Split', [flat, g.ints([1, 1])], 2, { axis: attr.i(0) });
+    const padPairs = (d % 6) / 2;
+    const finish = (rows: string, padValue: number, name: string): string => {
+      let cache = g.op('Squeeze', [rows, g.ints([0])]);
+      if (padPairs > 0) {
+        cache = g.op('Pad', [cache, g.ints([0, padPairs, 0, 0]), g.scalar(padValue)]);
+      }
+      if (this.options.debug === true) {
+        // The reference's [B, N, D] layout: every pair's value twice.
+        const doubled = g.op('Expand', [
+          g.op('Unsqueeze', [cache, g.ints([-1])]),
+          g.ints([1, 1, 2]),
+        ]);
+        this.debug(name, g.op('Reshape', [doubled, g.ints([1, -1, d])]));
+      }
+      return cache;
+    };
+    return {
+      cos: finish(cosRows as string, 1, 'rope_cos'),
+      sin: finish(sinRows as string, 0, 'rope_sin'),
+    };
+  }
+
+  /** x·(1 + scale) + shift, float32. */
+  private modulate(x: string, shift: string, scale: string): string {
+    const { g } = this;
+    return g.op('Add', [g.op('Mul', [x, g.op('Add', [scale, g.scalar(1)])]), shift]);
+  }
+
+  /** Block RMSNorm (eps from the config, no weight), float32. */
+  private rmsNorm(x: string): string {
+    return this.g.op('SimplifiedLayerNormalization', [x, this.ones()], {
+      axis: attr.i(-1),
+      epsilon: attr.f(this.config.normEps),
+    });
+  }
+
+  /** residual + delta, and its block RMSNorm, in one fused operator. */
+  private addAndNorm(residual: string, delta: string): { sum: string; normed: string } {
+    const outputs = this.g.opMulti(
+      'SkipSimplifiedLayerNormalization',
+      [delta, residual, this.ones()],
+      4,
+      { epsilon: attr.f(this.config.normEps) },
+      { domain: 'com.microsoft' },
+    );
+    return { normed: outputs[0] as string, sum: outputs[3] as string };
+  }
+
+  private silu(x: string): string {
+    return this.g.op('Mul', [x, this.g.op('Sigmoid', [x])]);
+  }
+
+  /** x·Wᵀ (+ b) in the compute dtype; x must already be in it. */
+  private linear(x: string, name: string, withBias = true): string {
+    const product = this.g.op('MatMul', [x, this.matrix([name])]);
+    return withBias ? this.g.op('Add', [product, this.bias(name)]) : product;
+  }
+
+  /** One product for several linears of the same input, outputs concatenated (q|k|v). */
+  private fusedLinear(x: string, names: readonly string[]): string {
+    const product = this.g.op('MatMul', [x, this.matrix(names)]);
+    const biasName = `${names.join('+')}.bias`;
+    const bias = this.g.initializer(biasName, this.compute, [this.d * names.length], async () => {
+      const parts = await Promise.all(names.map((name) => this.weights(`${name}.bias`)));
+      return this.encode(concat(parts), [this.d * names.length]);
+    });
+    return this.g.op('Add', [product, bias]);
+  }
+
+  /** A float32 linear (timestep embedding). */
+  private linear32(x: string, name: string): string {
+    const [out = 0, inputs = 0] = this.shape(`${name}.weight`);
+    const weight = this.g.initializer(`${name}.weight`, 'float32', [inputs, out], async () =>
+      tensorFromTyped(
+        'float32',
+        [inputs, out],
+        transpose(await this.weights(`${name}.weight`), out, inputs),
+      ),
+    );
+    return this.g.op('Add', [this.g.op('MatMul', [x, weight]), this.weight32(`${name}.bias`)]);
+  }
+
+  /** Weights [out, in] of one or more linears → one [in, Σout] matrix in the compute dtype. */
+  private matrix(names: readonly string[]): string {
+    const shapes = names.map((name) => this.shape(`${name}.weight`));
+    const inputs = shapes[0]?.[1] ?? 0;
+    const outs = shapes.map(([out]) => out ?? 0);
+    const total = outs.reduce((sum, out) => sum + out, 0);
+    const label = names.length === 1 ? `${names[0] ?? ''}.weight` : `${names.join('+')}.weight`;
+    return this.g.initializer(label, this.compute, [inputs, total], async () => {
+      const out = new Float32Array(inputs * total);
+      let column = 0;
+      for (const [index, name] of names.entries()) {
+        const rows = outs[index] ?? 0;
+        const weight = await this.weights(`${name}.weight`);
+        for (let r = 0; r < rows; r++) {
+          for (let c = 0; c < inputs; c++)
+            out[c * total + column + r] = weight[r * inputs + c] ?? 0;
+        }
+        column += rows;
+      }
+      return this.encode(out, [inputs, total], label);
+    });
+  }
+
+  private bias(name: string): string {
+    const label = `${name}.bias`;
+    const shape = this.shape(label);
+    return this.g.initializer(label, this.compute, shape, async () =>
+      this.encode(await this.weights(label), shape, label),
+    );
+  }
+
+  /** A weight kept in float32 whatever the dtype (norm weights, modulation tables). */
+  private weight32(name: string): string {
+    const shape = this.shape(name);
+    return this.g.initializer(name, 'float32', shape, async () =>
+      tensorFromTyped('float32', shape, await this.weights(name)),
+    );
+  }
+
+  private onesCache: string | undefined;
+  private ones(): string {
+    this.onesCache ??= this.g.constant('float32', [this.d], new Array<number>(this.d).fill(1));
+    return this.onesCache;
+  }
+
+  private encode(values: Float32Array, shape: readonly number[], name = 'weight'): HostTensor {
+    if (!this.half) return tensorFromTyped('float32', shape, values);
+    for (const value of values) {
+      if (Math.abs(value) > FLOAT16_MAX) {
+        throw new Error(`Weight ${name} holds ${value}, beyond float16's range`);
+      }
+    }
+    return tensorFromTyped('float16', shape, f32ToF16(values));
+  }
+
+  private toCompute(x: string): string {
+    return this.half ? this.g.op('Cast', [x], { to: attr.i(ONNX_FLOAT16) }) : x;
+  }
+
+  private toFloat32(x: string): string {
+    return this.half ? this.g.op('Cast', [x], { to: attr.i(ONNX_FLOAT) }) : x;
+  }
+
+  private debug(name: string, value: string): void {
+    if (this.options.debug !== true) return;
+    this.g.output(
+      this.g.op('Cast', [value], { to: attr.i(ONNX_FLOAT) }),
+      `debug.${name}`,
+      'float32',
+    );
+  }
+
+  private shape(name: string): number[] {
+    const shape = this.shapes.get(name);
+    if (shape === undefined) throw new Error(`The transformer has no tensor ${name}`);
+    return shape;
+  }
+}
+
+const ONNX_FLOAT = 1;
+const ONNX_FLOAT16 = 10;
+const FLOAT16_MAX = 65504;
+
+function transpose(values: Float32Array, rows: number, columns: number): Float32Array {
+  const out = new Float32Array(values.length);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < columns; c++) out[c * rows + r] = values[r * columns + c] ?? 0;
+  }
+  return out;
+}
+
+function concat(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
