@@ -14,3 +14,6 @@ export * from './ltx/checkpoint.ts';
 export * from './ltx/transformer-inputs.ts';
 export * from './ltx/transformer-graph.ts';
 export * from './ltx/transformer-convert.ts';
+export * from './ltx/vae-config.ts';
+export * from './ltx/vae-stream.ts';
+export * from './ltx/vae-graph.ts';

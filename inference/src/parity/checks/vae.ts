@@ -1,0 +1,194 @@
+/**
+ * VAE decoder parity, converted in fp32 from the reference's checkpoint:
+ * - `vae_decode.*`: the decoder on `vae_decode.latents` (already mixed with decode noise, so
+ *   the graph's noise scale is 0), its output and every intermediate the reference exposes;
+ * - `pipeline.*`: the pipeline's decode from `pipeline.final_latents` + `pipeline.noise.decode`
+ *   with the run's decode settings (noise mixing and un-normalisation inside the graph), the
+ *   float video and the 8-bit frames (within one level, ≥ 99 % exact);
+ * - the same frames decoded in temporal chunks, when the reference video is long enough to
+ *   split.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildVaeDecoderOnnx } from '@zeus/models';
+import {
+  LTX_DECODE_NOISE_SCALE,
+  LTX_DECODE_TIMESTEP,
+  VaeDecoder,
+  type LatentVideo,
+} from '../../ltx/vae-decoder.ts';
+import { maxAbsDiff } from '../compare.ts';
+import type { Reference } from '../reference.ts';
+import type { ParityCheck, ParityResult } from '../types.ts';
+
+/** Fraction of 8-bit values that must match exactly (the rest within one level). */
+const MIN_EXACT_FRACTION = 0.99;
+
+export const vaeCheck: ParityCheck = {
+  component: 'vae',
+  async run(reference: Reference): Promise<ParityResult[]> {
+    const dir = await mkdtemp(join(tmpdir(), 'zeus-parity-vae-'));
+    try {
+      await buildVaeDecoderOnnx(reference.checkpointPath, dir, {
+        dtype: 'float32',
+        floatOutputs: true,
+        debugOutputs: true,
+      });
+      const decoder = await VaeDecoder.load(dir, { device: 'cpu' });
+      try {
+        return [
+          ...(await decoderResults(reference, decoder)),
+          ...(await pipelineResults(reference, decoder)),
+        ];
+      } finally {
+        await decoder.release();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+};
+
+async function decoderResults(reference: Reference, decoder: VaeDecoder): Promise<ParityResult[]> {
+  const tolerance = reference.tolerance('vae_decode.*', 1e-3);
+  const latents = await latentVideo(reference, 'vae_decode.latents');
+  const outputs = await decoder.decodeOutputs(latents, zerosLike(latents), {
+    noiseScale: 0,
+    timestep: await decodeTimestep(reference),
+  });
+  const results: ParityResult[] = [];
+  const compare = async (name: string, ours: string): Promise<void> => {
+    if (!reference.has(name)) return;
+    results.push(floatResult(name, outputs[ours], await reference.float32(name), tolerance));
+  };
+  await compare('vae_decode.output', 'decoded');
+  for (const name of reference.manifest.tensors.map((tensor) => tensor.name)) {
+    if (name.startsWith('vae_decode.debug.')) {
+      await compare(name, `debug.${name.slice('vae_decode.debug.'.length)}`);
+    }
+  }
+  return results;
+}
+
+async function pipelineResults(reference: Reference, decoder: VaeDecoder): Promise<ParityResult[]> {
+  const latents = await latentVideo(reference, 'pipeline.final_latents');
+  const noise = await latentVideo(reference, 'pipeline.noise.decode');
+  const settings = {
+    noiseScale: await decodeNoiseScale(reference),
+    timestep: await decodeTimestep(reference),
+  };
+  const outputs = await decoder.decodeOutputs(latents, noise, settings);
+  const results: ParityResult[] = [];
+  if (reference.has('vae_decode.latents_unnormalized')) {
+    results.push(
+      floatResult(
+        'vae_decode.latents_unnormalized',
+        outputs['debug.latents_unnormalized'],
+        await reference.float32('vae_decode.latents_unnormalized'),
+        reference.tolerance('vae_decode.*', 1e-3),
+      ),
+    );
+  }
+  const videoTolerance = reference.tolerance('pipeline.video_float', 2e-3);
+  const expectedVideo = await reference.float32('pipeline.video_float');
+  const expectedFrames = await reference.uint8('pipeline.video_uint8');
+  const decoded = await decoder.decode(latents, noise, settings);
+  results.push(floatResult('pipeline.video_float', decoded.video, expectedVideo, videoTolerance));
+  results.push(frameResult('pipeline.video_uint8', decoded.frames, expectedFrames));
+
+  // The smallest chunks split the decode the most; too short a video decodes in one call.
+  const chunked = { ...settings, chunkFrames: 1 };
+  const calls = decoder.plan(latents.shape[2] ?? 0, chunked).length;
+  if (calls > 1) {
+    const streamed = await decoder.decode(latents, noise, chunked);
+    const note = `${calls} chunks`;
+    results.push({
+      ...floatResult(
+        'pipeline.video_float (chunked)',
+        streamed.video,
+        expectedVideo,
+        videoTolerance,
+      ),
+      note,
+    });
+    const frames = frameResult('pipeline.video_uint8 (chunked)', streamed.frames, expectedFrames);
+    results.push({ ...frames, note: `${note}; ${frames.note ?? ''}` });
+  }
+  return results;
+}
+
+function floatResult(
+  name: string,
+  actual: Float32Array | undefined,
+  expected: Float32Array,
+  tolerance: number,
+): ParityResult {
+  if (actual === undefined) {
+    return { name, maxAbsError: Infinity, tolerance, note: 'not produced' };
+  }
+  return { name, maxAbsError: maxAbsDiff(actual, expected), tolerance };
+}
+
+/** 8-bit frames: at most one level apart (truncation boundary), nearly all exact. */
+function frameResult(name: string, actual: Uint8Array, expected: Uint8Array): ParityResult {
+  if (actual.length !== expected.length) {
+    return {
+      name,
+      maxAbsError: Infinity,
+      tolerance: 1,
+      note: `${actual.length} values, expected ${expected.length}`,
+    };
+  }
+  let differing = 0;
+  let largest = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const diff = Math.abs((actual[i] ?? 0) - (expected[i] ?? 0));
+    if (diff !== 0) differing++;
+    if (diff > largest) largest = diff;
+  }
+  const exact = 1 - differing / expected.length;
+  return {
+    name,
+    maxAbsError: largest,
+    tolerance: 1,
+    passed: largest <= 1 && exact >= MIN_EXACT_FRACTION,
+    note: `${differing} of ${expected.length} values differ (${(100 * exact).toFixed(3)} % exact)`,
+  };
+}
+
+async function latentVideo(reference: Reference, name: string): Promise<LatentVideo> {
+  return { data: await reference.float32(name), shape: reference.shape(name) };
+}
+
+function zerosLike(latents: LatentVideo): LatentVideo {
+  return { data: new Float32Array(latents.data.length), shape: latents.shape };
+}
+
+/** The run's decode timestep: the recorded tensor, else the pipeline config, else 0.05. */
+async function decodeTimestep(reference: Reference): Promise<number> {
+  return recordedScalar(reference, 'vae_decode.timestep', 'decode_timestep', LTX_DECODE_TIMESTEP);
+}
+
+async function decodeNoiseScale(reference: Reference): Promise<number> {
+  return recordedScalar(
+    reference,
+    'vae_decode.decode_noise_scale',
+    'decode_noise_scale',
+    LTX_DECODE_NOISE_SCALE,
+  );
+}
+
+async function recordedScalar(
+  reference: Reference,
+  tensorName: string,
+  configKey: string,
+  fallback: number,
+): Promise<number> {
+  if (reference.has(tensorName)) {
+    const [value] = await reference.float32(tensorName);
+    if (value !== undefined) return value;
+  }
+  const configured = reference.manifest.run.pipeline_config[configKey];
+  return typeof configured === 'number' ? configured : fallback;
+}
