@@ -233,9 +233,3 @@ export const JOB_UPDATED_SUBSCRIPTION: TypedDocumentNode<{ jobUpdated: Job }, { 
   }
   ${JOB_FIELDS}
 `;
-
-export const FINAL_STATUSES: ReadonlySet<JobStatus> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
-
-export function isFinal(job: Pick<Job, 'status'>): boolean {
-  return FINAL_STATUSES.has(job.status);
-}

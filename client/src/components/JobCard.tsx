@@ -4,8 +4,8 @@
  */
 import { skipToken, useSubscription } from '@apollo/client/react';
 import { useEffect, useRef, useState } from 'react';
-import { JOB_UPDATED_SUBSCRIPTION, isFinal, type Job } from '../api/operations.ts';
-import { describeProgress, describeSettings, progressPercent } from '../jobs/progress.ts';
+import { JOB_UPDATED_SUBSCRIPTION, type Job } from '../api/operations.ts';
+import { describeProgress, describeSettings, isFinal, progressPercent } from '../jobs/progress.ts';
 import { useAnnounce } from './Announcer.tsx';
 import { ProgressBar } from './ProgressBar.tsx';
 

@@ -2,7 +2,14 @@
  * What a job's progress bar says: its percentage, its stage in words and the time left. Pure, so
  * the words are tested without a browser.
  */
-import type { Job, JobStage } from '../api/operations.ts';
+import type { Job, JobStage, JobStatus } from '../api/operations.ts';
+
+export const FINAL_STATUSES: ReadonlySet<JobStatus> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
+
+/** True once the job will not change any more. */
+export function isFinal(job: Pick<Job, 'status'>): boolean {
+  return FINAL_STATUSES.has(job.status);
+}
 
 const STAGE_LABELS: Record<JobStage, string> = {
   QUEUED: 'Waiting in the queue',

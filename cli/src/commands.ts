@@ -1,0 +1,188 @@
+/**
+ * The CLI's commands, given an API client and outputs: `run` is the whole program but for
+ * `process`, so tests drive it in-process as well as through the bin.
+ */
+import { resolve } from 'node:path';
+import { describeSettings, isFinal, type Job } from '@zeus/client';
+import { parseCommand, USAGE, UsageError, type Command } from './args.ts';
+import { ZeusApi, ZeusApiError } from './api.ts';
+import { HumanReporter, JsonReporter, type Output, type Reporter } from './reporters.ts';
+
+export const EXIT = {
+  OK: 0,
+  /** The job failed or was cancelled, or Zeus could not be reached. */
+  FAILED: 1,
+  /** Bad command line, or settings Zeus rejected (`BAD_USER_INPUT`). */
+  USAGE: 2,
+  INTERRUPTED: 130,
+} as const;
+
+export interface RunContext {
+  readonly stdout: Output;
+  readonly stderr: Output;
+  /** stderr when it is a terminal: `generate` draws its progress bar there. */
+  readonly terminal: NodeJS.WriteStream | null;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** The directory `--out` is relative to. */
+  readonly cwd: string;
+  /** Aborted on Ctrl-C. */
+  readonly signal?: AbortSignal;
+}
+
+export async function run(argv: readonly string[], context: RunContext): Promise<number> {
+  let command: Command;
+  try {
+    command = parseCommand(argv, context.env);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    context.stderr.write(`zeus: ${error.message}\nRun "zeus --help" for usage.\n`);
+    return EXIT.USAGE;
+  }
+  if (command.name === 'help') {
+    context.stdout.write(`${USAGE}\n`);
+    return EXIT.OK;
+  }
+  const api = new ZeusApi(command.url);
+  switch (command.name) {
+    case 'generate':
+      return generate(api, command, context);
+    case 'status':
+      return status(api, command, context);
+    case 'jobs':
+      return jobs(api, command, context);
+  }
+}
+
+const exitFor = (error: ZeusApiError): number =>
+  error.code === 'BAD_USER_INPUT' ? EXIT.USAGE : EXIT.FAILED;
+
+async function generate(
+  api: ZeusApi,
+  command: Extract<Command, { name: 'generate' }>,
+  context: RunContext,
+): Promise<number> {
+  const reporter: Reporter = command.json
+    ? new JsonReporter(context.stdout)
+    : new HumanReporter(context.stdout, context.stderr, context.terminal);
+  let job: Job | null = null;
+  try {
+    job = await api.submit({ prompt: command.prompt, ...command.settings });
+    reporter.submitted(job);
+    const final = isFinal(job)
+      ? job
+      : await api.watch(
+          job.id,
+          {
+            onUpdate: (update) => {
+              reporter.update(update);
+            },
+            onReconnecting: () => {
+              reporter.reconnecting();
+            },
+            onReconnected: () => {
+              reporter.reconnected();
+            },
+          },
+          context.signal,
+        );
+    if (final.status !== 'SUCCEEDED' || final.videoUrl === null) {
+      reporter.jobFailed(final);
+      return EXIT.FAILED;
+    }
+    reporter.succeeded(final, api.baseUrl);
+    if (!command.download) return EXIT.OK;
+    const file = resolve(context.cwd, command.out ?? `zeus-${final.id}.mp4`);
+    const bytes = await api.download(final.videoUrl, file);
+    reporter.downloaded(final, file, bytes);
+    return EXIT.OK;
+  } catch (error) {
+    if (context.signal?.aborted === true) {
+      const what = job === null ? '' : ` Job ${job.id} goes on: see "zeus jobs".`;
+      reporter.error(`Interrupted.${what}`, 'INTERRUPTED', null);
+      return EXIT.INTERRUPTED;
+    }
+    if (!(error instanceof ZeusApiError)) throw error;
+    reporter.error(error.message, error.code, error.field);
+    return exitFor(error);
+  } finally {
+    reporter.close();
+  }
+}
+
+async function status(
+  api: ZeusApi,
+  command: Extract<Command, { name: 'status' }>,
+  context: RunContext,
+): Promise<number> {
+  try {
+    const system = await api.system();
+    if (command.json) {
+      context.stdout.write(`${JSON.stringify(system)}\n`);
+    } else {
+      context.stdout.write(
+        [
+          `Zeus at ${command.url}`,
+          `  model:    ${system.model} (${system.modelReady ? 'ready' : 'not ready'})`,
+          `  workers:  ${system.workersOnline} online`,
+          `  running:  ${system.running}`,
+          `  queued:   ${system.queueLength} of at most ${system.maxQueued}`,
+          '',
+        ].join('\n'),
+      );
+    }
+    return EXIT.OK;
+  } catch (error) {
+    return reportRequestError(error, command.json, context);
+  }
+}
+
+async function jobs(
+  api: ZeusApi,
+  command: Extract<Command, { name: 'jobs' }>,
+  context: RunContext,
+): Promise<number> {
+  try {
+    const page = await api.jobs(command.first, command.after);
+    if (command.json) {
+      context.stdout.write(`${JSON.stringify(page)}\n`);
+      return EXIT.OK;
+    }
+    if (page.jobs.length === 0) {
+      context.stdout.write('No jobs.\n');
+      return EXIT.OK;
+    }
+    for (const job of page.jobs) {
+      const result =
+        job.status === 'SUCCEEDED' && job.videoUrl !== null
+          ? `${command.url}${job.videoUrl}`
+          : job.status === 'FAILED'
+            ? (job.error?.message ?? '')
+            : '';
+      context.stdout.write(
+        `${job.id}  ${job.status.padEnd(9)}  ${job.createdAt}  ${describeSettings(job.settings)}\n` +
+          `    ${JSON.stringify(job.settings.prompt)}${result === '' ? '' : `\n    ${result}`}\n`,
+      );
+    }
+    context.stdout.write(
+      `${page.jobs.length} of ${page.totalCount} jobs` +
+        (page.hasNextPage && page.endCursor !== null
+          ? `; next page: zeus jobs --after ${page.endCursor}\n`
+          : '\n'),
+    );
+    return EXIT.OK;
+  } catch (error) {
+    return reportRequestError(error, command.json, context);
+  }
+}
+
+function reportRequestError(error: unknown, json: boolean, context: RunContext): number {
+  if (!(error instanceof ZeusApiError)) throw error;
+  if (json) {
+    context.stdout.write(
+      `${JSON.stringify({ event: 'error', code: error.code, message: error.message, field: error.field })}\n`,
+    );
+  } else {
+    context.stderr.write(`zeus: ${error.message}\n`);
+  }
+  return exitFor(error);
+}

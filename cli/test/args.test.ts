@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { parseCommand, UsageError } from '../src/args.ts';
+
+describe('parseCommand', () => {
+  it('reads generate with every setting', () => {
+    expect(
+      parseCommand(
+        [
+          'generate',
+          'a red fox',
+          '--out',
+          'fox.mp4',
+          '--negative-prompt',
+          'blurry',
+          '--width',
+          '256',
+          '--height',
+          '128',
+          '--frames',
+          '17',
+          '--fps',
+          '12',
+          '--seed',
+          '42',
+          '--json',
+          '--url',
+          'http://zeus.example:9000/',
+        ],
+        {},
+      ),
+    ).toEqual({
+      name: 'generate',
+      prompt: 'a red fox',
+      settings: {
+        negativePrompt: 'blurry',
+        width: 256,
+        height: 128,
+        numFrames: 17,
+        frameRate: 12,
+        seed: 42,
+      },
+      out: 'fox.mp4',
+      download: true,
+      url: 'http://zeus.example:9000',
+      json: true,
+    });
+  });
+
+  it('leaves unset settings to the model and takes the URL from ZEUS_URL', () => {
+    expect(
+      parseCommand(['generate', 'a', 'fox', '--no-download'], { ZEUS_URL: 'https://zeus.test' }),
+    ).toEqual({
+      name: 'generate',
+      prompt: 'a fox',
+      settings: {},
+      out: null,
+      download: false,
+      url: 'https://zeus.test',
+      json: false,
+    });
+    expect(parseCommand(['status'], {})).toEqual({
+      name: 'status',
+      url: 'http://localhost:8080',
+      json: false,
+    });
+  });
+
+  it('reads jobs with paging', () => {
+    expect(parseCommand(['jobs', '--first', '5', '--after', 'abc'], {})).toMatchObject({
+      name: 'jobs',
+      first: 5,
+      after: 'abc',
+    });
+  });
+
+  it('gives help for no command, help and -h', () => {
+    expect(parseCommand([], {})).toEqual({ name: 'help' });
+    expect(parseCommand(['help'], {})).toEqual({ name: 'help' });
+    expect(parseCommand(['generate', '-h'], {})).toEqual({ name: 'help' });
+  });
+
+  it.each([
+    [['generate'], 'zeus generate needs a prompt: zeus generate "a red fox in the snow"'],
+    [['generate', 'x', '--width', '12.5'], '--width must be a whole number (got "12.5").'],
+    [['generate', 'x', '--first', '3'], '--first does not apply to "zeus generate".'],
+    [['status', '--seed', '1', '--out', 'f'], '--out, --seed do not apply to "zeus status".'],
+    [['jobs', '--first', '101'], '--first must be from 1 to 100 (got 101).'],
+    [['status', '--url', 'ftp://x'], '--url must be an http(s) URL (got "ftp://x").'],
+    [['render', 'x'], 'Unknown command "render". Commands: generate, status, jobs, help.'],
+    [['generate', 'x', '--colour', 'red'], "Unknown option '--colour'"],
+  ])('refuses %j', (argv, message) => {
+    expect(() => parseCommand(argv, {})).toThrow(UsageError);
+    expect(() => parseCommand(argv, {})).toThrow(message);
+  });
+});
