@@ -40,6 +40,7 @@ export interface T5TextEncoderOptions {
   readonly onConversionProgress?: (event: ConversionEvent) => void;
 }
 
+/** A prompt's encoding. Shared with the recent-prompt cache: treat the arrays as read-only. */
 export interface PromptEmbeddings {
   /** `last_hidden_state`, float32 `[1, maxTokens, d_model]`. */
   readonly embeddings: Float32Array;
