@@ -7,9 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter, once } from 'node:events';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-
-/** Exit code (sysexits' EX_CONFIG) a Zeus process uses when its configuration cannot work. */
-export const EXIT_CONFIG = 78;
+import { EXIT_CONFIG } from '@zeus/core';
 
 export interface ProcessSpec {
   /** Unique name, used in logs and in `kill`/`restart`. */

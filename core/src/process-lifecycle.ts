@@ -3,6 +3,12 @@
  * started them with an IPC channel (the local stack's supervisor) goes away, they run their
  * shutdown once. A second signal during shutdown exits at once.
  */
+/**
+ * Exit code (sysexits' EX_CONFIG) of a process whose configuration cannot work: the local
+ * stack's supervisor does not restart it, since it would fail the same way again.
+ */
+export const EXIT_CONFIG = 78;
+
 export function onShutdown(shutdown: (reason: string) => Promise<void>): void {
   let shuttingDown = false;
   const begin = (reason: string): void => {

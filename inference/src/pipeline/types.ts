@@ -1,0 +1,49 @@
+/**
+ * What the worker asks of a text-to-video model. A pipeline turns settings into RGB frames,
+ * reporting progress; the worker owns everything around it (the queue, the job's state, the
+ * MP4 file). Implementations: `placeholder.ts` (tiny-random, until the LTX-Video pipeline lands).
+ */
+import type { GenerationSettings } from '@zeus/core';
+
+export type PipelineStage = 'LOADING_MODEL' | 'ENCODING_PROMPT' | 'DENOISING' | 'DECODING';
+
+export interface PipelineProgress {
+  readonly stage: PipelineStage;
+  /** Denoising steps done (0 before denoising, `totalSteps` after). */
+  readonly step: number;
+  readonly totalSteps: number;
+}
+
+/** Where frames go, in order, as they are produced. */
+export interface FrameSink {
+  /**
+   * Takes one frame: `height × width × 3` bytes, RGB24, rows top to bottom. Resolves when the
+   * sink can take the next one (backpressure): await it before producing more.
+   */
+  write(frame: Uint8Array): Promise<void>;
+}
+
+export interface GenerationHooks {
+  /** Called as the work advances; cheap and synchronous (the worker throttles publishing). */
+  onProgress(progress: PipelineProgress): void;
+  /** Receives exactly `settings.numFrames` frames of `settings.width × settings.height`. */
+  readonly frames: FrameSink;
+  /** Aborted when the job must stop (shutdown, or the job was taken over): reject with its reason. */
+  readonly signal: AbortSignal;
+}
+
+export interface VideoPipeline {
+  /** The model's name, as in `ZEUS_MODEL`. */
+  readonly name: string;
+  /** Denoising steps per video. */
+  readonly totalSteps: number;
+  /** Loads the model; called once before the first `generate`. */
+  load(): Promise<void>;
+  /**
+   * Generates one video, writing its frames to `hooks.frames`. Deterministic for the same
+   * settings (seed included) on the same device. Runs one video at a time.
+   */
+  generate(settings: GenerationSettings, hooks: GenerationHooks): Promise<void>;
+  /** Releases the model. */
+  dispose(): Promise<void>;
+}

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { mp4Arguments } from './ffmpeg-args.ts';
+
+function valueAfter(args: readonly string[], flag: string): string | undefined {
+  const index = args.indexOf(flag);
+  return index < 0 ? undefined : args[index + 1];
+}
+
+describe('mp4Arguments', () => {
+  const args = mp4Arguments({ width: 768, height: 512, frameRate: 25 });
+
+  it('reads raw RGB24 frames of the requested size and rate', () => {
+    expect(args.inputOptions).toEqual([
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgb24',
+      '-video_size',
+      '768x512',
+      '-framerate',
+      '25',
+    ]);
+  });
+
+  it('writes H.264 in yuv420p with the index at the front, and no audio', () => {
+    const out = args.outputOptions;
+    expect(valueAfter(out, '-c:v')).toBe('libx264');
+    expect(valueAfter(out, '-pix_fmt')).toBe('yuv420p');
+    expect(valueAfter(out, '-movflags')).toBe('+faststart');
+    expect(valueAfter(out, '-f')).toBe('mp4');
+    expect(out).toContain('-an');
+  });
+
+  it('uses the quality settings given, with defaults', () => {
+    expect(valueAfter(args.outputOptions, '-crf')).toBe('18');
+    expect(valueAfter(args.outputOptions, '-preset')).toBe('veryfast');
+    const custom = mp4Arguments({ width: 64, height: 64, frameRate: 8, crf: 28, preset: 'fast' });
+    expect(valueAfter(custom.outputOptions, '-crf')).toBe('28');
+    expect(valueAfter(custom.outputOptions, '-preset')).toBe('fast');
+    expect(valueAfter(custom.inputOptions, '-video_size')).toBe('64x64');
+    expect(valueAfter(custom.inputOptions, '-framerate')).toBe('8');
+  });
+
+  it('refuses sizes and rates ffmpeg would reject or mangle', () => {
+    expect(() => mp4Arguments({ width: 63, height: 64, frameRate: 8 })).toThrow(/even/);
+    expect(() => mp4Arguments({ width: 0, height: 64, frameRate: 8 })).toThrow(/width/);
+    expect(() => mp4Arguments({ width: 64, height: 64, frameRate: 0 })).toThrow(/frameRate/);
+    expect(() => mp4Arguments({ width: 64, height: 64.5, frameRate: 8 })).toThrow(/height/);
+  });
+});

@@ -1,0 +1,67 @@
+/**
+ * ffmpeg's arguments for turning raw frames into a browser-friendly MP4, as pure data: the
+ * writer passes them to fluent-ffmpeg, and tests check them without running anything.
+ */
+
+export interface Mp4Encoding {
+  readonly width: number;
+  readonly height: number;
+  readonly frameRate: number;
+  /** x264 quality: lower is better and bigger (18 looks lossless to most eyes). */
+  readonly crf?: number;
+  /** x264 speed/size trade-off. */
+  readonly preset?: 'ultrafast' | 'veryfast' | 'faster' | 'fast' | 'medium';
+}
+
+export interface FfmpegArguments {
+  /** Options describing the piped input (before `-i`). */
+  readonly inputOptions: readonly string[];
+  /** Options of the output file (after `-i`, before its name). */
+  readonly outputOptions: readonly string[];
+}
+
+export function mp4Arguments(encoding: Mp4Encoding): FfmpegArguments {
+  const { width, height, frameRate } = encoding;
+  for (const [name, value] of [
+    ['width', width],
+    ['height', height],
+    ['frameRate', frameRate],
+  ] as const) {
+    if (!Number.isInteger(value) || value <= 0) {
+      throw new RangeError(`${name} must be a positive whole number (got ${value}).`);
+    }
+  }
+  if (width % 2 !== 0 || height % 2 !== 0) {
+    // yuv420p stores colour at half resolution in both directions.
+    throw new RangeError(`width and height must be even for yuv420p (got ${width}×${height}).`);
+  }
+  return {
+    inputOptions: [
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgb24',
+      '-video_size',
+      `${width}x${height}`,
+      '-framerate',
+      String(frameRate),
+    ],
+    outputOptions: [
+      '-an',
+      '-c:v',
+      'libx264',
+      '-preset',
+      encoding.preset ?? 'veryfast',
+      '-crf',
+      String(encoding.crf ?? 18),
+      // 4:2:0 chroma: the only pixel format every browser and phone decodes.
+      '-pix_fmt',
+      'yuv420p',
+      // The index (moov atom) at the front, so playback starts before the download ends.
+      '-movflags',
+      '+faststart',
+      '-f',
+      'mp4',
+    ],
+  };
+}

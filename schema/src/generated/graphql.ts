@@ -1,0 +1,566 @@
+/* Generated from schema.graphql by schema/src/codegen.ts: do not edit. */
+/* eslint-disable */
+import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
+import type { JobView } from '@zeus/core';
+export type Maybe<T> = T | null;
+export type InputMaybe<T> = Maybe<T>;
+export type Omit<T, K extends keyof T> = Pick<T, Exclude<keyof T, K>>;
+export type RequireFields<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
+/** All built-in and custom scalars, mapped to their actual values */
+export type Scalars = {
+  ID: { input: string; output: string };
+  String: { input: string; output: string };
+  Boolean: { input: boolean; output: boolean };
+  Int: { input: number; output: number };
+  Float: { input: number; output: number };
+  /** An instant in time, as an ISO 8601 string in UTC (for example `2026-11-27T14:30:00.000Z`). */
+  DateTime: { input: string; output: string };
+};
+
+export type Query = {
+  __typename?: 'Query';
+  /** One job by id. Unknown ids are an error with code `NOT_FOUND`. */
+  job: Job;
+  /**
+   * Past and present jobs, newest first. Pass the previous page's `pageInfo.endCursor`
+   * as `after` to get the next page.
+   */
+  jobs: JobConnection;
+  /** Queue, workers and model readiness. */
+  system: SystemStatus;
+  /** The generation settings' defaults and the model's rules, to show before submitting. */
+  modelRules: ModelRules;
+};
+
+export type QueryJobArgs = {
+  id: Scalars['ID']['input'];
+};
+
+export type QueryJobsArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type Mutation = {
+  __typename?: 'Mutation';
+  /**
+   * Queue a text-to-video job. Every setting but `prompt` has the model's default.
+   * Invalid input is an error with code `BAD_USER_INPUT` whose `extensions.field` names the
+   * field; a full queue is `QUEUE_FULL`. Nothing is queued when an error is returned.
+   */
+  submitPrompt: Job;
+};
+
+export type MutationSubmitPromptArgs = {
+  input: PromptInput;
+};
+
+export type Subscription = {
+  __typename?: 'Subscription';
+  /**
+   * The job's current state at once, then every change (progress at least once per denoising
+   * step, at most a few times a second), completing after a final state
+   * (`SUCCEEDED`, `FAILED` or `CANCELLED`).
+   */
+  jobUpdated: Job;
+};
+
+export type SubscriptionJobUpdatedArgs = {
+  id: Scalars['ID']['input'];
+};
+
+export type PromptInput = {
+  /** What the video shows. Required, not blank; at most the model's token limit. */
+  prompt: Scalars['String']['input'];
+  /** What the video should avoid. */
+  negativePrompt?: InputMaybe<Scalars['String']['input']>;
+  /** Width in pixels, a multiple of 32 (default 768). */
+  width?: InputMaybe<Scalars['Int']['input']>;
+  /** Height in pixels, a multiple of 32 (default 512). */
+  height?: InputMaybe<Scalars['Int']['input']>;
+  /** Number of frames, of the form 8k+1 (default 121). */
+  numFrames?: InputMaybe<Scalars['Int']['input']>;
+  /** Frames per second of the video (default 25). */
+  frameRate?: InputMaybe<Scalars['Int']['input']>;
+  /** Random seed, 0 to 2147483647; a random one is chosen and recorded when absent. */
+  seed?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type JobStatus =
+  /** Waiting in the queue. */
+  | 'QUEUED'
+  /** A worker is generating it. */
+  | 'RUNNING'
+  /** Finished; `videoUrl` is set. */
+  | 'SUCCEEDED'
+  /** Finished with an error; `error` says why. */
+  | 'FAILED'
+  /** Cancelled before it finished. */
+  | 'CANCELLED';
+
+export type JobStage =
+  /** Waiting for a worker. */
+  | 'QUEUED'
+  /** The worker is loading the model. */
+  | 'LOADING_MODEL'
+  /** Encoding the prompt with the text encoder. */
+  | 'ENCODING_PROMPT'
+  /** Denoising the latent video, `step` of `totalSteps`. */
+  | 'DENOISING'
+  /** Decoding latents into frames and encoding the MP4. */
+  | 'DECODING'
+  /** Writing the MP4 file. */
+  | 'SAVING'
+  /** Finished (successfully or not). */
+  | 'DONE';
+
+export type Job = {
+  __typename?: 'Job';
+  id: Scalars['ID']['output'];
+  status: JobStatus;
+  stage: JobStage;
+  /** Overall progress from 0 to 1. */
+  progress: Scalars['Float']['output'];
+  /** Denoising steps done. */
+  step: Scalars['Int']['output'];
+  /** Denoising steps in all. */
+  totalSteps: Scalars['Int']['output'];
+  /** 1 for the next job to run; null unless `QUEUED`. */
+  queuePosition?: Maybe<Scalars['Int']['output']>;
+  /** Path of the MP4 (`/generated/<id>/out.mp4`), relative to the server; set when `SUCCEEDED`. */
+  videoUrl?: Maybe<Scalars['String']['output']>;
+  /** Why the job failed; set when `FAILED`. */
+  error?: Maybe<JobError>;
+  /** The settings it runs with, defaults and seed filled in. */
+  settings: GenerationSettings;
+  /** How many times a worker has started it (more than 1 after a worker crash). */
+  attempts: Scalars['Int']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  startedAt?: Maybe<Scalars['DateTime']['output']>;
+  finishedAt?: Maybe<Scalars['DateTime']['output']>;
+  updatedAt: Scalars['DateTime']['output'];
+};
+
+export type JobError = {
+  __typename?: 'JobError';
+  /** Stable machine-readable code, for example `ENCODER_FAILED`. */
+  code: Scalars['String']['output'];
+  /** What went wrong, in words. */
+  message: Scalars['String']['output'];
+};
+
+export type GenerationSettings = {
+  __typename?: 'GenerationSettings';
+  prompt: Scalars['String']['output'];
+  negativePrompt: Scalars['String']['output'];
+  width: Scalars['Int']['output'];
+  height: Scalars['Int']['output'];
+  numFrames: Scalars['Int']['output'];
+  frameRate: Scalars['Int']['output'];
+  seed: Scalars['Int']['output'];
+};
+
+export type JobConnection = {
+  __typename?: 'JobConnection';
+  edges: Array<JobEdge>;
+  pageInfo: PageInfo;
+  /** Jobs in the history in all. */
+  totalCount: Scalars['Int']['output'];
+};
+
+export type JobEdge = {
+  __typename?: 'JobEdge';
+  cursor: Scalars['String']['output'];
+  node: Job;
+};
+
+export type PageInfo = {
+  __typename?: 'PageInfo';
+  hasNextPage: Scalars['Boolean']['output'];
+  endCursor?: Maybe<Scalars['String']['output']>;
+};
+
+export type SystemStatus = {
+  __typename?: 'SystemStatus';
+  /** Jobs waiting in the queue. */
+  queueLength: Scalars['Int']['output'];
+  /** The most jobs the queue holds (`ZEUS_MAX_QUEUED`). */
+  maxQueued: Scalars['Int']['output'];
+  /** Jobs being generated now. */
+  running: Scalars['Int']['output'];
+  /** Workers that reported a heartbeat recently. */
+  workersOnline: Scalars['Int']['output'];
+  /** True when at least one worker has its model loaded. */
+  modelReady: Scalars['Boolean']['output'];
+  /** The model the service runs. */
+  model: Scalars['String']['output'];
+};
+
+export type IntRange = {
+  __typename?: 'IntRange';
+  min: Scalars['Int']['output'];
+  max: Scalars['Int']['output'];
+};
+
+/** The settings a job gets when `PromptInput` leaves them out (a missing seed is drawn at random). */
+export type GenerationDefaults = {
+  __typename?: 'GenerationDefaults';
+  negativePrompt: Scalars['String']['output'];
+  width: Scalars['Int']['output'];
+  height: Scalars['Int']['output'];
+  numFrames: Scalars['Int']['output'];
+  frameRate: Scalars['Int']['output'];
+};
+
+export type ModelRules = {
+  __typename?: 'ModelRules';
+  model: Scalars['String']['output'];
+  defaults: GenerationDefaults;
+  /** Width and height must be multiples of this. */
+  sizeMultiple: Scalars['Int']['output'];
+  width: IntRange;
+  height: IntRange;
+  /** Frame counts must be of the form `frameStep`·k + 1. */
+  frameStep: Scalars['Int']['output'];
+  numFrames: IntRange;
+  frameRate: IntRange;
+  seed: IntRange;
+  /** The most text tokens a prompt may have. */
+  maxPromptTokens: Scalars['Int']['output'];
+  /** The most characters a prompt (or negative prompt) may have. */
+  maxPromptChars: Scalars['Int']['output'];
+  /** The most latent tokens (width/32 · height/32 · ((numFrames-1)/8 + 1)) a job may have. */
+  maxLatentTokens: Scalars['Int']['output'];
+  /** Denoising steps every job runs. */
+  steps: Scalars['Int']['output'];
+};
+
+export type ResolverTypeWrapper<T> = Promise<T> | T;
+
+export type ResolverWithResolve<TResult, TParent, TContext, TArgs> = {
+  resolve: ResolverFn<TResult, TParent, TContext, TArgs>;
+};
+export type Resolver<
+  TResult,
+  TParent = Record<PropertyKey, never>,
+  TContext = Record<PropertyKey, never>,
+  TArgs = Record<PropertyKey, never>,
+> =
+  | ResolverFn<TResult, TParent, TContext, TArgs>
+  | ResolverWithResolve<TResult, TParent, TContext, TArgs>;
+
+export type ResolverFn<TResult, TParent, TContext, TArgs> = (
+  parent: TParent,
+  args: TArgs,
+  context: TContext,
+  info: GraphQLResolveInfo,
+) => Promise<TResult> | TResult;
+
+export type SubscriptionSubscribeFn<TResult, TParent, TContext, TArgs> = (
+  parent: TParent,
+  args: TArgs,
+  context: TContext,
+  info: GraphQLResolveInfo,
+) => AsyncIterable<TResult> | Promise<AsyncIterable<TResult>>;
+
+export type SubscriptionResolveFn<TResult, TParent, TContext, TArgs> = (
+  parent: TParent,
+  args: TArgs,
+  context: TContext,
+  info: GraphQLResolveInfo,
+) => TResult | Promise<TResult>;
+
+export interface SubscriptionSubscriberObject<
+  TResult,
+  TKey extends string,
+  TParent,
+  TContext,
+  TArgs,
+> {
+  subscribe: SubscriptionSubscribeFn<{ [key in TKey]: TResult }, TParent, TContext, TArgs>;
+  resolve?: SubscriptionResolveFn<TResult, { [key in TKey]: TResult }, TContext, TArgs>;
+}
+
+export interface SubscriptionResolverObject<TResult, TParent, TContext, TArgs> {
+  subscribe: SubscriptionSubscribeFn<any, TParent, TContext, TArgs>;
+  resolve: SubscriptionResolveFn<TResult, any, TContext, TArgs>;
+}
+
+export type SubscriptionObject<TResult, TKey extends string, TParent, TContext, TArgs> =
+  | SubscriptionSubscriberObject<TResult, TKey, TParent, TContext, TArgs>
+  | SubscriptionResolverObject<TResult, TParent, TContext, TArgs>;
+
+export type SubscriptionResolver<
+  TResult,
+  TKey extends string,
+  TParent = Record<PropertyKey, never>,
+  TContext = Record<PropertyKey, never>,
+  TArgs = Record<PropertyKey, never>,
+> =
+  | ((...args: any[]) => SubscriptionObject<TResult, TKey, TParent, TContext, TArgs>)
+  | SubscriptionObject<TResult, TKey, TParent, TContext, TArgs>;
+
+export type TypeResolveFn<
+  TTypes,
+  TParent = Record<PropertyKey, never>,
+  TContext = Record<PropertyKey, never>,
+> = (
+  parent: TParent,
+  context: TContext,
+  info: GraphQLResolveInfo,
+) => Maybe<TTypes> | Promise<Maybe<TTypes>>;
+
+export type IsTypeOfResolverFn<
+  T = Record<PropertyKey, never>,
+  TContext = Record<PropertyKey, never>,
+> = (obj: T, context: TContext, info: GraphQLResolveInfo) => boolean | Promise<boolean>;
+
+export type NextResolverFn<T> = () => Promise<T>;
+
+export type DirectiveResolverFn<
+  TResult = Record<PropertyKey, never>,
+  TParent = Record<PropertyKey, never>,
+  TContext = Record<PropertyKey, never>,
+  TArgs = Record<PropertyKey, never>,
+> = (
+  next: NextResolverFn<TResult>,
+  parent: TParent,
+  args: TArgs,
+  context: TContext,
+  info: GraphQLResolveInfo,
+) => TResult | Promise<TResult>;
+
+/** Mapping between all available schema types and the resolvers types */
+export type ResolversTypes = {
+  DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  String: ResolverTypeWrapper<Scalars['String']['output']>;
+  Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  PromptInput: PromptInput;
+  JobStatus: JobStatus;
+  JobStage: JobStage;
+  Job: ResolverTypeWrapper<JobView>;
+  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  JobError: ResolverTypeWrapper<JobError>;
+  GenerationSettings: ResolverTypeWrapper<GenerationSettings>;
+  JobConnection: ResolverTypeWrapper<
+    Omit<JobConnection, 'edges'> & { edges: Array<ResolversTypes['JobEdge']> }
+  >;
+  JobEdge: ResolverTypeWrapper<Omit<JobEdge, 'node'> & { node: ResolversTypes['Job'] }>;
+  PageInfo: ResolverTypeWrapper<PageInfo>;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  SystemStatus: ResolverTypeWrapper<SystemStatus>;
+  IntRange: ResolverTypeWrapper<IntRange>;
+  GenerationDefaults: ResolverTypeWrapper<GenerationDefaults>;
+  ModelRules: ResolverTypeWrapper<ModelRules>;
+};
+
+/** Mapping between all available schema types and the resolvers parents */
+export type ResolversParentTypes = {
+  DateTime: Scalars['DateTime']['output'];
+  Query: Record<PropertyKey, never>;
+  ID: Scalars['ID']['output'];
+  Int: Scalars['Int']['output'];
+  String: Scalars['String']['output'];
+  Mutation: Record<PropertyKey, never>;
+  Subscription: Record<PropertyKey, never>;
+  PromptInput: PromptInput;
+  Job: JobView;
+  Float: Scalars['Float']['output'];
+  JobError: JobError;
+  GenerationSettings: GenerationSettings;
+  JobConnection: Omit<JobConnection, 'edges'> & { edges: Array<ResolversParentTypes['JobEdge']> };
+  JobEdge: Omit<JobEdge, 'node'> & { node: ResolversParentTypes['Job'] };
+  PageInfo: PageInfo;
+  Boolean: Scalars['Boolean']['output'];
+  SystemStatus: SystemStatus;
+  IntRange: IntRange;
+  GenerationDefaults: GenerationDefaults;
+  ModelRules: ModelRules;
+};
+
+export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<
+  ResolversTypes['DateTime'],
+  any
+> {
+  name: 'DateTime';
+}
+
+export type QueryResolvers<
+  ContextType = any,
+  ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query'],
+> = {
+  job?: Resolver<ResolversTypes['Job'], ParentType, ContextType, RequireFields<QueryJobArgs, 'id'>>;
+  jobs?: Resolver<
+    ResolversTypes['JobConnection'],
+    ParentType,
+    ContextType,
+    RequireFields<QueryJobsArgs, 'first'>
+  >;
+  system?: Resolver<ResolversTypes['SystemStatus'], ParentType, ContextType>;
+  modelRules?: Resolver<ResolversTypes['ModelRules'], ParentType, ContextType>;
+};
+
+export type MutationResolvers<
+  ContextType = any,
+  ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation'],
+> = {
+  submitPrompt?: Resolver<
+    ResolversTypes['Job'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationSubmitPromptArgs, 'input'>
+  >;
+};
+
+export type SubscriptionResolvers<
+  ContextType = any,
+  ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription'],
+> = {
+  jobUpdated?: SubscriptionResolver<
+    ResolversTypes['Job'],
+    'jobUpdated',
+    ParentType,
+    ContextType,
+    RequireFields<SubscriptionJobUpdatedArgs, 'id'>
+  >;
+};
+
+export type JobResolvers<
+  ContextType = any,
+  ParentType extends ResolversParentTypes['Job'] = ResolversParentTypes['Job'],
+> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['JobStatus'], ParentType, ContextType>;
+  stage?: Resolver<ResolversTypes['JobStage'], ParentType, ContextType>;
+  progress?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  step?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  totalSteps?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  queuePosition?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  videoUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  error?: Resolver<Maybe<ResolversTypes['JobError']>, ParentType, ContextType>;
+  settings?: Resolver<ResolversTypes['GenerationSettings'], ParentType, ContextType>;
+  attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  startedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  finishedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type JobErrorResolvers<
+  ContextType = any,
+  ParentType extends ResolversParentTypes['JobError'] = ResolversParentTypes['JobError'],
+> = {
+  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type GenerationSettingsResolvers<
+  ContextType = any,
+  ParentType extends ResolversParentTypes['GenerationSettings'] =
+    ResolversParentTypes['GenerationSettings'],
+> = {
+  prompt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  negativePrompt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  width?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  height?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  numFrames?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  frameRate?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  seed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type JobConnectionResolvers<
+  ContextType = any,
+  ParentType extends ResolversParentTypes['JobConnection'] = ResolversParentTypes['JobConnection'],
+> = {
+  edges?: Resolver<Array<ResolversTypes['JobEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type JobEdgeResolvers<
+  ContextType = any,
+  ParentType extends ResolversParentTypes['JobEdge'] = ResolversParentTypes['JobEdge'],
+> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Job'], ParentType, ContextType>;
+};
+
+export type PageInfoResolvers<
+  ContextType = any,
+  ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo'],
+> = {
+  hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type SystemStatusResolvers<
+  ContextType = any,
+  ParentType extends ResolversParentTypes['SystemStatus'] = ResolversParentTypes['SystemStatus'],
+> = {
+  queueLength?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  maxQueued?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  running?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  workersOnline?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  modelReady?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  model?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type IntRangeResolvers<
+  ContextType = any,
+  ParentType extends ResolversParentTypes['IntRange'] = ResolversParentTypes['IntRange'],
+> = {
+  min?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  max?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type GenerationDefaultsResolvers<
+  ContextType = any,
+  ParentType extends ResolversParentTypes['GenerationDefaults'] =
+    ResolversParentTypes['GenerationDefaults'],
+> = {
+  negativePrompt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  width?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  height?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  numFrames?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  frameRate?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ModelRulesResolvers<
+  ContextType = any,
+  ParentType extends ResolversParentTypes['ModelRules'] = ResolversParentTypes['ModelRules'],
+> = {
+  model?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  defaults?: Resolver<ResolversTypes['GenerationDefaults'], ParentType, ContextType>;
+  sizeMultiple?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  width?: Resolver<ResolversTypes['IntRange'], ParentType, ContextType>;
+  height?: Resolver<ResolversTypes['IntRange'], ParentType, ContextType>;
+  frameStep?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  numFrames?: Resolver<ResolversTypes['IntRange'], ParentType, ContextType>;
+  frameRate?: Resolver<ResolversTypes['IntRange'], ParentType, ContextType>;
+  seed?: Resolver<ResolversTypes['IntRange'], ParentType, ContextType>;
+  maxPromptTokens?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  maxPromptChars?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  maxLatentTokens?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  steps?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type Resolvers<ContextType = any> = {
+  DateTime?: GraphQLScalarType;
+  Query?: QueryResolvers<ContextType>;
+  Mutation?: MutationResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
+  Job?: JobResolvers<ContextType>;
+  JobError?: JobErrorResolvers<ContextType>;
+  GenerationSettings?: GenerationSettingsResolvers<ContextType>;
+  JobConnection?: JobConnectionResolvers<ContextType>;
+  JobEdge?: JobEdgeResolvers<ContextType>;
+  PageInfo?: PageInfoResolvers<ContextType>;
+  SystemStatus?: SystemStatusResolvers<ContextType>;
+  IntRange?: IntRangeResolvers<ContextType>;
+  GenerationDefaults?: GenerationDefaultsResolvers<ContextType>;
+  ModelRules?: ModelRulesResolvers<ContextType>;
+};

@@ -1,0 +1,23 @@
+/**
+ * API server entry point: `node --import tsx server/src/main.ts`, configured by the
+ * environment (see config.ts).
+ */
+import { ConfigError, createLogger, EXIT_CONFIG, loadConfig, onShutdown } from '@zeus/core';
+import { startApiServer } from './api-server.ts';
+import { serverEnvironment } from './config.ts';
+
+let config;
+try {
+  config = loadConfig(serverEnvironment);
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(`API server: ${error.message}`);
+  process.exit(EXIT_CONFIG);
+}
+const logger = createLogger('api', config.ZEUS_LOG_LEVEL);
+const server = await startApiServer(config, logger);
+onShutdown(async (reason) => {
+  logger.info({ reason }, 'API server shutting down');
+  await server.close();
+  logger.info('API server stopped');
+});
