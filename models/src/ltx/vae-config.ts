@@ -5,8 +5,9 @@
  * depth-to-space upsamplers, non-causal decoding, zero spatial padding). Anything else is
  * refused with a VaeConfigError naming the key, rather than decoded differently.
  *
- * Defaults are those of the official loader, so a file that leaves a key out decodes the way
- * the official code would decode it.
+ * The checkpoint's metadata is read by checkpoint.ts (`LtxCheckpoint.config.vae`); this module
+ * gives that object its meaning. Defaults are those of the official loader, so a file that
+ * leaves a key out decodes the way the official code would decode it.
  */
 import type { SafetensorsFile } from '../safetensors.ts';
 
@@ -97,20 +98,21 @@ export function parseVaeConfig(raw: unknown): VaeConfig {
   };
 }
 
-/** Reads and parses the VAE config from a checkpoint's `config` metadata. */
-export function readVaeConfig(checkpoint: SafetensorsFile): VaeConfig {
-  const text = checkpoint.metadata['config'];
-  if (text === undefined) {
-    throw new VaeConfigError(`${checkpoint.path} has no "config" metadata`);
-  }
+/**
+ * Reads the VAE config straight from a safetensors file's `config` metadata (for tools; the
+ * converter goes through LtxCheckpoint, which also validates the rest of the config).
+ */
+export function readVaeConfig(file: SafetensorsFile): VaeConfig {
+  const text = file.metadata['config'];
+  if (text === undefined) throw new VaeConfigError(`${file.path} has no "config" metadata`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new VaeConfigError(`the "config" metadata of ${checkpoint.path} is not JSON`);
+    throw new VaeConfigError(`the "config" metadata of ${file.path} is not JSON`);
   }
   const vae = asObject(parsed, 'the checkpoint config')['vae'];
-  if (vae === undefined) throw new VaeConfigError(`the config of ${checkpoint.path} has no "vae"`);
+  if (vae === undefined) throw new VaeConfigError(`the config of ${file.path} has no "vae"`);
   return parseVaeConfig(vae);
 }
 

@@ -25,12 +25,12 @@ import { join } from 'node:path';
 import { convertCached, type ConversionEvent } from '../convert/cache.ts';
 import { attr, GraphBuilder } from '../onnx/graph-builder.ts';
 import { ONNX_DATA_TYPE } from '../onnx/proto.ts';
-import { SafetensorsFile } from '../safetensors.ts';
 import { elementCount, f32ToF16 } from '../tensor/dtype.ts';
 import { tensorFromTyped, type HostTensor } from '../tensor/tensor.ts';
+import { LtxCheckpoint, VAE_PREFIX } from './checkpoint.ts';
 import {
   decoderWidths,
-  readVaeConfig,
+  parseVaeConfig,
   type VaeConfig,
   type VaeDecoderBlock,
 } from './vae-config.ts';
@@ -546,11 +546,10 @@ function depthToSpace(
 }
 
 /** The `vae.*` tensors of an open checkpoint. */
-export function checkpointVaeWeights(checkpoint: SafetensorsFile): VaeWeights {
+export function checkpointVaeWeights(checkpoint: LtxCheckpoint): VaeWeights {
   return {
-    shape: (key) =>
-      checkpoint.has(`vae.${key}`) ? checkpoint.entry(`vae.${key}`).shape : undefined,
-    read: (key) => checkpoint.readFloat32(`vae.${key}`),
+    shape: (key) => checkpoint.file.entries.get(`${VAE_PREFIX}${key}`)?.shape,
+    read: (key) => checkpoint.readVaeFloat32(key),
   };
 }
 
@@ -651,9 +650,9 @@ export async function buildVaeDecoderOnnx(
   outDir: string,
   options: BuildVaeOptions,
 ): Promise<VaeDecoderManifest> {
-  const checkpoint = await SafetensorsFile.open(checkpointPath);
+  const checkpoint = await LtxCheckpoint.open(checkpointPath);
   try {
-    const config = readVaeConfig(checkpoint);
+    const config = parseVaeConfig(checkpoint.config.vae);
     return await writeVaeDecoderOnnx(config, checkpointVaeWeights(checkpoint), outDir, options);
   } finally {
     await checkpoint.close();
