@@ -1,0 +1,3 @@
+/** Test helpers other workspaces import as `@zeus/models/test-support`. */
+export * from './hub-server.ts';
+export * from './tiny-hub.ts';
