@@ -33,6 +33,21 @@ const JOB_FIELDS = `
   attempts createdAt startedAt finishedAt updatedAt
 `;
 
+/** Every operation the CLI sends; tests check each against the schema. */
+export const OPERATIONS = {
+  submitPrompt: `mutation SubmitPrompt($input: PromptInput!) { submitPrompt(input: $input) { ${JOB_FIELDS} } }`,
+  system:
+    'query System { system { queueLength maxQueued running workersOnline modelReady model } }',
+  jobs: `query Jobs($first: Int!, $after: String) {
+    jobs(first: $first, after: $after) {
+      edges { node { ${JOB_FIELDS} } }
+      pageInfo { hasNextPage endCursor }
+      totalCount
+    }
+  }`,
+  jobUpdated: `subscription JobUpdated($id: ID!) { jobUpdated(id: $id) { ${JOB_FIELDS} } }`,
+} as const;
+
 export interface JobsPage {
   readonly jobs: readonly Job[];
   readonly hasNextPage: boolean;
@@ -108,17 +123,12 @@ export class ZeusApi {
   }
 
   async submit(input: PromptInput): Promise<Job> {
-    const data = await this.request<{ submitPrompt: Job }>(
-      `mutation SubmitPrompt($input: PromptInput!) { submitPrompt(input: $input) { ${JOB_FIELDS} } }`,
-      { input },
-    );
+    const data = await this.request<{ submitPrompt: Job }>(OPERATIONS.submitPrompt, { input });
     return data.submitPrompt;
   }
 
   async system(): Promise<SystemStatus> {
-    const data = await this.request<{ system: SystemStatus }>(
-      'query System { system { queueLength maxQueued running workersOnline modelReady model } }',
-    );
+    const data = await this.request<{ system: SystemStatus }>(OPERATIONS.system);
     return data.system;
   }
 
@@ -129,16 +139,7 @@ export class ZeusApi {
         pageInfo: { hasNextPage: boolean; endCursor: string | null };
         totalCount: number;
       };
-    }>(
-      `query Jobs($first: Int!, $after: String) {
-        jobs(first: $first, after: $after) {
-          edges { node { ${JOB_FIELDS} } }
-          pageInfo { hasNextPage endCursor }
-          totalCount
-        }
-      }`,
-      { first, after },
-    );
+    }>(OPERATIONS.jobs, { first, after });
     return {
       jobs: data.jobs.edges.map((edge) => edge.node),
       hasNextPage: data.jobs.pageInfo.hasNextPage,
@@ -187,7 +188,7 @@ export class ZeusApi {
       };
       const unsubscribe = client.subscribe<{ jobUpdated: Job }>(
         {
-          query: `subscription JobUpdated($id: ID!) { jobUpdated(id: $id) { ${JOB_FIELDS} } }`,
+          query: OPERATIONS.jobUpdated,
           variables: { id },
         },
         {

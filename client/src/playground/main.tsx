@@ -25,6 +25,20 @@ const fetcher = createGraphiQLFetcher({ url: httpUrl, wsClient });
 const params = new URLSearchParams(window.location.search);
 const query = params.get('query');
 const variables = params.get('variables');
+const examples = [
+  { query: SUBMIT_AND_WATCH, variables: SUBMIT_AND_WATCH_VARIABLES },
+  { query: BROWSE, variables: null },
+];
+// GraphiQL opens its first tab's query but not its variables, and keeps tabs in localStorage:
+// hand it the example's variables only on a first visit, so later visits reopen as they were.
+const firstVisit = window.localStorage.getItem('graphiql:tabState') === null;
+const opening =
+  query === null
+    ? firstVisit
+      ? { initialVariables: SUBMIT_AND_WATCH_VARIABLES }
+      : {}
+    : { initialQuery: query, ...(variables === null ? {} : { initialVariables: variables }) };
+const tabs = query === null ? examples : [{ query, variables }, ...examples];
 
 const root = document.getElementById('playground');
 if (root === null) throw new Error('playground.html has no #playground element');
@@ -33,12 +47,8 @@ createRoot(root).render(
   <StrictMode>
     <GraphiQL
       fetcher={fetcher}
-      defaultTabs={[
-        { query: SUBMIT_AND_WATCH, variables: SUBMIT_AND_WATCH_VARIABLES },
-        { query: BROWSE },
-      ]}
-      {...(query === null ? {} : { initialQuery: query })}
-      {...(variables === null ? {} : { initialVariables: variables })}
+      defaultTabs={tabs}
+      {...opening}
       defaultEditorToolsVisibility="variables"
     >
       <GraphiQL.Logo>Zeus</GraphiQL.Logo>
