@@ -1,0 +1,191 @@
+/**
+ * Benchmark (not a test): LTX-Video 0.9.6's VAE decoder at its real widths (1024/512/256/128
+ * channels, 4 × 5 res blocks, three ×2 upsamplers) with deterministic random weights, timed for
+ * a one-pass decode and a chunked (streamed) decode of the same latents, with peak memory.
+ *
+ *   npm run bench:vae -- [--device cpu|cuda|webgpu|auto] [--dtype fp32|fp16]
+ *     [--width 128 --height 96 --frames 57] [--chunk-frames 8] [--runs 1] [--threads N]
+ *     [--base-channels 128] [--cache-dir DIR]
+ *
+ * The defaults are a size a 2-core CPU decodes in seconds, long enough (8 latent frames) for
+ * the stream to split; the production size is
+ * `--width 768 --height 512 --frames 121` (~30 TMAC, for a GPU). The model (~2.1 GB in fp32,
+ * ~1.1 GB in fp16) is written once into the conversion cache under --cache-dir (default: the
+ * OS temp folder) and reused. Peak memory is the process's peak RSS (host memory; on a GPU
+ * provider, read the device's own counters alongside).
+ */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { VaeDecoder, type Device, type LatentVideo } from '@zeus/inference';
+import {
+  convertCached,
+  parseVaeConfig,
+  randomVaeWeights,
+  writeVaeDecoderOnnx,
+  type VaeDtype,
+} from '@zeus/models';
+
+const { values } = parseArgs({
+  options: {
+    device: { type: 'string', default: 'cpu' },
+    dtype: { type: 'string', default: 'fp32' },
+    width: { type: 'string', default: '128' },
+    height: { type: 'string', default: '96' },
+    frames: { type: 'string', default: '57' },
+    'chunk-frames': { type: 'string', default: '8' },
+    runs: { type: 'string', default: '1' },
+    threads: { type: 'string' },
+    'base-channels': { type: 'string', default: '128' },
+    'cache-dir': { type: 'string', default: join(tmpdir(), 'zeus-bench') },
+  },
+});
+
+const device = values.device as Device;
+if (!['cpu', 'cuda', 'webgpu', 'auto'].includes(device)) {
+  throw new Error(`Unknown device ${device}`);
+}
+if (values.dtype !== 'fp32' && values.dtype !== 'fp16') throw new Error('--dtype is fp32 or fp16');
+const dtype: VaeDtype = values.dtype === 'fp16' ? 'float16' : 'float32';
+const width = Number(values.width);
+const height = Number(values.height);
+const frames = Number(values.frames);
+const chunkFrames = Number(values['chunk-frames']);
+const runs = Number(values.runs);
+const baseChannels = Number(values['base-channels']);
+if (width % 32 !== 0 || height % 32 !== 0 || (frames - 1) % 8 !== 0) {
+  throw new Error('--width and --height must be multiples of 32, --frames 8k + 1');
+}
+
+/** The 0.9.5 / 0.9.6 VAE config (PIPELINE_FACTS §1.4). */
+const config = parseVaeConfig({
+  _class_name: 'CausalVideoAutoencoder',
+  dims: 3,
+  latent_channels: 128,
+  patch_size: 4,
+  norm_layer: 'pixel_norm',
+  use_quant_conv: false,
+  causal_decoder: false,
+  timestep_conditioning: true,
+  decoder_base_channels: baseChannels,
+  encoder_blocks: [
+    ['res_x', { num_layers: 4 }],
+    ['compress_space_res', { multiplier: 2 }],
+    ['res_x', { num_layers: 6 }],
+    ['compress_time_res', { multiplier: 2 }],
+    ['res_x', { num_layers: 6 }],
+    ['compress_all_res', { multiplier: 2 }],
+    ['res_x', { num_layers: 2 }],
+    ['compress_all_res', { multiplier: 2 }],
+    ['res_x', { num_layers: 2 }],
+  ],
+  decoder_blocks: [
+    ['res_x', { num_layers: 5, inject_noise: false }],
+    ['compress_all', { residual: true, multiplier: 2 }],
+    ['res_x', { num_layers: 5, inject_noise: false }],
+    ['compress_all', { residual: true, multiplier: 2 }],
+    ['res_x', { num_layers: 5, inject_noise: false }],
+    ['compress_all', { residual: true, multiplier: 2 }],
+    ['res_x', { num_layers: 5, inject_noise: false }],
+  ],
+});
+
+function gaussianLatents(shape: readonly number[], seed: number): LatentVideo {
+  let state = seed;
+  const uniform = (): number => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return (state + 0.5) / 2 ** 32;
+  };
+  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < data.length; i++) {
+    data[i] = Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+  }
+  return { data, shape };
+}
+
+function gib(bytes: number): string {
+  return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(2)} s`;
+}
+
+function peakRss(): number {
+  return process.resourceUsage().maxRSS * 1024;
+}
+
+async function main(): Promise<void> {
+  const latentShape = [1, 128, (frames - 1) / 8 + 1, height / 32, width / 32];
+  console.log(
+    `LTX-Video VAE decoder: base ${baseChannels} channels, ${dtype}; ${width}x${height}x${frames} ` +
+      `from latents [${latentShape.join(', ')}]; device ${device}`,
+  );
+  let lastReport = 0;
+  const started = performance.now();
+  const converted = await convertCached({
+    cacheRoot: values['cache-dir'],
+    component: 'bench-ltx-vae',
+    dtype: values.dtype,
+    converterVersion: 1,
+    sources: [],
+    options: { baseChannels, weights: 'xorshift-v1' },
+    build: async (dir, onProgress) => {
+      await writeVaeDecoderOnnx(config, randomVaeWeights(1), dir, { dtype, onProgress });
+    },
+    onProgress: (event) => {
+      if (event.kind !== 'writing' || event.bytesWritten - lastReport < event.bytesTotal / 10) {
+        return;
+      }
+      lastReport = event.bytesWritten;
+      console.log(`  writing weights: ${gib(event.bytesWritten)} of ${gib(event.bytesTotal)}`);
+    },
+  });
+  console.log(
+    `model ${converted.fromCache ? 'reused from' : 'written to'} ${converted.dir} in ` +
+      seconds(performance.now() - started),
+  );
+
+  const loadStarted = performance.now();
+  const decoder = await VaeDecoder.load(converted.dir, {
+    device,
+    ...(values.threads === undefined ? {} : { intraOpThreads: Number(values.threads) }),
+  });
+  console.log(
+    `sessions on ${decoder.provider} loaded in ${seconds(performance.now() - loadStarted)}, ` +
+      `RSS ${gib(process.memoryUsage.rss())}`,
+  );
+
+  const latents = gaussianLatents(latentShape, 1);
+  const noise = gaussianLatents(latentShape, 2);
+  const latentFrames = latentShape[2] ?? 1;
+  for (let run = 1; run <= runs; run++) {
+    const onePassStarted = performance.now();
+    const video = await decoder.decode(latents, noise);
+    console.log(
+      `run ${run}: one pass ${seconds(performance.now() - onePassStarted)} ` +
+        `(${video.count} frames of ${video.width}x${video.height})`,
+    );
+
+    const plan = decoder.plan(latentFrames, { chunkFrames });
+    const streamStarted = performance.now();
+    const calls: string[] = [];
+    let firstBatch = NaN;
+    let callStarted = streamStarted;
+    for await (const batch of decoder.decodeFrames(latents, noise, { chunkFrames })) {
+      const now = performance.now();
+      if (Number.isNaN(firstBatch)) firstBatch = now - streamStarted;
+      calls.push(`${batch.count}f/${seconds(now - callStarted)}`);
+      callStarted = now;
+    }
+    console.log(
+      `run ${run}: streamed in ${plan.length} calls (--chunk-frames ${chunkFrames}) ` +
+        `${seconds(performance.now() - streamStarted)}, first frames after ${seconds(firstBatch)}: ` +
+        calls.join(', '),
+    );
+  }
+  await decoder.release();
+  console.log(`peak RSS ${gib(peakRss())}`);
+}
+
+await main();
