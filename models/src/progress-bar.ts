@@ -140,6 +140,9 @@ function lineRenderer(stream: NodeJS.WriteStream, intervalMs: number): ProgressR
       case 'generate-start':
         write(`Generating the ${event.model} model files`);
         return;
+      case 'waiting':
+        write(`Waiting for another process to finish fetching (${event.lockPath})`);
+        return;
       case 'generate-done':
         return;
     }
@@ -254,6 +257,9 @@ function barRenderer(stream: NodeJS.WriteStream): ProgressRenderer {
         return;
       case 'generate-start':
         log(`Generating the ${event.model} model files`);
+        return;
+      case 'waiting':
+        log(`Waiting for another process to finish fetching (${event.lockPath})`);
         return;
       case 'generate-done':
         return;

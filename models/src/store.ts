@@ -17,8 +17,21 @@
  * and a file changed on disk is noticed.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  statfs,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { digestFile, type FileDigest } from './hub/digest.ts';
 import { downloadHubFile, type DownloadEvent } from './hub/download.ts';
 import { HubDownloadError } from './hub/errors.ts';
@@ -91,6 +104,11 @@ export type ModelFilesEvent =
       readonly type: 'file-invalid';
       readonly file: string;
       readonly problem: string;
+    }
+  | {
+      /** Another process is fetching into the same directory; this one waits for it. */
+      readonly type: 'waiting';
+      readonly lockPath: string;
     }
   | { readonly type: 'generate-start'; readonly model: ModelName }
   | { readonly type: 'generate-done'; readonly model: ModelName };
@@ -205,7 +223,8 @@ const ensuring = new Map<string, Promise<ModelFiles>>();
 
 /**
  * Makes sure every file of `spec` is in `dir` (downloading or generating what is missing or
- * does not verify) and returns their paths. Concurrent calls for one directory share the work.
+ * does not verify) and returns their paths. Concurrent calls for one directory share the work;
+ * processes sharing the directory take turns (a lock file inside it).
  */
 export function ensureModelFiles(
   spec: ModelSpec,
@@ -215,13 +234,75 @@ export function ensureModelFiles(
   const key = resolve(dir);
   const running = ensuring.get(key);
   if (running !== undefined) return running;
-  const work = (
+  const ensure = () =>
     spec.kind === 'hub'
       ? ensureHubModel(spec, key, options)
-      : ensureGeneratedModel(spec, key, options)
-  ).finally(() => ensuring.delete(key));
+      : ensureGeneratedModel(spec, key, options);
+  const work = (async () => {
+    // A complete directory is only read: no lock, so starting never waits on another process.
+    if ((await findModelFiles(spec, key)) !== undefined) return await ensure();
+    await mkdir(key, { recursive: true });
+    return await withDirectoryLock(key, options, ensure);
+  })().finally(() => ensuring.delete(key));
   ensuring.set(key, work);
   return work;
+}
+
+const LOCK_FILE = '.zeus-files.lock';
+/** The lock holder touches the lock this often… */
+const LOCK_REFRESH_MS = 10_000;
+/** …so a lock untouched for this long was left by a process that died. */
+const LOCK_STALE_MS = 60_000;
+const LOCK_POLL_MS = 500;
+
+/** Runs `work` holding `<dir>/.zeus-files.lock`, waiting for another holder to finish first. */
+async function withDirectoryLock<T>(
+  dir: string,
+  options: EnsureModelFilesOptions,
+  work: () => Promise<T>,
+): Promise<T> {
+  const lockPath = join(dir, LOCK_FILE);
+  let announced = false;
+  while (!(await tryLock(lockPath))) {
+    if (!announced) {
+      announced = true;
+      options.onProgress?.({ type: 'waiting', lockPath });
+    }
+    await sleep(
+      LOCK_POLL_MS,
+      undefined,
+      options.signal === undefined ? {} : { signal: options.signal },
+    );
+  }
+  const heartbeat = setInterval(() => {
+    const now = new Date();
+    utimes(lockPath, now, now).catch(() => undefined);
+  }, LOCK_REFRESH_MS);
+  heartbeat.unref();
+  try {
+    return await work();
+  } finally {
+    clearInterval(heartbeat);
+    await rm(lockPath, { force: true });
+  }
+}
+
+/** Creates the lock file; takes over one that nobody has touched for `LOCK_STALE_MS`. */
+async function tryLock(lockPath: string): Promise<boolean> {
+  try {
+    const handle = await open(lockPath, 'wx');
+    await handle.writeFile(`${process.pid}@${hostname()}\n`);
+    await handle.close();
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  const info = await stat(lockPath).catch(() => undefined);
+  if (info !== undefined && Date.now() - info.mtimeMs > LOCK_STALE_MS) {
+    await rm(lockPath, { force: true });
+    return tryLock(lockPath);
+  }
+  return false;
 }
 
 /**
@@ -410,6 +491,7 @@ async function ensureHubFiles(
     downloads.push({ file, info });
   }
   if (downloads.length === 0) return;
+  await checkFreeSpace(dir, downloads, destination, hub.endpoint);
   emit({
     type: 'plan',
     files: downloads.map(({ file, info }) => ({ file: file.target, bytes: info.size })),
@@ -426,6 +508,36 @@ async function ensureHubFiles(
     await records.record(file.target, hubSource(file), info.digest ?? null);
     emit({ type: 'file-ready', file: file.target, bytes: info.size, how: 'downloaded' });
   });
+}
+
+/** Fails before downloading anything when the files cannot fit on the disk. */
+async function checkFreeSpace(
+  dir: string,
+  downloads: readonly { file: HubFileSpec; info: RemoteFile }[],
+  destination: (file: HubFileSpec) => string,
+  endpoint: string,
+): Promise<void> {
+  let needed = 0;
+  for (const { file, info } of downloads) {
+    const part = await stat(`${destination(file)}.part`).catch(() => undefined);
+    needed += info.size - Math.min(part?.size ?? 0, info.size);
+  }
+  const disk = await statfs(dir).catch(() => undefined);
+  if (disk === undefined) return;
+  const free = disk.bavail * disk.bsize;
+  const first = downloads[0];
+  if (needed > free && first !== undefined) {
+    throw new HubDownloadError(
+      'local-io',
+      { ...first.file, destination: destination(first.file) },
+      endpoint,
+      `the model needs ${formatGiB(needed)} more and the disk has ${formatGiB(free)} free`,
+    );
+  }
+}
+
+function formatGiB(bytes: number): string {
+  return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
 }
 
 /** Why a file on disk is not the one the Hub describes; undefined when it is. */
@@ -446,6 +558,8 @@ async function checkLocalFile(
     : `its ${info.digest.algorithm} is ${actual.hex}, the Hub reports ${info.digest.hex}`;
 }
 
+const STAGING_PREFIX = '.generating-';
+
 function generatedSource(spec: GeneratedModelSpec): string {
   return `generated:${spec.name}:v${TINY_GENERATOR_VERSION}:seed${spec.seed}`;
 }
@@ -464,8 +578,13 @@ async function ensureGeneratedModel(
   for (const target of targets) current &&= await records.isCurrent(target, source);
   if (!current) {
     emit({ type: 'generate-start', model: spec.name });
+    // Holding the lock, staging folders are what a crashed run left.
+    for (const name of await readdir(dir)) {
+      if (name.startsWith(STAGING_PREFIX))
+        await rm(join(dir, name), { recursive: true, force: true });
+    }
     // Generated aside and moved in file by file, so no file is ever seen half-written.
-    const staging = join(dir, `.generating-${randomUUID()}`);
+    const staging = join(dir, `${STAGING_PREFIX}${randomUUID()}`);
     try {
       await generateTinyModel(staging, { seed: spec.seed, checkpointFile: spec.checkpointFile });
       for (const target of targets) {

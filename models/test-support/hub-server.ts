@@ -25,7 +25,7 @@ export interface HubServerOptions {
   /** Repository name ("owner/name") → the directory whose files the repository holds. */
   readonly repos: Readonly<Record<string, string>>;
   /**
-   * The commit the repositories are served at: requests for `main` or this commit are
+   * The commit the repositories are served at: requests for `main` (or `HEAD`) or this commit are
    * answered, any other revision gets `RevisionNotFound`. Left out, every revision is served
    * (a 40-hex revision is reported back as the commit), so the server can stand in for repos
    * pinned to real commits.
@@ -96,6 +96,8 @@ export interface HubServer {
 const DEFAULT_LFS_PATTERN = /\.(safetensors|model|bin|pth|onnx|gguf)$/;
 const DEFAULT_LFS_MIN_BYTES = 10 * 1024 * 1024;
 const COMMIT_PATTERN = /^[0-9a-f]{40}$/;
+/** What the Hub answers as the default branch (model info asks for "HEAD"). */
+const DEFAULT_BRANCH_NAMES = new Set(['main', 'HEAD']);
 
 function defaultIsLfs(path: string, size: number): boolean {
   return DEFAULT_LFS_PATTERN.test(path) || size > DEFAULT_LFS_MIN_BYTES;
@@ -177,7 +179,7 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
 
   function commitFor(repo: string, revision: string): string {
     if (options.revision !== undefined) {
-      if (revision !== 'main' && revision !== options.revision) {
+      if (!DEFAULT_BRANCH_NAMES.has(revision) && revision !== options.revision) {
         throw new HubError(404, 'RevisionNotFound', `Invalid rev id: ${revision}`);
       }
       return options.revision;

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -239,6 +239,43 @@ describe('ensureModelFiles for tiny-random', () => {
       'text_encoder',
       'tokenizer',
     ]);
+  });
+});
+
+describe('processes sharing a models directory', () => {
+  const tiny = modelSpec('tiny-random');
+
+  it('wait for the one holding the directory lock', async () => {
+    const dir = join(root, 'locked', 'tiny-random');
+    await mkdir(dir, { recursive: true });
+    const lockPath = join(dir, '.zeus-files.lock');
+    await writeFile(lockPath, 'another process');
+    const events: ModelFilesEvent[] = [];
+    const files = await ensureModelFiles(tiny, dir, {
+      onProgress: (event) => {
+        events.push(event);
+        // The other process finishes as soon as this one starts waiting.
+        if (event.type === 'waiting') void rm(lockPath);
+      },
+    });
+    expect(events[0]).toEqual({ type: 'waiting', lockPath });
+    expect(events.some((event) => event.type === 'generate-done')).toBe(true);
+    expect(existsSync(files.checkpoint)).toBe(true);
+    expect(existsSync(lockPath)).toBe(false);
+  });
+
+  it('take over a lock that its holder stopped refreshing', async () => {
+    const dir = join(root, 'stale', 'tiny-random');
+    await mkdir(dir, { recursive: true });
+    const lockPath = join(dir, '.zeus-files.lock');
+    await writeFile(lockPath, 'a process that died');
+    const longAgo = new Date(Date.now() - 10 * 60_000);
+    await utimes(lockPath, longAgo, longAgo);
+    const events: ModelFilesEvent[] = [];
+    await ensureModelFiles(tiny, dir, { onProgress: (event) => events.push(event) });
+    expect(events.some((event) => event.type === 'waiting')).toBe(false);
+    expect(events.some((event) => event.type === 'generate-done')).toBe(true);
+    expect(existsSync(lockPath)).toBe(false);
   });
 });
 
