@@ -172,16 +172,21 @@ async function main(): Promise<void> {
     const calls: string[] = [];
     let firstBatch = NaN;
     let callStarted = streamStarted;
+    let differing = 0;
     for await (const batch of decoder.decodeFrames(latents, noise, { chunkFrames })) {
       const now = performance.now();
       if (Number.isNaN(firstBatch)) firstBatch = now - streamStarted;
       calls.push(`${batch.count}f/${seconds(now - callStarted)}`);
-      callStarted = now;
+      const offset = batch.start * batch.height * batch.width * 3;
+      for (let i = 0; i < batch.frames.length; i++) {
+        if (batch.frames[i] !== video.frames[offset + i]) differing++;
+      }
+      callStarted = performance.now();
     }
     console.log(
       `run ${run}: streamed in ${plan.length} calls (--chunk-frames ${chunkFrames}) ` +
         `${seconds(performance.now() - streamStarted)}, first frames after ${seconds(firstBatch)}: ` +
-        calls.join(', '),
+        `${calls.join(', ')}; ${differing} of ${video.frames.length} bytes differ from one pass`,
     );
   }
   await decoder.release();

@@ -4,6 +4,10 @@
  * chunks with the same result (see vae-stream.ts), so the caller can hand frames to ffmpeg
  * while the rest of the video is still decoding.
  *
+ * onnxruntime-node runs a model on the calling (JavaScript) thread, so a decode call blocks
+ * the event loop: to encode while decoding, run the decoder or the ffmpeg feed in a worker
+ * thread. Streamed calls at least return to the event loop between chunks.
+ *
  *   const decoder = await VaeDecoder.load(converted.dir, { device: 'auto' });
  *   for await (const batch of decoder.decodeFrames(latents, noise, { chunkFrames: 16 })) {
  *     await writer.write(batch.frames); // batch.count frames of height × width × 3 bytes

@@ -14,8 +14,9 @@
  * Frames come out as uint8 [frames, height, width, 3] (RGB24, what ffmpeg's rawvideo rgb24
  * reads), ⌊255·clamp(y/2 + 1/2, 0, 1)⌋ like inference.py (truncation, not rounding).
  *
- * Operators are plain ONNX (Conv with 3-D kernels, Pad, Reshape/Transpose for the 3-D
- * depth-to-space, reductions, elementwise) so the CUDA and WebGPU providers can run them.
+ * Operators are plain ONNX opset 21 (Conv with 3-D kernels, Pad in edge mode, Reshape and a
+ * rank-7 Transpose for the 3-D depth-to-space, ReduceMean, Gemm, elementwise), all in ONNX
+ * Runtime's CUDA kernel table at these versions; on WebGPU the 3-D Conv is the one to check.
  * With float16 weights the convolutions run in float16 but each PixelNorm, modulation and SiLU
  * runs in float32 (the mean of squares overflows float16 once activations pass 256), as do the
  * timestep embedders and the post-processing.
