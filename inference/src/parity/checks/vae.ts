@@ -6,9 +6,10 @@
  *   with the run's decode settings (noise mixing and un-normalisation inside the graph), the
  *   float video and the 8-bit frames (within one level, ≥ 99 % exact);
  * - the same frames decoded in temporal chunks, when the reference video is long enough to
- *   split.
+ *   split;
+ * - for information, the video decoded with fp16 weights.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildVaeDecoderOnnx } from '@zeus/models';
@@ -36,14 +37,26 @@ export const vaeCheck: ParityCheck = {
         debugOutputs: true,
       });
       const decoder = await VaeDecoder.load(dir, { device: 'cpu' });
+      const results: ParityResult[] = [];
       try {
-        return [
-          ...(await decoderResults(reference, decoder)),
-          ...(await pipelineResults(reference, decoder)),
-        ];
+        results.push(...(await decoderResults(reference, decoder)));
+        results.push(...(await pipelineResults(reference, decoder)));
       } finally {
         await decoder.release();
       }
+      const fp16Dir = join(dir, 'fp16');
+      await mkdir(fp16Dir);
+      await buildVaeDecoderOnnx(reference.checkpointPath, fp16Dir, {
+        dtype: 'float16',
+        floatOutputs: true,
+      });
+      const fp16 = await VaeDecoder.load(fp16Dir, { device: 'cpu' });
+      try {
+        results.push(await fp16Result(reference, fp16));
+      } finally {
+        await fp16.release();
+      }
+      return results;
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -116,6 +129,29 @@ async function pipelineResults(reference: Reference, decoder: VaeDecoder): Promi
     results.push({ ...frames, note: `${note}; ${frames.note ?? ''}` });
   }
   return results;
+}
+
+/** The pipeline's video from fp16 weights: informative, the manifest sets no tolerance. */
+async function fp16Result(reference: Reference, decoder: VaeDecoder): Promise<ParityResult> {
+  const video = await decoder.decode(
+    await latentVideo(reference, 'pipeline.final_latents'),
+    await latentVideo(reference, 'pipeline.noise.decode'),
+    { noiseScale: await decodeNoiseScale(reference), timestep: await decodeTimestep(reference) },
+  );
+  const frames = frameResult(
+    'pipeline.video_uint8 (fp16)',
+    video.frames,
+    await reference.uint8('pipeline.video_uint8'),
+  );
+  return {
+    ...floatResult(
+      'pipeline.video_float (fp16)',
+      video.video,
+      await reference.float32('pipeline.video_float'),
+      Infinity,
+    ),
+    note: `fp16 weights and convolutions, informative only; 8-bit: ${frames.note ?? ''}, max ${frames.maxAbsError}`,
+  };
 }
 
 function floatResult(
