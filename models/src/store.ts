@@ -115,7 +115,7 @@ export type ModelFilesEvent =
 
 export interface EnsureModelFilesOptions {
   readonly onProgress?: (event: ModelFilesEvent) => void;
-  /** Default: `hubSettingsFromEnv()` (HF_ENDPOINT, HF_TOKEN), read only when the Hub is needed. */
+  /** Default: `hubSettingsFromEnv()` (HF_ENDPOINT, HF_TOKEN), read for Hub models only. */
   readonly hub?: HubSettings;
   readonly signal?: AbortSignal;
   readonly retry?: RetryPolicy;
@@ -234,13 +234,14 @@ export function ensureModelFiles(
   const key = resolve(dir);
   const running = ensuring.get(key);
   if (running !== undefined) return running;
-  const ensure = () =>
-    spec.kind === 'hub'
-      ? ensureHubModel(spec, key, options)
-      : ensureGeneratedModel(spec, key, options);
   const work = (async () => {
+    const hub = spec.kind === 'hub' ? (options.hub ?? hubSettingsFromEnv()) : undefined;
+    const ensure = () =>
+      spec.kind === 'hub'
+        ? ensureHubModel(spec, key, options, hub ?? hubSettingsFromEnv())
+        : ensureGeneratedModel(spec, key, options);
     // A complete directory is only read: no lock, so starting never waits on another process.
-    if ((await findModelFiles(spec, key)) !== undefined) return await ensure();
+    if ((await findModelFiles(spec, key, hub)) !== undefined) return await ensure();
     await mkdir(key, { recursive: true });
     return await withDirectoryLock(key, options, ensure);
   })().finally(() => ensuring.delete(key));
@@ -306,12 +307,14 @@ async function tryLock(lockPath: string): Promise<boolean> {
 }
 
 /**
- * The model's files when they are all in place and recorded as verified, without any network
- * access or hashing; undefined otherwise.
+ * The model's files when they are all in place and recorded as verified (from `hub`, default
+ * `hubSettingsFromEnv()`, for Hub models), without any network access or hashing; undefined
+ * otherwise.
  */
 export async function findModelFiles(
   spec: ModelSpec,
   dir: string,
+  hub?: HubSettings,
 ): Promise<ModelFiles | undefined> {
   const root = resolve(dir);
   const records = await FileRecords.load(root);
@@ -327,11 +330,12 @@ export async function findModelFiles(
       await readShardNames(root),
     );
   }
+  const settings = hub ?? hubSettingsFromEnv();
   for (const file of spec.files) {
-    if (!(await records.isCurrent(file.target, hubSource(file)))) return undefined;
+    if (!(await records.isCurrent(file.target, hubSource(file, settings)))) return undefined;
   }
   for (const shard of await shardSpecs(spec, root)) {
-    if (!(await records.isCurrent(shard.target, hubSource(shard)))) return undefined;
+    if (!(await records.isCurrent(shard.target, hubSource(shard, settings)))) return undefined;
   }
   return layout(spec.name, root, spec.checkpoint.target, await readShardNames(root));
 }
@@ -340,16 +344,21 @@ async function ensureHubModel(
   spec: HubModelSpec,
   dir: string,
   options: EnsureModelFilesOptions,
+  hub: HubSettings,
 ): Promise<ModelFiles> {
   await mkdir(dir, { recursive: true });
   const records = await FileRecords.load(dir);
-  await ensureHubFiles(spec.files, dir, records, options);
-  await ensureHubFiles(await shardSpecs(spec, dir), dir, records, options);
+  await ensureHubFiles(spec.files, dir, records, options, hub);
+  await ensureHubFiles(await shardSpecs(spec, dir), dir, records, options, hub);
   return layout(spec.name, dir, spec.checkpoint.target, await readShardNames(dir));
 }
 
-function hubSource(file: HubFileSpec): string {
-  return `hub:${file.repo}@${file.revision}:${file.path}`;
+/**
+ * Where a file was verified from. The endpoint is part of it: files a test server or a mirror
+ * served are checked again before they count as the files of huggingface.co.
+ */
+function hubSource(file: HubFileSpec, hub: HubSettings): string {
+  return `hub:${hub.endpoint}/${file.repo}@${file.revision}:${file.path}`;
 }
 
 /** The shard files named by the (already present) index files of `spec`. */
@@ -411,11 +420,12 @@ async function ensureHubFiles(
   dir: string,
   records: FileRecords,
   options: EnsureModelFilesOptions,
+  hub: HubSettings,
 ): Promise<void> {
   const emit = options.onProgress ?? (() => undefined);
   const pending: HubFileSpec[] = [];
   for (const file of files) {
-    if (await records.isCurrent(file.target, hubSource(file))) {
+    if (await records.isCurrent(file.target, hubSource(file, hub))) {
       const { size } = await stat(join(dir, file.target));
       emit({ type: 'file-ready', file: file.target, bytes: size, how: 'recorded' });
     } else {
@@ -424,7 +434,6 @@ async function ensureHubFiles(
   }
   if (pending.length === 0) return;
 
-  const hub = options.hub ?? hubSettingsFromEnv();
   const retry = options.retry ?? DEFAULT_RETRY;
   const destination = (file: HubFileSpec) => join(dir, file.target);
   const remote = new Map<HubFileSpec, RemoteFile>();
@@ -482,7 +491,7 @@ async function ensureHubFiles(
     if (await exists(path)) {
       const problem = await checkLocalFile(path, info, file.target, emit);
       if (problem === undefined) {
-        await records.record(file.target, hubSource(file), info.digest ?? null);
+        await records.record(file.target, hubSource(file, hub), info.digest ?? null);
         emit({ type: 'file-ready', file: file.target, bytes: info.size, how: 'verified' });
         continue;
       }
@@ -505,7 +514,7 @@ async function ensureHubFiles(
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       ...(options.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: options.idleTimeoutMs }),
     });
-    await records.record(file.target, hubSource(file), info.digest ?? null);
+    await records.record(file.target, hubSource(file, hub), info.digest ?? null);
     emit({ type: 'file-ready', file: file.target, bytes: info.size, how: 'downloaded' });
   });
 }

@@ -76,6 +76,15 @@ export interface HubFaults {
   failRequests(
     options: FaultMatch & { readonly status: number; readonly kind?: HubRequestKind },
   ): void;
+  /** The next matching requests (of `kind`, default any) get this answer instead (odd Hub answers). */
+  respondWith(
+    options: FaultMatch & {
+      readonly kind?: HubRequestKind;
+      readonly status: number;
+      readonly headers?: Readonly<Record<string, string>>;
+      readonly body?: string;
+    },
+  ): void;
   /** The next matching file downloads that include the file's middle byte serve it wrong. */
   corruptContent(options?: FaultMatch): void;
   /** While down, every connection is reset as soon as it is made (and open ones are cut). */
@@ -140,6 +149,12 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
   const drops: PendingFault<number>[] = [];
   const failures: PendingFault<{ status: number; kind: HubRequestKind | undefined }>[] = [];
   const corruptions: PendingFault<null>[] = [];
+  const answers: PendingFault<{
+    kind: HubRequestKind | undefined;
+    status: number;
+    headers: Readonly<Record<string, string>>;
+    body: string;
+  }>[] = [];
   let down = false;
 
   function takeFault<T>(
@@ -360,6 +375,17 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
       );
       if (failure !== undefined)
         throw new HubError(failure.status, undefined, `Injected failure ${failure.status}`);
+      const answer = takeFault(
+        answers,
+        route.path,
+        (value) => value.kind === undefined || value.kind === route.kind,
+      );
+      if (answer !== undefined) {
+        for (const [name, value] of Object.entries(answer.headers)) response.setHeader(name, value);
+        response.setHeader('Content-Length', String(Buffer.byteLength(answer.body)));
+        finish(response, log, answer.status, answer.body);
+        return;
+      }
       if (route.kind === 'unknown' || route.repo === undefined) {
         throw new HubError(404, undefined, `Not found: ${url.pathname}`);
       }
@@ -456,6 +482,9 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
     failRequests: ({ status, kind, ...match }) => {
       failures.push({ match, remaining: match.times ?? 1, value: { status, kind } });
     },
+    respondWith: ({ kind, status, headers = {}, body = '', ...match }) => {
+      answers.push({ match, remaining: match.times ?? 1, value: { kind, status, headers, body } });
+    },
     corruptContent: (match = {}) => {
       corruptions.push({ match, remaining: match.times ?? 1, value: null });
     },
@@ -467,6 +496,7 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
       drops.length = 0;
       failures.length = 0;
       corruptions.length = 0;
+      answers.length = 0;
       down = false;
     },
   };
@@ -598,8 +628,8 @@ function sendJson(response: ServerResponse, log: HubRequest, status: number, bod
   response.end(text);
 }
 
-function finish(response: ServerResponse, log: HubRequest, status: number): void {
+function finish(response: ServerResponse, log: HubRequest, status: number, body = ''): void {
   response.statusCode = status;
   log.status = status;
-  response.end();
+  response.end(body);
 }

@@ -260,6 +260,27 @@ describe('downloadHubFile', () => {
     expect(existsSync(destination)).toBe(false);
   });
 
+  it('falls back to the plain resolve URL when the library cannot read the Hub answer', async () => {
+    const destination = join(await destinationDir(), BIG);
+    const since = hub.requests.length;
+    // A Xet file-info answer without the headers that go with it.
+    hub.faults.respondWith({
+      path: BIG,
+      kind: 'resolve',
+      status: 200,
+      headers: { 'Content-Type': 'application/vnd.xet-fileinfo+json' },
+      body: '{}',
+    });
+    await downloadHubFile(await remote(BIG), destination, { hub: settings, retry: FAST_RETRY });
+    expect(sha256(await readFile(destination))).toBe(sha256(bigBytes));
+    const fileRequests = hub.requests.slice(since).filter((request) => request.path === BIG);
+    expect(fileRequests.map((request) => [request.kind, request.status])).toEqual([
+      ['resolve', 200],
+      ['resolve', 302],
+      ['lfs', 200],
+    ]);
+  });
+
   it('shares one download between concurrent calls for the same file', async () => {
     const destination = join(await destinationDir(), BIG);
     const file = await remote(BIG);

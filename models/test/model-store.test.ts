@@ -61,7 +61,7 @@ describe('ensureModelFiles from the Hub', () => {
 
   it('downloads the checkpoint, the text encoder (shards from its index) and the tokenizer', async () => {
     const events: ModelFilesEvent[] = [];
-    expect(await findModelFiles(REAL, dir())).toBeUndefined();
+    expect(await findModelFiles(REAL, dir(), settings)).toBeUndefined();
     const files = await ensureModelFiles(REAL, dir(), {
       hub: settings,
       retry: FAST_RETRY,
@@ -114,7 +114,7 @@ describe('ensureModelFiles from the Hub', () => {
     expect(plans[1]?.files.map((file) => file.file)).toHaveLength(4);
     // Nothing beyond what the model needs (the repositories also hold a README).
     expect(hub.requests.some((request) => request.path === 'README.md')).toBe(false);
-    expect(await findModelFiles(REAL, dir())).toEqual(files);
+    expect(await findModelFiles(REAL, dir(), settings)).toEqual(files);
   });
 
   it('makes no request at all when every file is already there and verified', async () => {
@@ -172,6 +172,25 @@ describe('ensureModelFiles from the Hub', () => {
     expect(hub.requests.slice(since).every((request) => request.kind === 'paths-info')).toBe(true);
     const ready = events.filter((event) => event.type === 'file-ready');
     expect(ready.map((event) => event.how)).toEqual(Array.from({ length: 11 }, () => 'verified'));
+  });
+
+  it('checks files verified against another endpoint again, without downloading them', async () => {
+    const mirror = await startHubServer({ repos });
+    try {
+      const mirrorSettings = { endpoint: mirror.url, token: undefined };
+      expect(await findModelFiles(REAL, dir(), mirrorSettings)).toBeUndefined();
+      const events: ModelFilesEvent[] = [];
+      await ensureModelFiles(REAL, dir(), {
+        hub: mirrorSettings,
+        retry: FAST_RETRY,
+        onProgress: (event) => events.push(event),
+      });
+      expect(mirror.requests.every((request) => request.kind === 'paths-info')).toBe(true);
+      const ready = events.filter((event) => event.type === 'file-ready');
+      expect(ready.map((event) => event.how)).toEqual(Array.from({ length: 11 }, () => 'verified'));
+    } finally {
+      await mirror.close();
+    }
   });
 
   it('uses files copied by hand when the Hub cannot be reached', async () => {

@@ -188,28 +188,7 @@ async function transfer(
       cause === undefined ? {} : { cause },
     );
 
-  // Resolved again on every attempt: CDN URLs are signed and expire.
-  let info;
-  try {
-    info = await fileDownloadInfo({
-      repo: { type: 'model', name: file.repo },
-      path: file.path,
-      revision: file.revision,
-      hubUrl: hub.endpoint,
-      ...(hub.token === undefined ? {} : { accessToken: hub.token }),
-    });
-  } catch (error) {
-    if (error instanceof InvalidApiResponseFormatError)
-      throw fail('server-error', error.message, error);
-    throw toHubError(error, location, hub.endpoint);
-  }
-  if (info === null) throw fail('not-found', 'the repository has no such file at this revision');
-  if (info.size !== file.size) {
-    throw fail(
-      'verification-failed',
-      `the Hub serves ${info.size} bytes but describes the file as ${file.size} bytes`,
-    );
-  }
+  const url = await resolveUrl(file, location, hub);
 
   const idle = new AbortController();
   const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
@@ -221,12 +200,12 @@ async function transfer(
     const headers: Record<string, string> = {};
     if (state.bytes > 0) headers['Range'] = `bytes=${state.bytes}-`;
     // The token goes to the Hub only, never to a CDN the Hub redirected to.
-    if (hub.token !== undefined && new URL(info.url).origin === new URL(hub.endpoint).origin) {
+    if (hub.token !== undefined && new URL(url).origin === new URL(hub.endpoint).origin) {
       headers['Authorization'] = `Bearer ${hub.token}`;
     }
     let response: Response;
     try {
-      response = await fetch(info.url, { headers, signal: requestSignal });
+      response = await fetch(url, { headers, signal: requestSignal });
     } catch (error) {
       signal?.throwIfAborted();
       throw fail(
@@ -310,6 +289,44 @@ async function transfer(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The URL to download from, resolved by @huggingface/hub (following the Hub's redirects) on
+ * every attempt, since CDN URLs are signed and expire. Should the library not understand the
+ * Hub's answer (its format for Xet-stored files changes now and then), the plain `resolve` URL
+ * still serves the bytes.
+ */
+async function resolveUrl(
+  file: RemoteFile,
+  location: HubFileLocation,
+  hub: HubSettings,
+): Promise<string> {
+  let info;
+  try {
+    info = await fileDownloadInfo({
+      repo: { type: 'model', name: file.repo },
+      path: file.path,
+      revision: file.revision,
+      hubUrl: hub.endpoint,
+      ...(hub.token === undefined ? {} : { accessToken: hub.token }),
+    });
+  } catch (error) {
+    if (error instanceof InvalidApiResponseFormatError) {
+      return `${hub.endpoint}/${file.repo}/resolve/${encodeURIComponent(file.revision)}/${file.path}`;
+    }
+    throw toHubError(error, location, hub.endpoint);
+  }
+  const fail = (reason: HubDownloadError['reason'], detail: string) =>
+    new HubDownloadError(reason, location, hub.endpoint, detail);
+  if (info === null) throw fail('not-found', 'the repository has no such file at this revision');
+  if (info.size !== file.size) {
+    throw fail(
+      'verification-failed',
+      `the Hub serves ${info.size} bytes but describes the file as ${file.size} bytes`,
+    );
+  }
+  return info.url;
 }
 
 /** Throws away the partial bytes: the next transfer starts from zero. */
