@@ -49,6 +49,13 @@ export interface TransformerConditioningInput {
    * same grid (the pipeline's batch is 1).
    */
   readonly grid: Float32Array;
+  /**
+   * Leave out text tokens that every batch entry masks (default true). Their −10000 bias makes
+   * their attention weight exactly 0 in float32 and float16, so the result is the same up to
+   * summation order, while the caption projection and cross-attention shrink from 256 tokens
+   * to the prompt's length.
+   */
+  readonly dropMaskedText?: boolean;
 }
 
 /** Inputs that stay the same through a video's steps. */
@@ -114,21 +121,18 @@ export class LtxTransformer {
         throw new TransformerInputError('Every batch entry must share one coordinate grid');
       }
     }
-    const mask =
-      input.textMask instanceof BigInt64Array
-        ? input.textMask
-        : BigInt64Array.from(Array.from(input.textMask, (value) => BigInt(value)));
+    const text = selectText(input, batch, captionChannels);
     const rope = ropeTables(this.config, grid);
     return {
       batch,
       tokens,
       feeds: {
-        [TRANSFORMER_IO.encoderHiddenStates]: tensor('float32', input.textEmbeddings, [
+        [TRANSFORMER_IO.encoderHiddenStates]: tensor('float32', text.embeddings, [
           batch,
-          input.textTokens,
+          text.tokens,
           captionChannels,
         ]),
-        [TRANSFORMER_IO.encoderAttentionMask]: tensor('int64', mask, [batch, input.textTokens]),
+        [TRANSFORMER_IO.encoderAttentionMask]: tensor('int64', text.mask, [batch, text.tokens]),
         [TRANSFORMER_IO.ropeTable]: tensor('float32', rope.table, [rope.rows, 2, rope.frequencies]),
         [TRANSFORMER_IO.ropeIndex]: tensor('int64', rope.index, [tokens, 3]),
       },
@@ -182,4 +186,40 @@ export class LtxTransformer {
   async release(): Promise<void> {
     await this.session.release();
   }
+}
+
+/** The text tokens to feed: all, or those some batch entry attends to (see dropMaskedText). */
+function selectText(
+  input: TransformerConditioningInput,
+  batch: number,
+  channels: number,
+): { embeddings: Float32Array; mask: BigInt64Array; tokens: number } {
+  const length = input.textTokens;
+  const mask =
+    input.textMask instanceof BigInt64Array
+      ? input.textMask
+      : BigInt64Array.from(Array.from(input.textMask, (value) => BigInt(value)));
+  const kept: number[] = [];
+  for (let l = 0; l < length; l++) {
+    let used = input.dropMaskedText === false;
+    for (let b = 0; b < batch && !used; b++) used = mask[b * length + l] !== 0n;
+    if (used) kept.push(l);
+  }
+  // A fully masked prompt attends uniformly to all its tokens in the reference: keep them.
+  if (kept.length === length || kept.length === 0) {
+    return { embeddings: input.textEmbeddings, mask, tokens: length };
+  }
+  const embeddings = new Float32Array(batch * kept.length * channels);
+  const keptMask = new BigInt64Array(batch * kept.length);
+  for (let b = 0; b < batch; b++) {
+    for (const [k, l] of kept.entries()) {
+      const from = (b * length + l) * channels;
+      embeddings.set(
+        input.textEmbeddings.subarray(from, from + channels),
+        (b * kept.length + k) * channels,
+      );
+      keptMask[b * kept.length + k] = mask[b * length + l] ?? 0n;
+    }
+  }
+  return { embeddings, mask: keptMask, tokens: kept.length };
 }

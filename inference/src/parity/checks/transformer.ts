@@ -26,6 +26,12 @@ export const transformerCheck: ParityCheck = {
       maxAbsError: maxAbsDiff(fp32.velocity, expected),
       tolerance: reference.tolerance('transformer.*', 1e-4),
     });
+    results.push({
+      name: 'transformer.output (all text tokens)',
+      maxAbsError: maxAbsDiff(fp32.allText, expected),
+      tolerance: reference.tolerance('transformer.*', 1e-4),
+      note: 'masked text tokens fed too, as the reference does',
+    });
     const missing: string[] = [];
     for (const { name } of reference.manifest.tensors) {
       if (!name.startsWith(DEBUG_PREFIX)) continue;
@@ -61,7 +67,11 @@ export const transformerCheck: ParityCheck = {
 async function runTransformer(
   reference: Reference,
   dtype: TransformerDType,
-): Promise<{ velocity: Float32Array; outputs: Record<string, Float32Array> }> {
+): Promise<{
+  velocity: Float32Array;
+  allText: Float32Array;
+  outputs: Record<string, Float32Array>;
+}> {
   const dir = await mkdtemp(join(tmpdir(), 'zeus-parity-transformer-'));
   const checkpoint = await LtxCheckpoint.open(reference.checkpointPath);
   try {
@@ -76,25 +86,29 @@ async function runTransformer(
     const transformer = await LtxTransformer.load(modelPath, config, { device: 'cpu' });
     try {
       const [, textTokens = 0] = reference.shape('transformer.encoder_hidden_states');
-      const conditioning = transformer.condition({
+      const text = {
         textEmbeddings: await reference.float32('transformer.encoder_hidden_states'),
         textMask: await reference.int64('transformer.encoder_attention_mask'),
         textTokens,
         grid: await reference.float32('transformer.indices_grid'),
-      });
+      };
       const timesteps = await reference.float32('transformer.timestep');
       const timestep = timesteps[0] ?? NaN;
       if (timesteps.some((value) => value !== timestep)) {
         throw new Error('transformer.timestep differs between batch entries; Zeus uses one');
       }
+      const latents = await reference.float32('transformer.hidden_states');
+      // The velocity as the pipeline gets it (masked text tokens left out); the intermediates
+      // with every text token, so that they have the reference's shapes.
+      const velocity = await transformer.velocity(transformer.condition(text), latents, timestep);
       const outputs = await transformer.run(
-        conditioning,
-        await reference.float32('transformer.hidden_states'),
+        transformer.condition({ ...text, dropMaskedText: false }),
+        latents,
         timestep,
       );
-      const velocity = outputs['velocity'];
-      if (velocity === undefined) throw new Error('The transformer model gave no velocity');
-      return { velocity, outputs };
+      const allText = outputs['velocity'];
+      if (allText === undefined) throw new Error('The transformer model gave no velocity');
+      return { velocity, allText, outputs };
     } finally {
       await transformer.release();
     }
