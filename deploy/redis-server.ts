@@ -3,6 +3,7 @@
  * never evicting keys, since it holds the queue and the job history.
  */
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ProcessSpec } from './supervisor.ts';
 
 export interface RedisServerOptions {
@@ -11,6 +12,11 @@ export interface RedisServerOptions {
   /** Folder for the append-only file (created if missing). */
   readonly dataDir: string;
   readonly cwd: string;
+}
+
+/** Where redis-server writes its pid, so a later run can find one left running. */
+export function redisPidFile(dataDir: string): string {
+  return join(dataDir, 'redis-server.pid');
 }
 
 export function redisServerArgs(port: number, dataDir: string): string[] {
@@ -32,6 +38,8 @@ export function redisServerArgs(port: number, dataDir: string): string[] {
     '',
     '--daemonize',
     'no',
+    '--pidfile',
+    redisPidFile(dataDir),
   ];
 }
 

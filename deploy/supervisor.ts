@@ -246,6 +246,9 @@ export class Supervisor {
       cwd: spec.cwd,
       env: spec.env,
       stdio: spec.ipc === true ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
+      // Its own process group: Ctrl-C in a terminal reaches only the supervisor, which then
+      // stops the processes in order (workers hand jobs back while Redis is still up).
+      detached: true,
     });
     supervised.child = child;
     supervised.recentOutput.length = 0;

@@ -95,6 +95,8 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
     schema,
     logger,
     includeStacktraceInErrorResponses: false,
+    // Shutdown is ours (close()): Apollo's own signal handlers would stop it behind our back.
+    stopOnTerminationSignals: false,
     formatError: (formatted, error) => formatApiError(formatted, error, logger),
     plugins: [
       ApolloServerPluginLandingPageDisabled(),

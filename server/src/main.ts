@@ -2,18 +2,11 @@
  * API server entry point: `node --import tsx server/src/main.ts`, configured by the
  * environment (see config.ts).
  */
-import { ConfigError, createLogger, EXIT_CONFIG, loadConfig, onShutdown } from '@zeus/core';
+import { createLogger, loadConfigOrExit, onShutdown } from '@zeus/core';
 import { startApiServer } from './api-server.ts';
 import { serverEnvironment } from './config.ts';
 
-let config;
-try {
-  config = loadConfig(serverEnvironment);
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  console.error(`API server: ${error.message}`);
-  process.exit(EXIT_CONFIG);
-}
+const config = loadConfigOrExit(serverEnvironment, 'API server');
 const logger = createLogger('api', config.ZEUS_LOG_LEVEL);
 const server = await startApiServer(config, logger);
 onShutdown(async (reason) => {

@@ -1,0 +1,129 @@
+/** GraphQL over HTTP and over WebSocket (graphql-ws), as API users call it. */
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+
+export interface GraphQLResponse<Data> {
+  readonly status: number;
+  readonly data?: Data | null;
+  readonly errors?: readonly {
+    readonly message: string;
+    readonly extensions?: Record<string, unknown>;
+  }[];
+}
+
+export async function graphqlRequest<Data = Record<string, unknown>>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+): Promise<GraphQLResponse<Data>> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+    signal: AbortSignal.timeout(15_000),
+  });
+  const body = (await response.json()) as Omit<GraphQLResponse<Data>, 'status'>;
+  return { status: response.status, ...body };
+}
+
+/** A graphql-ws client that does not retry, so tests see every close. */
+export function webSocketClient(
+  url: string,
+  onClosed?: (event: { code: number; reason: string }) => void,
+): Client {
+  return createClient({
+    url,
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    lazy: false,
+    on: {
+      closed: (event) => {
+        const { code, reason } = event as { code: number; reason: string };
+        onClosed?.({ code, reason });
+      },
+    },
+  });
+}
+
+export const JOB_FIELDS = `
+  id status stage progress step totalSteps queuePosition videoUrl attempts
+  error { code message }
+  settings { prompt negativePrompt width height numFrames frameRate seed }
+  createdAt startedAt finishedAt updatedAt
+`;
+
+export interface JobResult {
+  readonly id: string;
+  readonly status: string;
+  readonly stage: string;
+  readonly progress: number;
+  readonly step: number;
+  readonly totalSteps: number;
+  readonly queuePosition: number | null;
+  readonly videoUrl: string | null;
+  readonly attempts: number;
+  readonly error: { readonly code: string; readonly message: string } | null;
+  readonly settings: {
+    readonly prompt: string;
+    readonly width: number;
+    readonly height: number;
+    readonly numFrames: number;
+    readonly frameRate: number;
+    readonly seed: number;
+  };
+  readonly createdAt: string;
+  readonly startedAt: string | null;
+  readonly finishedAt: string | null;
+}
+
+export const SUBMIT = `mutation Submit($input: PromptInput!) { submitPrompt(input: $input) { ${JOB_FIELDS} } }`;
+export const JOB_UPDATED = `subscription Watch($id: ID!) { jobUpdated(id: $id) { ${JOB_FIELDS} } }`;
+
+/**
+ * Subscribes to a job's updates and collects them until the subscription completes. Resolves
+ * `subscribed` once the first event (the current state) has arrived.
+ */
+export function watchJob(
+  client: Client,
+  jobId: string,
+  onUpdate: (job: JobResult) => void = () => {},
+): { readonly subscribed: Promise<JobResult>; readonly completed: Promise<JobResult[]> } {
+  const updates: JobResult[] = [];
+  let firstSeen!: (job: JobResult) => void;
+  let failed!: (error: Error) => void;
+  const subscribed = new Promise<JobResult>((resolve, reject) => {
+    firstSeen = resolve;
+    failed = reject;
+  });
+  const completed = new Promise<JobResult[]>((resolve, reject) => {
+    client.subscribe<{ jobUpdated: JobResult }>(
+      { query: JOB_UPDATED, variables: { id: jobId } },
+      {
+        next: (result) => {
+          if (result.errors !== undefined || result.data == null) {
+            const error = new Error(`subscription error: ${JSON.stringify(result.errors)}`);
+            failed(error);
+            reject(error);
+            return;
+          }
+          const job = result.data.jobUpdated;
+          updates.push(job);
+          if (updates.length === 1) firstSeen(job);
+          onUpdate(job);
+        },
+        error: (error: unknown) => {
+          const wrapped = new Error(`subscription failed: ${JSON.stringify(error)}`);
+          failed(wrapped);
+          reject(wrapped);
+        },
+        complete: () => {
+          resolve(updates);
+        },
+      },
+    );
+  });
+  // Rejections are observed through `subscribed` or `completed`; neither must go unhandled.
+  subscribed.catch(() => undefined);
+  completed.catch(() => undefined);
+  return { subscribed, completed };
+}
