@@ -49,12 +49,16 @@ export interface LocalStack {
   /** The same endpoint for WebSocket clients (graphql-ws). */
   readonly webSocketUrl: string;
   readonly redisUrl: string;
+  /** Caddy's admin API (for example `/reverse_proxy/upstreams`). */
+  readonly caddyAdminUrl: string;
+  /** The API servers' addresses (host:port), as Caddy knows them, by process name. */
+  readonly apiAddresses: Readonly<Record<string, string>>;
   readonly logDir: string;
   /** Process names: `redis` (when started here), `api-1`…, `worker-1`…, `caddy`. */
   readonly processNames: readonly string[];
   /** Sends a signal to a process, as a crash would: it is restarted after a backoff. */
   kill(name: string, signal: NodeJS.Signals): void;
-  /** Stops a process gracefully and starts it again. */
+  /** Stops a process gracefully and starts it again; for an API server, until it is healthy. */
   restart(name: string): Promise<void>;
   pid(name: string): number | undefined;
   onEvent(listener: (event: SupervisorEvent) => void): () => void;
@@ -150,7 +154,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await Promise.all(
       apiPorts.map((apiPort) =>
         waitUntil(
-          async () => (await fetch(`http://127.0.0.1:${apiPort}/healthz`)).ok,
+          () => isHealthy(apiPort),
           deadline,
           `the API server on port ${apiPort} to be healthy`,
           failIfGaveUp,
@@ -209,12 +213,27 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       graphqlUrl,
       webSocketUrl: `ws://127.0.0.1:${port}/graphql`,
       redisUrl,
+      caddyAdminUrl: `http://${caddyAdmin}`,
+      apiAddresses: Object.fromEntries(
+        apiNames.map((name, index) => [name, `127.0.0.1:${apiPorts[index]}`]),
+      ),
       logDir,
       processNames: supervisor.names(),
       kill: (name, signal) => {
         supervisor.kill(name, signal);
       },
-      restart: (name) => supervisor.restart(name),
+      restart: async (name) => {
+        await supervisor.restart(name);
+        const apiPort = apiPorts[apiNames.indexOf(name)];
+        if (apiPort !== undefined) {
+          await waitUntil(
+            () => isHealthy(apiPort),
+            Date.now() + readyTimeoutMs,
+            `${name} to be healthy again`,
+            () => undefined,
+          );
+        }
+      },
       pid: (name) => supervisor.pid(name),
       onEvent: (listener) => supervisor.onEvent(listener),
       recentOutput: (name) => supervisor.recentOutput(name),
@@ -225,6 +244,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await supervisor.stop(stopOrder);
     throw error;
   }
+}
+
+async function isHealthy(apiPort: number): Promise<boolean> {
+  const response = await fetch(`http://127.0.0.1:${apiPort}/healthz`);
+  return response.ok;
 }
 
 /** The `system` query through the front door; null while it does not answer. */

@@ -37,7 +37,11 @@ export const SHUTDOWN_CLOSE_CODE = 1012;
 
 export interface ApiServer {
   readonly port: number;
-  /** Stops taking requests, closes WebSockets (1012), lets HTTP requests finish, disconnects. */
+  /**
+   * Reports unhealthy for `ZEUS_DRAIN_DELAY_MS` while still serving, then closes WebSockets
+   * (1012: clients reconnect, through the load balancer, to another server), lets open HTTP
+   * requests finish, and disconnects from Redis.
+   */
   close(): Promise<void>;
 }
 
@@ -159,6 +163,9 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
     close: () => {
       closing ??= (async () => {
         shuttingDown = true;
+        if (config.ZEUS_DRAIN_DELAY_MS > 0) {
+          await new Promise((resolve) => setTimeout(resolve, config.ZEUS_DRAIN_DELAY_MS));
+        }
         await apollo.stop();
         await Promise.all([closeRedis(subscriber), queue.close()]);
         await closeRedis(requests);

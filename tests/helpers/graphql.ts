@@ -26,23 +26,42 @@ export async function graphqlRequest<Data = Record<string, unknown>>(
   return { status: response.status, ...body };
 }
 
-/** A graphql-ws client that does not retry, so tests see every close. */
-export function webSocketClient(
-  url: string,
-  onClosed?: (event: { code: number; reason: string }) => void,
-): Client {
-  return createClient({
+export interface WebSocketClient {
+  readonly client: Client;
+  /** Resolves once connected and acknowledged by the server. */
+  readonly connected: Promise<void>;
+  /** Resolves with the close code and reason when the connection closes. */
+  readonly closed: Promise<{ readonly code: number; readonly reason: string }>;
+}
+
+/** A graphql-ws client that connects at once and does not retry, so tests see every close. */
+export function webSocketClient(url: string): WebSocketClient {
+  let connected!: () => void;
+  let closed!: (event: { code: number; reason: string }) => void;
+  const connectedPromise = new Promise<void>((resolve) => {
+    connected = resolve;
+  });
+  const closedPromise = new Promise<{ code: number; reason: string }>((resolve) => {
+    closed = resolve;
+  });
+  const client = createClient({
     url,
     webSocketImpl: WebSocket,
     retryAttempts: 0,
     lazy: false,
+    // Closes are expected (tests restart servers) and observed through `closed`.
+    onNonLazyError: () => undefined,
     on: {
+      connected: () => {
+        connected();
+      },
       closed: (event) => {
         const { code, reason } = event as { code: number; reason: string };
-        onClosed?.({ code, reason });
+        closed({ code, reason });
       },
     },
   });
+  return { client, connected: connectedPromise, closed: closedPromise };
 }
 
 export const JOB_FIELDS = `

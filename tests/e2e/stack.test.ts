@@ -1,0 +1,264 @@
+/**
+ * The whole stack end to end, as users run it (startLocalStack is what `deploy.ts --local`
+ * runs): Redis, three API servers behind Caddy, and a worker running tiny-random on ONNX
+ * Runtime. Every request goes through Caddy.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Client } from 'graphql-ws';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalStack, type LocalStack } from '../../deploy/local-stack.ts';
+import {
+  graphqlRequest,
+  SUBMIT,
+  watchJob,
+  webSocketClient,
+  type JobResult,
+  type WebSocketClient,
+} from '../helpers/graphql.ts';
+import { probeVideo } from '../helpers/video.ts';
+
+let stack: LocalStack;
+let dir: string;
+const sockets: WebSocketClient[] = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'zeus-e2e-'));
+  stack = await startLocalStack({
+    dataDir: join(dir, 'data'),
+    generatedDir: join(dir, 'generated'),
+    port: 0,
+    workers: 1,
+    env: {
+      ZEUS_MODEL: 'tiny-random',
+      ZEUS_DEVICE: 'cpu',
+      ZEUS_LOG_LEVEL: 'warn',
+      // The tiny model's steps take milliseconds: publish every one so the test sees them all.
+      ZEUS_PROGRESS_INTERVAL_MS: '0',
+      // A killed worker's job comes back after about twice this.
+      ZEUS_JOB_LOCK_MS: '2000',
+    },
+  });
+});
+
+// Each test starts with no WebSocket open, so Caddy's connection counts are the test's own.
+afterEach(async () => {
+  const open = sockets.splice(0);
+  await Promise.all(open.map((socket) => socket.client.dispose()));
+  await Promise.all(open.map((socket) => socket.closed));
+});
+
+afterAll(async () => {
+  await stack.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function client(): Client {
+  const socket = webSocketClient(stack.webSocketUrl);
+  sockets.push(socket);
+  return socket.client;
+}
+
+async function submit(input: Record<string, unknown>): Promise<JobResult> {
+  const response = await graphqlRequest<{ submitPrompt: JobResult }>(stack.graphqlUrl, SUBMIT, {
+    input,
+  });
+  expect(response.errors).toBeUndefined();
+  const job = response.data?.submitPrompt;
+  if (job == null) throw new Error('no job returned');
+  return job;
+}
+
+async function counts(): Promise<{ queueLength: number; totalCount: number }> {
+  const response = await graphqlRequest<{
+    system: { queueLength: number };
+    jobs: { totalCount: number };
+  }>(stack.graphqlUrl, '{ system { queueLength } jobs(first: 1) { totalCount } }');
+  return {
+    queueLength: response.data?.system.queueLength ?? -1,
+    totalCount: response.data?.jobs.totalCount ?? -1,
+  };
+}
+
+/** A job big enough to keep the worker busy for a second or more. */
+const BIG = { width: 768, height: 512, numFrames: 121, frameRate: 25 };
+const SMALL = { width: 256, height: 256, numFrames: 17, frameRate: 12 };
+
+describe('Zeus end to end through Caddy', () => {
+  it('streams a job from QUEUED through every step to SUCCEEDED, and serves its MP4', async () => {
+    // A job ahead of ours keeps the worker busy, so ours is seen waiting in the queue.
+    const ahead = await submit({ prompt: 'a long shot of a harbour at dawn', ...BIG });
+    const job = await submit({ prompt: 'a red fox running through snow', seed: 42, ...SMALL });
+    expect(job).toMatchObject({ status: 'QUEUED', stage: 'QUEUED', progress: 0, attempts: 0 });
+    expect(job.settings).toMatchObject({ ...SMALL, seed: 42 });
+
+    const watched = watchJob(client(), job.id);
+    const aheadWatched = watchJob(client(), ahead.id);
+    const updates = await watched.completed;
+
+    const first = updates[0];
+    expect(first?.status).toBe('QUEUED');
+    expect(first?.queuePosition).toBeGreaterThanOrEqual(1);
+    const last = updates.at(-1);
+    expect(last).toMatchObject({
+      status: 'SUCCEEDED',
+      stage: 'DONE',
+      progress: 1,
+      step: 8,
+      totalSteps: 8,
+      attempts: 1,
+      videoUrl: `/generated/${job.id}/out.mp4`,
+      error: null,
+      queuePosition: null,
+    });
+    expect(last?.finishedAt).not.toBeNull();
+
+    const statuses = updates.map((update) => update.status);
+    expect(statuses.indexOf('RUNNING')).toBeGreaterThan(statuses.lastIndexOf('QUEUED'));
+    expect(statuses.filter((status) => status === 'SUCCEEDED')).toHaveLength(1);
+    const running = updates.filter((update) => update.status === 'RUNNING');
+    const steps = running.map((update) => update.step);
+    expect(steps).toEqual([...steps].sort((a, b) => a - b));
+    const denoisingSteps = running
+      .filter((update) => update.stage === 'DENOISING')
+      .map((update) => update.step);
+    expect(denoisingSteps).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    const progress = updates.map((update) => update.progress);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
+    const queuedPositions = updates
+      .filter((update) => update.status === 'QUEUED')
+      .map((update) => update.queuePosition ?? 0);
+    expect(queuedPositions).toEqual([...queuedPositions].sort((a, b) => b - a));
+
+    expect((await aheadWatched.completed).at(-1)?.status).toBe('SUCCEEDED');
+
+    // The video, through Caddy: whole, then a range of it (what a player asks for to seek).
+    const videoUrl = `${stack.url}${last?.videoUrl ?? ''}`;
+    const whole = await fetch(videoUrl);
+    expect(whole.status).toBe(200);
+    expect(whole.headers.get('content-type')).toBe('video/mp4');
+    const bytes = new Uint8Array(await whole.arrayBuffer());
+    const ranged = await fetch(videoUrl, { headers: { Range: 'bytes=100-199' } });
+    expect(ranged.status).toBe(206);
+    expect(ranged.headers.get('content-range')).toBe(`bytes 100-199/${bytes.byteLength}`);
+    expect(new Uint8Array(await ranged.arrayBuffer())).toEqual(bytes.subarray(100, 200));
+
+    const downloaded = join(dir, 'downloaded.mp4');
+    await writeFile(downloaded, bytes);
+    expect(await probeVideo(downloaded)).toEqual({
+      codec: 'h264',
+      pixelFormat: 'yuv420p',
+      width: 256,
+      height: 256,
+      frames: 17,
+      frameRate: '12/1',
+      formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
+    });
+
+    // History has both, newest first.
+    const history = await graphqlRequest<{ jobs: { edges: { node: { id: string } }[] } }>(
+      stack.graphqlUrl,
+      '{ jobs(first: 2) { edges { node { id } } } }',
+    );
+    expect(history.data?.jobs.edges.map((edge) => edge.node.id)).toEqual([job.id, ahead.id]);
+  });
+
+  it('refuses invalid input with BAD_USER_INPUT naming the field and rule, queueing nothing', async () => {
+    const before = await counts();
+    const response = await graphqlRequest(stack.graphqlUrl, SUBMIT, {
+      input: { prompt: 'a cat', width: 100, numFrames: 16 },
+    });
+    expect(response.data).toBeNull();
+    expect(response.errors).toHaveLength(1);
+    const error = response.errors?.[0];
+    expect(error?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'width',
+      rule: 'multipleOf',
+    });
+    expect(error?.message).toMatch(/width must be a multiple of 32 \(got 100\)/);
+    expect(error?.message).toMatch(/numFrames must be of the form 8k\+1/);
+    expect(JSON.stringify(response)).not.toMatch(/\/work|node_modules|\.ts:\d+|at \w+ \(/);
+    expect(await counts()).toEqual(before);
+
+    const unknown = await graphqlRequest(
+      stack.graphqlUrl,
+      '{ job(id: "00000000-0000-4000-8000-000000000000") { id } }',
+    );
+    expect(unknown.errors?.[0]?.extensions).toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('retries a job whose worker was killed mid-generation, and it succeeds once', async () => {
+    const job = await submit({ prompt: 'a storm over the mountains', ...BIG });
+    let killed = false;
+    const watched = watchJob(client(), job.id, (update) => {
+      if (!killed && update.status === 'RUNNING' && update.stage === 'DENOISING') {
+        killed = true;
+        stack.kill('worker-1', 'SIGKILL');
+      }
+    });
+    const updates = await watched.completed;
+    expect(killed).toBe(true);
+    const last = updates.at(-1);
+    expect(last).toMatchObject({ status: 'SUCCEEDED', attempts: 2, step: 8 });
+    expect(updates.filter((update) => update.status === 'SUCCEEDED')).toHaveLength(1);
+    // The retry started over: progress went back to the start once, with the new attempt.
+    const attempts = updates.map((update) => update.attempts);
+    expect(attempts).toEqual([...attempts].sort((a, b) => a - b));
+    expect(attempts).toContain(1);
+    const video = join(dir, 'retried.mp4');
+    await writeFile(
+      video,
+      new Uint8Array(await (await fetch(`${stack.url}${last?.videoUrl ?? ''}`)).arrayBuffer()),
+    );
+    expect(await probeVideo(video)).toMatchObject({ width: 768, height: 512, frames: 121 });
+  });
+
+  it('restarts an API server without failing a request, telling its WebSockets to reconnect', async () => {
+    // Connect until one WebSocket is on api-1 (Caddy counts open connections per upstream).
+    const onApi1 = async (): Promise<number> => {
+      const response = await fetch(`${stack.caddyAdminUrl}/reverse_proxy/upstreams`);
+      const upstreams = (await response.json()) as { address: string; num_requests: number }[];
+      return upstreams.find((u) => u.address === stack.apiAddresses['api-1'])?.num_requests ?? 0;
+    };
+    while ((await onApi1()) === 0 && sockets.length < 10) {
+      const socket = webSocketClient(stack.webSocketUrl);
+      sockets.push(socket);
+      await socket.connected;
+    }
+    const socketsOnApi1 = await onApi1();
+    expect(socketsOnApi1).toBeGreaterThan(0);
+    const closes: { code: number; reason: string }[] = [];
+    for (const socket of sockets) {
+      void socket.closed.then((event) => closes.push(event));
+    }
+
+    let restarted = false;
+    const restart = stack.restart('api-1').then(() => {
+      restarted = true;
+    });
+    let answered = 0;
+    while (!restarted || answered < 5) {
+      const response = await graphqlRequest<{ system: { model: string } }>(
+        stack.graphqlUrl,
+        '{ system { model } }',
+      );
+      expect(response.status).toBe(200);
+      expect(response.data?.system.model).toBe('tiny-random');
+      answered += 1;
+    }
+    await restart;
+    expect(answered).toBeGreaterThan(5);
+    expect(closes).toEqual(
+      Array.from({ length: socketsOnApi1 }, () => ({ code: 1012, reason: 'Server restarting' })),
+    );
+  });
+
+  it('serves the web app for every other path', async () => {
+    const page = await fetch(`${stack.url}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    expect(await page.text()).toMatch(/Zeus/);
+  });
+});
