@@ -45,7 +45,7 @@ beforeAll(async () => {
 // Each test starts with no WebSocket open, so Caddy's connection counts are the test's own.
 afterEach(async () => {
   const open = sockets.splice(0);
-  await Promise.all(open.map((socket) => socket.client.dispose()));
+  for (const socket of open) void socket.client.dispose();
   await Promise.all(open.map((socket) => socket.closed));
 });
 
@@ -234,22 +234,21 @@ describe('Zeus end to end through Caddy', () => {
       void socket.closed.then((event) => closes.push(event));
     }
 
-    let restarted = false;
+    const progress = { restarted: false, answered: 0 };
     const restart = stack.restart('api-1').then(() => {
-      restarted = true;
+      progress.restarted = true;
     });
-    let answered = 0;
-    while (!restarted || answered < 5) {
+    while (!progress.restarted || progress.answered < 5) {
       const response = await graphqlRequest<{ system: { model: string } }>(
         stack.graphqlUrl,
         '{ system { model } }',
       );
       expect(response.status).toBe(200);
       expect(response.data?.system.model).toBe('tiny-random');
-      answered += 1;
+      progress.answered += 1;
     }
     await restart;
-    expect(answered).toBeGreaterThan(5);
+    expect(progress.answered).toBeGreaterThan(5);
     expect(closes).toEqual(
       Array.from({ length: socketsOnApi1 }, () => ({ code: 1012, reason: 'Server restarting' })),
     );
