@@ -1,0 +1,190 @@
+/**
+ * The worker in this process against a real Redis, running tiny-random on ONNX Runtime and
+ * writing MP4s with ffmpeg: success, failure, repair of a half-submitted job, and handing a
+ * job back on shutdown.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  closeRedis,
+  connectRedis,
+  createLogger,
+  JobQueue,
+  JobStore,
+  JobUpdateRelay,
+  loadConfig,
+  newJob,
+  RedisKeys,
+  WorkerHeartbeats,
+  type Job,
+  type JobView,
+  type Redis,
+} from '@zeus/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestRedis, type TestRedis } from '../../../tests/helpers/redis.ts';
+import { probeVideo } from '../../../tests/helpers/video.ts';
+import { workerEnvironment } from './config.ts';
+import { startWorker, type RunningWorker } from './worker.ts';
+
+let redisServer: TestRedis;
+let dir: string;
+const connections: Redis[] = [];
+
+beforeAll(async () => {
+  redisServer = await startTestRedis();
+  dir = await mkdtemp(join(tmpdir(), 'zeus-worker-test-'));
+});
+
+afterAll(async () => {
+  await Promise.all(connections.map(closeRedis));
+  await redisServer.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+let prefixCounter = 0;
+
+/** A fresh installation (own key prefix) with its store, queue and relay. */
+function installation(generatedDir = join(dir, `generated-${prefixCounter + 1}`)) {
+  prefixCounter += 1;
+  const prefix = `worker-test-${prefixCounter}`;
+  const keys = new RedisKeys(prefix);
+  const redis = connectRedis(redisServer.url, { name: 'test', role: 'requests' });
+  const subscriber = connectRedis(redisServer.url, { name: 'test-sub', role: 'background' });
+  connections.push(redis, subscriber);
+  const store = new JobStore(redis, keys, { maxQueued: 100 });
+  const queue = new JobQueue(redis, keys);
+  const relay = new JobUpdateRelay(subscriber, redis, keys, store);
+  const heartbeats = new WorkerHeartbeats(redis, keys);
+  const start = (workerId: string): Promise<RunningWorker> =>
+    startWorker(
+      loadConfig(workerEnvironment, {
+        REDIS_URL: redisServer.url,
+        ZEUS_REDIS_PREFIX: prefix,
+        ZEUS_MODEL: 'tiny-random',
+        ZEUS_DEVICE: 'cpu',
+        ZEUS_GENERATED_DIR: generatedDir,
+        ZEUS_WORKER_ID: workerId,
+      }),
+      createLogger('worker', 'silent'),
+    );
+  const submit = async (size: Partial<Job['settings']> = {}): Promise<JobView> => {
+    const job = await store.submit(
+      newJob({
+        id: randomUUID(),
+        settings: {
+          prompt: 'a paper boat on a river',
+          negativePrompt: '',
+          width: 64,
+          height: 64,
+          numFrames: 9,
+          frameRate: 8,
+          seed: 3,
+          ...size,
+        },
+        model: 'tiny-random',
+        totalSteps: 8,
+        now: new Date(),
+      }),
+    );
+    return job;
+  };
+  /** Resolves with the job's final state (or the first state matching `until`). */
+  const watch = async (id: string, until: (job: JobView) => boolean): Promise<JobView> => {
+    const stream = await relay.open(id);
+    try {
+      for await (const update of { [Symbol.asyncIterator]: () => stream }) {
+        if (until(update)) return update;
+      }
+    } finally {
+      await stream.return?.();
+    }
+    throw new Error('the job never reached the expected state');
+  };
+  const final = (job: JobView): boolean =>
+    ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(job.status);
+  return { store, queue, heartbeats, start, submit, watch, final, generatedDir };
+}
+
+describe('worker', () => {
+  it('generates a queued job into generated/<id>/out.mp4 and says so', async () => {
+    const zeus = installation();
+    const worker = await zeus.start('worker-a');
+    const online = await zeus.heartbeats.online();
+    expect(online).toMatchObject([
+      { workerId: 'worker-a', modelReady: true, model: 'tiny-random' },
+    ]);
+
+    const job = await zeus.submit({ width: 96, height: 64, numFrames: 17, frameRate: 10 });
+    const finished = zeus.watch(job.id, zeus.final);
+    await zeus.queue.add(job.id);
+    expect(await finished).toMatchObject({
+      status: 'SUCCEEDED',
+      attempts: 1,
+      workerId: 'worker-a',
+      videoUrl: `/generated/${job.id}/out.mp4`,
+    });
+    expect(await probeVideo(join(zeus.generatedDir, job.id, 'out.mp4'))).toMatchObject({
+      codec: 'h264',
+      pixelFormat: 'yuv420p',
+      width: 96,
+      height: 64,
+      frames: 17,
+      frameRate: '10/1',
+    });
+
+    await worker.close();
+    expect(await zeus.heartbeats.online()).toEqual([]);
+  });
+
+  it('fails a job it cannot save with STORAGE_FAILED and a plain message', async () => {
+    const notAFolder = join(dir, 'not-a-folder');
+    await writeFile(notAFolder, 'a file where the video folder should be');
+    const zeus = installation(notAFolder);
+    const worker = await zeus.start('worker-b');
+    const job = await zeus.submit();
+    const finished = zeus.watch(job.id, zeus.final);
+    await zeus.queue.add(job.id);
+    const failed = await finished;
+    expect(failed).toMatchObject({
+      status: 'FAILED',
+      error: {
+        code: 'STORAGE_FAILED',
+        message: expect.stringMatching(/could not be saved/) as unknown,
+      },
+    });
+    expect(failed.error?.message).not.toContain(dir);
+    await worker.close();
+  });
+
+  it('runs a stored job that never reached BullMQ (a crash between the two writes)', async () => {
+    const zeus = installation();
+    const job = await zeus.submit();
+    const finished = zeus.watch(job.id, zeus.final);
+    // Not added to the queue: the worker finds it on start.
+    const worker = await zeus.start('worker-c');
+    expect((await finished).status).toBe('SUCCEEDED');
+    await worker.close();
+  });
+
+  it('hands its job back to the queue when it stops, and another worker finishes it', async () => {
+    const zeus = installation();
+    const first = await zeus.start('worker-d1');
+    const job = await zeus.submit({ width: 768, height: 512, numFrames: 121 });
+    const running = zeus.watch(job.id, (update) => update.status === 'RUNNING');
+    await zeus.queue.add(job.id);
+    expect((await running).workerId).toBe('worker-d1');
+    await first.close();
+    expect(await zeus.queue.pendingIds()).toEqual(new Set([job.id]));
+
+    const finished = zeus.watch(job.id, zeus.final);
+    const second = await zeus.start('worker-d2');
+    expect(await finished).toMatchObject({
+      status: 'SUCCEEDED',
+      attempts: 2,
+      workerId: 'worker-d2',
+    });
+    await second.close();
+  });
+});
