@@ -2,6 +2,7 @@
  * `deploy.ts --local`: reads the settings, starts the local stack, says where Zeus answers,
  * reports processes that die and come back, and stops everything on Ctrl-C or SIGTERM.
  */
+import { ensureClientBuilt } from '@zeus/client/build';
 import { ConfigError } from '@zeus/core';
 import { loadLocalDeployConfig } from './config.ts';
 import { startLocalStack } from './local-stack.ts';
@@ -37,6 +38,8 @@ export async function deployLocally(
   );
   let stack;
   try {
+    // Caddy serves the web app from client/dist: build it when the sources are newer.
+    if ((await ensureClientBuilt()).built) console.log('Built the web app (client/dist).');
     stack = await startLocalStack({
       dataDir: config.ZEUS_DATA_DIR,
       generatedDir: config.ZEUS_GENERATED_DIR,

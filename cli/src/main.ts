@@ -5,9 +5,11 @@
 import { run } from './commands.ts';
 
 const interrupt = new AbortController();
-process.once('SIGINT', () => {
-  interrupt.abort(new Error('Interrupted'));
-});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    interrupt.abort(new Error('Interrupted'));
+  });
+}
 
 process.exitCode = await run(process.argv.slice(2), {
   stdout: process.stdout,

@@ -50,6 +50,7 @@ createRoot(root).render(
       defaultTabs={tabs}
       {...opening}
       defaultEditorToolsVisibility="variables"
+      schemaDescription
     >
       <GraphiQL.Logo>Zeus</GraphiQL.Logo>
     </GraphiQL>

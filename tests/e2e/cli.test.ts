@@ -1,0 +1,183 @@
+/**
+ * The `zeus` command-line client, run as users run it (the package bin), against the real local
+ * stack through Caddy with the tiny-random model.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPOSITORY_ROOT, startLocalStack, type LocalStack } from '../../deploy/local-stack.ts';
+import { probeVideo } from '../helpers/video.ts';
+
+const ZEUS_BIN = join(REPOSITORY_ROOT, 'node_modules', '.bin', 'zeus');
+/** Small videos, so the tiny model finishes each in seconds. */
+const SIZE = ['--width', '256', '--height', '256', '--frames', '17', '--fps', '25'];
+
+let stack: LocalStack | undefined;
+let dataDir: string | undefined;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'zeus-cli-e2e-'));
+  stack = await startLocalStack({
+    dataDir,
+    generatedDir: join(dataDir, 'generated'),
+    port: 0,
+    workers: 1,
+    // Every denoising step is published, however fast the tiny model runs.
+    env: { ZEUS_MODEL: 'tiny-random', ZEUS_LOG_LEVEL: 'warn', ZEUS_PROGRESS_INTERVAL_MS: '0' },
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
+});
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `zeus` with ZEUS_URL pointing at the stack, in the test's temporary folder. */
+async function zeus(...args: string[]): Promise<Run> {
+  if (stack === undefined || dataDir === undefined) throw new Error('the stack did not start');
+  const child = spawn(ZEUS_BIN, args, {
+    cwd: dataDir,
+    env: { ...process.env, ZEUS_URL: stack.url },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 90_000,
+  });
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+  child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+  const [code] = (await once(child, 'close')) as [number | null];
+  return {
+    code,
+    stdout: Buffer.concat(stdout).toString(),
+    stderr: Buffer.concat(stderr).toString(),
+  };
+}
+
+describe('the zeus command line against the real stack', () => {
+  const ids: string[] = [];
+
+  it('reports the service status', async () => {
+    const human = await zeus('status');
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain('model:    tiny-random (ready)');
+    expect(human.stdout).toContain('workers:  1 online');
+
+    const json = await zeus('status', '--json');
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      model: 'tiny-random',
+      modelReady: true,
+      workersOnline: 1,
+    });
+  });
+
+  it('generates a video with a progress display and writes a valid MP4', async () => {
+    const run = await zeus(
+      'generate',
+      'a lighthouse at dusk, waves',
+      ...SIZE,
+      '--out',
+      'lighthouse.mp4',
+    );
+    expect(run.stderr).toMatch(
+      /^Queued job [0-9a-f-]{36}: 256×256 · 17 frames at 25 fps \(0\.68 s\) · seed \d+$/m,
+    );
+    // One line per change while not on a terminal: denoising steps, then done.
+    expect(run.stderr).toMatch(/^\[ *\d+%\] Denoising · step 1 of 8/m);
+    expect(run.stderr).toMatch(/^\[ *\d+%\] Denoising · step 8 of 8/m);
+    expect(run.stderr).toMatch(/^\[100%\] Done$/m);
+    expect(run.stderr).toMatch(/^Saved .*lighthouse\.mp4 \([\d.]+ kB\)$/m);
+    expect(run.code).toBe(0);
+    ids.push(/Queued job ([0-9a-f-]{36})/.exec(run.stderr)?.[1] ?? '');
+    const file = join(dataDir ?? '', 'lighthouse.mp4');
+    expect(run.stdout).toBe(`${file}\n`);
+    const video = await probeVideo(file);
+    expect(video).toMatchObject({
+      codec: 'h264',
+      pixelFormat: 'yuv420p',
+      width: 256,
+      height: 256,
+      frames: 17,
+      frameRate: '25/1',
+    });
+  }, 90_000);
+
+  it('writes one JSON event per line with --json', async () => {
+    const run = await zeus(
+      'generate',
+      'a paper boat on a puddle',
+      ...SIZE,
+      '--seed',
+      '7',
+      '--json',
+    );
+    expect(run.code).toBe(0);
+    expect(run.stderr).toBe('');
+    const events = run.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { event: string } & Record<string, unknown>);
+    const names = events.map((event) => event.event);
+    expect(names[0]).toBe('submitted');
+    expect(names.slice(-2)).toEqual(['succeeded', 'downloaded']);
+    const submitted = events[0] as unknown as {
+      id: string;
+      settings: { seed: number; numFrames: number };
+    };
+    expect(submitted.settings).toMatchObject({ seed: 7, numFrames: 17 });
+    const steps = events
+      .filter((event) => event.event === 'progress')
+      .map((event) => event['step'] as number);
+    expect(steps).toContain(8);
+    expect(steps).toEqual([...steps].sort((a, b) => a - b));
+    const downloaded = events.at(-1) as unknown as { file: string; bytes: number; id: string };
+    expect(downloaded.id).toBe(submitted.id);
+    expect(downloaded.file).toBe(join(dataDir ?? '', `zeus-${submitted.id}.mp4`));
+    expect((await stat(downloaded.file)).size).toBe(downloaded.bytes);
+    expect((await readFile(downloaded.file)).subarray(4, 8).toString()).toBe('ftyp');
+    ids.push(submitted.id);
+  }, 90_000);
+
+  it('exits non-zero with the reason on invalid input, and queues nothing', async () => {
+    const human = await zeus('generate', 'too wide', '--width', '250', '--frames', '17');
+    expect(human.code).toBe(2);
+    expect(human.stderr).toBe('zeus: width must be a multiple of 32 (got 250).\n');
+    expect(human.stdout).toBe('');
+
+    const json = await zeus('generate', 'bad frames', '--frames', '20', '--json');
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      event: 'error',
+      code: 'BAD_USER_INPUT',
+      field: 'numFrames',
+    });
+
+    const usage = await zeus('generate', 'x', '--width', 'wide');
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('--width must be a whole number (got "wide").');
+  });
+
+  it('lists the jobs, newest first', async () => {
+    const run = await zeus('jobs', '--json');
+    expect(run.code).toBe(0);
+    const page = JSON.parse(run.stdout) as {
+      jobs: { id: string; status: string }[];
+      totalCount: number;
+    };
+    expect(page.totalCount).toBe(2);
+    expect(page.jobs.map((job) => job.id)).toEqual([...ids].reverse());
+    expect(page.jobs.every((job) => job.status === 'SUCCEEDED')).toBe(true);
+
+    const human = await zeus('jobs', '--first', '1');
+    expect(human.stdout).toMatch(new RegExp(`^${ids[1] ?? ''}  SUCCEEDED`));
+    expect(human.stdout).toMatch(/^1 of 2 jobs; next page: zeus jobs --after \S+$/m);
+  });
+});
