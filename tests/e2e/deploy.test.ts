@@ -1,0 +1,119 @@
+/**
+ * `deploy.ts --local`, what users run (`npx tsx deploy.ts`): it reports the stack ready with its
+ * URL, stops everything on SIGTERM, and explains what keeps it from starting. It runs here as
+ * `node --import tsx deploy.ts`, so signals reach it directly: npx does not pass SIGTERM on.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPOSITORY_ROOT } from '../../deploy/local-stack.ts';
+import { freePort } from '../../deploy/ports.ts';
+import { graphqlRequest } from '../helpers/graphql.ts';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'zeus-deploy-test-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface Deployment {
+  readonly process: ChildProcess;
+  /** Everything printed so far. */
+  output(): string;
+  /** Resolves when the output matches, rejects if the process exits first. */
+  printed(pattern: RegExp): Promise<void>;
+  readonly exited: Promise<number | null>;
+}
+
+function deploy(env: Record<string, string | undefined>): Deployment {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'deploy.ts', '--local'], {
+    cwd: REPOSITORY_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const listeners = new Set<() => void>();
+  const collect = (chunk: Buffer): void => {
+    output += chunk.toString('utf8');
+    for (const listener of listeners) listener();
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  return {
+    process: child,
+    output: () => output,
+    exited,
+    printed: (pattern) =>
+      new Promise<void>((resolve, reject) => {
+        const check = (): void => {
+          if (!pattern.test(output)) return;
+          listeners.delete(check);
+          resolve();
+        };
+        listeners.add(check);
+        check();
+        void exited.then(() => {
+          if (!pattern.test(output)) reject(new Error(`deploy.ts exited first:\n${output}`));
+        });
+      }),
+  };
+}
+
+describe('deploy.ts --local', () => {
+  it('starts the stack, prints "Deployment complete." and the URL, and stops on SIGTERM', async () => {
+    const port = await freePort();
+    const deployment = deploy({
+      ZEUS_MODEL: 'tiny-random',
+      ZEUS_PORT: String(port),
+      ZEUS_WORKERS: '1',
+      ZEUS_DATA_DIR: join(dir, 'data'),
+      ZEUS_GENERATED_DIR: join(dir, 'generated'),
+      ZEUS_LOG_LEVEL: 'warn',
+    });
+    await deployment.printed(/Deployment complete\. Zeus is at http:\/\/localhost:(\d+)/);
+    expect(deployment.output()).toContain(`http://localhost:${port}`);
+
+    const status = await graphqlRequest<{ system: { workersOnline: number; model: string } }>(
+      `http://127.0.0.1:${port}/graphql`,
+      '{ system { workersOnline model } }',
+    );
+    expect(status.data?.system).toEqual({ workersOnline: 1, model: 'tiny-random' });
+
+    deployment.process.kill('SIGTERM');
+    expect(await deployment.exited).toBe(0);
+    expect(deployment.output()).toContain('Zeus stopped.');
+    await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+  });
+
+  it('explains that the default model is not available yet, and leaves nothing running', async () => {
+    const port = await freePort();
+    const deployment = deploy({
+      ZEUS_MODEL: undefined,
+      ZEUS_PORT: String(port),
+      ZEUS_DATA_DIR: join(dir, 'data-default'),
+      ZEUS_GENERATED_DIR: join(dir, 'generated'),
+    });
+    expect(await deployment.exited).toBe(1);
+    expect(deployment.output()).toMatch(
+      /Zeus did not start: worker-1 cannot run.*\n.*ltxv-2b-0\.9\.6-distilled is not available yet.*ZEUS_MODEL=tiny-random/,
+    );
+    await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+  });
+
+  it('reports every invalid setting at once, before starting anything', async () => {
+    const deployment = deploy({ ZEUS_PORT: 'eighty', ZEUS_WORKERS: '-1', ZEUS_DEVICE: 'gpu' });
+    expect(await deployment.exited).toBe(1);
+    const output = deployment.output();
+    expect(output).toContain('Invalid configuration:');
+    expect(output).toMatch(/ZEUS_PORT: must be a whole number \(got "eighty"\)/);
+    expect(output).toMatch(/ZEUS_WORKERS: must be a whole number \(got "-1"\)/);
+    expect(output).toMatch(/ZEUS_DEVICE: .*\(got "gpu"\)/);
+    expect(output).not.toContain('Starting Zeus');
+  });
+});
