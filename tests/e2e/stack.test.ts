@@ -6,6 +6,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { closeRedis, connectRedis } from '@zeus/core';
 import type { Client } from 'graphql-ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStack, type LocalStack } from '../../deploy/local-stack.ts';
@@ -17,6 +18,7 @@ import {
   type JobResult,
   type WebSocketClient,
 } from '../helpers/graphql.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { probeVideo } from '../helpers/video.ts';
 
 let stack: LocalStack;
@@ -252,6 +254,55 @@ describe('Zeus end to end through Caddy', () => {
     expect(closes).toEqual(
       Array.from({ length: socketsOnApi1 }, () => ({ code: 1012, reason: 'Server restarting' })),
     );
+  });
+
+  it('keeps its data in a durable Redis, and carries on after Redis is killed', async () => {
+    const redis = connectRedis(stack.redisUrl, { name: 'e2e', role: 'requests' });
+    try {
+      const settings = await redis.config('GET', '*');
+      const config = Object.fromEntries(
+        (settings as string[]).flatMap((value, index, all) =>
+          index % 2 === 0 ? [[value, all[index + 1]]] : [],
+        ),
+      );
+      expect(config).toMatchObject({
+        appendonly: 'yes',
+        appendfsync: 'everysec',
+        'maxmemory-policy': 'noeviction',
+      });
+    } finally {
+      await closeRedis(redis);
+    }
+
+    const before = await submit({ prompt: 'before the crash', ...SMALL });
+    await watchJob(client(), before.id).completed;
+    const restarted = new Promise<void>((resolve) => {
+      const stop = stack.onEvent((event) => {
+        if (event.type === 'spawned' && event.name === 'redis') {
+          stop();
+          resolve();
+        }
+      });
+    });
+    stack.kill('redis', 'SIGKILL');
+    await restarted;
+
+    // The API servers and the worker reconnect by themselves; the history survived.
+    const kept = await eventually(async () => {
+      const response = await graphqlRequest<{ job: JobResult }>(
+        stack.graphqlUrl,
+        `{ job(id: "${before.id}") { status videoUrl } }`,
+      );
+      if (response.data?.job == null) throw new Error(JSON.stringify(response.errors));
+      return response.data.job;
+    }, 20_000);
+    expect(kept).toMatchObject({
+      status: 'SUCCEEDED',
+      videoUrl: `/generated/${before.id}/out.mp4`,
+    });
+    const after = await eventually(() => submit({ prompt: 'after the crash', ...SMALL }), 20_000);
+    const updates = await watchJob(client(), after.id).completed;
+    expect(updates.at(-1)?.status).toBe('SUCCEEDED');
   });
 
   it('serves the web app for every other path', async () => {
