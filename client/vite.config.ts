@@ -30,6 +30,11 @@ export default defineConfig({
       },
     },
   },
+  optimizeDeps: {
+    // Monaco's workers are imported with `?worker`, which only Vite's own pipeline understands:
+    // keep the modules that import them out of dependency pre-bundling (dev server only).
+    exclude: ['graphiql/setup-workers/vite', '@graphiql/react/setup-workers/vite'],
+  },
   server: {
     proxy: {
       '/graphql': { target: api, ws: true, changeOrigin: true },
