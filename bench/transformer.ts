@@ -5,7 +5,7 @@
  *
  *   npm run bench:transformer -- [--device cpu|cuda|webgpu] [--width 768 --height 512
  *     --frames 121] [--dtype fp32|fp16] [--layers 28] [--runs 3] [--threads N]
- *     [--cache-dir DIR]
+ *     [--prompt-tokens 64] [--cache-dir DIR]
  *
  * The model is written once (weights streamed straight to external data, one tensor at a
  * time) into the conversion cache under --cache-dir (default: the OS temp folder) and reused.
@@ -39,6 +39,7 @@ const { values } = parseArgs({
     dtype: { type: 'string', default: 'fp32' },
     layers: { type: 'string', default: '28' },
     runs: { type: 'string', default: '3' },
+    'prompt-tokens': { type: 'string', default: '64' },
     threads: { type: 'string' },
     'cache-dir': { type: 'string', default: join(tmpdir(), 'zeus-bench') },
   },
@@ -52,6 +53,8 @@ const dtype: TransformerDType = values.dtype === 'fp16' ? 'float16' : 'float32';
 const layers = Number(values.layers);
 const runs = Number(values.runs);
 const TEXT_TOKENS = 256;
+/** Unmasked text tokens (the rest is padding, left out of the run as the pipeline does). */
+const promptTokens = Number(values['prompt-tokens']);
 
 /** The real 2B model's config (PIPELINE_FACTS §1.3), with --layers blocks. */
 function config2b(): LtxTransformerConfig {
@@ -126,7 +129,7 @@ async function main(): Promise<void> {
   console.log(
     `LTX-Video 2B transformer: D ${config.innerDim}, ${config.numAttentionHeads} heads, ` +
       `${config.numLayers} layers, ${dtype}; ${video.width}x${video.height}x${video.frames} → ` +
-      `${tokens} tokens, ${TEXT_TOKENS} text tokens; device ${device}`,
+      `${tokens} tokens, ${promptTokens} of ${TEXT_TOKENS} text tokens; device ${device}`,
   );
 
   let lastReport = 0;
@@ -169,7 +172,7 @@ async function main(): Promise<void> {
 
   const conditioning = transformer.condition({
     textEmbeddings: gaussian(1, 0, 0, TEXT_TOKENS * config.captionChannels),
-    textMask: Array.from({ length: TEXT_TOKENS }, (_, i) => (i < 64 ? 1 : 0)),
+    textMask: Array.from({ length: TEXT_TOKENS }, (_, i) => (i < promptTokens ? 1 : 0)),
     textTokens: TEXT_TOKENS,
     grid: fractionalCoordinates(shape, 25),
   });

@@ -9,10 +9,9 @@ import { Reference } from '../../src/parity/reference.ts';
 import {
   fractionalCoordinates,
   latentShapeOf,
-  noiseDraws,
+  denoise,
   ReplayNoise,
   samplingTimesteps,
-  stochasticStep,
   unpackLatents,
 } from '../../src/sampler/index.ts';
 import { GOLDEN_DIR } from '../ltx-golden.ts';
@@ -41,7 +40,6 @@ describe('the distilled sampling loop (transformer + sampler) with replayed nois
 
     const { run } = reference.manifest;
     const shape = latentShapeOf({ width: run.width, height: run.height, frames: run.num_frames });
-    const tokens = [shape.batch, shape.frames * shape.height * shape.width, shape.channels];
     const noise = new ReplayNoise(
       await Promise.all(
         run.rng_draw_order.map(async (draw) => ({
@@ -60,32 +58,28 @@ describe('the distilled sampling loop (transformer + sampler) with replayed nois
       grid: fractionalCoordinates(shape, run.frame_rate),
     });
 
+    // Every step against the reference's, through the loop's per-step callback.
     const tolerance = 1e-3;
-    let latents = noise.draw(noiseDraws.initial(tokens));
-    for (const [step, t] of timesteps.entries()) {
-      const prefix = `pipeline.step_${step}`;
-      expect(maxAbsDiff(latents, await reference.float32(`${prefix}.latents_in`))).toBeLessThan(
-        tolerance,
-      );
-      const velocity = await transformer.velocity(conditioning, latents, t);
-      expect(maxAbsDiff(velocity, await reference.float32(`${prefix}.noise_pred`))).toBeLessThan(
-        tolerance,
-      );
-      latents = stochasticStep({
-        sample: latents,
-        velocity,
-        timestep: t,
-        schedule: timesteps,
-        noise: noise.draw(noiseDraws.step(step, tokens)),
-      });
-      expect(maxAbsDiff(latents, await reference.float32(`${prefix}.latents_out`))).toBeLessThan(
-        tolerance,
-      );
+    const errors: number[] = [];
+    const stepOutputs: Float32Array[] = [];
+    const latents = await denoise({
+      model: transformer,
+      conditioning,
+      shape,
+      timesteps,
+      noise,
+      onStep: (_step, _steps, values) => stepOutputs.push(values),
+    });
+    for (const [step, values] of stepOutputs.entries()) {
+      errors.push(maxAbsDiff(values, await reference.float32(`pipeline.step_${step}.latents_out`)));
     }
+    expect(errors).toHaveLength(run.timesteps.length);
+    for (const error of errors) expect(error).toBeLessThan(tolerance);
     const final = unpackLatents(latents, shape);
     expect(maxAbsDiff(final, await reference.float32('pipeline.final_latents'))).toBeLessThan(
       tolerance,
     );
+    // The decode draw is the only one left.
     expect(noise.remaining).toBe(1);
     await transformer.release();
   });

@@ -281,16 +281,26 @@ class TransformerGraphWriter {
 
   /** Rotary embedding over the full width (one "head" of width D), float32, to compute dtype. */
   private rotate(x: string, rope: { cos: string; sin: string }): string {
-    const rotated = this.g.op(
+    const { g } = this;
+    // Each token's width is cut into `ropeChunks` consecutive rows of a longer sequence (whose
+    // caches are cut the same way): ONNX Runtime's CUDA kernel takes at most 1024 values per
+    // rotated row, and the pairs never straddle a cut.
+    const rows = g.op('Reshape', [x, g.ints([0, -1, this.d / this.ropeChunks])]);
+    const rotated = g.op(
       'RotaryEmbedding',
-      [x, this.g.ints([0]), rope.cos, rope.sin],
-      {
-        interleaved: attr.i(1),
-        num_heads: attr.i(1),
-      },
+      [rows, g.ints([0]), rope.cos, rope.sin],
+      { interleaved: attr.i(1), num_heads: attr.i(1) },
       { domain: 'com.microsoft' },
     );
-    return this.toCompute(rotated);
+    return this.toCompute(g.op('Reshape', [rotated, g.ints([0, -1, this.d])]));
+  }
+
+  /** How many rows each token's width is rotated as (a divisor of D/2, each row ≤ 1024 wide). */
+  private get ropeChunks(): number {
+    const pairs = this.d / 2;
+    let chunks = this.config.attentionHeadDim % 2 === 0 ? this.config.numAttentionHeads : 1;
+    while (this.d / chunks > 1024 || pairs % chunks !== 0) chunks++;
+    return chunks;
   }
 
   /**
@@ -324,9 +334,11 @@ class TransformerGraphWriter {
       }
       return cache;
     };
+    const chunked = (cache: string): string =>
+      g.op('Reshape', [cache, g.ints([-1, d / 2 / this.ropeChunks])]);
     return {
-      cos: finish(cosRows as string, 1, 'rope_cos'),
-      sin: finish(sinRows as string, 0, 'rope_sin'),
+      cos: chunked(finish(cosRows as string, 1, 'rope_cos')),
+      sin: chunked(finish(sinRows as string, 0, 'rope_sin')),
     };
   }
 
