@@ -22,7 +22,7 @@ import {
   type Logger,
 } from '@zeus/core';
 import { typeDefs } from '@zeus/schema';
-import express from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { ServerConfig } from './config.ts';
@@ -133,6 +133,27 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
     express.json({ limit: '64kb' }),
     expressMiddleware(apollo, { context: () => Promise.resolve({}) }),
   );
+  app.use((_request, response) => {
+    response
+      .status(404)
+      .json({ errors: [{ message: 'Not found.', extensions: { code: 'NOT_FOUND' } }] });
+  });
+  // Express's own error page shows the stack trace: answer malformed requests in GraphQL's shape.
+  app.use((error: unknown, _request: Request, response: Response, _next: NextFunction) => {
+    const status = httpStatusOf(error);
+    if (status >= 500) logger.error({ err: error }, 'HTTP request failed');
+    const message =
+      status === 413
+        ? 'The request body is too large.'
+        : status < 500
+          ? 'The request body is not valid JSON.'
+          : 'Internal server error.';
+    response.status(status).json({
+      errors: [
+        { message, extensions: { code: status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR' } },
+      ],
+    });
+  });
 
   /** Ready when Redis answers and the server is not shutting down; otherwise says what is not. */
   async function health(): Promise<{ ready: boolean; problems: string[] }> {
@@ -173,6 +194,13 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
       return closing;
     },
   };
+}
+
+/** The HTTP status body-parser and friends attach to their errors; 500 otherwise. */
+function httpStatusOf(error: unknown): number {
+  const status =
+    typeof error === 'object' && error !== null && 'status' in error ? error.status : undefined;
+  return typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
 }
 
 async function listen(server: Server, port: number, host: string): Promise<void> {

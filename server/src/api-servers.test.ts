@@ -143,11 +143,17 @@ describe('API servers on one Redis', () => {
     const first = await submit('a', 'first');
     const second = await submit('b', 'second');
     const positions: (number | null)[] = [];
+    let movedUp!: () => void;
+    const firstInLine = new Promise<void>((resolve) => {
+      movedUp = resolve;
+    });
     const watched = watchJob(connect('a').client, second.id, (update) => {
       positions.push(update.queuePosition);
+      if (update.queuePosition === 1) movedUp();
     });
     await watched.subscribed;
     await store.update(first.id, { type: 'start', workerId: 'test-worker', totalSteps: 8 });
+    await firstInLine;
     await store.update(second.id, { type: 'cancel' });
     const updates = await watched.completed;
     expect(positions).toEqual([2, 1, null]);
@@ -196,6 +202,26 @@ describe('API servers on one Redis', () => {
     expect(syntax.errors?.[0]?.extensions).toMatchObject({ code: 'GRAPHQL_PARSE_FAILED' });
     const wrongType = await graphqlRequest(graphql('a'), SUBMIT, { input: { prompt: 5 } });
     expect(wrongType.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT' });
+
+    // Requests that are not even JSON get the same shape, without Express's stack trace.
+    const notJson = await fetch(graphql('a'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{not json',
+    });
+    expect(notJson.status).toBe(400);
+    expect(await notJson.json()).toEqual({
+      errors: [
+        { message: 'The request body is not valid JSON.', extensions: { code: 'BAD_REQUEST' } },
+      ],
+    });
+    const tooLarge = await fetch(graphql('a'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `{ system { model } } # ${'x'.repeat(100_000)}` }),
+    });
+    expect(tooLarge.status).toBe(413);
+    expect(((await tooLarge.json()) as { errors: unknown[] }).errors).toHaveLength(1);
 
     // Over WebSocket too: subscribing to an unknown job is NOT_FOUND.
     const socket = connect('b');
