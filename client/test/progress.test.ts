@@ -25,16 +25,30 @@ describe('progressPercent', () => {
 });
 
 describe('estimateSecondsLeft', () => {
+  const denoising = {
+    status: 'RUNNING' as const,
+    stage: 'DENOISING' as const,
+    step: 2,
+    progress: 0.25,
+    startedAt: STARTED,
+  };
+
   it('extrapolates from the time since the job started', () => {
-    const running = { status: 'RUNNING' as const, progress: 0.25, startedAt: STARTED };
-    expect(estimateSecondsLeft(running, at(10))).toBeCloseTo(30);
+    expect(estimateSecondsLeft(denoising, at(10))).toBeCloseTo(30);
+    expect(
+      estimateSecondsLeft({ ...denoising, stage: 'DECODING', progress: 0.9 }, at(9)),
+    ).toBeCloseTo(1);
   });
 
-  it('has no estimate before progress or outside RUNNING', () => {
-    expect(estimateSecondsLeft({ status: 'RUNNING', progress: 0, startedAt: STARTED }, at(5))).toBe(
-      null,
-    );
-    expect(estimateSecondsLeft({ status: 'QUEUED', progress: 0.5, startedAt: null }, at(5))).toBe(
+  it('has no estimate before the first denoising step or outside RUNNING', () => {
+    expect(
+      estimateSecondsLeft(
+        { ...denoising, stage: 'ENCODING_PROMPT', step: 0, progress: 0.05 },
+        at(5),
+      ),
+    ).toBe(null);
+    expect(estimateSecondsLeft({ ...denoising, step: 0, progress: 0.05 }, at(5))).toBe(null);
+    expect(estimateSecondsLeft({ ...denoising, status: 'QUEUED', startedAt: null }, at(5))).toBe(
       null,
     );
   });
@@ -68,6 +82,19 @@ describe('describeProgress', () => {
       startedAt: STARTED,
     });
     expect(describeProgress(running, at(6))).toBe('Denoising · step 4 of 8 · about 6 s left');
+  });
+
+  it('says when it is almost done', () => {
+    const saving = job({
+      id: 'a',
+      status: 'RUNNING',
+      stage: 'SAVING',
+      progress: 0.97,
+      step: 8,
+      queuePosition: null,
+      startedAt: STARTED,
+    });
+    expect(describeProgress(saving, at(3))).toBe('Saving the video · almost done');
   });
 
   it('names other stages without steps', () => {

@@ -68,7 +68,8 @@ export function useSubmitPrompt(): (input: PromptInput) => Promise<SubmitResult>
   return useCallback(
     async (input: PromptInput): Promise<SubmitResult> => {
       try {
-        const { data } = await mutate({ variables: { input } });
+        // The queue's length changes with it: ask for the service's state again too.
+        const { data } = await mutate({ variables: { input }, refetchQueries: ['System'] });
         if (data === undefined) {
           return { ok: false, message: 'Zeus sent no job back.', fieldErrors: {}, code: null };
         }

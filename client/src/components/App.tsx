@@ -13,7 +13,7 @@ import { SystemStatusLine } from './SystemStatusLine.tsx';
 
 /** How often the service's state is asked for: often while waiting for the model, then rarely. */
 const SYSTEM_POLL_WAITING_MS = 2_000;
-const SYSTEM_POLL_READY_MS = 10_000;
+const SYSTEM_POLL_READY_MS = 5_000;
 
 export function App() {
   const rules = useQuery(MODEL_RULES_QUERY);

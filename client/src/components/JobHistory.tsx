@@ -5,6 +5,9 @@ import { HISTORY_PAGE_SIZE } from '../api/hooks.ts';
 import { JOBS_QUERY, type Job } from '../api/operations.ts';
 import { JobCard } from './JobCard.tsx';
 
+/** Jobs submitted elsewhere (another browser, the CLI) show up within this time. */
+const HISTORY_POLL_MS = 15_000;
+
 export interface JobHistoryProps {
   readonly onRunAgain: (job: Job) => void;
   readonly onEdit: (job: Job) => void;
@@ -13,6 +16,7 @@ export interface JobHistoryProps {
 export function JobHistory({ onRunAgain, onEdit }: JobHistoryProps) {
   const { data, error, fetchMore, networkStatus } = useQuery(JOBS_QUERY, {
     variables: { first: HISTORY_PAGE_SIZE },
+    pollInterval: HISTORY_POLL_MS,
     notifyOnNetworkStatusChange: true,
   });
   const jobs = data?.jobs;

@@ -34,14 +34,19 @@ export function progressPercent(job: Pick<Job, 'status' | 'progress'>): number {
 
 /**
  * Seconds left, extrapolated from the time since the worker started the job and the progress
- * made since; `null` until there is enough to go on (no progress yet, or not running).
+ * made since; `null` until there is something to go on: before the first denoising step the
+ * time spent loading the model and reading the prompt says nothing about the rest.
  */
 export function estimateSecondsLeft(
-  job: Pick<Job, 'status' | 'progress' | 'startedAt'>,
+  job: Pick<Job, 'status' | 'stage' | 'step' | 'progress' | 'startedAt'>,
   now: number,
 ): number | null {
   if (job.status !== 'RUNNING' || job.startedAt === null) return null;
-  if (job.progress <= 0.01 || job.progress >= 1) return null;
+  const underway =
+    (job.stage === 'DENOISING' && job.step >= 1) ||
+    job.stage === 'DECODING' ||
+    job.stage === 'SAVING';
+  if (!underway || job.progress <= 0 || job.progress >= 1) return null;
   const elapsed = (now - Date.parse(job.startedAt)) / 1000;
   if (!Number.isFinite(elapsed) || elapsed <= 0) return null;
   return (elapsed * (1 - job.progress)) / job.progress;
@@ -82,7 +87,9 @@ export function describeProgress(
         parts.push(`step ${job.step} of ${job.totalSteps}`);
       }
       const secondsLeft = estimateSecondsLeft(job, now);
-      if (secondsLeft !== null) parts.push(`about ${formatDuration(secondsLeft)} left`);
+      if (secondsLeft !== null) {
+        parts.push(secondsLeft < 1 ? 'almost done' : `about ${formatDuration(secondsLeft)} left`);
+      }
       return parts.join(' · ');
     }
     case 'SUCCEEDED':
