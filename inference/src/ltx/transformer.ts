@@ -3,26 +3,25 @@
  * session run. Inputs constant over a video (text embeddings, mask, rotary tables) are prepared
  * once by `condition`.
  *
- *   const converted = await convertLtxTransformer({ checkpointPath, cacheRoot, dtype });
- *   const transformer = await LtxTransformer.load(converted.modelPath, converted.config, {
- *     device: 'auto',
+ *   const transformer = await LtxTransformer.fromCheckpoint({
+ *     checkpointPath, cacheRoot: join(modelDir, 'onnx'), dtype: 'float16', device: 'auto',
  *   });
  *   const conditioning = transformer.condition({
  *     textEmbeddings, textMask, textTokens: 256,
  *     grid: fractionalCoordinates(shape, frameRate),   // [1, 3, N]
  *   });
- *   for (const t of timesteps) {
- *     const velocity = await transformer.velocity(conditioning, latents, t); // [1, N, C]
- *     latents = stochasticStep({ sample: latents, velocity, timestep: t, schedule, noise });
- *   }
+ *   const tokens = await denoise({ model: transformer, conditioning, shape, timesteps, noise });
  *   await transformer.release();
  */
 import {
+  convertLtxTransformer,
   ropeTables,
   timestepFeatures,
   TIMESTEP_FEATURES,
   TRANSFORMER_IO,
+  type ConversionEvent,
   type LtxTransformerConfig,
+  type TransformerDType,
 } from '@zeus/models';
 import {
   ModelSession,
@@ -87,6 +86,31 @@ export class LtxTransformer {
       ...(options.intraOpThreads === undefined ? {} : { intraOpThreads: options.intraOpThreads }),
     });
     return new LtxTransformer(config, session);
+  }
+
+  /**
+   * Converts the checkpoint's transformer into the conversion cache unless it is there already,
+   * then loads it.
+   */
+  static async fromCheckpoint(options: {
+    readonly checkpointPath: string;
+    /** The conversion cache folder, e.g. `<model dir>/onnx`. */
+    readonly cacheRoot: string;
+    readonly dtype: TransformerDType;
+    readonly device: Device;
+    readonly intraOpThreads?: number;
+    readonly onProgress?: (event: ConversionEvent) => void;
+  }): Promise<LtxTransformer> {
+    const converted = await convertLtxTransformer({
+      checkpointPath: options.checkpointPath,
+      cacheRoot: options.cacheRoot,
+      dtype: options.dtype,
+      ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+    });
+    return LtxTransformer.load(converted.modelPath, converted.config, {
+      device: options.device,
+      ...(options.intraOpThreads === undefined ? {} : { intraOpThreads: options.intraOpThreads }),
+    });
   }
 
   get provider(): ExecutionProvider {

@@ -244,5 +244,15 @@ describe('conversion and runtime', () => {
       }),
     ).toThrow(/text mask has 2 values/);
     await transformer.release();
+
+    // From the checkpoint again: served by the cache, nothing is written.
+    const writes = events.filter((kind) => kind === 'writing').length;
+    const again = await LtxTransformer.fromCheckpoint({ ...options, device: 'cpu' });
+    expect(events.filter((kind) => kind === 'writing')).toHaveLength(writes);
+    expect(events.at(-1)).toBe('ready');
+    expect(await again.velocity(conditioning, input.hiddenStates, input.timestep)).toEqual(
+      velocity,
+    );
+    await again.release();
   });
 });
