@@ -155,7 +155,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
       }
       throw error;
     }
-    const { attempt, settings } = { attempt: job.attempts, settings: job.settings };
+    const { attempts: attempt, settings } = job;
     const jobLogger = logger.child({ jobId, attempt });
     const controller = new AbortController();
     current = { jobId, controller };
@@ -205,7 +205,10 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
         await delivery.release();
       }
       if (cause instanceof JobConflictError) {
-        jobLogger.warn({ reason: cause.reason }, 'the job is no longer this attempt’s: stopped');
+        jobLogger.warn(
+          { reason: cause.reason },
+          "the job is no longer this attempt's to run: stopped",
+        );
         return;
       }
       const failure = describeFailure(error);
