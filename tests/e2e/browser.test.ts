@@ -11,12 +11,12 @@ import { ensureClientBuilt } from '@zeus/client/build';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPOSITORY_ROOT, startLocalStack, type LocalStack } from '../../deploy/local-stack.ts';
+import { serverHoldingTheWebSocket } from '../helpers/websocket-upstream.ts';
 import { launchChromium, type TestBrowser } from './browser-chromium.ts';
 
 /** Small videos, so the tiny model finishes each in seconds. */
 const SIZE = { width: '256', height: '256', numFrames: '17', frameRate: '25' } as const;
 const SCREENSHOT = join(REPOSITORY_ROOT, 'docs', 'screenshot.png');
-const MAX_WAIT_FOR_UPSTREAMS_MS = 10_000;
 
 let stack: LocalStack | undefined;
 let browser: TestBrowser | undefined;
@@ -96,32 +96,6 @@ async function pageRecord(page: Page): Promise<PageRecord> {
   const record = await page.evaluate(() => window.zeusRecord);
   if (record === undefined) throw new Error('the page recorder is not installed');
   return record;
-}
-
-/**
- * The API server (process name) that holds the one open WebSocket through Caddy: Caddy counts a
- * proxied WebSocket as a request in flight until it closes. Polls Caddy's admin API (there is no
- * event to wait on) until exactly one upstream has requests in flight: short HTTP requests come
- * and go around the page's long-lived socket.
- */
-async function serverHoldingOneWebSocket(zeus: LocalStack): Promise<string> {
-  const deadline = Date.now() + MAX_WAIT_FOR_UPSTREAMS_MS;
-  let seen = '';
-  while (Date.now() < deadline) {
-    const response = await fetch(`${zeus.caddyAdminUrl}/reverse_proxy/upstreams`);
-    const upstreams = (await response.json()) as { address: string; num_requests: number }[];
-    const busy = upstreams.filter((upstream) => upstream.num_requests > 0);
-    seen = JSON.stringify(upstreams);
-    const only = busy.length === 1 ? busy[0] : undefined;
-    if (only?.num_requests === 1) {
-      const name = Object.entries(zeus.apiAddresses).find(
-        ([, address]) => address === only.address,
-      )?.[0];
-      if (name !== undefined) return name;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`No single API server holds the page's WebSocket: ${seen}`);
 }
 
 async function openApp(): Promise<Page> {
@@ -278,7 +252,7 @@ describe('the web app in Chromium, through Caddy', () => {
       barName,
       { timeout: 60_000 },
     );
-    const server = await serverHoldingOneWebSocket(stack);
+    const server = await serverHoldingTheWebSocket(stack);
     stack.kill(server, 'SIGKILL');
     const { value } = (await running.jsonValue()) as { value: number };
     expect(value).toBeLessThan(100);

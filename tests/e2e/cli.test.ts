@@ -3,6 +3,7 @@
  * stack through Caddy with the tiny-random model.
  */
 import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPOSITORY_ROOT, startLocalStack, type LocalStack } from '../../deploy/local-stack.ts';
 import { probeVideo } from '../helpers/video.ts';
+import { serverHoldingTheWebSocket } from '../helpers/websocket-upstream.ts';
 
 const ZEUS_BIN = join(REPOSITORY_ROOT, 'node_modules', '.bin', 'zeus');
 /** Small videos, so the tiny model finishes each in seconds. */
@@ -146,6 +148,45 @@ describe('the zeus command line against the real stack', () => {
     ids.push(submitted.id);
   }, 90_000);
 
+  it('keeps following the job when its API server dies, and still downloads the video', async () => {
+    if (stack === undefined || dataDir === undefined) throw new Error('the stack did not start');
+    // The model's default size: the longest job the tiny model runs here (about 2 s).
+    const child = spawn(
+      ZEUS_BIN,
+      ['generate', 'rain on a tin roof', '--json', '--out', 'rain.mp4'],
+      {
+        cwd: dataDir,
+        env: { ...process.env, ZEUS_URL: stack.url },
+        stdio: ['ignore', 'pipe', 'inherit'],
+        timeout: 90_000,
+      },
+    );
+    const closed = once(child, 'close');
+    const events: string[] = [];
+    let killed: string | null = null;
+    for await (const line of createInterface({ input: child.stdout })) {
+      const event = JSON.parse(line) as { event: string; status?: string; id?: string };
+      events.push(event.event);
+      if (event.event === 'submitted') ids.push(event.id ?? '');
+      if (killed === null && event.event === 'progress' && event.status === 'RUNNING') {
+        killed = await serverHoldingTheWebSocket(stack);
+        stack.kill(killed, 'SIGKILL');
+      }
+    }
+    const [code] = (await closed) as [number | null];
+    expect(killed).not.toBeNull();
+    expect(code).toBe(0);
+    const reconnecting = events.indexOf('reconnecting');
+    expect(reconnecting).toBeGreaterThan(0);
+    expect(events.indexOf('reconnected')).toBeGreaterThan(reconnecting);
+    expect(events.slice(-2)).toEqual(['succeeded', 'downloaded']);
+    expect(await probeVideo(join(dataDir, 'rain.mp4'))).toMatchObject({
+      width: 768,
+      height: 512,
+      frames: 121,
+    });
+  }, 90_000);
+
   it('exits non-zero with the reason on invalid input, and queues nothing', async () => {
     const human = await zeus('generate', 'too wide', '--width', '250', '--frames', '17');
     expect(human.code).toBe(2);
@@ -172,12 +213,12 @@ describe('the zeus command line against the real stack', () => {
       jobs: { id: string; status: string }[];
       totalCount: number;
     };
-    expect(page.totalCount).toBe(2);
+    expect(page.totalCount).toBe(3);
     expect(page.jobs.map((job) => job.id)).toEqual([...ids].reverse());
     expect(page.jobs.every((job) => job.status === 'SUCCEEDED')).toBe(true);
 
     const human = await zeus('jobs', '--first', '1');
-    expect(human.stdout).toMatch(new RegExp(`^${ids[1] ?? ''}  SUCCEEDED`));
-    expect(human.stdout).toMatch(/^1 of 2 jobs; next page: zeus jobs --after \S+$/m);
+    expect(human.stdout).toMatch(new RegExp(`^${ids[2] ?? ''}  SUCCEEDED`));
+    expect(human.stdout).toMatch(/^1 of 3 jobs; next page: zeus jobs --after \S+$/m);
   });
 });
