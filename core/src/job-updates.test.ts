@@ -119,6 +119,19 @@ describe('JobUpdateRelay', () => {
     await store.update(job.id, { type: 'cancel' });
   });
 
+  it('reads the job again after pub/sub reconnects, so no change is missed', async () => {
+    const job = await submit();
+    const stream = await relay.open(job.id);
+    expect((await nextValue(stream)).status).toBe('QUEUED');
+    const closed = new Promise((resolve) => subscriber.once('close', resolve));
+    subscriber.disconnect(true);
+    await closed;
+    // Published while the subscriber is away: this message is lost, the resync is not.
+    await store.update(job.id, { type: 'cancel' });
+    expect((await nextValue(stream)).status).toBe('CANCELLED');
+    expect((await stream.next()).done).toBe(true);
+  });
+
   it('refuses unknown jobs without leaving a subscription behind', async () => {
     await expect(relay.open(randomUUID())).rejects.toBeInstanceOf(NotFoundError);
     expect(relay.openCount).toBe(0);

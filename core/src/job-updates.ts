@@ -147,8 +147,13 @@ export class JobUpdateRelay {
     this.pubsub = new RedisPubSub({ subscriber, publisher });
     // Messages published while the connection was down are lost: after reconnecting, every
     // stream reads its job again so it cannot miss a final state.
+    let connectedBefore = subscriber.status === 'ready';
     subscriber.on('ready', () => {
-      for (const inbox of this.openInboxes) inbox.push({ kind: 'resync' });
+      // The first connection has lost nothing: streams read the job after subscribing.
+      if (connectedBefore) {
+        for (const inbox of this.openInboxes) inbox.push({ kind: 'resync' });
+      }
+      connectedBefore = true;
     });
   }
 
