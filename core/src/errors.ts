@@ -12,7 +12,14 @@ export type ApiErrorCode =
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
   | 'SERVICE_UNAVAILABLE'
-  | 'INTERNAL_SERVER_ERROR';
+  | 'INTERNAL_SERVER_ERROR'
+  // Requests refused before they reach a resolver (HTTP shape, size and query limits).
+  | 'BAD_REQUEST'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'BATCH_TOO_LARGE'
+  | 'QUERY_TOO_COMPLEX'
+  | 'TOO_MANY_SUBSCRIPTIONS';
 
 /** Codes a job can fail with (`Job.error.code`). */
 export type JobErrorCode =
@@ -92,6 +99,37 @@ export class QueueFullError extends ZeusError {
       `The queue is full (${maxQueued} jobs waiting). Try again when some have finished.`,
       { details: { maxQueued }, retryable: true },
     );
+  }
+}
+
+/** The request needs an API key, or the key it carries is not one Zeus knows. */
+export class UnauthenticatedError extends ZeusError {
+  override readonly name = 'UnauthenticatedError';
+  constructor(message: string) {
+    super('UNAUTHENTICATED', message);
+  }
+}
+
+/** The caller is known but may not touch this (another key's job). */
+export class ForbiddenError extends ZeusError {
+  override readonly name = 'ForbiddenError';
+  constructor(message: string) {
+    super('FORBIDDEN', message);
+  }
+}
+
+/** Too many requests of one kind from one caller; `retryAfterSeconds` says when to try again. */
+export class RateLimitedError extends ZeusError {
+  override readonly name = 'RateLimitedError';
+  readonly retryAfterSeconds: number;
+  constructor(what: string, limit: string, retryAfterSeconds: number) {
+    const wait = Math.max(1, Math.ceil(retryAfterSeconds));
+    super(
+      'RATE_LIMITED',
+      `Too many ${what}: at most ${limit}. Try again in ${wait} second${wait === 1 ? '' : 's'}.`,
+      { details: { retryAfterSeconds: wait, limit }, retryable: true },
+    );
+    this.retryAfterSeconds = wait;
   }
 }
 

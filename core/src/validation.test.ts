@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError, type FieldProblem } from './errors.ts';
 import { latentTokens, modelRules } from './model-rules.ts';
-import { randomSeed, validatePromptRequest, type PromptRequest } from './validation.ts';
+import {
+  forbiddenCharacter,
+  randomSeed,
+  validatePromptRequest,
+  type PromptRequest,
+} from './validation.ts';
 
 const rules = modelRules('tiny-random');
 const fixedSeed = (): number => 42;
@@ -134,6 +139,47 @@ describe('validatePromptRequest', () => {
   it('suggests the nearest valid frame count at the low end', () => {
     expect(problemsOf({ prompt: 'p', numFrames: 8 })[0]?.rule).toBe('range');
     expect(problemsOf({ prompt: 'p', numFrames: 12 })[0]?.message).toContain('for example 9');
+  });
+});
+
+describe('prompt characters', () => {
+  it('refuses control characters and lone surrogates, naming the first one and where it is', () => {
+    for (const [text, codePoint, index] of [
+      ['a\u0000b', 'U+0000', 1],
+      ['bell\u0007', 'U+0007', 4],
+      ['\u001Bescape', 'U+001B', 0],
+      ['del\u007F', 'U+007F', 3],
+      ['c1\u0085', 'U+0085', 2],
+      ['half \uD83D pair', 'U+D83D', 5],
+      ['\uDE00 low half', 'U+DE00', 0],
+    ] as const) {
+      const problems = problemsOf({ prompt: text });
+      expect(problems).toEqual([
+        {
+          field: 'prompt',
+          rule: 'characters',
+          message: `prompt must not contain control characters (found ${codePoint} at position ${index}); remove it. Tabs and line breaks are allowed.`,
+        },
+      ]);
+      expect(forbiddenCharacter(text)).toEqual({ codePoint, index });
+    }
+    expect(problemsOf({ prompt: 'ok', negativePrompt: 'x\u0001' })[0]).toMatchObject({
+      field: 'negativePrompt',
+      rule: 'characters',
+    });
+  });
+
+  it('accepts tabs, line breaks, emoji and any script', () => {
+    for (const prompt of [
+      'a\tb',
+      'line\nbreak\r\n',
+      'a fox 🦊 in snow',
+      'лиса в снегу',
+      '雪の中の狐',
+    ]) {
+      expect(forbiddenCharacter(prompt)).toBeNull();
+      expect(validatePromptRequest({ prompt }, rules, fixedSeed).prompt).toBe(prompt);
+    }
   });
 });
 

@@ -19,7 +19,30 @@ export interface PromptRequest {
 
 /** Stable names of the rules, reported as `extensions.rule`. */
 export type ValidationRule =
-  'required' | 'maxLength' | 'integer' | 'range' | 'multipleOf' | 'frameStep' | 'maxLatentTokens';
+  | 'required'
+  | 'maxLength'
+  | 'characters'
+  | 'integer'
+  | 'range'
+  | 'multipleOf'
+  | 'frameStep'
+  | 'maxLatentTokens';
+
+/**
+ * Characters a prompt may not hold: control characters other than tab and line breaks (C0, DEL,
+ * C1), and halves of surrogate pairs (not text; the tokenizer and logs cannot take them).
+ */
+const FORBIDDEN_CHARACTER =
+  // eslint-disable-next-line no-control-regex
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** The first character of `text` a prompt may not hold, as `U+XXXX` with its position; or null. */
+export function forbiddenCharacter(text: string): { codePoint: string; index: number } | null {
+  const match = FORBIDDEN_CHARACTER.exec(text);
+  if (match === null) return null;
+  const code = match[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+  return { codePoint: `U+${code}`, index: match.index };
+}
 
 export function validatePromptRequest(
   request: PromptRequest,
@@ -32,6 +55,15 @@ export function validatePromptRequest(
   };
 
   const checkText = (field: string, text: string): void => {
+    const forbidden = forbiddenCharacter(text);
+    if (forbidden !== null) {
+      problem(
+        field,
+        'characters',
+        `${field} must not contain control characters (found ${forbidden.codePoint} at ` +
+          `position ${forbidden.index}); remove it. Tabs and line breaks are allowed.`,
+      );
+    }
     if (text.length > rules.maxPromptChars) {
       problem(
         field,
