@@ -11,5 +11,6 @@ export * from './redis-keys.ts';
 export * from './job-store.ts';
 export * from './job-queue.ts';
 export * from './job-updates.ts';
+export * from './rate-limit.ts';
 export * from './worker-heartbeats.ts';
 export * from './process-lifecycle.ts';

@@ -46,6 +46,8 @@ export function newJob(fields: {
   readonly model: ModelName;
   readonly totalSteps: number;
   readonly now: Date;
+  /** The API key's name that submits it (absent without keys). */
+  readonly owner?: string | null;
 }): Job {
   const now = fields.now.toISOString();
   return {
@@ -59,6 +61,7 @@ export function newJob(fields: {
     error: null,
     settings: fields.settings,
     model: fields.model,
+    owner: fields.owner ?? null,
     attempts: 0,
     workerId: null,
     version: 1,

@@ -94,6 +94,30 @@ describe('JobStore on Redis', () => {
     expect(empty).toEqual({ jobs: [], hasNextPage: false, endCursor: null, totalCount: 0 });
   });
 
+  it("lists an owner's jobs apart, with the same cursors, while the history keeps them all", async () => {
+    const { store } = freshStore();
+    const owned = (owner: string | null, prompt: string): Job => ({ ...aJob(prompt), owner });
+    const alice1 = await store.submit(owned('alice', 'a1'));
+    const bob1 = await store.submit(owned('bob', 'b1'));
+    const anonymous = await store.submit(owned(null, 'n1'));
+    const alice2 = await store.submit(owned('alice', 'a2'));
+    const alice3 = await store.submit(owned('alice', 'a3'));
+    expect((await store.get(alice1.id))?.owner).toBe('alice');
+    expect((await store.get(anonymous.id))?.owner).toBeNull();
+
+    const first = await store.list({ first: 2, owner: 'alice' });
+    expect(first.jobs.map(({ job }) => job.id)).toEqual([alice3.id, alice2.id]);
+    expect(first).toMatchObject({ hasNextPage: true, totalCount: 3 });
+    const second = await store.list({ first: 2, after: first.endCursor, owner: 'alice' });
+    expect(second.jobs.map(({ job }) => job.id)).toEqual([alice1.id]);
+    expect(second.hasNextPage).toBe(false);
+    expect((await store.list({ first: 10, owner: 'bob' })).jobs.map(({ job }) => job.id)).toEqual([
+      bob1.id,
+    ]);
+    expect((await store.list({ first: 10, owner: 'carol' })).totalCount).toBe(0);
+    expect((await store.list({ first: 10 })).totalCount).toBe(5);
+  });
+
   it('admits no more than maxQueued, even under concurrent submissions', async () => {
     const { store } = freshStore(5);
     const results = await Promise.allSettled(

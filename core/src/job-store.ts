@@ -15,7 +15,8 @@ import type { RedisKeys } from './redis-keys.ts';
 
 /**
  * Admits a job only while fewer than `maxQueued` are queued: the check and the insert are one
- * step, so concurrent submissions on several servers cannot overfill the queue.
+ * step, so concurrent submissions on several servers cannot overfill the queue. A job with an
+ * owner also goes into its owner's history (KEYS[5]), with the same score.
  * Returns the queue position, or -1 when the queue is full.
  */
 const ADMIT_SCRIPT = `
@@ -25,6 +26,7 @@ if redis.call('ZCARD', queued) >= maxQueued then return -1 end
 local order = redis.call('INCR', counter)
 redis.call('SET', jobKey, jobJson)
 redis.call('ZADD', history, order, jobId)
+if KEYS[5] then redis.call('ZADD', KEYS[5], order, jobId) end
 redis.call('ZADD', queued, order, jobId)
 redis.call('PUBLISH', queueChannel, '{"reason":"submitted"}')
 return redis.call('ZRANK', queued, jobId) + 1
@@ -88,14 +90,16 @@ export class JobStore {
 
   /** Stores a new QUEUED job at the end of the queue; `QueueFullError` when the queue is full. */
   async submit(job: Job): Promise<JobView> {
+    const owner = job.owner ?? null;
     const position = Number(
       await this.redis.eval(
         ADMIT_SCRIPT,
-        4,
+        owner === null ? 4 : 5,
         this.keys.queued,
         this.keys.history,
         this.keys.job(job.id),
         this.keys.submissionCounter,
+        ...(owner === null ? [] : [this.keys.ownerHistory(owner)]),
         this.options.maxQueued,
         JSON.stringify(job),
         job.id,
@@ -123,22 +127,22 @@ export class JobStore {
     return job;
   }
 
-  /** History, newest first. `after` is the `endCursor` of the previous page. */
-  async list(page: { readonly first: number; readonly after?: string | null }): Promise<JobPage> {
+  /**
+   * History, newest first. `after` is the `endCursor` of the previous page. With `owner`, only
+   * the jobs that API key submitted.
+   */
+  async list(page: {
+    readonly first: number;
+    readonly after?: string | null;
+    readonly owner?: string | null;
+  }): Promise<JobPage> {
     const below = page.after == null ? '+inf' : `(${decodeCursor(page.after)}`;
+    const history = page.owner == null ? this.keys.history : this.keys.ownerHistory(page.owner);
     const [entries, totalCount] = await this.execute(
       this.redis
         .multi()
-        .zrevrangebyscore(
-          this.keys.history,
-          below,
-          '-inf',
-          'WITHSCORES',
-          'LIMIT',
-          0,
-          page.first + 1,
-        )
-        .zcard(this.keys.history),
+        .zrevrangebyscore(history, below, '-inf', 'WITHSCORES', 'LIMIT', 0, page.first + 1)
+        .zcard(history),
     );
     const pairs = asStrings(entries);
     const ids: string[] = [];

@@ -50,6 +50,11 @@ export interface Job {
   readonly error: JobError | null;
   readonly settings: GenerationSettings;
   readonly model: ModelName;
+  /**
+   * The name of the API key that submitted the job (`ZEUS_API_KEYS`); null or absent when it was
+   * submitted without keys. With keys on, only its owner sees it.
+   */
+  readonly owner?: string | null;
   /** Times a worker has started the job; also the token that guards a worker's updates. */
   readonly attempts: number;
   /** The worker running the current attempt. */

@@ -29,6 +29,16 @@ export class RedisKeys {
     return `${this.prefix}:jobs:running`;
   }
 
+  /** Sorted set of one API key's jobs, scored like the history: what that key may list. */
+  ownerHistory(owner: string): string {
+    return `${this.prefix}:jobs:history:owner:${owner}`;
+  }
+
+  /** Prefix of one rate limit's counters (`<this>:<caller>`, kept by rate-limiter-flexible). */
+  rateLimit(name: string): string {
+    return `${this.prefix}:rate-limit:${name}`;
+  }
+
   /** Counter that orders submissions (history and queue scores). */
   get submissionCounter(): string {
     return `${this.prefix}:jobs:submission-counter`;
