@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { halfToFloat } from '@zeus/models';
+import { GraphBuilder, halfToFloat } from '@zeus/models';
 import * as ort from 'onnxruntime-node';
 
 export type Device = 'auto' | 'cuda' | 'webgpu' | 'cpu';
@@ -40,6 +40,20 @@ export function providerCandidates(
 ): ExecutionProvider[] {
   if (device !== 'auto') return [device];
   return AUTO_ORDER.filter((provider) => provider !== 'cuda' || hasCuda());
+}
+
+/**
+ * The provider a device setting ends up on: the setting itself unless it is `auto`, else the
+ * first provider that accepts a one-node probe model. Decided once at start so that choices that
+ * depend on it (precision, where the text encoder lives) are made before the big models load.
+ */
+export async function resolveProvider(device: Device): Promise<ExecutionProvider> {
+  if (device !== 'auto') return device;
+  const g = new GraphBuilder({ name: 'provider_probe' });
+  g.output(g.op('Identity', [g.input('x', 'float32', [1])]), 'y', 'float32', [1]);
+  const probe = await ModelSession.load(await g.toBytes(), { device, name: 'provider probe' });
+  await probe.release();
+  return probe.provider;
 }
 
 export interface SessionOptions {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pipelineCheck } from '../../src/parity/checks/pipeline.ts';
 import { schedulerCheck } from '../../src/parity/checks/scheduler.ts';
 import { transformerCheck } from '../../src/parity/checks/transformer.ts';
 import { Reference } from '../../src/parity/reference.ts';
@@ -48,5 +49,25 @@ describe('parity with the official implementation (golden reference set)', () =>
     }
     const fp16 = results.find((result) => result.name === 'transformer.output (fp16)');
     expect(fp16?.maxAbsError).toBeLessThan(1e-2);
+  });
+
+  it("pipeline: the worker's LtxPipeline replayed with the recorded noise follows every step to the frames", async () => {
+    const results = await pipelineCheck.run(reference);
+    const byName = new Map(results.map((result) => [result.name, result]));
+    const steps = reference.manifest.run.timesteps.length;
+    for (let step = 0; step < steps; step++) {
+      for (const tensor of ['latents_in', 'noise_pred', 'latents_out']) {
+        const result = byName.get(`pipeline.step_${step}.${tensor}`);
+        expect(result, `step ${step} ${tensor}`).toBeDefined();
+        expect(result?.tolerance).toBeLessThanOrEqual(1e-3);
+      }
+    }
+    expect(byName.get('pipeline.final_latents')?.tolerance).toBeLessThanOrEqual(1e-3);
+    expect(byName.get('pipeline.video_float')?.tolerance).toBeLessThanOrEqual(2e-3);
+    const frames = byName.get('pipeline.video_uint8');
+    expect(frames?.maxAbsError).toBeLessThanOrEqual(1);
+    const exact = Number(/([\d.]+) % exact/.exec(frames?.note ?? '')?.[1]);
+    expect(exact).toBeGreaterThanOrEqual(99);
+    expect(results.filter((result) => !passed(result))).toEqual([]);
   });
 });

@@ -675,6 +675,8 @@ export interface ConvertVaeOptions {
   /** The conversion cache folder, e.g. `<model dir>/onnx`. */
   readonly cacheRoot: string;
   readonly dtype: VaeDtype;
+  /** Also output the float video (parity checks); cached apart from the plain decoder. */
+  readonly floatOutputs?: boolean;
   readonly onProgress?: (event: ConversionEvent) => void;
 }
 
@@ -684,15 +686,20 @@ export async function convertVaeDecoder(options: ConvertVaeOptions): Promise<{
   readonly manifest: VaeDecoderManifest;
   readonly fromCache: boolean;
 }> {
+  const floatOutputs = options.floatOutputs === true;
   const converted = await convertCached({
     cacheRoot: options.cacheRoot,
-    component: 'vae-decoder',
+    component: floatOutputs ? 'vae-decoder-float' : 'vae-decoder',
     dtype: options.dtype === 'float32' ? 'fp32' : 'fp16',
     converterVersion: CONVERTER_VERSION,
     sources: [options.checkpointPath],
     modelFile: FIRST_MODEL_FILE,
     build: async (dir, onProgress) => {
-      await buildVaeDecoderOnnx(options.checkpointPath, dir, { dtype: options.dtype, onProgress });
+      await buildVaeDecoderOnnx(options.checkpointPath, dir, {
+        dtype: options.dtype,
+        floatOutputs,
+        onProgress,
+      });
     },
     ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
   });

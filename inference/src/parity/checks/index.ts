@@ -3,6 +3,13 @@ import { t5Check } from './t5.ts';
 import { schedulerCheck } from './scheduler.ts';
 import { transformerCheck } from './transformer.ts';
 import { vaeCheck } from './vae.ts';
+import { pipelineCheck } from './pipeline.ts';
 
 /** Every component `npm run parity` compares, in pipeline order. */
-export const CHECKS: readonly ParityCheck[] = [t5Check, schedulerCheck, transformerCheck, vaeCheck];
+export const CHECKS: readonly ParityCheck[] = [
+  t5Check,
+  schedulerCheck,
+  transformerCheck,
+  vaeCheck,
+  pipelineCheck,
+];

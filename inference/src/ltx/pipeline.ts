@@ -1,0 +1,510 @@
+/**
+ * LTX-Video 0.9.6-distilled text-to-video, as the official pipeline computes it
+ * (PIPELINE_FACTS §2–§7), from a single-file checkpoint and a T5 folder:
+ *
+ *   1. prompt → T5 tokens (256, EOS included; longer prompts are refused, never cut)
+ *   2. tokens → T5 embeddings (a repeated prompt reuses its embeddings)
+ *   3. initial noise → 8 stochastic rectified-flow steps of the transformer
+ *   4. latents + decode noise → VAE decoder (decode timestep 0.05, noise scale 0.025), streamed
+ *      in temporal chunks, 8-bit frames made inside the graph
+ *   5. centre-crop to the requested size, first `numFrames` frames → the frame sink, as each
+ *      chunk is decoded (so the MP4 encoder works while the rest decodes)
+ *
+ * Every size comes from the files (layers, widths, channels, the VAE's scale factors, the
+ * scheduler), so the same code runs the real model and the tiny ones. Random draws come from
+ * `SeededNoise(seed)` unless the caller injects a source (`ReplayNoise` for parity runs), and
+ * `trace` exposes the intermediate tensors a parity check compares.
+ *
+ * ONNX Runtime runs synchronously on the calling thread: the worker hosts this class in a
+ * worker thread (pipeline/thread/), never on its event loop.
+ */
+import { freemem } from 'node:os';
+import { JobFailure, type GenerationSettings } from '@zeus/core';
+import {
+  convertVaeDecoder,
+  elementCount,
+  LtxCheckpoint,
+  parseVaeConfig,
+  PromptTooLongError,
+  SafetensorsFile,
+  T5_MAX_TOKENS,
+  T5Weights,
+  TRANSFORMER_PREFIX,
+  VAE_PREFIX,
+  type ConversionEvent,
+  type LtxCheckpointConfig,
+  type VaeConfig,
+} from '@zeus/models';
+import { resolveProvider, type Device, type ExecutionProvider } from '../onnx/runtime.ts';
+import type { GenerationHooks, PipelineProgress, VideoPipeline } from '../pipeline/types.ts';
+import {
+  denoise,
+  fractionalCoordinates,
+  latentShapeOf,
+  noiseDraws,
+  SeededNoise,
+  samplingTimesteps,
+  tokenCount,
+  unpackLatents,
+  type LatentShape,
+  type NoiseSource,
+  type VaeScaleFactors,
+} from '../sampler/index.ts';
+import { queryGpuMemory } from '../system/gpu-memory.ts';
+import { cropFrame, videoGeometry, type VideoGeometry } from './geometry.ts';
+import { T5TextEncoder, type PromptEmbeddings } from './text-encoder.ts';
+import {
+  decideTextEncoderPlacement,
+  estimateActivationBytes,
+  type GpuMemory,
+  type PlacementDecision,
+  type TextEncoderSetting,
+} from './text-encoder-placement.ts';
+import { LtxTransformer, type TransformerConditioning } from './transformer.ts';
+import {
+  LTX_DECODE_NOISE_SCALE,
+  LTX_DECODE_TIMESTEP,
+  VaeDecoder,
+  type FrameBatch,
+} from './vae-decoder.ts';
+
+/** num_inference_steps of configs/ltxv-2b-0.9.6-distilled.yaml. */
+export const LTX_DISTILLED_STEPS = 8;
+/** Video frames per VAE decoder call: small enough to start encoding early and bound memory. */
+export const DEFAULT_DECODE_CHUNK_FRAMES = 8;
+
+export type Precision = 'fp16' | 'fp32';
+export const PRECISIONS: readonly Precision[] = ['fp16', 'fp32'];
+
+/** The model's files (see @zeus/models' ModelFiles). */
+export interface LtxPipelineFiles {
+  /** The single-file checkpoint: transformer, VAE, configs. */
+  readonly checkpoint: string;
+  /** Hugging Face T5 encoder folder (config.json and safetensors weights). */
+  readonly textEncoderDir: string;
+  /** Hugging Face T5 tokenizer folder (spiece.model …). */
+  readonly tokenizerDir: string;
+  /** The conversion cache: converted ONNX graphs are written here once and reused. */
+  readonly onnxDir: string;
+}
+
+/** What loading is doing, for the worker's heartbeat and log. */
+export interface ModelLoadProgress {
+  readonly component: 'transformer' | 'VAE decoder' | 'text encoder';
+  /** checking: hashing the source files for the conversion cache; converting: writing ONNX. */
+  readonly phase: 'checking' | 'converting' | 'loading';
+  /** 0 to 1 within the phase, when known. */
+  readonly fraction?: number;
+}
+
+export interface LtxPipelineOptions {
+  /** The model's name, as in `ZEUS_MODEL`. */
+  readonly name: string;
+  readonly files: LtxPipelineFiles;
+  readonly device: Device;
+  /** Weight precision. Default: fp16 on GPU providers, fp32 on the CPU (fp16 gains nothing there). */
+  readonly precision?: Precision;
+  /** Where the text encoder lives (see text-encoder-placement.ts). Default 'auto'. */
+  readonly textEncoder?: TextEncoderSetting;
+  /** Denoising steps. Default 8, the distilled model's. */
+  readonly steps?: number;
+  /** Default 0.05 (the pipeline's decode_timestep). */
+  readonly decodeTimestep?: number;
+  /** Default 0.025 (the pipeline's decode_noise_scale). */
+  readonly decodeNoiseScale?: number;
+  /** The text encoder's context, EOS included. Default 256. */
+  readonly maxPromptTokens?: number;
+  /** Video frames per decoder call; null decodes in one pass. Default 8. */
+  readonly decodeChunkFrames?: number | null;
+  /** Build the decoder with float outputs (`trace.decoded` then has the float video). */
+  readonly floatOutputs?: boolean;
+  /** Threads per session on the CPU provider (default: ONNX Runtime's choice). */
+  readonly intraOpThreads?: number;
+  readonly onLoadProgress?: (progress: ModelLoadProgress) => void;
+  /** The GPU's memory, for `textEncoder: 'auto'` (default: nvidia-smi). */
+  readonly gpuMemory?: () => Promise<GpuMemory | undefined>;
+}
+
+/** One denoising step's tensors, tokens `[1, N, C]`. */
+export interface StepRecord {
+  readonly step: number;
+  readonly timestep: number;
+  readonly latentsIn: Float32Array;
+  readonly velocity: Float32Array;
+  readonly latentsOut: Float32Array;
+}
+
+/** Intermediate results, for parity checks and benchmarks. Called synchronously, in order. */
+export interface PipelineTrace {
+  prompt?(encoded: PromptEmbeddings): void;
+  step?(record: StepRecord): void;
+  /** The sampler's result `[1, C, F, H, W]` (still normalised, before decode noise). */
+  finalLatents?(latents: Float32Array, shape: readonly number[]): void;
+  /** A decoder call's output at the generated size, before cropping. */
+  decoded?(batch: FrameBatch, geometry: VideoGeometry): void;
+}
+
+export interface LtxGenerationHooks extends GenerationHooks {
+  /** The random draws (default `SeededNoise(settings.seed)`). */
+  readonly noise?: NoiseSource;
+  /**
+   * Token ids and mask to encode instead of tokenising `settings.prompt` (a reference run that
+   * was given its ids directly).
+   */
+  readonly promptTokens?: {
+    readonly inputIds: BigInt64Array;
+    readonly attentionMask: BigInt64Array;
+  };
+  readonly trace?: PipelineTrace;
+}
+
+/** What `load` decided, for the log. */
+export interface LtxPipelineInfo {
+  readonly provider: ExecutionProvider;
+  readonly precision: Precision;
+  readonly textEncoder: PlacementDecision;
+  readonly transformerLayers: number;
+  readonly transformerWidth: number;
+  readonly latentChannels: number;
+  readonly scale: VaeScaleFactors;
+}
+
+interface Loaded {
+  readonly info: LtxPipelineInfo;
+  readonly config: LtxCheckpointConfig;
+  readonly vaeConfig: VaeConfig;
+  readonly timesteps: Float32Array;
+  readonly textEncoder: T5TextEncoder;
+  readonly transformer: LtxTransformer;
+  readonly decoder: VaeDecoder;
+}
+
+/** The default job (768x512x121) the text encoder's placement is sized for. */
+const PLACEMENT_JOB = { width: 768, height: 512, numFrames: 121 };
+
+export class LtxPipeline implements VideoPipeline {
+  readonly name: string;
+  readonly totalSteps: number;
+  private loaded: Loaded | undefined;
+
+  constructor(private readonly options: LtxPipelineOptions) {
+    this.name = options.name;
+    this.totalSteps = options.steps ?? LTX_DISTILLED_STEPS;
+  }
+
+  /** What `load` chose; undefined before. */
+  get info(): LtxPipelineInfo | undefined {
+    return this.loaded?.info;
+  }
+
+  /** Converts the models (once, into the cache) and loads them. */
+  async load(): Promise<void> {
+    if (this.loaded !== undefined) return;
+    const { options } = this;
+    const checkpoint = await LtxCheckpoint.open(options.files.checkpoint);
+    let config: LtxCheckpointConfig;
+    let transformerParameters: number;
+    let decoderParameters: number;
+    try {
+      config = checkpoint.config;
+      transformerParameters = sumElements(checkpoint.file, TRANSFORMER_PREFIX);
+      decoderParameters = sumElements(checkpoint.file, `${VAE_PREFIX}decoder.`);
+    } finally {
+      await checkpoint.close();
+    }
+    const vaeConfig = parseVaeConfig(config.vae);
+    const timesteps = samplingTimesteps(
+      config.scheduler,
+      this.totalSteps,
+      config.allowedInferenceSteps,
+    );
+    const provider = await resolveProvider(options.device);
+    const precision = options.precision ?? (provider === 'cpu' ? 'fp32' : 'fp16');
+    const bytesPerValue = precision === 'fp16' ? 2 : 4;
+    const scale: VaeScaleFactors = {
+      spatial: vaeConfig.spatialScaleFactor,
+      temporal: vaeConfig.temporalScaleFactor,
+    };
+    const chunkFrames = this.chunkFrames() ?? PLACEMENT_JOB.numFrames;
+    const placementJob = latentShapeOf(
+      {
+        width: Math.ceil(PLACEMENT_JOB.width / scale.spatial) * scale.spatial,
+        height: Math.ceil(PLACEMENT_JOB.height / scale.spatial) * scale.spatial,
+        frames: Math.ceil((PLACEMENT_JOB.numFrames - 1) / scale.temporal) * scale.temporal + 1,
+      },
+      { channels: vaeConfig.latentChannels, scale },
+    );
+    const textEncoder = decideTextEncoderPlacement(options.textEncoder ?? 'auto', {
+      provider,
+      gpuMemory: provider === 'cpu' ? undefined : await (options.gpuMemory ?? queryGpuMemory)(),
+      hostFreeBytes: freemem(),
+      textEncoderBytes: (await t5Parameters(options.files.textEncoderDir)) * bytesPerValue,
+      transformerBytes: transformerParameters * bytesPerValue,
+      vaeBytes: decoderParameters * bytesPerValue,
+      activationBytes: estimateActivationBytes({
+        latentTokens: tokenCount(placementJob),
+        width: config.transformer.innerDim,
+        pixelsPerFrame: PLACEMENT_JOB.width * PLACEMENT_JOB.height,
+        vaeBaseChannels: vaeConfig.decoderBaseChannels,
+        chunkFrames,
+        bytesPerValue,
+      }),
+    });
+
+    const threads =
+      options.intraOpThreads === undefined ? {} : { intraOpThreads: options.intraOpThreads };
+    const report = (component: ModelLoadProgress['component']) => (event: ConversionEvent) => {
+      const progress = conversionProgress(component, event);
+      if (progress !== undefined) options.onLoadProgress?.(progress);
+    };
+    const dtype = precision === 'fp16' ? 'float16' : 'float32';
+    // One model at a time: the peak is the largest one, not all of them at once.
+    const transformer = await LtxTransformer.fromCheckpoint({
+      checkpointPath: options.files.checkpoint,
+      cacheRoot: options.files.onnxDir,
+      dtype,
+      device: provider,
+      ...threads,
+      onProgress: report('transformer'),
+    });
+    const opened: { release(): Promise<void> }[] = [transformer];
+    try {
+      const vae = await convertVaeDecoder({
+        checkpointPath: options.files.checkpoint,
+        cacheRoot: options.files.onnxDir,
+        dtype,
+        floatOutputs: options.floatOutputs === true,
+        onProgress: report('VAE decoder'),
+      });
+      options.onLoadProgress?.({ component: 'VAE decoder', phase: 'loading' });
+      const decoder = await VaeDecoder.load(vae.dir, { device: provider, ...threads });
+      opened.push(decoder);
+      const onDevice = textEncoder.placement !== 'cpu';
+      const t5 = await T5TextEncoder.load({
+        textEncoderDir: options.files.textEncoderDir,
+        tokenizerDir: options.files.tokenizerDir,
+        cacheRoot: options.files.onnxDir,
+        device: onDevice ? provider : 'cpu',
+        dtype,
+        maxTokens: options.maxPromptTokens ?? T5_MAX_TOKENS,
+        keepLoaded: textEncoder.placement !== 'on-demand',
+        ...threads,
+        onConversionProgress: report('text encoder'),
+      });
+      this.loaded = {
+        info: {
+          provider,
+          precision,
+          textEncoder,
+          transformerLayers: config.transformer.numLayers,
+          transformerWidth: config.transformer.innerDim,
+          latentChannels: vaeConfig.latentChannels,
+          scale,
+        },
+        config,
+        vaeConfig,
+        timesteps,
+        textEncoder: t5,
+        transformer,
+        decoder,
+      };
+    } catch (error) {
+      await Promise.all(opened.map((model) => model.release()));
+      throw error;
+    }
+  }
+
+  /** Tokens a prompt takes, EOS included (throws before `load`). */
+  countTokens(prompt: string): number {
+    return this.require().textEncoder.countTokens(prompt);
+  }
+
+  generate(settings: GenerationSettings, hooks: LtxGenerationHooks): Promise<void> {
+    return this.run(settings, hooks);
+  }
+
+  async dispose(): Promise<void> {
+    const loaded = this.loaded;
+    this.loaded = undefined;
+    if (loaded === undefined) return;
+    await Promise.all([
+      loaded.textEncoder.release(),
+      loaded.transformer.release(),
+      loaded.decoder.release(),
+    ]);
+  }
+
+  private require(): Loaded {
+    if (this.loaded === undefined) throw new Error('The pipeline is not loaded.');
+    return this.loaded;
+  }
+
+  private chunkFrames(): number | undefined {
+    const chunk = this.options.decodeChunkFrames;
+    return chunk === null ? undefined : (chunk ?? DEFAULT_DECODE_CHUNK_FRAMES);
+  }
+
+  private async run(settings: GenerationSettings, hooks: LtxGenerationHooks): Promise<void> {
+    const loaded = this.require();
+    const { signal, trace } = hooks;
+    const totalSteps = this.totalSteps;
+    const progress = (stage: PipelineProgress['stage'], step: number): void => {
+      hooks.onProgress({ stage, step, totalSteps });
+    };
+    const noise = hooks.noise ?? new SeededNoise(settings.seed);
+    const { scale, latentChannels } = loaded.info;
+
+    progress('ENCODING_PROMPT', 0);
+    signal.throwIfAborted();
+    let prompt: PromptEmbeddings;
+    try {
+      prompt =
+        hooks.promptTokens === undefined
+          ? await loaded.textEncoder.encode(settings.prompt)
+          : await encodeTokens(loaded.textEncoder, hooks.promptTokens);
+    } catch (error) {
+      if (error instanceof PromptTooLongError) {
+        throw new JobFailure('INVALID_JOB', error.message, error);
+      }
+      throw error;
+    }
+    trace?.prompt?.(prompt);
+
+    const geometry = videoGeometry(settings, scale);
+    const shape: LatentShape = latentShapeOf(geometry.generated, {
+      channels: latentChannels,
+      scale,
+    });
+    const conditioning = loaded.transformer.condition({
+      textEmbeddings: prompt.embeddings,
+      textMask: prompt.attentionMask,
+      textTokens: prompt.attentionMask.length,
+      grid: fractionalCoordinates(shape, settings.frameRate, {
+        scale,
+        causalTemporalPositioning: loaded.config.transformer.causalTemporalPositioning,
+      }),
+    });
+
+    progress('DENOISING', 0);
+    const velocities: Float32Array[] = [];
+    const inputs: Float32Array[] = [];
+    const transformer = loaded.transformer;
+    const tokens = await denoise<TransformerConditioning>({
+      model: {
+        velocity: async (condition, latents, timestep) => {
+          const velocity = await transformer.velocity(condition, latents, timestep);
+          if (trace?.step !== undefined) {
+            inputs.push(latents);
+            velocities.push(velocity);
+          }
+          return velocity;
+        },
+      },
+      conditioning,
+      shape,
+      timesteps: loaded.timesteps,
+      noise,
+      signal,
+      onStep: (step, _steps, latents) => {
+        trace?.step?.({
+          step,
+          timestep: loaded.timesteps[step] ?? Number.NaN,
+          latentsIn: inputs[step] ?? new Float32Array(),
+          velocity: velocities[step] ?? new Float32Array(),
+          latentsOut: latents,
+        });
+        progress('DENOISING', step + 1);
+      },
+    });
+    signal.throwIfAborted();
+
+    const dims = [shape.batch, shape.channels, shape.frames, shape.height, shape.width];
+    const latents = unpackLatents(tokens, shape);
+    trace?.finalLatents?.(latents, dims);
+    const decodeNoise = noise.draw(noiseDraws.decode(dims));
+
+    progress('DECODING', totalSteps);
+    const chunkFrames = this.chunkFrames();
+    let written = 0;
+    const batches = loaded.decoder.decodeFrames(
+      { data: latents, shape: dims },
+      { data: decodeNoise, shape: dims },
+      {
+        timestep: this.options.decodeTimestep ?? LTX_DECODE_TIMESTEP,
+        noiseScale: this.options.decodeNoiseScale ?? LTX_DECODE_NOISE_SCALE,
+        ...(chunkFrames === undefined ? {} : { chunkFrames }),
+      },
+    );
+    for await (const batch of batches) {
+      signal.throwIfAborted();
+      trace?.decoded?.(batch, geometry);
+      const frameBytes = batch.height * batch.width * 3;
+      // Frames past the requested count are cut from the end (inference.py keeps the first).
+      for (let i = 0; i < batch.count && written < settings.numFrames; i++) {
+        const frame = batch.frames.subarray(i * frameBytes, (i + 1) * frameBytes);
+        await hooks.frames.write(cropFrame(geometry, frame));
+        written++;
+      }
+    }
+    if (written !== settings.numFrames) {
+      throw new Error(`The decoder gave ${written} frames; ${settings.numFrames} were asked for`);
+    }
+  }
+}
+
+async function encodeTokens(
+  encoder: T5TextEncoder,
+  tokens: NonNullable<LtxGenerationHooks['promptTokens']>,
+): Promise<PromptEmbeddings> {
+  const { embeddings, shape } = await encoder.encodeIds(tokens.inputIds, tokens.attentionMask);
+  let count = 0;
+  for (const value of tokens.attentionMask) if (value !== 0n) count++;
+  return { ...tokens, embeddings, shape, tokenCount: count };
+}
+
+/** Elements of the tensors whose names start with `prefix`. */
+function sumElements(file: SafetensorsFile, prefix: string): number {
+  let sum = 0;
+  for (const entry of file.entries.values()) {
+    if (entry.name.startsWith(prefix)) sum += elementCount(entry.shape);
+  }
+  return sum;
+}
+
+/** Parameters of a T5 folder's weights, from the safetensors headers. */
+async function t5Parameters(textEncoderDir: string): Promise<number> {
+  const weights = await T5Weights.open(textEncoderDir);
+  const files = weights.sourceFiles.filter((file) => file.endsWith('.safetensors'));
+  await weights.close();
+  let sum = 0;
+  for (const path of files) {
+    const file = await SafetensorsFile.open(path);
+    sum += sumElements(file, '');
+    await file.close();
+  }
+  return sum;
+}
+
+function conversionProgress(
+  component: ModelLoadProgress['component'],
+  event: ConversionEvent,
+): ModelLoadProgress | undefined {
+  switch (event.kind) {
+    case 'hashing':
+      return {
+        component,
+        phase: 'checking',
+        fraction: event.bytesTotal > 0 ? event.bytesDone / event.bytesTotal : 1,
+      };
+    case 'waiting':
+      return { component, phase: 'converting' };
+    case 'writing':
+      return {
+        component,
+        phase: 'converting',
+        fraction: event.bytesTotal > 0 ? event.bytesWritten / event.bytesTotal : 1,
+      };
+    case 'ready':
+      return { component, phase: 'loading' };
+  }
+}

@@ -1,0 +1,278 @@
+/**
+ * Whole-pipeline parity: the reference run replayed through `LtxPipeline` — the class the worker
+ * runs — converted in fp32 into a temporary cache, on the CPU provider, with the run's settings
+ * (prompt, size, frames, frame rate, seed, steps, decode timestep and noise scale, text length)
+ * and the reference's recorded random draws injected in `rng_draw_order` (`ReplayNoise`).
+ * Compared:
+ * - every step's input latents, velocity and output latents (`pipeline.step_<i>.*`);
+ * - the final latents, the float video and the 8-bit frames (within one level, ≥ 99 % exact),
+ *   decoded in the worker's streamed chunks;
+ * - the token ids, when the run tokenised its prompt (a run given ids directly is replayed
+ *   from those ids).
+ * Every size is read from the reference's files, so other reference sets run unchanged.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { GenerationSettings } from '@zeus/core';
+import { cropFloatVideo, type VideoGeometry } from '../../ltx/geometry.ts';
+import { LtxPipeline, type StepRecord } from '../../ltx/pipeline.ts';
+import { LTX_DECODE_NOISE_SCALE, LTX_DECODE_TIMESTEP } from '../../ltx/vae-decoder.ts';
+import { ReplayNoise } from '../../sampler/noise.ts';
+import { maxAbsDiff } from '../compare.ts';
+import type { Reference } from '../reference.ts';
+import type { ParityCheck, ParityResult } from '../types.ts';
+
+/** Fraction of 8-bit values that must match exactly (the rest within one level). */
+const MIN_EXACT_FRACTION = 0.99;
+const NOISE_PREFIX = 'pipeline.noise.';
+
+export const pipelineCheck: ParityCheck = {
+  component: 'pipeline',
+  async run(reference: Reference): Promise<ParityResult[]> {
+    const { run } = reference.manifest;
+    const dir = await mkdtemp(join(tmpdir(), 'zeus-parity-pipeline-'));
+    const pipeline = new LtxPipeline({
+      name: 'reference',
+      files: {
+        checkpoint: reference.checkpointPath,
+        textEncoderDir: reference.textEncoderDir,
+        tokenizerDir: reference.tokenizerDir,
+        onnxDir: dir,
+      },
+      device: 'cpu',
+      precision: 'fp32',
+      textEncoder: 'cpu',
+      steps: run.timesteps.length,
+      maxPromptTokens: run.text_encoder_max_tokens,
+      decodeTimestep: configNumber(reference, 'decode_timestep', LTX_DECODE_TIMESTEP),
+      decodeNoiseScale: configNumber(reference, 'decode_noise_scale', LTX_DECODE_NOISE_SCALE),
+      floatOutputs: true,
+    });
+    try {
+      await pipeline.load();
+      return await replay(reference, pipeline);
+    } finally {
+      await pipeline.dispose();
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+};
+
+async function replay(reference: Reference, pipeline: LtxPipeline): Promise<ParityResult[]> {
+  const { run } = reference.manifest;
+  const settings: GenerationSettings = {
+    prompt: run.prompt,
+    negativePrompt: run.negative_prompt,
+    width: run.width,
+    height: run.height,
+    numFrames: run.num_frames,
+    frameRate: run.frame_rate,
+    seed: run.seed,
+  };
+  const noise = new ReplayNoise(
+    await Promise.all(
+      run.rng_draw_order.map(async (draw) => ({
+        name: draw.name.startsWith(NOISE_PREFIX) ? draw.name.slice(NOISE_PREFIX.length) : draw.name,
+        shape: draw.shape,
+        values: await reference.float32(draw.name),
+      })),
+    ),
+  );
+  // The golden set drove the pipeline with token ids it chose (`run.prompt_token_ids`), which
+  // are not the tokenizer's output for `run.prompt`: replay those ids then.
+  const idsGivenDirectly = 'prompt_token_ids' in run;
+  const promptTokens = idsGivenDirectly
+    ? {
+        inputIds: await reference.int64('pipeline.prompt_input_ids'),
+        attentionMask: await reference.int64('pipeline.prompt_attention_mask'),
+      }
+    : undefined;
+
+  const steps: StepRecord[] = [];
+  let finalLatents: Float32Array | undefined;
+  const videoBatches: { start: number; count: number; video: Float32Array | undefined }[] = [];
+  let geometry: VideoGeometry | undefined;
+  let tokenIds: BigInt64Array | undefined;
+  const frames: Uint8Array[] = [];
+  await pipeline.generate(settings, {
+    onProgress: () => undefined,
+    frames: {
+      write: (frame) => {
+        frames.push(frame);
+        return Promise.resolve();
+      },
+    },
+    signal: new AbortController().signal,
+    noise,
+    ...(promptTokens === undefined ? {} : { promptTokens }),
+    trace: {
+      prompt: (encoded) => {
+        tokenIds = encoded.inputIds;
+      },
+      step: (record) => steps.push(record),
+      finalLatents: (latents) => {
+        finalLatents = latents;
+      },
+      decoded: (batch, videoGeometry) => {
+        geometry = videoGeometry;
+        videoBatches.push({ start: batch.start, count: batch.count, video: batch.video });
+      },
+    },
+  });
+
+  const results: ParityResult[] = [];
+  if (!idsGivenDirectly && tokenIds !== undefined) {
+    const expected = await reference.int64('pipeline.prompt_input_ids');
+    results.push({
+      name: 'pipeline.prompt_input_ids',
+      maxAbsError: maxAbsDiff(Array.from(tokenIds, Number), Array.from(expected, Number)),
+      tolerance: 0,
+    });
+  }
+  const stepTolerance = reference.tolerance('pipeline.step_*.noise_pred / latents_*', 1e-3);
+  const compare = async (
+    name: string,
+    actual: Float32Array | undefined,
+    tolerance: number,
+  ): Promise<void> => {
+    if (!reference.has(name)) return;
+    const expected = await reference.float32(name);
+    results.push(
+      actual === undefined || actual.length !== expected.length
+        ? {
+            name,
+            maxAbsError: Infinity,
+            tolerance,
+            note: `${actual?.length ?? 0} values, expected ${expected.length}`,
+          }
+        : { name, maxAbsError: maxAbsDiff(actual, expected), tolerance },
+    );
+  };
+  if (steps.length !== run.timesteps.length) {
+    results.push({
+      name: 'pipeline.steps',
+      maxAbsError: Infinity,
+      tolerance: 0,
+      note: `${steps.length} steps ran, the reference has ${run.timesteps.length}`,
+    });
+  }
+  for (const record of steps) {
+    const prefix = `pipeline.step_${record.step}`;
+    await compare(`${prefix}.latents_in`, record.latentsIn, stepTolerance);
+    await compare(`${prefix}.noise_pred`, record.velocity, stepTolerance);
+    await compare(`${prefix}.latents_out`, record.latentsOut, stepTolerance);
+  }
+  await compare(
+    'pipeline.final_latents',
+    finalLatents,
+    reference.tolerance('pipeline.final_latents', 1e-3),
+  );
+  if (geometry !== undefined) {
+    await compare(
+      'pipeline.video_float',
+      floatVideo(reference, geometry, videoBatches),
+      reference.tolerance('pipeline.video_float', 2e-3),
+    );
+  }
+  const frameComparison = frameResult(
+    'pipeline.video_uint8',
+    joinFrames(frames),
+    await reference.uint8('pipeline.video_uint8'),
+  );
+  const calls = `${videoBatches.length} decoder call${videoBatches.length === 1 ? '' : 's'}`;
+  results.push({ ...frameComparison, note: `${calls}; ${frameComparison.note ?? ''}` });
+  if (noise.remaining !== 0) {
+    results.push({
+      name: 'pipeline.noise draws',
+      maxAbsError: Infinity,
+      tolerance: 0,
+      note: `${noise.remaining} recorded draw(s) never asked for`,
+    });
+  }
+  return results;
+}
+
+/**
+ * The decoder's float video `[1, 3, F, H, W]` in the reference's shape: the generated size (the
+ * pipeline's output before inference.py crops), or the requested one.
+ */
+function floatVideo(
+  reference: Reference,
+  geometry: VideoGeometry,
+  batches: readonly { start: number; count: number; video: Float32Array | undefined }[],
+): Float32Array | undefined {
+  const { width, height } = geometry.generated;
+  const count = batches.reduce((sum, batch) => sum + batch.count, 0);
+  const plane = width * height;
+  const out = new Float32Array(3 * count * plane);
+  for (const batch of batches) {
+    if (batch.video === undefined) return undefined;
+    for (let c = 0; c < 3; c++) {
+      out.set(
+        batch.video.subarray(c * batch.count * plane, (c + 1) * batch.count * plane),
+        (c * count + batch.start) * plane,
+      );
+    }
+  }
+  const [, , frames = count, expectedHeight = height, expectedWidth = width] =
+    reference.shape('pipeline.video_float');
+  const sized =
+    expectedHeight === height && expectedWidth === width
+      ? out
+      : cropFloatVideo(geometry, out, count);
+  if (frames === count) return sized;
+  // Fewer frames in the reference: the requested count, cut from the end.
+  const framePlane = sized.length / (3 * count);
+  const cut = new Float32Array(3 * frames * framePlane);
+  for (let c = 0; c < 3; c++) {
+    cut.set(
+      sized.subarray(c * count * framePlane, (c * count + frames) * framePlane),
+      c * frames * framePlane,
+    );
+  }
+  return cut;
+}
+
+function joinFrames(frames: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(frames.reduce((sum, frame) => sum + frame.length, 0));
+  let offset = 0;
+  for (const frame of frames) {
+    out.set(frame, offset);
+    offset += frame.length;
+  }
+  return out;
+}
+
+/** 8-bit frames: at most one level apart (truncation boundary), nearly all exact. */
+export function frameResult(name: string, actual: Uint8Array, expected: Uint8Array): ParityResult {
+  if (actual.length !== expected.length) {
+    return {
+      name,
+      maxAbsError: Infinity,
+      tolerance: 1,
+      note: `${actual.length} values, expected ${expected.length}`,
+    };
+  }
+  let differing = 0;
+  let largest = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const diff = Math.abs((actual[i] ?? 0) - (expected[i] ?? 0));
+    if (diff === 0) continue;
+    differing++;
+    if (diff > largest) largest = diff;
+  }
+  const exact = 1 - differing / expected.length;
+  return {
+    name,
+    maxAbsError: largest,
+    tolerance: 1,
+    passed: largest <= 1 && exact >= MIN_EXACT_FRACTION,
+    note: `${differing} of ${expected.length} values differ; ${(100 * exact).toFixed(3)} % exact`,
+  };
+}
+
+function configNumber(reference: Reference, key: string, fallback: number): number {
+  const value = reference.manifest.run.pipeline_config[key];
+  return typeof value === 'number' ? value : fallback;
+}
