@@ -1,0 +1,61 @@
+/**
+ * The Zeus stack a benchmark measures: the same `startLocalStack` that `deploy.ts --local` and
+ * the end-to-end tests run (Redis, API servers, Caddy, workers as processes), in a temporary
+ * folder that is removed afterwards.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startLocalStack, type LocalStack } from '../../deploy/local-stack.ts';
+
+export interface BenchStack {
+  readonly stack: LocalStack;
+  /** The API servers' process names (`api-1`…). */
+  readonly apiNames: readonly string[];
+  /** Process id of each named process (`redis`, `api-1`…, `caddy`). */
+  pids(): Map<string, number>;
+  stop(): Promise<void>;
+}
+
+export async function startBenchStack(options: {
+  readonly apiServers: number;
+  readonly workers: number;
+  readonly env: Readonly<Record<string, string>>;
+}): Promise<BenchStack> {
+  const dir = await mkdtemp(join(tmpdir(), 'zeus-bench-'));
+  let stack: LocalStack;
+  try {
+    stack = await startLocalStack({
+      dataDir: join(dir, 'data'),
+      generatedDir: join(dir, 'generated'),
+      port: 0,
+      workers: options.workers,
+      apiServers: options.apiServers,
+      env: options.env,
+      readyTimeoutMs: 120_000,
+    });
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+  const apiNames = stack.processNames.filter((name) => name.startsWith('api-'));
+  return {
+    stack,
+    apiNames,
+    pids: () => {
+      const pids = new Map<string, number>();
+      for (const name of stack.processNames) {
+        const pid = stack.pid(name);
+        if (pid !== undefined) pids.set(name, pid);
+      }
+      return pids;
+    },
+    stop: async () => {
+      try {
+        await stack.stop();
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
