@@ -1,0 +1,131 @@
+/**
+ * The model thread's entry (a `node:worker_threads` Worker started by threaded-pipeline.ts):
+ * it holds the LtxPipeline and its ONNX Runtime sessions, whose runs block this thread rather
+ * than the worker's event loop. See protocol.ts for the messages.
+ */
+import { parentPort } from 'node:worker_threads';
+import { LtxPipeline } from '../../ltx/pipeline.ts';
+import type { FrameSink } from '../types.ts';
+import {
+  FRAMES_IN_FLIGHT,
+  serializeError,
+  type FromModelThread,
+  type ToModelThread,
+} from './protocol.ts';
+
+if (parentPort === null) throw new Error('model-thread.ts runs as a worker thread');
+const port = parentPort;
+
+const send = (message: FromModelThread, transfer: ArrayBuffer[] = []): void => {
+  port.postMessage(message, transfer);
+};
+
+let pipeline: LtxPipeline | undefined;
+/** A job being generated: its abort controller and the sink's flow control. */
+interface Job {
+  readonly id: number;
+  readonly controller: AbortController;
+  /** Frames the main thread's sink has taken. */
+  acked: number;
+  wakeUp: (() => void) | undefined;
+}
+
+let current: Job | undefined;
+
+port.on('message', (message: ToModelThread) => {
+  switch (message.type) {
+    case 'load':
+      void load(message.options);
+      return;
+    case 'generate':
+      void generate(message.id, message.settings);
+      return;
+    case 'abort':
+      if (current?.id === message.id) current.controller.abort(new Error('aborted'));
+      return;
+    case 'ack':
+      if (current?.id === message.id) {
+        current.acked = message.frames;
+        current.wakeUp?.();
+      }
+      return;
+    case 'dispose':
+      void dispose();
+      return;
+    case 'crash':
+      setImmediate(() => {
+        throw new Error('model thread crash (fault injection)');
+      });
+      return;
+  }
+});
+
+async function load(options: Extract<ToModelThread, { type: 'load' }>['options']): Promise<void> {
+  try {
+    const loading = new LtxPipeline({
+      ...options,
+      onLoadProgress: (progress) => {
+        send({ type: 'load-progress', progress });
+      },
+    });
+    await loading.load();
+    pipeline = loading;
+    const { info } = loading;
+    if (info === undefined) throw new Error('The pipeline loaded without its facts');
+    send({ type: 'loaded', info });
+  } catch (error) {
+    send({ type: 'load-failed', error: serializeError(error) });
+  }
+}
+
+async function generate(
+  id: number,
+  settings: Extract<ToModelThread, { type: 'generate' }>['settings'],
+): Promise<void> {
+  const job: Job = { id, controller: new AbortController(), acked: 0, wakeUp: undefined };
+  current = job;
+  job.controller.signal.addEventListener('abort', () => job.wakeUp?.(), { once: true });
+  let sent = 0;
+  const frames: FrameSink = {
+    write: async (frame) => {
+      // The frame is this thread's own copy (cropFrame): hand its memory over, don't copy it.
+      const data =
+        frame.byteOffset === 0 && frame.byteLength === frame.buffer.byteLength
+          ? (frame.buffer as ArrayBuffer)
+          : frame.slice().buffer;
+      send({ type: 'frame', id, index: sent, data }, [data]);
+      sent++;
+      while (sent - job.acked >= FRAMES_IN_FLIGHT && !job.controller.signal.aborted) {
+        await new Promise<void>((resolve) => {
+          job.wakeUp = resolve;
+        });
+        job.wakeUp = undefined;
+      }
+      job.controller.signal.throwIfAborted();
+    },
+  };
+  try {
+    if (pipeline === undefined) throw new Error('The pipeline is not loaded.');
+    await pipeline.generate(settings, {
+      onProgress: (progress) => {
+        send({ type: 'progress', id, progress });
+      },
+      frames,
+      signal: job.controller.signal,
+    });
+    send({ type: 'done', id });
+  } catch (error) {
+    send({ type: 'failed', id, error: serializeError(error) });
+  } finally {
+    if (current === job) current = undefined;
+  }
+}
+
+async function dispose(): Promise<void> {
+  current?.controller.abort(new Error('disposed'));
+  await pipeline?.dispose();
+  pipeline = undefined;
+  send({ type: 'disposed' });
+  // Nothing left to wait for: the thread ends once the port is closed.
+  port.close();
+}
