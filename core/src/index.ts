@@ -13,4 +13,5 @@ export * from './job-queue.ts';
 export * from './job-updates.ts';
 export * from './rate-limit.ts';
 export * from './worker-heartbeats.ts';
+export * from './model-status.ts';
 export * from './process-lifecycle.ts';

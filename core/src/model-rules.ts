@@ -34,12 +34,16 @@ export interface ModelRules {
   readonly numFrames: IntRange;
   readonly frameRate: IntRange;
   readonly seed: IntRange;
-  /** The text encoder's context: longer prompts would be cut. */
+  /**
+   * The text encoder's context, end-of-text token included: longer prompts are refused (the
+   * official pipeline would silently cut them). Counted with the model's own tokenizer.
+   */
   readonly maxPromptTokens: number;
   /**
-   * Until the T5 tokenizer is part of the worker, prompts are bounded by characters: about four
-   * characters per token of English text, so 1024 characters stay near `maxPromptTokens`. This
-   * is a stand-in for counting tokens, not an exact equivalent.
+   * The bound on prompts while the tokenizer's files are not there yet (a server started before
+   * the worker downloaded the model): about four characters per token of English text, so 1024
+   * characters stay near `maxPromptTokens`. A stand-in for counting tokens, not an equivalent;
+   * the worker still refuses a prompt over the token limit.
    */
   readonly maxPromptChars: number;
   /** The transformer's attention cost grows with the square of this; it bounds memory and time. */

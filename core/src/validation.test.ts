@@ -183,6 +183,49 @@ describe('prompt characters', () => {
   });
 });
 
+describe("prompt tokens (with the model's tokenizer)", () => {
+  /** One token per word, plus the end-of-text token: enough to test the rule. */
+  const countWords = (text: string): number => text.trim().split(/\s+/).filter(Boolean).length + 1;
+
+  it('accepts up to maxPromptTokens tokens, end-of-text included, whatever the length in characters', () => {
+    const longWords = Array.from({ length: 255 }, () => 'x'.repeat(10)).join(' ');
+    expect(longWords.length).toBeGreaterThan(rules.maxPromptChars);
+    expect(validatePromptRequest({ prompt: longWords }, rules, fixedSeed, countWords).prompt).toBe(
+      longWords,
+    );
+  });
+
+  it('refuses more, naming the field, the count and the limit', () => {
+    const prompt = Array.from({ length: 300 }, (_, i) => `w${i}`).join(' ');
+    let error: unknown;
+    try {
+      validatePromptRequest({ prompt, negativePrompt: 'fine' }, rules, fixedSeed, countWords);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as InvalidInputError).problems).toEqual([
+      {
+        field: 'prompt',
+        rule: 'maxTokens',
+        message:
+          'prompt has 301 tokens (counting the end-of-text token); the model reads at most 256. Shorten it by 45.',
+      },
+    ]);
+    expect((error as InvalidInputError).details).toMatchObject({
+      field: 'prompt',
+      rule: 'maxTokens',
+    });
+  });
+
+  it('counts the negative prompt too', () => {
+    const negativePrompt = Array.from({ length: 256 }, () => 'n').join(' ');
+    expect(() =>
+      validatePromptRequest({ prompt: 'p', negativePrompt }, rules, fixedSeed, countWords),
+    ).toThrow(/negativePrompt has 257 tokens/);
+  });
+});
+
 describe('model rules', () => {
   it('counts latent tokens as 32×32 pixels × 8 frames, plus the first frame', () => {
     expect(latentTokens(rules, { width: 768, height: 512, numFrames: 121 })).toBe(24 * 16 * 16);

@@ -21,12 +21,20 @@ export interface PromptRequest {
 export type ValidationRule =
   | 'required'
   | 'maxLength'
+  | 'maxTokens'
   | 'characters'
   | 'integer'
   | 'range'
   | 'multipleOf'
   | 'frameStep'
   | 'maxLatentTokens';
+
+/**
+ * Tokens a text takes in the model's text encoder, end-of-text token included (the model's own
+ * tokenizer). Absent while the tokenizer's files are not there yet: texts are then bounded by
+ * `maxPromptChars`.
+ */
+export type TokenCounter = (text: string) => number;
 
 /**
  * Characters a prompt may not hold: control characters other than tab and line breaks (C0, DEL,
@@ -48,6 +56,7 @@ export function validatePromptRequest(
   request: PromptRequest,
   rules: ModelRules,
   drawSeed: () => number,
+  countTokens?: TokenCounter,
 ): GenerationSettings {
   const problems: FieldProblem[] = [];
   const problem = (field: string, rule: ValidationRule, message: string): void => {
@@ -64,7 +73,18 @@ export function validatePromptRequest(
           `position ${forbidden.index}); remove it. Tabs and line breaks are allowed.`,
       );
     }
-    if (text.length > rules.maxPromptChars) {
+    if (countTokens !== undefined) {
+      // A text with a forbidden character is refused already: no need to tokenise it.
+      const tokens = forbidden === null ? countTokens(text) : 0;
+      if (tokens > rules.maxPromptTokens) {
+        problem(
+          field,
+          'maxTokens',
+          `${field} has ${tokens} tokens (counting the end-of-text token); the model reads at ` +
+            `most ${rules.maxPromptTokens}. Shorten it by ${tokens - rules.maxPromptTokens}.`,
+        );
+      }
+    } else if (text.length > rules.maxPromptChars) {
       problem(
         field,
         'maxLength',

@@ -3,6 +3,7 @@
  * key exists, so a worker that dies drops out after at most one TTL with nothing to clean up.
  */
 import type { ModelName } from './model-rules.ts';
+import type { ModelStatus } from './model-status.ts';
 import type { Redis } from './redis.ts';
 import type { RedisKeys } from './redis-keys.ts';
 
@@ -13,6 +14,8 @@ export interface WorkerHeartbeat {
   readonly device: string;
   /** True once the model is loaded and the worker takes jobs. */
   readonly modelReady: boolean;
+  /** Where the worker is with its model: downloading, converting, loading, ready, failed. */
+  readonly modelStatus?: ModelStatus;
   /** The job it is generating, if any. */
   readonly jobId: string | null;
   readonly pid: number;
