@@ -2,6 +2,7 @@
  * Environment variables shared by Zeus's processes, as zod schema fields. Each process builds
  * its schema from these and its own, and reads it once at start with `loadConfig`.
  */
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { LOG_LEVELS } from './logger.ts';
 import { DEFAULT_MODEL, MODEL_NAMES } from './model-rules.ts';
@@ -43,6 +44,16 @@ export const redisSettings = {
 export const modelSettings = {
   /** The model workers run, and whose rules requests are checked against. */
   ZEUS_MODEL: z.enum(MODEL_NAMES).default(DEFAULT_MODEL),
+  /**
+   * Where model files live (`<dir>/<model>/`: weights, tokenizer, converted ONNX graphs), shared
+   * by workers (which fill it) and API servers (which count prompt tokens with its tokenizer).
+   * Unset: `models/cache` in the repository (@zeus/models' defaultModelsDir).
+   */
+  ZEUS_MODELS_DIR: z
+    .string()
+    .min(1)
+    .transform((path) => resolve(path))
+    .optional(),
 };
 
 export const queueSettings = {
