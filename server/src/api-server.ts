@@ -5,6 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
@@ -21,12 +22,14 @@ import {
   WorkerHeartbeats,
   type Logger,
 } from '@zeus/core';
+import { defaultModelsDir, modelDir, TOKENIZER_DIR } from '@zeus/models';
 import { typeDefs } from '@zeus/schema';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { ServerConfig } from './config.ts';
 import { formatApiError, formatWebSocketErrors } from './errors.ts';
+import { PromptTokens } from './prompt-tokens.ts';
 import { createResolvers, type ApiContext } from './resolvers.ts';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -64,6 +67,13 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
   const schema = makeExecutableSchema({
     typeDefs,
     resolvers: createResolvers({
+      promptTokens: new PromptTokens({
+        tokenizerDir: join(
+          modelDir(config.ZEUS_MODELS_DIR ?? defaultModelsDir(), config.ZEUS_MODEL),
+          TOKENIZER_DIR,
+        ),
+        logger,
+      }),
       store,
       queue,
       relay,

@@ -6,6 +6,7 @@ import {
   InvalidInputError,
   newJob,
   randomSeed,
+  serviceModelStatus,
   validatePromptRequest,
   ZeusError,
   type JobQueue,
@@ -18,6 +19,7 @@ import {
 } from '@zeus/core';
 import type { Resolvers } from '@zeus/schema';
 import { GraphQLScalarType, Kind } from 'graphql';
+import type { PromptTokens } from './prompt-tokens.ts';
 
 export interface ApiServices {
   readonly store: JobStore;
@@ -26,6 +28,8 @@ export interface ApiServices {
   readonly heartbeats: WorkerHeartbeats;
   readonly rules: ModelRules;
   readonly logger: Logger;
+  /** Counts prompt tokens with the model's tokenizer (absent: prompts bounded by characters). */
+  readonly promptTokens?: PromptTokens;
 }
 
 /** Per-request context: nothing yet (no accounts); resolvers close over the services. */
@@ -85,6 +89,7 @@ export function createResolvers(services: ApiServices): Resolvers<ApiContext> {
           running: counts.running,
           workersOnline: workers.length,
           modelReady: workers.some((worker) => worker.modelReady && worker.model === rules.model),
+          modelStatus: serviceModelStatus(workers.filter((worker) => worker.model === rules.model)),
           model: rules.model,
         };
       },
@@ -106,7 +111,12 @@ export function createResolvers(services: ApiServices): Resolvers<ApiContext> {
     },
     Mutation: {
       submitPrompt: async (_parent, { input }) => {
-        const settings = validatePromptRequest(input, rules, () => randomSeed(rules));
+        const settings = validatePromptRequest(
+          input,
+          rules,
+          () => randomSeed(rules),
+          await services.promptTokens?.counter(),
+        );
         const job = newJob({
           id: randomUUID(),
           settings,

@@ -194,6 +194,33 @@ export type SystemStatus = {
   modelReady: Scalars['Boolean']['output'];
   /** The model the service runs. */
   model: Scalars['String']['output'];
+  /**
+   * Where the workers are with the model: downloading, converting, loading, ready, or failed
+   * (and what to do). The most advanced worker's; null when no worker is online.
+   */
+  modelStatus?: Maybe<ModelStatus>;
+};
+
+/** What getting the model ready is doing, in order of progress. */
+export type ModelState =
+  /** Getting the model failed; the worker tries again later. `message` says why and what to do. */
+  | 'FAILED'
+  /** Downloading the model's files (the first start: about 16 GB for the real model). */
+  | 'DOWNLOADING'
+  /** Converting the weights to ONNX (once; the result is kept next to the weights). */
+  | 'CONVERTING'
+  /** Loading the converted model. */
+  | 'LOADING'
+  /** Loaded: jobs run. */
+  | 'READY';
+
+export type ModelStatus = {
+  __typename?: 'ModelStatus';
+  state: ModelState;
+  /** What is happening, in words. */
+  message: Scalars['String']['output'];
+  /** Progress within the state, 0 to 1, when known. */
+  progress?: Maybe<Scalars['Float']['output']>;
 };
 
 export type IntRange = {
@@ -225,9 +252,15 @@ export type ModelRules = {
   numFrames: IntRange;
   frameRate: IntRange;
   seed: IntRange;
-  /** The most text tokens a prompt may have. */
+  /**
+   * The most text tokens a prompt (or negative prompt) may have, counting the end-of-text token,
+   * with the model's tokenizer. Longer prompts are refused (`BAD_USER_INPUT`, rule `maxTokens`).
+   */
   maxPromptTokens: Scalars['Int']['output'];
-  /** The most characters a prompt (or negative prompt) may have. */
+  /**
+   * The most characters a prompt (or negative prompt) may have while the model's tokenizer is not
+   * installed yet (the workers are still downloading the model); tokens are counted after that.
+   */
   maxPromptChars: Scalars['Int']['output'];
   /** The most latent tokens (width/32 · height/32 · ((numFrames-1)/8 + 1)) a job may have. */
   maxLatentTokens: Scalars['Int']['output'];
@@ -353,6 +386,8 @@ export type ResolversTypes = {
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   SystemStatus: ResolverTypeWrapper<SystemStatus>;
+  ModelState: ModelState;
+  ModelStatus: ResolverTypeWrapper<ModelStatus>;
   IntRange: ResolverTypeWrapper<IntRange>;
   GenerationDefaults: ResolverTypeWrapper<GenerationDefaults>;
   ModelRules: ResolverTypeWrapper<ModelRules>;
@@ -377,6 +412,7 @@ export type ResolversParentTypes = {
   PageInfo: PageInfo;
   Boolean: Scalars['Boolean']['output'];
   SystemStatus: SystemStatus;
+  ModelStatus: ModelStatus;
   IntRange: IntRange;
   GenerationDefaults: GenerationDefaults;
   ModelRules: ModelRules;
@@ -507,6 +543,16 @@ export type SystemStatusResolvers<
   workersOnline?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   modelReady?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   model?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  modelStatus?: Resolver<Maybe<ResolversTypes['ModelStatus']>, ParentType, ContextType>;
+};
+
+export type ModelStatusResolvers<
+  ContextType = any,
+  ParentType extends ResolversParentTypes['ModelStatus'] = ResolversParentTypes['ModelStatus'],
+> = {
+  state?: Resolver<ResolversTypes['ModelState'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  progress?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
 };
 
 export type IntRangeResolvers<
@@ -560,6 +606,7 @@ export type Resolvers<ContextType = any> = {
   JobEdge?: JobEdgeResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   SystemStatus?: SystemStatusResolvers<ContextType>;
+  ModelStatus?: ModelStatusResolvers<ContextType>;
   IntRange?: IntRangeResolvers<ContextType>;
   GenerationDefaults?: GenerationDefaultsResolvers<ContextType>;
   ModelRules?: ModelRulesResolvers<ContextType>;
