@@ -1,29 +1,68 @@
 /**
  * Runs the whole Zeus stack.
  *
- *   npx tsx deploy.ts           Docker when a Docker engine answers, otherwise --local
- *   npx tsx deploy.ts --local   Redis, three API servers, Caddy and the workers as processes
+ *   npx tsx deploy.ts             Docker when a Docker engine answers, otherwise --local
+ *   npx tsx deploy.ts --docker    Redis, three API servers, Caddy and one worker per GPU as
+ *                                 containers (docker-compose.yml); says what is missing first
+ *   npx tsx deploy.ts --local     the same stack as local processes
+ *   --gpus N                      Docker: N workers on GPUs 0…N-1 (default: every GPU)
+ *   --dry-run                     print what it would do, and do nothing
  *
- * Works from a fresh clone: npm packages and system programs (redis-server, caddy, ffmpeg) are
- * installed first when missing, which is why only Node's built-ins are imported up here.
- * Settings come from the environment (see README.md, "Configuration").
+ * Works from a fresh clone: npm packages are installed first when missing, and in local mode the
+ * system programs (redis-server, caddy, ffmpeg) too, which is why only Node's built-ins and
+ * modules made of them are imported up here. Settings come from the environment (README.md,
+ * "Configuration").
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureSystemPrograms } from './scripts/system-deps.ts';
+import { parseArgs } from 'node:util';
+import { dockerInfo } from './deploy/docker-cli.ts';
+import { ensureSystemPrograms, missingPrograms } from './scripts/system-deps.ts';
+
+const USAGE = 'usage: npx tsx deploy.ts [--local | --docker] [--gpus N] [--dry-run]';
 
 const root = dirname(fileURLToPath(import.meta.url));
-const args = process.argv.slice(2);
-const known = new Set(['--local', '--docker', '--help', '-h']);
-const unknown = args.filter((arg) => !known.has(arg));
-if (unknown.length > 0 || args.includes('--help') || args.includes('-h')) {
-  console.log('usage: npx tsx deploy.ts [--local | --docker]');
-  process.exit(unknown.length > 0 ? 2 : 0);
+let flags;
+try {
+  flags = parseArgs({
+    args: process.argv.slice(2),
+    options: {
+      local: { type: 'boolean', default: false },
+      docker: { type: 'boolean', default: false },
+      gpus: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  }).values;
+} catch (error) {
+  console.error(`${(error as Error).message}\n${USAGE}`);
+  process.exit(2);
 }
+if (flags.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const usageError = (message: string): never => {
+  console.error(`${message}\n${USAGE}`);
+  process.exit(2);
+};
+if (flags.local && flags.docker) usageError('--local and --docker exclude each other.');
+const gpus = flags.gpus === undefined ? undefined : Number(flags.gpus);
+if (gpus !== undefined && !(Number.isInteger(gpus) && gpus >= 1)) {
+  usageError(`--gpus must be a whole number of at least 1 (got ${JSON.stringify(flags.gpus)}).`);
+}
+if (gpus !== undefined && flags.local) {
+  usageError('--gpus is for Docker mode; local mode runs ZEUS_WORKERS workers.');
+}
+const dryRun = flags['dry-run'];
 
 if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) {
+  if (dryRun) {
+    console.log('deploy.ts would run npm install first (node_modules is missing), then decide.');
+    process.exit(0);
+  }
   console.log('Installing npm packages (npm install)…');
   const install = spawnSync('npm', ['install'], { cwd: root, stdio: 'inherit' });
   if (install.status !== 0) {
@@ -32,29 +71,31 @@ if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) {
   }
 }
 
+const { chooseMode } = await import('./deploy/docker-plan.ts');
+// --local never asks Docker anything.
+const engine = flags.local ? { answers: false, problem: undefined } : dockerInfo();
+const choice = chooseMode({ local: flags.local, docker: flags.docker }, engine);
+if (choice.note !== undefined) console.log(choice.note);
+
+if (choice.mode === 'docker' && 'cliInstalled' in engine) {
+  const { deployWithDocker } = await import('./deploy/docker-deploy.ts');
+  process.exit(await deployWithDocker({ dryRun, gpus, engine }));
+}
+
+if (dryRun) {
+  const missing = missingPrograms('local').map((program) => program.command);
+  console.log(
+    'deploy.ts would run Zeus as local processes (Redis, 3 API servers, Caddy, ZEUS_WORKERS ' +
+      'workers; logs in .zeus/logs)' +
+      (missing.length > 0 ? `, installing first: ${missing.join(', ')}.` : '.'),
+  );
+  process.exit(0);
+}
 try {
   ensureSystemPrograms('local');
 } catch (error) {
   console.error((error as Error).message);
   process.exit(1);
 }
-
-function dockerAnswers(): boolean {
-  const probe = spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 10_000 });
-  return probe.status === 0;
-}
-
-const DOCKER_NOT_YET =
-  'Docker deployment arrives in a later version of Zeus; run the stack as local processes ' +
-  'with: npx tsx deploy.ts --local';
-
-if (args.includes('--docker')) {
-  console.error(DOCKER_NOT_YET);
-  process.exit(2);
-}
-if (!args.includes('--local') && dockerAnswers()) {
-  console.log(`A Docker engine answers, but ${DOCKER_NOT_YET}. Running locally instead.`);
-}
-
 const { deployLocally } = await import('./deploy/local-deploy.ts');
 process.exit(await deployLocally());

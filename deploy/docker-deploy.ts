@@ -1,0 +1,241 @@
+/**
+ * `deploy.ts` in Docker mode: reads the settings, gathers the facts, plans (docker-plan.ts), and
+ * runs the plan, or prints it with --dry-run. Every step is safe to run again: folders and the
+ * override file are only made when missing or different, images build from cache, `compose up`
+ * leaves unchanged containers alone, and the model files are fetched only when missing.
+ */
+import { chown, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ConfigError } from '@zeus/core';
+import { captureDocker, parseComposePs, runDocker, type EngineInfo } from './docker-cli.ts';
+import { loadDockerDeployConfig } from './docker-config.ts';
+import { gatherDockerFacts } from './docker-facts.ts';
+import { describePlan, planDockerDeployment, type DockerPlan, type Step } from './docker-plan.ts';
+import { REPOSITORY_ROOT } from './local-stack.ts';
+
+export interface DockerDeployOptions {
+  readonly dryRun: boolean;
+  readonly gpus: number | undefined;
+  readonly engine: EngineInfo;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** How long the stack may take to answer once its containers are up. */
+const WEB_TIMEOUT_MS = 5 * 60_000;
+/** How long the workers may take to load the model (a first start converts it to ONNX). */
+const MODEL_TIMEOUT_MS = 60 * 60_000;
+const POLL_MS = 2_000;
+/** Container states checked every this many polls while waiting for the model. */
+const CRASH_CHECK_EVERY = 5;
+
+/** Returns the exit code. */
+export async function deployWithDocker(options: DockerDeployOptions): Promise<number> {
+  const env = options.env ?? process.env;
+  let config;
+  try {
+    config = loadDockerDeployConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    return 1;
+  }
+  const root = REPOSITORY_ROOT;
+  const facts = await gatherDockerFacts({
+    root,
+    engine: options.engine,
+    model: config.ZEUS_MODEL,
+    modelsDir: config.ZEUS_MODELS_DIR,
+    generatedDir: config.ZEUS_GENERATED_DIR,
+    hub: config.hub,
+  });
+  const plan = planDockerDeployment(facts, {
+    root,
+    composeFile: await readFile(join(root, 'docker-compose.yml'), 'utf8'),
+    gpus: options.gpus,
+    model: config.ZEUS_MODEL,
+    port: config.ZEUS_PORT,
+    modelsDir: config.ZEUS_MODELS_DIR,
+    generatedDir: config.ZEUS_GENERATED_DIR,
+  });
+
+  if (options.dryRun) {
+    console.log(describePlan(plan));
+    return plan.problems.length > 0 ? 1 : 0;
+  }
+  if (plan.problems.length > 0) {
+    console.error('Zeus cannot run with Docker on this machine yet:');
+    for (const problem of plan.problems) console.error(`  - ${problem}`);
+    return 1;
+  }
+
+  console.log(
+    `Deploying Zeus with Docker: Redis, 3 API servers, Caddy and ${plan.workers} worker(s) ` +
+      `running ${config.ZEUS_MODEL}, on port ${config.ZEUS_PORT}.`,
+  );
+  const composeEnv: NodeJS.ProcessEnv = { ...process.env, ...plan.composeEnv };
+  for (const step of plan.steps) {
+    const failure = await runStep(step, plan, composeEnv, root);
+    if (failure !== undefined) {
+      console.error(failure);
+      console.error('Re-run deploy.ts once that is fixed: what is done already is kept.');
+      return 1;
+    }
+  }
+  console.log(`Deployment complete. Zeus is at ${plan.url}`);
+  console.log(`  GraphQL API: ${plan.url}/graphql (WebSocket on the same path)`);
+  console.log('  Containers:  docker compose ps');
+  console.log('  Logs:        docker compose logs -f');
+  console.log('  Stop:        docker compose down (the model files and videos stay on disk)');
+  return 0;
+}
+
+/** Runs one step; returns what went wrong, or undefined. */
+async function runStep(
+  step: Step,
+  plan: DockerPlan,
+  env: NodeJS.ProcessEnv,
+  root: string,
+): Promise<string | undefined> {
+  switch (step.kind) {
+    case 'mkdir':
+      for (const path of step.paths) {
+        await mkdir(path, { recursive: true });
+        if (step.chown !== undefined) await chownTree(path, step.chown.uid, step.chown.gid);
+      }
+      return undefined;
+    case 'write-file':
+      console.log(`Writing ${step.path} (the GPUs and the containers' user on this machine).`);
+      await writeFile(step.path, step.content);
+      return undefined;
+    case 'remove-file':
+      console.log(`Removing ${step.path} (one GPU, default user: not needed).`);
+      await rm(step.path, { force: true });
+      return undefined;
+    case 'docker': {
+      console.log(`${step.title}: docker ${step.args.join(' ')}`);
+      const args =
+        step.args[1] === 'run' && !process.stdout.isTTY
+          ? [...step.args.slice(0, 3), '-T', ...step.args.slice(3)]
+          : step.args;
+      const status = await runDocker(args, { env, cwd: root });
+      return status === 0 ? undefined : `docker ${step.args.join(' ')} failed (exit ${status}).`;
+    }
+    case 'wait-web': {
+      const ready = await waitFor(
+        WEB_TIMEOUT_MS,
+        async () => (await systemStatus(step.url)) !== null,
+      );
+      if (!ready)
+        return `Zeus did not answer at ${step.url} within ${WEB_TIMEOUT_MS / 60_000} minutes.`;
+      console.log(
+        `Zeus answers at ${step.url}; the web app says the model is loading until a worker has it.`,
+      );
+      return undefined;
+    }
+    case 'wait-model':
+      return waitForModel(step, plan, env, root);
+  }
+}
+
+async function chownTree(path: string, uid: number, gid: number): Promise<void> {
+  await chown(path, uid, gid);
+  for (const entry of await readdir(path, { withFileTypes: true })) {
+    const child = join(path, entry.name);
+    if (entry.isDirectory()) await chownTree(child, uid, gid);
+    else await chown(child, uid, gid);
+  }
+}
+
+async function waitForModel(
+  step: Extract<Step, { kind: 'wait-model' }>,
+  plan: DockerPlan,
+  env: NodeJS.ProcessEnv,
+  root: string,
+): Promise<string | undefined> {
+  console.log(
+    `Waiting for ${step.workers} worker(s) to load the model (docker compose logs -f inference)…`,
+  );
+  const deadline = Date.now() + MODEL_TIMEOUT_MS;
+  let lastReport = '';
+  for (let poll = 0; Date.now() < deadline; poll++) {
+    const status = await systemStatus(step.url);
+    if (status !== null && status.modelReady && status.workersOnline >= step.workers)
+      return undefined;
+    const report =
+      status === null
+        ? 'Zeus does not answer'
+        : `${status.workersOnline} of ${step.workers} worker(s) online, model ${status.modelReady ? 'ready' : 'loading'}`;
+    if (report !== lastReport) console.log(`  ${report}`);
+    lastReport = report;
+    if (poll % CRASH_CHECK_EVERY === 0) {
+      const crashed = crashedWorkers(step.services, env, root);
+      if (crashed !== undefined) return crashed;
+    }
+    await sleep(POLL_MS);
+  }
+  return (
+    `The model was not ready within ${MODEL_TIMEOUT_MS / 60_000} minutes: see ` +
+    `docker compose logs inference. Zeus keeps trying; ${plan.url} works once it is.`
+  );
+}
+
+/** A message with the last log lines of a worker that keeps failing; undefined when none does. */
+function crashedWorkers(
+  services: readonly string[],
+  env: NodeJS.ProcessEnv,
+  root: string,
+): string | undefined {
+  const ps = captureDocker(['compose', 'ps', '--all', '--format', 'json', ...services], {
+    env,
+    cwd: root,
+  });
+  if (ps.status !== 0) return undefined;
+  const failing = parseComposePs(ps.stdout).filter(
+    (container) =>
+      container.state === 'restarting' ||
+      (container.state === 'exited' && container.exitCode !== 0),
+  );
+  const first = failing[0];
+  if (first === undefined) return undefined;
+  const logs = captureDocker(['compose', 'logs', '--no-color', '--tail', '30', first.service], {
+    env,
+    cwd: root,
+  });
+  return (
+    `The worker ${first.service} keeps stopping (state ${first.state}, exit code ` +
+    `${first.exitCode}). Its last lines:\n${logs.stdout}${logs.stderr}`
+  );
+}
+
+interface SystemStatus {
+  readonly workersOnline: number;
+  readonly modelReady: boolean;
+}
+
+/** The `system` query through Caddy; null while Zeus does not answer. */
+async function systemStatus(url: string): Promise<SystemStatus | null> {
+  try {
+    const response = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ system { workersOnline modelReady } }' }),
+      signal: AbortSignal.timeout(5_000),
+    });
+    if (!response.ok) return null;
+    const body = (await response.json()) as { data?: { system?: SystemStatus } };
+    return body.data?.system ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Polls `check` every POLL_MS: readiness over HTTP has no event to wait on. */
+async function waitFor(timeoutMs: number, check: () => Promise<boolean>): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await sleep(POLL_MS);
+  }
+  return false;
+}
