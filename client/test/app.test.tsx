@@ -84,6 +84,12 @@ const systemData = (modelReady: boolean) => ({
     workersOnline: 1,
     modelReady,
     model: 'tiny-random',
+    modelStatus: {
+      __typename: 'ModelStatus',
+      state: modelReady ? 'READY' : 'LOADING',
+      message: modelReady ? 'The model is loaded on 1 worker.' : 'Loading the model.',
+      progress: null,
+    },
   },
 });
 
@@ -199,7 +205,7 @@ describe('App', () => {
   it('keeps Generate off, with the reason, until the model is ready', async () => {
     renderApp(false);
     await screen.findByText(
-      'The worker is loading the model (tiny-random). Generate turns on when it is ready.',
+      'The model (tiny-random) is not ready: Loading the model. Generate turns on when it is ready.',
     );
     expect(screen.getByRole<HTMLButtonElement>('button', { name: 'Generate' }).disabled).toBe(true);
   });

@@ -33,4 +33,26 @@ describe('readiness', () => {
     );
     expect(reason({ ...system, queueLength: 1000 })).toMatch(/^The queue is full \(1000 jobs\)/);
   });
+
+  it('says what the workers are doing to get the model ready, and how far they are', () => {
+    const reason = (modelStatus: SystemStatus['modelStatus']) => {
+      const result = readiness({ ...system, modelReady: false, modelStatus }, undefined);
+      return result.ready ? null : result.reason;
+    };
+    expect(
+      reason({ state: 'DOWNLOADING', message: 'Downloading the model files.', progress: 0.347 }),
+    ).toBe(
+      'The model (tiny-random) is not ready: Downloading the model files. (34 %) Generate turns on when it is ready.',
+    );
+    expect(
+      reason({
+        state: 'FAILED',
+        message: 'Could not download the model: the Hub did not answer. Retrying in 30 s.',
+        progress: null,
+      }),
+    ).toBe(
+      'The model (tiny-random) is not ready: Could not download the model: the Hub did not answer. Retrying in 30 s. Generate turns on when it is ready.',
+    );
+    expect(reason(null)).toMatch(/^The worker is loading the model/);
+  });
 });

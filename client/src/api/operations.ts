@@ -84,6 +84,14 @@ export interface ModelRules {
   readonly steps: number;
 }
 
+export type ModelState = 'FAILED' | 'DOWNLOADING' | 'CONVERTING' | 'LOADING' | 'READY';
+
+export interface ModelStatus {
+  readonly state: ModelState;
+  readonly message: string;
+  readonly progress: number | null;
+}
+
 export interface SystemStatus {
   readonly queueLength: number;
   readonly maxQueued: number;
@@ -91,6 +99,8 @@ export interface SystemStatus {
   readonly workersOnline: number;
   readonly modelReady: boolean;
   readonly model: string;
+  /** Where the workers are with the model (queries that leave it out get undefined). */
+  readonly modelStatus?: ModelStatus | null;
 }
 
 export interface JobEdge {
@@ -187,6 +197,11 @@ export const SYSTEM_QUERY: TypedDocumentNode<{ system: SystemStatus }> = gql`
       workersOnline
       modelReady
       model
+      modelStatus {
+        state
+        message
+        progress
+      }
     }
   }
 `;

@@ -28,9 +28,17 @@ export function readiness(
     };
   }
   if (!system.modelReady) {
+    const status = system.modelStatus;
+    if (status == null || status.state === 'READY') {
+      return {
+        ready: false,
+        reason: `The worker is loading the model (${system.model}). Generate turns on when it is ready.`,
+      };
+    }
+    const percent = status.progress === null ? '' : ` (${Math.floor(status.progress * 100)} %)`;
     return {
       ready: false,
-      reason: `The worker is loading the model (${system.model}). Generate turns on when it is ready.`,
+      reason: `The model (${system.model}) is not ready: ${status.message}${percent} Generate turns on when it is ready.`,
     };
   }
   if (system.queueLength >= system.maxQueued) {
