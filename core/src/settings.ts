@@ -23,6 +23,19 @@ export function integerVariable(bounds: { min: number; max: number }, fallback: 
     .default(fallback);
 }
 
+/** On or off: `true`/`false`, `on`/`off`, `yes`/`no` or `1`/`0` (any case). */
+export function booleanVariable(fallback: boolean) {
+  return z
+    .string()
+    .trim()
+    .toLowerCase()
+    .refine((value) => /^(true|false|on|off|yes|no|1|0)$/.test(value), {
+      error: 'must be true or false (or on/off, yes/no, 1/0)',
+    })
+    .transform((value) => /^(true|on|yes|1)$/.test(value))
+    .default(fallback);
+}
+
 /** A TCP port; 0 lets the system choose a free one. */
 export function portVariable(fallback: number) {
   return integerVariable({ min: 0, max: 65_535 }, fallback);

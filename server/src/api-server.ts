@@ -1,11 +1,17 @@
 /**
  * One API server: Apollo Server over HTTP (POST /graphql) and graphql-ws over WebSocket on the
- * same path, a health endpoint for Caddy and compose, and a graceful shutdown. Servers keep no
- * state of their own: any number of them can run side by side on one Redis.
+ * same path, a health endpoint for Caddy and compose, Prometheus metrics, and a graceful
+ * shutdown. Servers keep no state of their own: any number of them can run side by side on one
+ * Redis.
+ *
+ * Every request passes the same gates, over HTTP and WebSocket alike: its API key (auth.ts),
+ * the WebSocket's Origin (origins.ts), size and shape limits (limits.ts), then the resolvers'
+ * own checks (keys, ownership, input, rate limit).
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
@@ -19,21 +25,38 @@ import {
   JobUpdateRelay,
   modelRules,
   RedisKeys,
+  RedisRateLimiter,
   WorkerHeartbeats,
   type Logger,
 } from '@zeus/core';
 import { defaultModelsDir, modelDir, TOKENIZER_DIR } from '@zeus/models';
 import { typeDefs } from '@zeus/schema';
+import cors from 'cors';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import {
+  getOperationAST,
+  GraphQLError,
+  parse,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type ExecutionArgs,
+} from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
+import proxyAddr from 'proxy-addr';
 import { WebSocketServer } from 'ws';
+import { checkKey, keyFromConnectionParams, keyFromHeaders, type Caller } from './auth.ts';
 import type { ServerConfig } from './config.ts';
-import { formatApiError, formatWebSocketErrors } from './errors.ts';
+import { formatApiError, formatWebSocketErrors, type ErrorFormatting } from './errors.ts';
+import { limitError, limitRules, REQUEST_LIMITS } from './limits.ts';
+import { createApiMetrics, routeLabel } from './metrics.ts';
+import { isAllowedWebSocketOrigin } from './origins.ts';
 import { PromptTokens } from './prompt-tokens.ts';
 import { createResolvers, type ApiContext } from './resolvers.ts';
 
 export const GRAPHQL_PATH = '/graphql';
 export const HEALTH_PATH = '/healthz';
+export const METRICS_PATH = '/metrics';
 
 /** Close code for WebSockets on shutdown: "service restart", which clients retry. */
 export const SHUTDOWN_CLOSE_CODE = 1012;
@@ -46,6 +69,14 @@ export interface ApiServer {
    * requests finish, and disconnects from Redis.
    */
   close(): Promise<void>;
+}
+
+/** What graphql-ws keeps per connection besides its own: who connected. */
+type ConnectionExtra = { caller?: Caller } & Record<PropertyKey, unknown>;
+
+/** An HTTP error in GraphQL's response shape, with a stable code. */
+function sendError(response: Response, status: number, code: string, message: string): void {
+  response.status(status).json({ errors: [{ message, extensions: { code } }] });
 }
 
 export async function startApiServer(config: ServerConfig, logger: Logger): Promise<ApiServer> {
@@ -64,6 +95,8 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
   const store = new JobStore(requests, keys, { maxQueued: config.ZEUS_MAX_QUEUED });
   const queue = new JobQueue(requests, keys);
   const relay = new JobUpdateRelay(subscriber, requests, keys, store);
+  const heartbeats = new WorkerHeartbeats(requests, keys);
+  const rules = modelRules(config.ZEUS_MODEL);
   const schema = makeExecutableSchema({
     typeDefs,
     resolvers: createResolvers({
@@ -77,47 +110,169 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
       store,
       queue,
       relay,
-      heartbeats: new WorkerHeartbeats(requests, keys),
-      rules: modelRules(config.ZEUS_MODEL),
+      heartbeats,
+      rules,
       logger,
+      apiKeys: config.ZEUS_API_KEYS,
+      submitLimiter:
+        config.ZEUS_RATE_LIMIT === null
+          ? null
+          : new RedisRateLimiter(requests, keys, {
+              name: 'submit',
+              what: 'submissions',
+              limit: config.ZEUS_RATE_LIMIT,
+            }),
     }),
   });
+  const validationRules = limitRules({ introspection: config.ZEUS_INTROSPECTION });
+  const trustProxy = proxyAddr.compile(config.ZEUS_TRUSTED_PROXIES);
 
   const app = express();
   app.disable('x-powered-by');
+  // The client's address (for rate limits and logs) is read from X-Forwarded-For only when the
+  // request comes from a trusted proxy (Caddy); anyone else's header is ignored.
+  app.set('trust proxy', trustProxy);
   const httpServer = createServer(app);
+  const webSockets = new WebSocketServer({
+    noServer: true,
+    // A larger message closes the socket with 1009 (message too big).
+    maxPayload: REQUEST_LIMITS.maxBodyBytes,
+  });
 
-  const webSockets = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH });
-  const webSocketServer = useServer<Record<string, unknown>, ApiContext>(
+  const metrics = createApiMetrics({
+    figures: async () => {
+      const [counts, workers] = await Promise.all([store.counts(), heartbeats.online()]);
+      return {
+        ...counts,
+        maxQueued: store.maxQueued,
+        workersOnline: workers.length,
+        workersReady: workers.filter((w) => w.modelReady && w.model === rules.model).length,
+      };
+    },
+    openSubscriptions: () => relay.openCount,
+    openWebSockets: () => webSockets.clients.size,
+  });
+  const formatting: ErrorFormatting = {
+    logger,
+    introspection: config.ZEUS_INTROSPECTION,
+    onError: (code) => {
+      metrics.countError(code);
+    },
+  };
+
+  const webSocketServer = useServer<Record<string, unknown> | undefined, ConnectionExtra>(
     {
       schema,
-      context: {},
+      onConnect: (ctx) => {
+        const presented =
+          keyFromConnectionParams(ctx.connectionParams) ??
+          keyFromHeaders(ctx.extra.request.headers);
+        const check = checkKey(config.ZEUS_API_KEYS, presented);
+        if (!check.ok) {
+          // graphql-ws closes with 4403 Forbidden; clients retry, with the key they have then.
+          logger.info({ client: clientAddress(ctx.extra.request) }, 'WebSocket with a bad API key');
+          return false;
+        }
+        ctx.extra.caller = { keyName: check.keyName, address: clientAddress(ctx.extra.request) };
+        return true;
+      },
+      onSubscribe: (ctx, _id, payload) => {
+        if (Object.keys(ctx.subscriptions).length >= REQUEST_LIMITS.maxSubscriptionsPerSocket) {
+          return [limitError('maxSubscriptionsPerSocket', null)];
+        }
+        let document: DocumentNode;
+        try {
+          document = parse(payload.query, { maxLexicalTokens: REQUEST_LIMITS.maxTokens });
+        } catch (error) {
+          if (error instanceof GraphQLError) return [error];
+          throw error;
+        }
+        const errors = validate(schema, document, [...specifiedRules, ...validationRules]);
+        if (errors.length > 0) return errors;
+        const operation = getOperationAST(document, payload.operationName);
+        if (operation != null) metrics.countOperation(operation.operation, 'websocket');
+        const contextValue: ApiContext = {
+          caller: ctx.extra.caller ?? { keyName: null, address: 'unknown' },
+        };
+        const args: ExecutionArgs = {
+          schema,
+          document,
+          contextValue,
+          ...(payload.operationName == null ? {} : { operationName: payload.operationName }),
+          ...(payload.variables == null ? {} : { variableValues: payload.variables }),
+        };
+        return args;
+      },
       onNext: (_ctx, _id, _payload, _args, result) => {
         if (result.errors === undefined) return undefined;
         return {
           ...(result.data === undefined ? {} : { data: result.data }),
-          errors: formatWebSocketErrors(result.errors, logger),
+          errors: formatWebSocketErrors(result.errors, formatting),
         };
       },
-      onError: (_ctx, _id, _payload, errors) => formatWebSocketErrors(errors, logger),
+      onError: (_ctx, _id, _payload, errors) => formatWebSocketErrors(errors, formatting),
     },
     webSockets,
   );
+
+  const allowedOrigins = config.ZEUS_ALLOWED_ORIGINS;
+  httpServer.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    if (path !== GRAPHQL_PATH) {
+      refuseUpgrade(socket, 404, 'NOT_FOUND', `WebSockets are served at ${GRAPHQL_PATH} only.`);
+      return;
+    }
+    const origin = request.headers.origin;
+    if (!isAllowedWebSocketOrigin(origin, request.headers.host, allowedOrigins)) {
+      logger.warn({ origin, client: clientAddress(request) }, 'WebSocket from a foreign origin');
+      refuseUpgrade(
+        socket,
+        403,
+        'FORBIDDEN',
+        `Pages from ${origin ?? 'this origin'} may not open a WebSocket to this Zeus ` +
+          '(only its own pages and ZEUS_ALLOWED_ORIGINS may).',
+      );
+      return;
+    }
+    webSockets.handleUpgrade(request, socket, head, (webSocket) => {
+      webSockets.emit('connection', webSocket, request);
+    });
+  });
+
+  function clientAddress(request: IncomingMessage): string {
+    return proxyAddr(request, trustProxy);
+  }
 
   let shuttingDown = false;
   const apollo = new ApolloServer<ApiContext>({
     schema,
     logger,
     includeStacktraceInErrorResponses: false,
+    // GET and form posts need a header only scripts can set: no cross-site request forgery.
+    csrfPrevention: true,
+    // Explicit, so NODE_ENV does not decide it (Apollo turns it off in production by default).
+    introspection: config.ZEUS_INTROSPECTION,
+    allowBatchedHttpRequests: true,
+    validationRules,
+    parseOptions: { maxLexicalTokens: REQUEST_LIMITS.maxTokens },
     // Shutdown is ours (close()): Apollo's own signal handlers would stop it behind our back.
     stopOnTerminationSignals: false,
-    formatError: (formatted, error) => formatApiError(formatted, error, logger),
+    formatError: (formatted, error) => formatApiError(formatted, error, formatting),
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginDrainHttpServer({
         httpServer,
         stopGracePeriodMillis: config.ZEUS_SHUTDOWN_GRACE_MS,
       }),
+      {
+        requestDidStart: () =>
+          Promise.resolve({
+            didResolveOperation: ({ operation }) => {
+              if (operation !== undefined) metrics.countOperation(operation.operation, 'http');
+              return Promise.resolve();
+            },
+          }),
+      },
       {
         serverWillStart: () =>
           Promise.resolve({
@@ -133,36 +288,103 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
   });
   await apollo.start();
 
+  app.use((request, response, next) => {
+    const stop = metrics.startHttpTimer(request.method);
+    response.once('finish', () => {
+      stop({ route: routeLabel(request.path), status: response.statusCode });
+    });
+    next();
+  });
   app.get(HEALTH_PATH, (_request, response) => {
     void health().then(({ ready, problems }) => {
       response.status(ready ? 200 : 503).json({ status: ready ? 'ok' : 'unavailable', problems });
     });
   });
+  app.get(METRICS_PATH, (_request, response) => {
+    void metrics.registry.metrics().then(
+      (text) => {
+        response.type(metrics.registry.contentType).send(text);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'could not collect metrics');
+        response.status(500).type('text/plain').send('Could not collect metrics.\n');
+      },
+    );
+  });
+
+  const callers = new WeakMap<Request, Caller>();
   app.use(
     GRAPHQL_PATH,
-    express.json({ limit: '64kb' }),
-    expressMiddleware(apollo, { context: () => Promise.resolve({}) }),
+    // CORS headers only for the configured origins; the same origin needs none.
+    cors({
+      origin: allowedOrigins.length === 0 ? false : [...allowedOrigins],
+      methods: ['GET', 'POST'],
+      allowedHeaders: ['content-type', 'authorization', 'x-api-key', 'apollo-require-preflight'],
+      maxAge: 600,
+    }),
+    (request: Request, response: Response, next: NextFunction) => {
+      const check = checkKey(config.ZEUS_API_KEYS, keyFromHeaders(request.headers));
+      if (!check.ok) {
+        sendError(response, 401, 'UNAUTHENTICATED', check.message);
+        return;
+      }
+      callers.set(request, { keyName: check.keyName, address: request.ip ?? 'unknown' });
+      next();
+    },
+    (request: Request, response: Response, next: NextFunction) => {
+      if (request.method === 'POST' && !request.is('application/json')) {
+        sendError(
+          response,
+          415,
+          'UNSUPPORTED_MEDIA_TYPE',
+          'Send GraphQL requests as JSON, with the header "Content-Type: application/json".',
+        );
+        return;
+      }
+      next();
+    },
+    express.json({ limit: REQUEST_LIMITS.maxBodyBytes }),
+    (request: Request, response: Response, next: NextFunction) => {
+      const body: unknown = request.body;
+      if (Array.isArray(body) && body.length > REQUEST_LIMITS.maxBatch) {
+        const error = limitError('maxBatch', body.length);
+        sendError(response, 400, 'BATCH_TOO_LARGE', error.message);
+        return;
+      }
+      next();
+    },
+    expressMiddleware(apollo, {
+      context: ({ req }) =>
+        Promise.resolve({ caller: callers.get(req) ?? { keyName: null, address: 'unknown' } }),
+    }),
   );
   app.use((_request, response) => {
-    response
-      .status(404)
-      .json({ errors: [{ message: 'Not found.', extensions: { code: 'NOT_FOUND' } }] });
+    sendError(response, 404, 'NOT_FOUND', 'Not found.');
   });
   // Express's own error page shows the stack trace: answer malformed requests in GraphQL's shape.
   app.use((error: unknown, _request: Request, response: Response, _next: NextFunction) => {
     const status = httpStatusOf(error);
-    if (status >= 500) logger.error({ err: error }, 'HTTP request failed');
-    const message =
-      status === 413
-        ? 'The request body is too large.'
-        : status < 500
-          ? 'The request body is not valid JSON.'
-          : 'Internal server error.';
-    response.status(status).json({
-      errors: [
-        { message, extensions: { code: status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR' } },
-      ],
-    });
+    if (status >= 500) {
+      logger.error({ err: error }, 'HTTP request failed');
+      sendError(response, status, 'INTERNAL_SERVER_ERROR', 'Internal server error.');
+    } else if (status === 413) {
+      const tooLarge = limitError('maxBodyBytes', null);
+      sendError(response, 413, 'PAYLOAD_TOO_LARGE', tooLarge.message);
+    } else if (status === 415) {
+      sendError(
+        response,
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+        'Send the JSON body as UTF-8, without compression.',
+      );
+    } else {
+      sendError(
+        response,
+        status,
+        'BAD_REQUEST',
+        `The request body is not valid JSON${jsonProblem(error)}. Send {"query": "…", "variables": {…}}.`,
+      );
+    }
   });
 
   /** Ready when Redis answers and the server is not shutting down; otherwise says what is not. */
@@ -186,7 +408,16 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
 
   await listen(httpServer, config.ZEUS_API_PORT, config.ZEUS_API_HOST);
   const { port } = httpServer.address() as AddressInfo;
-  logger.info({ port, host: config.ZEUS_API_HOST }, 'API server listening');
+  logger.info(
+    {
+      port,
+      host: config.ZEUS_API_HOST,
+      apiKeys: config.ZEUS_API_KEYS.enabled,
+      rateLimit: config.ZEUS_RATE_LIMIT,
+      introspection: config.ZEUS_INTROSPECTION,
+    },
+    'API server listening',
+  );
 
   let closing: Promise<void> | null = null;
   return {
@@ -204,6 +435,24 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
       return closing;
     },
   };
+}
+
+/** Ends a WebSocket upgrade with an HTTP error in GraphQL's shape. */
+function refuseUpgrade(socket: Duplex, status: number, code: string, message: string): void {
+  const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
+  const reason = status === 403 ? 'Forbidden' : 'Not Found';
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+/** body-parser's description of a JSON syntax error (no paths in it), as " (…)". */
+function jsonProblem(error: unknown): string {
+  const type =
+    typeof error === 'object' && error !== null && 'type' in error ? error.type : undefined;
+  if (type !== 'entity.parse.failed' || !(error instanceof SyntaxError)) return '';
+  return ` (${error.message.slice(0, 200)})`;
 }
 
 /** The HTTP status body-parser and friends attach to their errors; 500 otherwise. */

@@ -1,11 +1,24 @@
 /**
- * How errors reach API users: a Zeus error keeps its message and stable code (with the field
- * and rule for invalid input); Redis being unreachable is SERVICE_UNAVAILABLE; anything else is
- * logged and shown as a bare INTERNAL_SERVER_ERROR, so no stack trace or path leaks out.
+ * How errors reach API users, in one place for HTTP and WebSocket: a Zeus error keeps its
+ * message and stable code (with the field and rule for invalid input); a request over a limit
+ * is QUERY_TOO_COMPLEX with the limit; Redis being unreachable is SERVICE_UNAVAILABLE; anything
+ * else is logged and shown as a bare INTERNAL_SERVER_ERROR, so no stack trace or path leaks out.
  */
 import { unwrapResolverError } from '@apollo/server/errors';
 import { ZeusError, type Logger } from '@zeus/core';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { isTokenLimitMessage, limitError } from './limits.ts';
+
+export interface ErrorFormatting {
+  readonly logger: Logger;
+  /**
+   * False when introspection is off: GraphQL's "Did you mean …?" hints would give the schema
+   * away, so they are left out.
+   */
+  readonly introspection: boolean;
+  /** Told the code of every error sent (for metrics). */
+  readonly onError?: (code: string) => void;
+}
 
 /** Codes GraphQL itself and Apollo give to malformed requests: their messages are safe. */
 const REQUEST_ERROR_CODES = new Set([
@@ -29,7 +42,19 @@ function isRedisUnavailable(error: Error): boolean {
 export function formatApiError(
   formatted: GraphQLFormattedError,
   error: unknown,
-  logger: Logger,
+  formatting: ErrorFormatting,
+): GraphQLFormattedError {
+  const result = describeError(formatted, error, formatting);
+  const code = result.extensions?.['code'];
+  formatting.onError?.(typeof code === 'string' ? code : 'UNKNOWN');
+  if (formatting.introspection) return result;
+  return { ...result, message: result.message.replace(/ ?Did you mean [^?]*\?/g, '') };
+}
+
+function describeError(
+  formatted: GraphQLFormattedError,
+  error: unknown,
+  { logger }: ErrorFormatting,
 ): GraphQLFormattedError {
   const original = unwrapResolverError(error);
   const { locations, path } = formatted;
@@ -52,7 +77,26 @@ export function formatApiError(
       extensions: { code: 'SERVICE_UNAVAILABLE', retryable: true },
     };
   }
-  const code = formatted.extensions?.['code'];
+  const extensions = formatted.extensions ?? {};
+  // Limit rules report their own extensions; Apollo files them under GRAPHQL_VALIDATION_FAILED.
+  const { rule, limit, found } = extensions;
+  if (typeof rule === 'string' && typeof limit === 'number') {
+    return {
+      message: formatted.message,
+      ...where,
+      extensions: {
+        code: 'QUERY_TOO_COMPLEX',
+        rule,
+        limit,
+        ...(found === undefined ? {} : { found }),
+      },
+    };
+  }
+  if (isTokenLimitMessage(formatted.message)) {
+    const tooLong = limitError('maxTokens', null);
+    return { message: tooLong.message, ...where, extensions: tooLong.extensions };
+  }
+  const code = extensions['code'];
   if (typeof code === 'string' && REQUEST_ERROR_CODES.has(code)) {
     return { message: formatted.message, ...where, extensions: { code } };
   }
@@ -75,7 +119,7 @@ export function formatApiError(
 /** Formats errors that graphql-ws sends (it has no formatError hook of its own). */
 export function formatWebSocketErrors(
   errors: readonly GraphQLError[],
-  logger: Logger,
+  formatting: ErrorFormatting,
 ): GraphQLFormattedError[] {
-  return errors.map((error) => formatApiError(error.toJSON(), error, logger));
+  return errors.map((error) => formatApiError(error.toJSON(), error, formatting));
 }

@@ -3,23 +3,29 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
+  ForbiddenError,
   InvalidInputError,
+  isJobId,
   newJob,
   randomSeed,
   serviceModelStatus,
+  UnauthenticatedError,
   validatePromptRequest,
   ZeusError,
+  type Job,
   type JobQueue,
   type JobStore,
   type JobUpdateRelay,
   type JobView,
   type Logger,
   type ModelRules,
+  type RedisRateLimiter,
   type WorkerHeartbeats,
 } from '@zeus/core';
 import type { Resolvers } from '@zeus/schema';
 import { GraphQLScalarType, Kind } from 'graphql';
 import type { PromptTokens } from './prompt-tokens.ts';
+import { KEY_REQUIRED_MESSAGE, rateLimitKey, type ApiKeyRing, type Caller } from './auth.ts';
 
 export interface ApiServices {
   readonly store: JobStore;
@@ -30,10 +36,19 @@ export interface ApiServices {
   readonly logger: Logger;
   /** Counts prompt tokens with the model's tokenizer (absent: prompts bounded by characters). */
   readonly promptTokens?: PromptTokens;
+  /** The configured API keys (none: everyone may do everything). */
+  readonly apiKeys: ApiKeyRing;
+  /** Counts `submitPrompt` per caller; null when rate limits are off. */
+  readonly submitLimiter: RedisRateLimiter | null;
 }
 
-/** Per-request context: nothing yet (no accounts); resolvers close over the services. */
-export type ApiContext = Record<string, never>;
+/**
+ * Per-request context: who is asking (HTTP headers or the WebSocket's connection parameters,
+ * checked before any resolver runs); resolvers close over the services.
+ */
+export interface ApiContext {
+  readonly caller: Caller;
+}
 
 const MAX_PAGE_SIZE = 100;
 
@@ -55,14 +70,49 @@ function parseInstant(value: unknown): string {
   return new Date(time).toISOString();
 }
 
+/** Job ids are UUIDs: anything else is a mistake worth naming, not an unknown job. */
+function requireJobId(id: string): void {
+  if (isJobId(id)) return;
+  const shown = id.length > 40 ? `${id.slice(0, 40)}…` : id;
+  throw new InvalidInputError([
+    {
+      field: 'id',
+      rule: 'jobId',
+      message: `id must be a job id, a UUID such as 6f1c2a9e-3b4d-4c5e-8f70-1a2b3c4d5e6f (got ${JSON.stringify(shown)}).`,
+    },
+  ]);
+}
+
 export function createResolvers(services: ApiServices): Resolvers<ApiContext> {
-  const { store, queue, relay, heartbeats, rules, logger } = services;
+  const { store, queue, relay, heartbeats, rules, logger, apiKeys, submitLimiter } = services;
+
+  /** With keys on, the caller's key name; throws UNAUTHENTICATED without one. Null: keys off. */
+  const requireKey = (caller: Caller): string | null => {
+    if (!apiKeys.enabled) return null;
+    if (caller.keyName === null) throw new UnauthenticatedError(KEY_REQUIRED_MESSAGE);
+    return caller.keyName;
+  };
+  /** With keys on, a job is its owner's only. */
+  const requireOwnJob = <T extends Job>(job: T, caller: Caller): T => {
+    const keyName = requireKey(caller);
+    if (keyName !== null && (job.owner ?? null) !== keyName) {
+      throw new ForbiddenError(
+        'This job was submitted with another API key: only its owner can see it.',
+      );
+    }
+    return job;
+  };
 
   return {
     DateTime,
     Query: {
-      job: (_parent, { id }) => store.require(id),
-      jobs: async (_parent, { first, after }) => {
+      job: async (_parent, { id }, { caller }) => {
+        requireKey(caller);
+        requireJobId(id);
+        return requireOwnJob(await store.require(id), caller);
+      },
+      jobs: async (_parent, { first, after }, { caller }) => {
+        const owner = requireKey(caller);
         // The SDL's default covers an absent argument, not an explicit null.
         const pageSize = (first as number | null) ?? 20;
         if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
@@ -74,7 +124,7 @@ export function createResolvers(services: ApiServices): Resolvers<ApiContext> {
             },
           ]);
         }
-        const page = await store.list({ first: pageSize, after: after ?? null });
+        const page = await store.list({ first: pageSize, after: after ?? null, owner });
         return {
           edges: page.jobs.map(({ cursor, job }) => ({ cursor, node: job })),
           pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor },
@@ -110,19 +160,23 @@ export function createResolvers(services: ApiServices): Resolvers<ApiContext> {
       }),
     },
     Mutation: {
-      submitPrompt: async (_parent, { input }) => {
+      submitPrompt: async (_parent, { input }, { caller }) => {
+        const owner = requireKey(caller);
         const settings = validatePromptRequest(
           input,
           rules,
           () => randomSeed(rules),
           await services.promptTokens?.counter(),
         );
+        // Counted once the input is valid: a mistake costs nothing but its error.
+        await submitLimiter?.consume(rateLimitKey(caller));
         const job = newJob({
           id: randomUUID(),
           settings,
           model: rules.model,
           totalSteps: rules.steps,
           now: new Date(),
+          owner,
         });
         const stored = await store.submit(job);
         try {
@@ -143,13 +197,21 @@ export function createResolvers(services: ApiServices): Resolvers<ApiContext> {
             cause: error,
           });
         }
-        logger.info({ jobId: job.id, settings }, 'job submitted');
+        logger.info(
+          { jobId: job.id, settings, keyName: caller.keyName, client: caller.address },
+          'job submitted',
+        );
         return stored;
       },
     },
     Subscription: {
       jobUpdated: {
-        subscribe: (_parent, { id }) => relay.open(id),
+        subscribe: async (_parent, { id }, { caller }) => {
+          requireKey(caller);
+          requireJobId(id);
+          requireOwnJob(await store.require(id), caller);
+          return relay.open(id);
+        },
         resolve: (job: JobView) => job,
       },
     },
