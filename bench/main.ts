@@ -5,24 +5,26 @@
  * bench-results/latest.json.
  *
  *   npm run bench -- [--only submit,fanout,worker,model] [--runs 3] [--scale 1]
- *     [--out bench-results] [--<benchmark>-<setting> value …] [--help]
+ *     [--out bench-results] [--profile DIR] [--<benchmark>-<setting> value …] [--help]
  *
  * `--scale` multiplies durations and loads (0.25 for a quick look); `--help` lists every
- * benchmark's settings. See docs/BENCHMARKS.md for what each figure means.
+ * benchmark's settings; `--profile DIR` runs the stack's Node processes with `--cpu-prof`. See docs/BENCHMARKS.md for what each figure means.
  */
 import { resolve } from 'node:path';
 import { submitBenchmark } from './api/submit.ts';
+import { fanoutBenchmark } from './fanout/fanout.ts';
 import type { Benchmark } from './lib/benchmark.ts';
 import { describeMachine, machineLoad } from './lib/machine.ts';
 import { formatTable, writeReport, type Figure } from './lib/report.ts';
 
-const BENCHMARKS: readonly Benchmark[] = [submitBenchmark];
+const BENCHMARKS: readonly Benchmark[] = [submitBenchmark, fanoutBenchmark];
 
 interface CommandLine {
   readonly only: readonly Benchmark[];
   readonly runs: number;
   readonly scale: number;
   readonly out: string;
+  readonly profileDir: string | undefined;
   readonly settings: ReadonlyMap<string, string>;
   readonly help: boolean;
 }
@@ -60,16 +62,19 @@ function parseCommandLine(argv: readonly string[]): CommandLine {
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a whole number ≥ 1.');
   if (!(scale > 0 && scale <= 10)) throw new Error('--scale must be above 0 and at most 10.');
   const out = resolve(take('out') ?? 'bench-results');
+  const profile = take('profile');
+  const profileDir = profile === undefined ? undefined : resolve(profile);
   const known = new Set(BENCHMARKS.flatMap((b) => Object.keys(b.settings)));
   for (const key of values.keys()) {
     if (!known.has(key)) throw new Error(`Unknown option --${key} (see --help).`);
   }
-  return { only, runs, scale, out, settings: values, help };
+  return { only, runs, scale, out, profileDir, settings: values, help };
 }
 
 function usage(): string {
   const lines = [
-    'npm run bench -- [--only NAMES] [--runs N] [--scale X] [--out DIR] [--<setting> VALUE …]',
+    'npm run bench -- [--only NAMES] [--runs N] [--scale X] [--out DIR] [--profile DIR]',
+    '  [--<setting> VALUE …]',
     '',
   ];
   for (const benchmark of BENCHMARKS) {
@@ -106,6 +111,7 @@ for (const benchmark of commandLine.only) {
       runs: commandLine.runs,
       scale: commandLine.scale,
       settings: commandLine.settings,
+      profileDir: commandLine.profileDir,
       log: (line) => {
         console.log(`  ${line}`);
       },

@@ -31,21 +31,22 @@ export const submitBenchmark: Benchmark = {
   description: 'submitPrompt throughput and latency, through Caddy and straight to one server',
   settings: {
     'submit-connections': 'concurrent keep-alive connections (64)',
-    'submit-duration': 'seconds of load per run, before --scale (10)',
+    'submit-duration': 'seconds of load per run, before --scale (8)',
     'submit-api-servers': 'API servers behind Caddy (3)',
   },
   run: async (options) => {
     const connections = numberSetting(options, 'submit-connections', 64);
     const duration = Math.max(
       2,
-      Math.round(numberSetting(options, 'submit-duration', 10) * options.scale),
+      Math.round(numberSetting(options, 'submit-duration', 8) * options.scale),
     );
     const apiServers = numberSetting(options, 'submit-api-servers', 3);
     const bench = await startBenchStack({
       apiServers,
       workers: 0,
       // Throughput, not abuse: the per-client submission limit would cap the load at 30 a minute.
-      env: { ZEUS_MAX_QUEUED: '1000000', ZEUS_RATE_LIMIT: 'off' },
+      env: { ZEUS_MAX_QUEUED: '1000000', ZEUS_RATE_LIMIT: 'off', ZEUS_DRAIN_DELAY_MS: '0' },
+      profileDir: options.profileDir,
     });
     const redis = connectRedis(bench.stack.redisUrl, { name: 'bench', role: 'requests' });
     try {

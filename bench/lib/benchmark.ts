@@ -8,6 +8,11 @@ export interface BenchOptions {
   readonly scale: number;
   /** Benchmark-specific settings from the command line (`--submit-connections 64` …). */
   readonly settings: ReadonlyMap<string, string>;
+  /**
+   * When set, the stack's Node processes (API servers, workers) run with `--cpu-prof` and write
+   * their profiles here when they stop (open them in Chrome DevTools or speedscope).
+   */
+  readonly profileDir: string | undefined;
   /** Progress lines, for the person waiting. */
   log(line: string): void;
 }

@@ -6,7 +6,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startLocalStack, type LocalStack } from '../../deploy/local-stack.ts';
+
+const PROFILER = fileURLToPath(new URL('cpu-profiler.ts', import.meta.url));
 
 export interface BenchStack {
   readonly stack: LocalStack;
@@ -21,6 +24,8 @@ export async function startBenchStack(options: {
   readonly apiServers: number;
   readonly workers: number;
   readonly env: Readonly<Record<string, string>>;
+  /** Profiles of the API servers and workers go here (`--cpu-prof`), when set. */
+  readonly profileDir?: string | undefined;
 }): Promise<BenchStack> {
   const dir = await mkdtemp(join(tmpdir(), 'zeus-bench-'));
   let stack: LocalStack;
@@ -31,7 +36,15 @@ export async function startBenchStack(options: {
       port: 0,
       workers: options.workers,
       apiServers: options.apiServers,
-      env: options.env,
+      env:
+        options.profileDir === undefined
+          ? options.env
+          : {
+              ...options.env,
+              // Node refuses --cpu-prof in NODE_OPTIONS: a preloaded module records instead.
+              NODE_OPTIONS: `--import tsx --import ${PROFILER}`,
+              ZEUS_BENCH_PROFILE_DIR: options.profileDir,
+            },
       readyTimeoutMs: 120_000,
     });
   } catch (error) {
