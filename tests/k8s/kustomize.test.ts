@@ -42,7 +42,52 @@ interface Variant {
   readonly volumeAccess: 'ReadWriteMany' | 'ReadWriteOnce';
   /** The images the pods run, by the name the base gives them. */
   readonly images: Readonly<Record<'zeus-app' | 'zeus-inference' | 'zeus-caddy', string>>;
+  /** What an overlay sets on the Ingress and the volumes (the base leaves them to the cluster). */
+  readonly site?: {
+    readonly ingressClassName: string;
+    readonly host: string;
+    readonly storageClassName: string;
+  };
 }
+
+/** The overlay README.md ("Scaling out") shows, but for the path to deploy/kustomize. */
+const README_OVERLAY = `
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - {{kustomize}}/overlays/default
+replicas:
+  - name: zeus-worker
+    count: 4
+images:
+  - name: zeus-app
+    newName: registry.example.com/zeus-app
+  - name: zeus-inference
+    newName: registry.example.com/zeus-inference
+  - name: zeus-caddy
+    newName: registry.example.com/zeus-caddy
+patches:
+  - target:
+      kind: Ingress
+      name: zeus
+    patch: |-
+      - op: add
+        path: /spec/ingressClassName
+        value: nginx
+      - op: add
+        path: /spec/rules/0/host
+        value: zeus.example.com
+      - op: add
+        path: /spec/tls
+        value: [{ hosts: [zeus.example.com], secretName: zeus-tls }]
+  - target:
+      kind: PersistentVolumeClaim
+      name: zeus-(models|generated)
+    patch: |-
+      - op: add
+        path: /spec/storageClassName
+        value: nfs-client
+`;
 
 const BASE_IMAGES = {
   'zeus-app': 'zeus-app:0.1.0',
@@ -111,6 +156,19 @@ images:
       'zeus-caddy': 'registry.example.com/studio/zeus-caddy:2.0',
     },
   },
+  {
+    name: "the README's overlay: 4 GPUs, a registry, a host with TLS, an NFS storage class",
+    render: () => renderOwnOverlay(README_OVERLAY),
+    redis: 'in the cluster',
+    workers: 4,
+    volumeAccess: 'ReadWriteMany',
+    images: {
+      'zeus-app': 'registry.example.com/zeus-app:0.1.0',
+      'zeus-inference': 'registry.example.com/zeus-inference:0.1.0',
+      'zeus-caddy': 'registry.example.com/zeus-caddy:0.1.0',
+    },
+    site: { ingressClassName: 'nginx', host: 'zeus.example.com', storageClassName: 'nfs-client' },
+  },
 ];
 
 /** Stand-ins for what the cluster fills in: Secrets and the downward API. */
@@ -145,8 +203,10 @@ describe.each(VARIANTS)('$name', (variant) => {
     expect(unknownFieldProblems(objects)).toEqual([]);
   });
 
-  test('everything is in the zeus namespace', () => {
-    find(objects, 'Namespace', 'zeus');
+  test('everything is in the zeus namespace, which enforces the restricted pod security', () => {
+    expect(find(objects, 'Namespace', 'zeus').metadata?.labels).toMatchObject({
+      'pod-security.kubernetes.io/enforce': 'restricted',
+    });
     for (const object of objects.filter((o) => o.kind !== 'Namespace')) {
       expect(object.metadata.namespace, `${object.kind} ${object.metadata.name}`).toBe('zeus');
     }
@@ -242,11 +302,21 @@ describe.each(VARIANTS)('$name', (variant) => {
       expect(pod.securityContext?.runAsNonRoot, where).toBe(true);
       expect(pod.securityContext?.runAsUser ?? 0, where).toBeGreaterThan(0);
       expect(pod.securityContext?.seccompProfile?.type, where).toBe('RuntimeDefault');
+      for (const volume of pod.volumes ?? []) {
+        const types = Object.keys(volume).filter((key) => key !== 'name');
+        expect(types, `${where} volume ${volume.name}`).toSatisfy((list: string[]) =>
+          list.every((type) => ['configMap', 'emptyDir', 'persistentVolumeClaim'].includes(type)),
+        );
+      }
       for (const each of allContainers(pod)) {
         const context = each.securityContext;
         expect(context?.allowPrivilegeEscalation, `${where} ${each.name}`).toBe(false);
         expect(context?.readOnlyRootFilesystem, `${where} ${each.name}`).toBe(true);
         expect(context?.capabilities?.drop, `${where} ${each.name}`).toEqual(['ALL']);
+        // The only one the restricted Pod Security Standard lets a pod add back.
+        for (const added of context?.capabilities?.add ?? []) {
+          expect(added, `${where} ${each.name}`).toBe('NET_BIND_SERVICE');
+        }
         expect(context?.privileged ?? false, `${where} ${each.name}`).toBe(false);
       }
     }
@@ -423,12 +493,18 @@ describe.each(VARIANTS)('$name', (variant) => {
       Number(annotations['nginx.ingress.kubernetes.io/proxy-read-timeout']),
     ).toBeGreaterThanOrEqual(3600);
     expect(annotations['projectcontour.io/websocket-routes']).toBe('/graphql');
+    expect(ingress.spec?.ingressClassName).toBe(variant.site?.ingressClassName);
+    expect(ingress.spec?.rules?.map((rule) => rule.host)).toEqual([variant.site?.host]);
+    if (variant.site !== undefined) {
+      expect(ingress.spec?.tls).toEqual([{ hosts: [variant.site.host], secretName: 'zeus-tls' }]);
+    }
   });
 
   test(`models and videos are on ${variant.volumeAccess} volumes`, () => {
     for (const name of ['zeus-models', 'zeus-generated']) {
       const claim = find(objects, 'PersistentVolumeClaim', name);
       expect(claim.spec?.accessModes, name).toEqual([variant.volumeAccess]);
+      expect(claim.spec?.storageClassName, name).toBe(variant.site?.storageClassName);
     }
   });
 
