@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dockerInfo } from '../../deploy/docker-cli.ts';
 import { REPOSITORY_ROOT } from '../../deploy/local-stack.ts';
 import { freePort } from '../../deploy/ports.ts';
 import { graphqlRequest } from '../helpers/graphql.ts';
@@ -30,8 +31,11 @@ interface Deployment {
   readonly exited: Promise<number | null>;
 }
 
-function deploy(env: Record<string, string | undefined>): Deployment {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'deploy.ts', '--local'], {
+function deploy(
+  env: Record<string, string | undefined>,
+  args: readonly string[] = ['--local'],
+): Deployment {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'deploy.ts', ...args], {
     cwd: REPOSITORY_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -90,6 +94,32 @@ describe('deploy.ts --local', () => {
     expect(deployment.output()).toContain('Zeus stopped.');
     await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
   });
+
+  // `npx tsx deploy.ts` with no flag: Docker mode when an engine answers (tests/deploy/), the
+  // local stack otherwise, as on this machine and CI.
+  it.skipIf(dockerInfo().answers)(
+    'without --local, says no Docker engine answered and runs the stack locally',
+    async () => {
+      const port = await freePort();
+      const deployment = deploy(
+        {
+          ZEUS_MODEL: 'tiny-random',
+          ZEUS_PORT: String(port),
+          ZEUS_WORKERS: '1',
+          ZEUS_DATA_DIR: join(dir, 'data-auto'),
+          ZEUS_GENERATED_DIR: join(dir, 'generated'),
+          ZEUS_LOG_LEVEL: 'warn',
+        },
+        [],
+      );
+      await deployment.printed(/Deployment complete\. Zeus is at http:\/\/localhost:\d+/);
+      expect(deployment.output()).toMatch(
+        /^No Docker engine answered \(.+\), so Zeus runs as local processes \(--local\)/m,
+      );
+      deployment.process.kill('SIGTERM');
+      expect(await deployment.exited).toBe(0);
+    },
+  );
 
   it('explains that the default model is not available yet, and leaves nothing running', async () => {
     const port = await freePort();
