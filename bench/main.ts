@@ -13,11 +13,18 @@
 import { resolve } from 'node:path';
 import { submitBenchmark } from './api/submit.ts';
 import { fanoutBenchmark } from './fanout/fanout.ts';
+import { workerBenchmark } from './worker/worker-overhead.ts';
+import { modelBenchmark } from './model/model.ts';
 import type { Benchmark } from './lib/benchmark.ts';
 import { describeMachine, machineLoad } from './lib/machine.ts';
 import { formatTable, writeReport, type Figure } from './lib/report.ts';
 
-const BENCHMARKS: readonly Benchmark[] = [submitBenchmark, fanoutBenchmark];
+const BENCHMARKS: readonly Benchmark[] = [
+  submitBenchmark,
+  fanoutBenchmark,
+  workerBenchmark,
+  modelBenchmark,
+];
 
 interface CommandLine {
   readonly only: readonly Benchmark[];

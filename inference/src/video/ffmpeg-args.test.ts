@@ -41,6 +41,13 @@ describe('mp4Arguments', () => {
     expect(valueAfter(custom.inputOptions, '-framerate')).toBe('8');
   });
 
+  it('adds a tuning only when one is asked for', () => {
+    expect(args.outputOptions).not.toContain('-tune');
+    const tuned = mp4Arguments({ width: 64, height: 64, frameRate: 8, tune: 'zerolatency' });
+    expect(valueAfter(tuned.outputOptions, '-tune')).toBe('zerolatency');
+    expect(valueAfter(tuned.outputOptions, '-c:v')).toBe('libx264');
+  });
+
   it('refuses sizes and rates ffmpeg would reject or mangle', () => {
     expect(() => mp4Arguments({ width: 63, height: 64, frameRate: 8 })).toThrow(/even/);
     expect(() => mp4Arguments({ width: 0, height: 64, frameRate: 8 })).toThrow(/width/);

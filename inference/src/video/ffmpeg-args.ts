@@ -10,8 +10,25 @@ export interface Mp4Encoding {
   /** x264 quality: lower is better and bigger (18 looks lossless to most eyes). */
   readonly crf?: number;
   /** x264 speed/size trade-off. */
-  readonly preset?: 'ultrafast' | 'veryfast' | 'faster' | 'fast' | 'medium';
+  readonly preset?: X264Preset;
+  /**
+   * x264 tuning. `zerolatency` drops the lookahead and B-frames, so each frame is written as soon
+   * as it is encoded: the MP4 is done just after the last frame arrives, at some cost in size.
+   */
+  readonly tune?: X264Tune | undefined;
 }
+
+export const X264_PRESETS = [
+  'ultrafast',
+  'superfast',
+  'veryfast',
+  'faster',
+  'fast',
+  'medium',
+] as const;
+export type X264Preset = (typeof X264_PRESETS)[number];
+export const X264_TUNES = ['zerolatency', 'fastdecode', 'film', 'animation'] as const;
+export type X264Tune = (typeof X264_TUNES)[number];
 
 export interface FfmpegArguments {
   /** Options describing the piped input (before `-i`). */
@@ -52,6 +69,7 @@ export function mp4Arguments(encoding: Mp4Encoding): FfmpegArguments {
       'libx264',
       '-preset',
       encoding.preset ?? 'veryfast',
+      ...(encoding.tune === undefined ? [] : ['-tune', encoding.tune]),
       '-crf',
       String(encoding.crf ?? 18),
       // 4:2:0 chroma: the only pixel format every browser and phone decodes.
