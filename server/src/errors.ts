@@ -7,7 +7,7 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import { ZeusError, type Logger } from '@zeus/core';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { isTokenLimitMessage, limitError } from './limits.ts';
+import { isLimitCode, isTokenLimitMessage, limitError } from './limits.ts';
 
 export interface ErrorFormatting {
   readonly logger: Logger;
@@ -80,12 +80,14 @@ function describeError(
   const extensions = formatted.extensions ?? {};
   // Limit rules report their own extensions; Apollo files them under GRAPHQL_VALIDATION_FAILED.
   const { rule, limit, found } = extensions;
+  const limitCode =
+    original instanceof GraphQLError ? original.extensions['code'] : extensions['code'];
   if (typeof rule === 'string' && typeof limit === 'number') {
     return {
       message: formatted.message,
       ...where,
       extensions: {
-        code: 'QUERY_TOO_COMPLEX',
+        code: isLimitCode(limitCode) ? limitCode : 'QUERY_TOO_COMPLEX',
         rule,
         limit,
         ...(found === undefined ? {} : { found }),

@@ -28,8 +28,12 @@ export const REQUEST_LIMITS = {
   maxDepth: 8,
   /** Aliased fields in one operation. */
   maxAliases: 10,
-  /** Armor's cost: 1 per scalar, 2 per object, ×1.5 per level (the web app's queries: < 300). */
-  maxCost: 1_500,
+  /**
+   * Armor's cost: 1 per scalar field, 2 per object, ×1.5 per level of nesting, × a literal
+   * `first` argument. Every field of a page of 100 jobs costs about 14,000; the web app's own
+   * queries, which pass `first` as a variable, under 300.
+   */
+  maxCost: 20_000,
   /** Directives in one operation. */
   maxDirectives: 10,
   /** Mutation fields in one operation: one `submitPrompt` per operation. */
@@ -65,8 +69,26 @@ export function limitError(rule: LimitRule, found: number | null): GraphQLError 
     maxSubscriptionsPerSocket: `Too many subscriptions on one WebSocket: at most ${limit}. End some (or open another connection).`,
   };
   return new GraphQLError(messages[rule], {
-    extensions: { code: 'QUERY_TOO_COMPLEX', rule, limit, ...(found === null ? {} : { found }) },
+    extensions: { code: LIMIT_CODES[rule], rule, limit, ...(found === null ? {} : { found }) },
   });
+}
+
+/** The code each limit's error carries: what the query asks is QUERY_TOO_COMPLEX. */
+const LIMIT_CODES: Readonly<Record<LimitRule, string>> = {
+  maxBodyBytes: 'PAYLOAD_TOO_LARGE',
+  maxBatch: 'BATCH_TOO_LARGE',
+  maxTokens: 'QUERY_TOO_COMPLEX',
+  maxDepth: 'QUERY_TOO_COMPLEX',
+  maxAliases: 'QUERY_TOO_COMPLEX',
+  maxCost: 'QUERY_TOO_COMPLEX',
+  maxDirectives: 'QUERY_TOO_COMPLEX',
+  maxMutationFields: 'QUERY_TOO_COMPLEX',
+  maxSubscriptionsPerSocket: 'TOO_MANY_SUBSCRIPTIONS',
+};
+
+/** True for the codes `limitError` gives. */
+export function isLimitCode(code: unknown): boolean {
+  return Object.values(LIMIT_CODES).includes(code as string);
 }
 
 /** Armor reports "… exceeded, found N."; the number is what the user sent. */
