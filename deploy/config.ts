@@ -5,6 +5,7 @@
  */
 import { join, resolve } from 'node:path';
 import {
+  booleanVariable,
   ConfigError,
   integerVariable,
   loadConfig,
@@ -49,6 +50,8 @@ export const localDeployEnvironment = z.object({
     .regex(/^\d+,\d+,\d+$/, 'must be three ports, comma separated')
     .transform((list) => list.split(',').map(Number))
     .optional(),
+  /** Whether Caddy serves the GraphQL playground at /graphql to browsers. */
+  ZEUS_PLAYGROUND: booleanVariable(true),
   /** Caddy's admin endpoint, host:port (default: a free port on 127.0.0.1). */
   ZEUS_CADDY_ADMIN: z.string().min(1).optional(),
 });

@@ -53,6 +53,8 @@ export interface LocalStack {
   readonly caddyAdminUrl: string;
   /** The API servers' addresses (host:port), as Caddy knows them, by process name. */
   readonly apiAddresses: Readonly<Record<string, string>>;
+  /** The workers' status servers (host:port: `/healthz`, `/metrics`), by process name. */
+  readonly workerStatusAddresses: Readonly<Record<string, string>>;
   readonly logDir: string;
   /** Process names: `redis` (when started here), `api-1`…, `worker-1`…, `caddy`. */
   readonly processNames: readonly string[];
@@ -146,9 +148,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         }),
       );
     }
-    for (const name of workerNames) {
+    const workerStatusPorts = await freePorts(workerNames.length);
+    for (const [index, name] of workerNames.entries()) {
       await supervisor.start(
-        nodeProcess(name, 'inference/src/main.ts', { ZEUS_WORKER_ID: `local-${name}` }),
+        nodeProcess(name, 'inference/src/main.ts', {
+          ZEUS_WORKER_ID: `local-${name}`,
+          ZEUS_WORKER_HOST: '127.0.0.1',
+          ZEUS_WORKER_PORT: String(workerStatusPorts[index]),
+        }),
       );
     }
     await Promise.all(
@@ -186,6 +193,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           ? clientBuild
           : join(root, 'client', 'placeholder'),
         ZEUS_CADDY_ADMIN: caddyAdmin,
+        // The Caddyfile turns the playground off for false/off/no/0 exactly: say it plainly.
+        ZEUS_PLAYGROUND: isOff(options.env?.['ZEUS_PLAYGROUND'] ?? process.env['ZEUS_PLAYGROUND'])
+          ? 'false'
+          : 'true',
         // Caddy keeps its state under these: keep it with the stack's data.
         XDG_DATA_HOME: caddyDir,
         XDG_CONFIG_HOME: caddyDir,
@@ -217,6 +228,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       apiAddresses: Object.fromEntries(
         apiNames.map((name, index) => [name, `127.0.0.1:${apiPorts[index]}`]),
       ),
+      workerStatusAddresses: Object.fromEntries(
+        workerNames.map((name, index) => [name, `127.0.0.1:${workerStatusPorts[index]}`]),
+      ),
       logDir,
       processNames: supervisor.names(),
       kill: (name, signal) => {
@@ -244,6 +258,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await supervisor.stop(stopOrder);
     throw error;
   }
+}
+
+/** A boolean setting that says off (as `booleanVariable` reads them). */
+function isOff(value: string | undefined): boolean {
+  return value !== undefined && /^\s*(false|off|no|0)\s*$/i.test(value);
 }
 
 async function isHealthy(apiPort: number): Promise<boolean> {
