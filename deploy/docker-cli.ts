@@ -169,6 +169,30 @@ export function runDocker(
   });
 }
 
+/** Runs `docker <args>` in the background; resolves with its status and what it printed. */
+export function dockerOutput(
+  args: readonly string[],
+  options: { readonly env?: NodeJS.ProcessEnv; readonly cwd?: string } = {},
+): Promise<{ readonly status: number; readonly output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('docker', args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: options.env ?? process.env,
+      cwd: options.cwd,
+    });
+    let output = '';
+    const collect = (chunk: Buffer): void => {
+      output += chunk.toString('utf8');
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      resolve({ status: code ?? 1, output });
+    });
+  });
+}
+
 /** Runs `docker <args>` and returns what it printed (for `compose ps` and `logs`). */
 export function captureDocker(
   args: readonly string[],

@@ -4,11 +4,18 @@
  * override file are only made when missing or different, images build from cache, `compose up`
  * leaves unchanged containers alone, and the model files are fetched only when missing.
  */
+import { existsSync, watch } from 'node:fs';
 import { chown, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError } from '@zeus/core';
-import { captureDocker, parseComposePs, runDocker, type EngineInfo } from './docker-cli.ts';
+import {
+  captureDocker,
+  dockerOutput,
+  parseComposePs,
+  runDocker,
+  type EngineInfo,
+} from './docker-cli.ts';
 import { loadDockerDeployConfig } from './docker-config.ts';
 import { gatherDockerFacts } from './docker-facts.ts';
 import { describePlan, planDockerDeployment, type DockerPlan, type Step } from './docker-plan.ts';
@@ -114,13 +121,11 @@ async function runStep(
       return undefined;
     case 'docker': {
       console.log(`${step.title}: docker ${step.args.join(' ')}`);
-      const args =
-        step.args[1] === 'run' && !process.stdout.isTTY
-          ? [...step.args.slice(0, 3), '-T', ...step.args.slice(3)]
-          : step.args;
-      const status = await runDocker(args, { env, cwd: root });
+      const status = await runDocker(step.args, { env, cwd: root });
       return status === 0 ? undefined : `docker ${step.args.join(' ')} failed (exit ${status}).`;
     }
+    case 'fetch-model':
+      return fetchModel(step, env, root);
     case 'wait-web': {
       const ready = await waitFor(
         WEB_TIMEOUT_MS,
@@ -136,6 +141,55 @@ async function runStep(
     case 'wait-model':
       return waitForModel(step, plan, env, root);
   }
+}
+
+/** Runs the download in this terminal, starting the workers as soon as it holds the lock. */
+async function fetchModel(
+  step: Extract<Step, { kind: 'fetch-model' }>,
+  env: NodeJS.ProcessEnv,
+  root: string,
+): Promise<string | undefined> {
+  console.log(`${step.title}: docker ${step.args.join(' ')}`);
+  // Without a terminal (CI, a pipe), compose must not allocate one.
+  const args = process.stdout.isTTY
+    ? step.args
+    : [...step.args.slice(0, 2), '-T', ...step.args.slice(2)];
+  const { status, started } = await runWhileLocked(
+    step.lockFile,
+    () => runDocker(args, { env, cwd: root }),
+    () => dockerOutput(step.startWorkers, { env, cwd: root }),
+  );
+  if (status !== 0) return `docker ${step.args.join(' ')} failed (exit ${status}).`;
+  if (started.status !== 0) {
+    return `docker ${step.startWorkers.join(' ')} failed (exit ${started.status}):\n${started.output}`;
+  }
+  console.log('Started the worker(s).');
+  return undefined;
+}
+
+/**
+ * Runs `download`, and `then` as soon as `lockFile` appears (a file event; a lock already there
+ * counts), or when the download ends if it never does: the workers then wait for the download's
+ * lock, saying so in their status, and find the files complete. `then` runs once.
+ */
+export async function runWhileLocked<T>(
+  lockFile: string,
+  download: () => Promise<number>,
+  then: () => Promise<T>,
+): Promise<{ readonly status: number; readonly started: T }> {
+  let started: Promise<T> | undefined;
+  const start = (): Promise<T> => (started ??= then());
+  const watcher = watch(dirname(lockFile), (_event, name) => {
+    if (name === basename(lockFile) && existsSync(lockFile)) void start();
+  });
+  if (existsSync(lockFile)) void start();
+  let status: number;
+  try {
+    status = await download();
+  } finally {
+    watcher.close();
+  }
+  return { status, started: await start() };
 }
 
 async function chownTree(path: string, uid: number, gid: number): Promise<void> {
@@ -162,10 +216,7 @@ async function waitForModel(
     const status = await systemStatus(step.url);
     if (status !== null && status.modelReady && status.workersOnline >= step.workers)
       return undefined;
-    const report =
-      status === null
-        ? 'Zeus does not answer'
-        : `${status.workersOnline} of ${step.workers} worker(s) online, model ${status.modelReady ? 'ready' : 'loading'}`;
+    const report = status === null ? 'Zeus does not answer' : describeStatus(status, step.workers);
     if (report !== lastReport) console.log(`  ${report}`);
     lastReport = report;
     if (poll % CRASH_CHECK_EVERY === 0) {
@@ -211,6 +262,19 @@ function crashedWorkers(
 interface SystemStatus {
   readonly workersOnline: number;
   readonly modelReady: boolean;
+  readonly modelStatus: {
+    readonly state: string;
+    readonly message: string;
+    readonly progress: number | null;
+  } | null;
+}
+
+/** "1 of 2 worker(s) online; CONVERTING: Converting the weights (40 %)", in 10 % steps. */
+function describeStatus(status: SystemStatus, workers: number): string {
+  const model = status.modelStatus;
+  const percent = model?.progress == null ? '' : ` (${Math.floor(model.progress * 10) * 10} %)`;
+  const state = model === null ? 'model not ready' : `${model.state}: ${model.message}${percent}`;
+  return `${status.workersOnline} of ${workers} worker(s) online; ${state}`;
 }
 
 /** The `system` query through Caddy; null while Zeus does not answer. */
@@ -219,7 +283,9 @@ async function systemStatus(url: string): Promise<SystemStatus | null> {
     const response = await fetch(`${url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: '{ system { workersOnline modelReady } }' }),
+      body: JSON.stringify({
+        query: '{ system { workersOnline modelReady modelStatus { state message progress } } }',
+      }),
       signal: AbortSignal.timeout(5_000),
     });
     if (!response.ok) return null;

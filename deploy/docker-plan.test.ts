@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ensureModelFiles, modelSpec } from '@zeus/models';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { composeOverride, OVERRIDE_FILE } from './compose-override.ts';
@@ -8,6 +11,7 @@ import {
   describePlan,
   IMAGE_USER,
   MODEL_DISK_BYTES,
+  MODEL_LOCK_FILE,
   planDockerDeployment,
   type DockerFacts,
   type DockerOptions,
@@ -112,7 +116,7 @@ describe('planDockerDeployment', () => {
     });
   });
 
-  it('fetches missing weights after the web app is up and before the workers start', () => {
+  it('fetches missing weights once the web app is up, starting the workers once it holds the lock', () => {
     const plan = planDockerDeployment(facts({ weightsPresent: false }), OPTIONS);
     expect(plan.problems).toEqual([]);
     const kinds = plan.steps.map((step) =>
@@ -123,11 +127,17 @@ describe('planDockerDeployment', () => {
       'compose build',
       'compose up',
       'wait-web',
-      'compose run',
-      'compose up',
+      'fetch-model',
       'wait-model',
     ]);
-    expect(dockerCommands(plan.steps)).toContain('compose run --rm fetch-model');
+    expect(plan.steps[4]).toEqual({
+      kind: 'fetch-model',
+      args: ['compose', 'run', '--rm', 'fetch-model'],
+      title:
+        'Fetching the ltxv-2b-0.9.6-distilled model files into models/cache/ltxv-2b-0.9.6-distilled/',
+      lockFile: `/srv/zeus/models/cache/ltxv-2b-0.9.6-distilled/${MODEL_LOCK_FILE}`,
+      startWorkers: ['compose', 'up', '--detach', '--remove-orphans'],
+    });
   });
 
   it('refuses to start without enough free disk for missing weights, and says how much', () => {
@@ -280,7 +290,11 @@ describe('planDockerDeployment', () => {
     const asRoot = planDockerDeployment(facts(), OPTIONS);
     expect(asRoot.steps[0]).toEqual({
       kind: 'mkdir',
-      paths: ['/srv/zeus/models/cache', '/srv/zeus/generated'],
+      paths: [
+        '/srv/zeus/models/cache',
+        '/srv/zeus/models/cache/ltxv-2b-0.9.6-distilled',
+        '/srv/zeus/generated',
+      ],
       chown: IMAGE_USER,
     });
     expect(asRoot.steps.some((step) => step.kind === 'write-file')).toBe(false);
@@ -323,16 +337,41 @@ describe('describePlan (--dry-run)', () => {
       '  export ZEUS_MODEL=ltxv-2b-0.9.6-distilled ZEUS_PORT=8080 ZEUS_MODELS_DIR=/srv/zeus/models/cache ZEUS_GENERATED_DIR=/srv/zeus/generated',
     );
     const commands = text.split('\n').filter((line) => /^ {2}(docker|mkdir|chown|rm) /.test(line));
+    const folders =
+      '/srv/zeus/models/cache /srv/zeus/models/cache/ltxv-2b-0.9.6-distilled /srv/zeus/generated';
     expect(commands).toEqual([
-      '  mkdir -p /srv/zeus/models/cache /srv/zeus/generated',
-      '  chown -R 10001:10001 /srv/zeus/models/cache /srv/zeus/generated',
+      `  mkdir -p ${folders}`,
+      `  chown -R 10001:10001 ${folders}`,
       '  docker compose build',
       '  docker compose up --detach --wait redis app1 app2 app3 caddy',
       '  docker compose run --rm fetch-model',
-      '  docker compose up --detach --remove-orphans',
+      `  docker compose up --detach --remove-orphans  # as soon as the download holds /srv/zeus/models/cache/ltxv-2b-0.9.6-distilled/${MODEL_LOCK_FILE}`,
     ]);
     expect(text).toContain(`  # write /srv/zeus/${OVERRIDE_FILE}:`);
     expect(text).toContain('"Deployment complete."');
+  });
+});
+
+describe('MODEL_LOCK_FILE', () => {
+  it('is the lock the model downloader takes in the model folder', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'zeus-lock-'));
+    try {
+      // Held by "another process": the downloader says it waits for exactly this file.
+      await writeFile(join(dir, MODEL_LOCK_FILE), '');
+      const abort = new AbortController();
+      const waiting = new Promise<string>((resolve) => {
+        void ensureModelFiles(modelSpec('tiny-random'), dir, {
+          signal: abort.signal,
+          onProgress: (event) => {
+            if (event.type === 'waiting') resolve(event.lockPath);
+          },
+        }).catch(() => undefined);
+      });
+      expect(await waiting).toBe(join(dir, MODEL_LOCK_FILE));
+      abort.abort();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -36,6 +36,8 @@ export const MIN_COMPOSE_VERSION = '2.20.0';
 export const IMAGE_USER = { uid: 10001, gid: 10001 } as const;
 /** Free space the model files need: the weights (~26 GB) and the ONNX graphs made from them. */
 export const MODEL_DISK_BYTES = 40 * 2 ** 30;
+/** The lock the model downloader holds in the model's folder (models/src/store.ts). */
+export const MODEL_LOCK_FILE = '.zeus-files.lock';
 /** Free space the images need where Docker keeps them (the CUDA base image is most of it). */
 export const IMAGES_DISK_BYTES = 15 * 2 ** 30;
 
@@ -99,6 +101,20 @@ export type Step =
       readonly args: readonly string[];
       /** What the step does, for the log. */
       readonly title: string;
+    }
+  | {
+      /**
+       * Downloads the model files with the progress bar in this terminal; the workers are
+       * started as soon as the download holds the model folder's lock, so they wait for it and
+       * the web app says the model is being fetched.
+       */
+      readonly kind: 'fetch-model';
+      readonly args: readonly string[];
+      readonly title: string;
+      /** The lock file the download creates in the model's folder. */
+      readonly lockFile: string;
+      /** The command that starts the workers. */
+      readonly startWorkers: readonly string[];
     }
   | { readonly kind: 'wait-web'; readonly url: string }
   | {
@@ -242,10 +258,11 @@ export function planDockerDeployment(facts: DockerFacts, options: DockerOptions)
     i === 0 ? 'inference' : `inference-${i + 1}`,
   );
 
+  const modelDir = join(options.modelsDir, options.model);
   const steps: Step[] = [];
   steps.push({
     kind: 'mkdir',
-    paths: [options.modelsDir, options.generatedDir],
+    paths: [options.modelsDir, modelDir, options.generatedDir],
     chown: asRoot ? IMAGE_USER : undefined,
   });
   const override = composeOverride.generate(options.composeFile, {
@@ -266,18 +283,19 @@ export function planDockerDeployment(facts: DockerFacts, options: DockerOptions)
     title: 'Starting Redis, the API servers and Caddy',
   });
   steps.push({ kind: 'wait-web', url });
-  if (!facts.weightsPresent) {
+  const startWorkers = ['compose', 'up', '--detach', '--remove-orphans'];
+  const workersTitle = `Starting ${workers === 1 ? 'the worker' : `${workers} workers, one per GPU`}`;
+  if (facts.weightsPresent) {
+    steps.push({ kind: 'docker', args: startWorkers, title: workersTitle });
+  } else {
     steps.push({
-      kind: 'docker',
+      kind: 'fetch-model',
       args: ['compose', 'run', '--rm', 'fetch-model'],
-      title: `Fetching the ${options.model} model files into ${relativeTo(root, options.modelsDir)}`,
+      title: `Fetching the ${options.model} model files into ${relativeTo(root, modelDir)}`,
+      lockFile: join(modelDir, MODEL_LOCK_FILE),
+      startWorkers,
     });
   }
-  steps.push({
-    kind: 'docker',
-    args: ['compose', 'up', '--detach', '--remove-orphans'],
-    title: `Starting ${workers === 1 ? 'the worker' : `${workers} workers, one per GPU`}`,
-  });
   steps.push({ kind: 'wait-model', url, workers, services: workerServices });
   return { problems, composeEnv, steps, url, workers };
 }
@@ -323,6 +341,13 @@ export function describePlan(plan: DockerPlan): string {
         break;
       case 'docker':
         lines.push(`  docker ${step.args.map(shellQuote).join(' ')}`);
+        break;
+      case 'fetch-model':
+        lines.push(`  docker ${step.args.map(shellQuote).join(' ')}`);
+        lines.push(
+          `  docker ${step.startWorkers.map(shellQuote).join(' ')}  ` +
+            `# as soon as the download holds ${step.lockFile}`,
+        );
         break;
       case 'wait-web':
         lines.push(

@@ -67,7 +67,7 @@ describe('deploy.ts --dry-run', () => {
       '  docker compose up --detach --wait redis app1 app2 app3 caddy',
       // The folder is empty: the weights are missing.
       '  docker compose run --rm fetch-model',
-      '  docker compose up --detach --remove-orphans',
+      `  docker compose up --detach --remove-orphans  # as soon as the download holds ${join(modelsDir, 'ltxv-2b-0.9.6-distilled', '.zeus-files.lock')}`,
     ]);
     expect(output).toContain('"Deployment complete."');
     // Nothing was made.

@@ -164,7 +164,7 @@ describe('the images’ commands, run as plain processes', () => {
     redis = await startTestRedis();
     dir = await mkdtemp(join(tmpdir(), 'zeus-images-'));
     supervisor = new Supervisor({ logDir: join(dir, 'logs'), stopGraceMs: 10_000 });
-    [appPort, caddyPort] = await freePorts(2);
+    [appPort = 0, caddyPort = 0] = await freePorts(2);
     generatedDir = join(dir, 'generated');
   });
 
