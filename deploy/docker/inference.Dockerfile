@@ -62,4 +62,6 @@ ENV NODE_ENV=production \
     ZEUS_GENERATED_DIR=/generated
 # Any user can run it: compose may run it as the user owning the host's folders.
 USER 10001:10001
+# The CUDA image's entrypoint only prints a banner before running the command: run it directly.
+ENTRYPOINT []
 CMD ["node", "--import", "tsx", "inference/src/main.ts"]
