@@ -107,6 +107,22 @@ describe('the Hub metadata', () => {
     expect(error.message).toContain(`${REPO}/missing.bin`);
     expect(error.message).toContain('/x/missing.bin');
   });
+
+  it('gives up on a Hub that takes connections and never answers, as unreachable', async () => {
+    const silent = await startHubServer({ repos: { [REPO]: repoDir } });
+    silent.faults.setDown(true);
+    const started = performance.now();
+    const error = await expectHubError(
+      fetchRemoteFiles(REPO, 'main', [BIG], { endpoint: silent.url, token: undefined }, (p) => p, {
+        ...FAST_RETRY,
+        attempts: 2,
+        requestTimeoutMs: 300,
+      }),
+    );
+    await silent.close();
+    expect(error.reason).toBe('unreachable');
+    expect(performance.now() - started).toBeLessThan(10_000);
+  });
 });
 
 describe('downloadHubFile', () => {

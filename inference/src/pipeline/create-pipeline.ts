@@ -1,25 +1,41 @@
-/** Picks the pipeline for `ZEUS_MODEL`. */
-import { ModelUnavailableError, modelRules, type ModelName } from '@zeus/core';
+/**
+ * The pipeline for `ZEUS_MODEL`: both models run the LTX-Video pipeline (the tiny-random set has
+ * the real one's structure), in its own thread so that the worker's event loop stays free.
+ */
+import type { ModelFiles } from '@zeus/models';
+import type { LtxPipelineInfo, ModelLoadProgress, Precision } from '../ltx/pipeline.ts';
+import type { TextEncoderSetting } from '../ltx/text-encoder-placement.ts';
 import type { Device } from '../onnx/runtime.ts';
-import { PlaceholderPipeline } from './placeholder.ts';
+import { ThreadedPipeline } from './thread/threaded-pipeline.ts';
 import type { VideoPipeline } from './types.ts';
 
 export interface PipelineConfig {
-  readonly model: ModelName;
+  readonly model: string;
+  /** The model's files (from ensureModelFiles). */
+  readonly files: ModelFiles;
   readonly device: Device;
+  /** Default: fp16 on GPU providers, fp32 on the CPU. */
+  readonly precision?: Precision | undefined;
+  readonly textEncoder: TextEncoderSetting;
+  /** Denoising steps per video. */
+  readonly steps: number;
+  readonly onLoadProgress?: (progress: ModelLoadProgress) => void;
+  readonly onLoaded?: (info: LtxPipelineInfo) => void;
+  readonly onThreadExit?: (reason: string) => void;
 }
 
 export function createPipeline(config: PipelineConfig): VideoPipeline {
-  switch (config.model) {
-    case 'tiny-random':
-      return new PlaceholderPipeline({
-        device: config.device,
-        steps: modelRules(config.model).steps,
-      });
-    case 'ltxv-2b-0.9.6-distilled':
-      throw new ModelUnavailableError(
-        'The model ltxv-2b-0.9.6-distilled is not available yet: its ONNX pipeline is still ' +
-          'being built. Set ZEUS_MODEL=tiny-random to run Zeus with the small test model.',
-      );
-  }
+  return new ThreadedPipeline({
+    pipeline: {
+      name: config.model,
+      files: config.files,
+      device: config.device,
+      textEncoder: config.textEncoder,
+      steps: config.steps,
+      ...(config.precision === undefined ? {} : { precision: config.precision }),
+    },
+    ...(config.onLoadProgress === undefined ? {} : { onLoadProgress: config.onLoadProgress }),
+    ...(config.onLoaded === undefined ? {} : { onLoaded: config.onLoaded }),
+    ...(config.onThreadExit === undefined ? {} : { onThreadExit: config.onThreadExit }),
+  });
 }

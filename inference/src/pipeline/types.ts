@@ -1,7 +1,8 @@
 /**
  * What the worker asks of a text-to-video model. A pipeline turns settings into RGB frames,
  * reporting progress; the worker owns everything around it (the queue, the job's state, the
- * MP4 file). Implementations: `placeholder.ts` (tiny-random, until the LTX-Video pipeline lands).
+ * MP4 file). Implementation: `LtxPipeline` (inference/src/ltx/pipeline.ts), run in a thread of its
+ * own by `ThreadedPipeline` (thread/).
  */
 import type { GenerationSettings } from '@zeus/core';
 

@@ -8,7 +8,10 @@ import {
   queueSettings,
   redisSettings,
 } from '@zeus/core';
+import { hubSettingsFromEnv, HubSettingsError } from '@zeus/models';
 import { z } from 'zod';
+import { PRECISIONS } from '../ltx/pipeline.ts';
+import { TEXT_ENCODER_SETTINGS } from '../ltx/text-encoder-placement.ts';
 import { DEVICES } from '../onnx/runtime.ts';
 
 export const workerEnvironment = z.object({
@@ -18,6 +21,37 @@ export const workerEnvironment = z.object({
   ...logSettings,
   /** Where ONNX Runtime runs the model: `auto` picks CUDA, then WebGPU, then the CPU. */
   ZEUS_DEVICE: z.enum(DEVICES).default('auto'),
+  /**
+   * Weight precision of the converted models. Unset: fp16 on a GPU provider, fp32 on the CPU
+   * (ONNX Runtime's CPU provider gains nothing from fp16). The T5 encoder keeps float32
+   * numerics either way.
+   */
+  ZEUS_PRECISION: z.enum(PRECISIONS).optional(),
+  /**
+   * Where the T5 text encoder lives: `gpu` (with the other models), `cpu`, `on-demand` (on the
+   * device only while encoding a new prompt) or `auto` (from the GPU's free memory; see
+   * inference/src/ltx/text-encoder-placement.ts).
+   */
+  ZEUS_TEXT_ENCODER: z.enum(TEXT_ENCODER_SETTINGS).default('auto'),
+  /**
+   * After a failure to download or load the model, the worker tries again after this long,
+   * doubling up to ten minutes while it keeps failing.
+   */
+  ZEUS_MODEL_RETRY_MS: integerVariable({ min: 100, max: 600_000 }, 30_000),
+  /** The Hugging Face Hub or mirror the real model's files come from (read by @zeus/models). */
+  HF_ENDPOINT: z
+    .string()
+    .optional()
+    .superRefine((value, context) => {
+      try {
+        hubSettingsFromEnv({ HF_ENDPOINT: value });
+      } catch (error) {
+        if (!(error instanceof HubSettingsError)) throw error;
+        for (const problem of error.problems) {
+          context.addIssue({ code: 'custom', message: problem.replace(/^HF_ENDPOINT: /, '') });
+        }
+      }
+    }),
   /** Folder of generated videos (`<job-id>/out.mp4`), shared with whatever serves them. */
   ZEUS_GENERATED_DIR: z
     .string()

@@ -4,6 +4,7 @@
  */
 import { JobFailure, type JobErrorCode } from '@zeus/core';
 import { SessionError } from '../onnx/runtime.ts';
+import { ModelThreadError } from '../pipeline/thread/protocol.ts';
 import { EncoderError } from '../video/mp4-writer.ts';
 
 export interface FailureDescription {
@@ -28,7 +29,7 @@ export function describeFailure(error: unknown): FailureDescription {
   if (error instanceof EncoderError) {
     return { code: 'ENCODER_FAILED', message: 'The video encoder (ffmpeg) failed.' };
   }
-  if (error instanceof SessionError) {
+  if (error instanceof SessionError || error instanceof ModelThreadError) {
     return { code: 'MODEL_FAILED', message: 'The model failed while generating the video.' };
   }
   const code = (error as NodeJS.ErrnoException | null)?.code;

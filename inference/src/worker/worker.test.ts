@@ -1,10 +1,12 @@
 /**
- * The worker in this process against a real Redis, running tiny-random on ONNX Runtime and
- * writing MP4s with ffmpeg: success, failure, repair of a half-submitted job, and handing a
- * job back on shutdown.
+ * The worker in this process against a real Redis, running the LTX pipeline on the tiny-random
+ * model set (generated into a temporary models folder) on ONNX Runtime and writing MP4s with
+ * ffmpeg: success, failures, repair of a half-submitted job, handing a job back on shutdown,
+ * and getting the real model's files from a Hub that is down at first.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -22,7 +24,10 @@ import {
   type JobView,
   type Redis,
 } from '@zeus/core';
+import { startHubServer, writeTinyHubRepos } from '@zeus/models/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../../deploy/ports.ts';
+import { eventually } from '../../../tests/helpers/eventually.ts';
 import { startTestRedis, type TestRedis } from '../../../tests/helpers/redis.ts';
 import { probeVideo } from '../../../tests/helpers/video.ts';
 import { workerEnvironment } from './config.ts';
@@ -57,18 +62,28 @@ function installation(generatedDir = join(dir, `generated-${prefixCounter + 1}`)
   const queue = new JobQueue(redis, keys);
   const relay = new JobUpdateRelay(subscriber, redis, keys, store);
   const heartbeats = new WorkerHeartbeats(redis, keys);
-  const start = (workerId: string): Promise<RunningWorker> =>
-    startWorker(
+  /** Starts a worker; `ready` (default) waits until it has loaded its model. */
+  const start = async (
+    workerId: string,
+    env: Record<string, string> = {},
+    { ready = true } = {},
+  ): Promise<RunningWorker> => {
+    const worker = await startWorker(
       loadConfig(workerEnvironment, {
         REDIS_URL: redisServer.url,
         ZEUS_REDIS_PREFIX: prefix,
         ZEUS_MODEL: 'tiny-random',
+        ZEUS_MODELS_DIR: join(dir, 'models'),
         ZEUS_DEVICE: 'cpu',
         ZEUS_GENERATED_DIR: generatedDir,
         ZEUS_WORKER_ID: workerId,
+        ...env,
       }),
       createLogger('worker', 'silent'),
     );
+    if (ready) await worker.ready;
+    return worker;
+  };
   const submit = async (size: Partial<Job['settings']> = {}): Promise<JobView> => {
     const job = await store.submit(
       newJob({
@@ -113,7 +128,12 @@ describe('worker', () => {
     const worker = await zeus.start('worker-a');
     const online = await zeus.heartbeats.online();
     expect(online).toMatchObject([
-      { workerId: 'worker-a', modelReady: true, model: 'tiny-random' },
+      {
+        workerId: 'worker-a',
+        modelReady: true,
+        model: 'tiny-random',
+        modelStatus: { state: 'READY' },
+      },
     ]);
 
     const job = await zeus.submit({ width: 96, height: 64, numFrames: 17, frameRate: 10 });
@@ -162,8 +182,8 @@ describe('worker', () => {
     const zeus = installation();
     const job = await zeus.submit();
     const finished = zeus.watch(job.id, zeus.final);
-    // Not added to the queue: the worker finds it on start.
-    const worker = await zeus.start('worker-c');
+    // Not added to the queue: the worker finds it on start, and runs it once its model is ready.
+    const worker = await zeus.start('worker-c', {}, { ready: false });
     expect((await finished).status).toBe('SUCCEEDED');
     await worker.close();
   });
@@ -171,7 +191,7 @@ describe('worker', () => {
   it('hands its job back to the queue when it stops, and another worker finishes it', async () => {
     const zeus = installation();
     const first = await zeus.start('worker-d1');
-    const job = await zeus.submit({ width: 768, height: 512, numFrames: 121 });
+    const job = await zeus.submit({ width: 512, height: 320, numFrames: 65 });
     const running = zeus.watch(job.id, (update) => update.status === 'RUNNING');
     await zeus.queue.add(job.id);
     expect((await running).workerId).toBe('worker-d1');
@@ -186,5 +206,72 @@ describe('worker', () => {
       workerId: 'worker-d2',
     });
     await second.close();
+  });
+
+  it('refuses a prompt over the token limit with INVALID_JOB, saying by how much', async () => {
+    const zeus = installation();
+    const worker = await zeus.start('worker-e');
+    // Straight into the store, past the API's own check.
+    const job = await zeus.submit({
+      prompt: Array.from({ length: 300 }, (_, i) => `word${i}`).join(' '),
+    });
+    const finished = zeus.watch(job.id, zeus.final);
+    await zeus.queue.add(job.id);
+    expect(await finished).toMatchObject({
+      status: 'FAILED',
+      error: {
+        code: 'INVALID_JOB',
+        message: expect.stringMatching(
+          /limit is 255 tokens \(256 with the end-of-sequence token\)/,
+        ) as unknown,
+      },
+    });
+    await worker.close();
+  });
+
+  it('says the Hub cannot be reached, retries later, and gets ready once it can', async () => {
+    // The Hub's address answers nothing at first (connection refused); later a proxy there
+    // forwards to a local Hub serving the tiny model under the real names.
+    const hub = await startHubServer({ repos: (await writeTinyHubRepos(join(dir, 'hub'))).repos });
+    const port = await freePort();
+    const proxy = createServer((client) => {
+      const upstream = connect(Number(new URL(hub.url).port), '127.0.0.1');
+      client.pipe(upstream).pipe(client);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    });
+    const zeus = installation();
+    try {
+      const worker = await zeus.start(
+        'worker-f',
+        {
+          ZEUS_MODEL: 'ltxv-2b-0.9.6-distilled',
+          ZEUS_MODELS_DIR: join(dir, 'models-hub'),
+          HF_ENDPOINT: `http://127.0.0.1:${port}`,
+          ZEUS_MODEL_RETRY_MS: '500',
+        },
+        { ready: false },
+      );
+      const failed = await eventually(async () => {
+        const [beat] = await zeus.heartbeats.online();
+        expect(beat?.modelStatus?.state).toBe('FAILED');
+        return beat;
+      }, 30_000);
+      expect(failed?.modelReady).toBe(false);
+      expect(failed?.modelStatus?.message).toMatch(
+        /^Could not download Lightricks\/LTX-Video\/ltxv-2b-0\.9\.6-distilled-04-25\.safetensors: the Hub at http:\/\/127\.0\.0\.1:\d+ cannot be reached \(.*ECONNREFUSED.*\)\. Check the network, or set HF_ENDPOINT to a reachable mirror\. The worker tries again in \d+ s\.$/,
+      );
+      expect(failed?.modelStatus?.message).not.toContain(dir);
+
+      await new Promise<void>((resolve) => proxy.listen(port, '127.0.0.1', resolve));
+      await worker.ready;
+      expect(await zeus.heartbeats.online()).toMatchObject([
+        { workerId: 'worker-f', modelReady: true, modelStatus: { state: 'READY' } },
+      ]);
+      await worker.close();
+    } finally {
+      await new Promise((resolve) => proxy.close(resolve));
+      await hub.close();
+    }
   });
 });

@@ -1,11 +1,14 @@
 /**
- * The worker: takes jobs from the queue one at a time, runs the pipeline, writes the MP4 and
- * records each step of the job's progress. Announces itself with a heartbeat, and on start
- * (and every minute) repairs what a crash elsewhere may have left: stored jobs missing from
- * BullMQ are queued, running jobs BullMQ no longer holds are failed.
+ * The worker: gets its model ready (downloading or generating the files into ZEUS_MODELS_DIR,
+ * converting them once, loading them in the model thread; trying again later after a failure),
+ * then takes jobs from the queue one at a time, runs the pipeline, writes the MP4 and records
+ * each step of the job's progress. Announces itself with a heartbeat (with where it is with the
+ * model), and on start (and every minute) repairs what a crash elsewhere may have left: stored
+ * jobs missing from BullMQ are queued, running jobs BullMQ no longer holds are failed.
  */
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   closeRedis,
   connectRedis,
@@ -13,23 +16,41 @@ import {
   JobConsumer,
   JobQueue,
   JobStore,
+  ModelUnavailableError,
+  modelRules,
   NotFoundError,
   RedisKeys,
   videoUrlFor,
   WorkerHeartbeats,
   type JobDelivery,
   type Logger,
+  type ModelStatus,
 } from '@zeus/core';
+import {
+  defaultModelsDir,
+  ensureModelFiles,
+  hubSettingsFromEnv,
+  HubSettingsError,
+  modelDir,
+  modelSpec,
+  type HubSettings,
+} from '@zeus/models';
 import { createPipeline } from '../pipeline/create-pipeline.ts';
+import type { VideoPipeline } from '../pipeline/types.ts';
 import { Mp4Writer } from '../video/mp4-writer.ts';
 import type { WorkerConfig } from './config.ts';
 import { describeFailure } from './failures.ts';
+import { DownloadStatus, failedStatus, loadStatus } from './model-status.ts';
 import { ProgressThrottle } from './progress-throttle.ts';
 
 const HEARTBEAT_INTERVAL_MS = 5_000;
 /** Three missed heartbeats and the worker counts as gone. */
 const HEARTBEAT_TTL_MS = 15_000;
 const REPAIR_INTERVAL_MS = 60_000;
+/** The longest wait between two tries at getting the model ready. */
+const MAX_MODEL_RETRY_MS = 600_000;
+/** How often the model's progress goes to the log while it is being got ready. */
+const STATUS_LOG_INTERVAL_MS = 10_000;
 
 /** Why a job was interrupted when the worker stops: it goes back to the queue. */
 class WorkerShutdown extends Error {
@@ -38,14 +59,37 @@ class WorkerShutdown extends Error {
 
 export interface RunningWorker {
   readonly id: string;
+  /**
+   * Resolves once the model is loaded and the worker takes jobs (rejects if the worker is
+   * closed first). Until then the heartbeat says how far the model is.
+   */
+  readonly ready: Promise<void>;
   /** Stops taking jobs, hands the current one back to the queue, and disconnects. */
   close(): Promise<void>;
 }
 
+/**
+ * Starts the worker: heartbeats and queue repair at once, jobs once the model is ready (see
+ * `ready`). Throws ModelUnavailableError for settings that cannot work (a bad HF_TOKEN).
+ */
 export async function startWorker(config: WorkerConfig, logger: Logger): Promise<RunningWorker> {
   const workerId = config.ZEUS_WORKER_ID;
-  // First, so an unavailable model is reported before anything else happens.
-  const pipeline = createPipeline({ model: config.ZEUS_MODEL, device: config.ZEUS_DEVICE });
+  const spec = modelSpec(config.ZEUS_MODEL);
+  const rules = modelRules(config.ZEUS_MODEL);
+  const modelsDir = config.ZEUS_MODELS_DIR ?? defaultModelsDir();
+  // First, so settings that cannot work are reported before anything else happens.
+  let hub: HubSettings | undefined;
+  if (spec.kind === 'hub') {
+    try {
+      hub = hubSettingsFromEnv({
+        HF_ENDPOINT: config.HF_ENDPOINT,
+        HF_TOKEN: process.env['HF_TOKEN'],
+      });
+    } catch (error) {
+      if (error instanceof HubSettingsError) throw new ModelUnavailableError(error.message, error);
+      throw error;
+    }
+  }
 
   const keys = new RedisKeys(config.ZEUS_REDIS_PREFIX);
   // Worker updates wait for Redis to come back rather than fail the job they belong to.
@@ -65,8 +109,16 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
 
   const startedAt = new Date().toISOString();
   let modelReady = false;
+  let modelStatus: ModelStatus = {
+    state: 'DOWNLOADING',
+    message: 'Getting the model files.',
+    progress: null,
+  };
+  let pipeline: VideoPipeline | undefined;
   let current: { readonly jobId: string; readonly controller: AbortController } | null = null;
   let shuttingDown = false;
+  /** Stops getting the model ready when the worker closes first. */
+  const stopping = new AbortController();
 
   const beat = async (): Promise<void> => {
     try {
@@ -76,6 +128,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
           model: config.ZEUS_MODEL,
           device: config.ZEUS_DEVICE,
           modelReady,
+          modelStatus,
           jobId: current?.jobId ?? null,
           pid: process.pid,
           hostname: hostname(),
@@ -91,19 +144,81 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   await beat();
   const heartbeatTimer = setInterval(() => void beat(), HEARTBEAT_INTERVAL_MS);
 
-  logger.info({ model: pipeline.name, device: config.ZEUS_DEVICE }, 'loading the model');
-  const loadStarted = performance.now();
-  try {
-    await pipeline.load();
-  } catch (error) {
-    clearInterval(heartbeatTimer);
-    await heartbeats.remove(workerId).catch(() => undefined);
-    await Promise.all([queue.close(), closeRedis(redis), closeRedis(consumerConnection)]);
-    throw error;
+  let statusLoggedAt = Number.NEGATIVE_INFINITY;
+  const setStatus = (status: ModelStatus): void => {
+    const changed = status.state !== modelStatus.state;
+    modelStatus = status;
+    // A new state is announced at once; progress within a state rides the next heartbeat.
+    if (changed) void beat();
+    const now = performance.now();
+    if (changed || now - statusLoggedAt >= STATUS_LOG_INTERVAL_MS) {
+      statusLoggedAt = now;
+      logger.info({ state: status.state, progress: status.progress }, status.message);
+    }
+  };
+
+  /** Files, conversion, loading; after a failure, the same again after a growing delay. */
+  async function prepareModel(): Promise<VideoPipeline> {
+    let delay = config.ZEUS_MODEL_RETRY_MS;
+    for (;;) {
+      let candidate: VideoPipeline | undefined;
+      try {
+        const download = new DownloadStatus();
+        setStatus({ state: 'DOWNLOADING', message: 'Getting the model files.', progress: null });
+        const started = performance.now();
+        const files = await ensureModelFiles(spec, modelDir(modelsDir, config.ZEUS_MODEL), {
+          ...(hub === undefined ? {} : { hub }),
+          signal: stopping.signal,
+          onProgress: (event) => {
+            const status = download.update(event);
+            if (status !== undefined) setStatus(status);
+          },
+        });
+        stopping.signal.throwIfAborted();
+        logger.info(
+          { dir: files.dir, seconds: Math.round((performance.now() - started) / 1000) },
+          'model files ready',
+        );
+        candidate = createPipeline({
+          model: config.ZEUS_MODEL,
+          files,
+          device: config.ZEUS_DEVICE,
+          precision: config.ZEUS_PRECISION,
+          textEncoder: config.ZEUS_TEXT_ENCODER,
+          steps: rules.steps,
+          onLoadProgress: (progress) => {
+            setStatus(loadStatus(progress));
+          },
+          onLoaded: (info) => {
+            logger.info(
+              {
+                provider: info.provider,
+                precision: info.precision,
+                textEncoder: info.textEncoder.placement,
+                reason: info.textEncoder.reason,
+                layers: info.transformerLayers,
+                width: info.transformerWidth,
+              },
+              'model loaded',
+            );
+          },
+          onThreadExit: (reason) => {
+            logger.error({ reason }, 'the model thread stopped: it is restarted for the next job');
+          },
+        });
+        await candidate.load();
+        stopping.signal.throwIfAborted();
+        return candidate;
+      } catch (error) {
+        await candidate?.dispose();
+        if (stopping.signal.aborted) throw stopping.signal.reason;
+        logger.error({ err: error, retryInMs: delay }, 'could not get the model ready');
+        setStatus(failedStatus(error, delay, { device: config.ZEUS_DEVICE, modelsDir }));
+        await sleep(delay, undefined, { signal: stopping.signal });
+        delay = Math.min(delay * 2, MAX_MODEL_RETRY_MS);
+      }
+    }
   }
-  modelReady = true;
-  logger.info({ ms: Math.round(performance.now() - loadStarted) }, 'model loaded');
-  await beat();
 
   async function repair(): Promise<void> {
     // Running jobs are read before BullMQ's ids: a job that starts in between is then not
@@ -142,11 +257,13 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   async function runJob(delivery: JobDelivery): Promise<void> {
     const { jobId } = delivery;
     let job;
+    const model = pipeline;
+    if (model === undefined) throw new Error('A job was delivered before the model was ready');
     try {
       job = await store.update(jobId, {
         type: 'start',
         workerId,
-        totalSteps: pipeline.totalSteps,
+        totalSteps: model.totalSteps,
       });
     } catch (error) {
       if (error instanceof NotFoundError || error instanceof JobConflictError) {
@@ -183,7 +300,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
         frameRate: settings.frameRate,
         expectedFrames: settings.numFrames,
       });
-      await pipeline.generate(settings, {
+      await model.generate(settings, {
         onProgress: ({ stage, step }) => {
           progress.offer({ stage, step });
         },
@@ -191,7 +308,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
         signal: controller.signal,
       });
       controller.signal.throwIfAborted();
-      progress.offer({ stage: 'SAVING', step: pipeline.totalSteps });
+      progress.offer({ stage: 'SAVING', step: model.totalSteps });
       await writer.finish();
       await progress.flush();
       await store.update(jobId, { type: 'succeed', attempt, videoUrl: videoUrlFor(jobId) });
@@ -222,55 +339,76 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
     }
   }
 
-  const consumer = new JobConsumer(
-    consumerConnection,
-    keys,
-    {
-      process: runJob,
-      onGaveUp: (jobId, reason) => {
-        const stalled = /stalled/.test(reason);
-        logger.error({ jobId, reason }, 'BullMQ gave up on a job');
-        store
-          .update(jobId, {
-            type: 'fail',
-            code: stalled ? 'WORKER_LOST' : 'INTERNAL_ERROR',
-            message: stalled
-              ? 'The workers generating this job stopped too many times; it was given up.'
-              : 'The worker could not run this job.',
-          })
-          .catch(ignoreConflict)
-          .catch((error: unknown) => {
-            logger.error({ err: error, jobId }, 'could not record a given-up job');
-          });
+  const consume = (): JobConsumer =>
+    new JobConsumer(
+      consumerConnection,
+      keys,
+      {
+        process: runJob,
+        onGaveUp: (jobId, reason) => {
+          const stalled = /stalled/.test(reason);
+          logger.error({ jobId, reason }, 'BullMQ gave up on a job');
+          store
+            .update(jobId, {
+              type: 'fail',
+              code: stalled ? 'WORKER_LOST' : 'INTERNAL_ERROR',
+              message: stalled
+                ? 'The workers generating this job stopped too many times; it was given up.'
+                : 'The worker could not run this job.',
+            })
+            .catch(ignoreConflict)
+            .catch((error: unknown) => {
+              logger.error({ err: error, jobId }, 'could not record a given-up job');
+            });
+        },
+        onStalled: (jobId) => {
+          logger.warn({ jobId }, 'a worker was lost mid-job: the job goes back to the queue');
+        },
+        onError: (error) => {
+          logger.error({ err: error }, 'queue consumer error');
+        },
       },
-      onStalled: (jobId) => {
-        logger.warn({ jobId }, 'a worker was lost mid-job: the job goes back to the queue');
+      {
+        lockDurationMs: config.ZEUS_JOB_LOCK_MS,
+        maxStalledCount: config.ZEUS_MAX_JOB_RETRIES,
       },
-      onError: (error) => {
-        logger.error({ err: error }, 'queue consumer error');
-      },
-    },
-    {
-      lockDurationMs: config.ZEUS_JOB_LOCK_MS,
-      maxStalledCount: config.ZEUS_MAX_JOB_RETRIES,
-    },
-  );
-  await consumer.ready();
-  logger.info('worker ready for jobs');
+    );
+
+  let consumer: JobConsumer | undefined;
+  const ready = (async () => {
+    logger.info(
+      { model: config.ZEUS_MODEL, device: config.ZEUS_DEVICE, modelsDir },
+      'getting the model ready',
+    );
+    const loadStarted = performance.now();
+    pipeline = await prepareModel();
+    modelReady = true;
+    modelStatus = { state: 'READY', message: 'The model is loaded.', progress: null };
+    logger.info({ seconds: Math.round((performance.now() - loadStarted) / 1000) }, 'model ready');
+    await beat();
+    consumer = consume();
+    await consumer.ready();
+    logger.info('worker ready for jobs');
+  })();
+  // Closing first rejects it; nobody has to be waiting.
+  ready.catch(() => undefined);
 
   let closing: Promise<void> | null = null;
   return {
     id: workerId,
+    ready,
     close: () => {
       closing ??= (async () => {
         shuttingDown = true;
         clearInterval(repairTimer);
-        const consumerClosed = consumer.close();
+        stopping.abort(new WorkerShutdown('the worker stopped before its model was ready'));
+        await ready.catch(() => undefined);
+        const consumerClosed = consumer?.close();
         current?.controller.abort(new WorkerShutdown());
         await consumerClosed;
         clearInterval(heartbeatTimer);
         await heartbeats.remove(workerId).catch(() => undefined);
-        await pipeline.dispose();
+        await pipeline?.dispose();
         await queue.close();
         await Promise.all([closeRedis(redis), closeRedis(consumerConnection)]);
       })();

@@ -30,7 +30,15 @@ export interface RetryPolicy {
   /** Wait before the second try; doubled for each further one. */
   readonly initialDelayMs: number;
   readonly maxDelayMs: number;
+  /**
+   * A metadata request (`paths-info`) unanswered for this long is given up as unreachable and
+   * tried again: a Hub or proxy that accepts connections and never answers must not hang the
+   * caller (downloads have their own idle timeout). Default 30 s.
+   */
+  readonly requestTimeoutMs?: number;
 }
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 export const DEFAULT_RETRY: RetryPolicy = {
   attempts: 5,
@@ -59,6 +67,7 @@ export async function fetchRemoteFiles(
     path,
     destination: destinationOf(path),
   });
+  const timeoutMs = retry.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const entries = await withRetries(retry, onRetry, async () => {
     try {
       return await pathsInfo({
@@ -67,6 +76,14 @@ export async function fetchRemoteFiles(
         revision,
         hubUrl: hub.endpoint,
         ...(hub.token === undefined ? {} : { accessToken: hub.token }),
+        fetch: (input, init) =>
+          fetch(input, {
+            ...init,
+            signal: AbortSignal.any([
+              ...(init?.signal == null ? [] : [init.signal]),
+              AbortSignal.timeout(timeoutMs),
+            ]),
+          }),
       });
     } catch (error) {
       throw toHubError(error, location(first), hub.endpoint);

@@ -21,6 +21,8 @@ const send = (message: FromModelThread, transfer: ArrayBuffer[] = []): void => {
 };
 
 let pipeline: LtxPipeline | undefined;
+/** The load in progress: `dispose` waits for it (the sessions it creates must be released). */
+let loading: Promise<void> | undefined;
 /** A job being generated: its abort controller and the sink's flow control. */
 interface Job {
   readonly id: number;
@@ -35,7 +37,7 @@ let current: Job | undefined;
 port.on('message', (message: ToModelThread) => {
   switch (message.type) {
     case 'load':
-      void load(message.options);
+      loading = load(message.options);
       return;
     case 'generate':
       void generate(message.id, message.settings);
@@ -62,15 +64,15 @@ port.on('message', (message: ToModelThread) => {
 
 async function load(options: Extract<ToModelThread, { type: 'load' }>['options']): Promise<void> {
   try {
-    const loading = new LtxPipeline({
+    const loaded = new LtxPipeline({
       ...options,
       onLoadProgress: (progress) => {
         send({ type: 'load-progress', progress });
       },
     });
-    await loading.load();
-    pipeline = loading;
-    const { info } = loading;
+    await loaded.load();
+    pipeline = loaded;
+    const { info } = loaded;
     if (info === undefined) throw new Error('The pipeline loaded without its facts');
     send({ type: 'loaded', info });
   } catch (error) {
@@ -123,6 +125,7 @@ async function generate(
 
 async function dispose(): Promise<void> {
   current?.controller.abort(new Error('disposed'));
+  await loading;
   await pipeline?.dispose();
   pipeline = undefined;
   send({ type: 'disposed' });
