@@ -67,7 +67,15 @@ export interface WatchHandlers {
 export interface ZeusApiOptions {
   /** How many times to retry a dropped WebSocket before giving up (about 4 s apart at most). */
   readonly retryAttempts?: number;
+  /** Sent as `Authorization: Bearer` over HTTP and as `connectionParams.apiKey` on the WebSocket. */
+  readonly apiKey?: string | null;
 }
+
+/** graphql-ws's close code when the server refuses the connection (here: a wrong API key). */
+const FORBIDDEN_CLOSE_CODE = 4403;
+
+/** What the CLI adds to Zeus's own message when a key is missing or wrong. */
+const KEY_HINT = 'Pass it with --api-key <key> or set ZEUS_API_KEY.';
 
 /** 0.5 s, 1 s, 2 s, then 4 s at most between reconnects, plus up to 0.5 s of jitter. */
 function reconnectDelayMs(retries: number): number {
@@ -78,6 +86,7 @@ export class ZeusApi {
   readonly #graphqlUrl: string;
   readonly #wsUrl: string;
   readonly #retryAttempts: number;
+  readonly #apiKey: string | null;
 
   /** `baseUrl`: Zeus's address, for example `http://localhost:8080`. */
   constructor(
@@ -88,6 +97,7 @@ export class ZeusApi {
     this.#wsUrl = this.#graphqlUrl.replace(/^http/, 'ws');
     // About two minutes of retries: long enough for servers to restart.
     this.#retryAttempts = options.retryAttempts ?? 30;
+    this.#apiKey = options.apiKey ?? null;
   }
 
   async request<Data>(query: string, variables: Record<string, unknown> = {}): Promise<Data> {
@@ -95,7 +105,11 @@ export class ZeusApi {
     try {
       response = await fetch(this.#graphqlUrl, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json',
+          ...(this.#apiKey === null ? {} : { authorization: `Bearer ${this.#apiKey}` }),
+        },
         body: JSON.stringify({ query, variables }),
       });
     } catch (error) {
@@ -160,7 +174,9 @@ export class ZeusApi {
       webSocketImpl: WebSocket,
       lazy: true,
       retryAttempts: this.#retryAttempts,
-      shouldRetry: () => true,
+      ...(this.#apiKey === null ? {} : { connectionParams: { apiKey: this.#apiKey } }),
+      // Every drop is worth retrying (servers restart), but not a refused key.
+      shouldRetry: (event) => !isRefusedKey(event),
       retryWait: (retries) =>
         new Promise((resolve) => setTimeout(resolve, reconnectDelayMs(retries))),
       on: {
@@ -206,6 +222,12 @@ export class ZeusApi {
           },
           error: (error) => {
             settle(() => {
+              if (isRefusedKey(error)) {
+                reject(
+                  new ZeusApiError(`Zeus refused the API key. ${KEY_HINT}`, 'UNAUTHENTICATED'),
+                );
+                return;
+              }
               reject(
                 new ZeusApiError(
                   `Lost the connection to Zeus at ${this.baseUrl} (${closeReason(error)}); ` +
@@ -263,11 +285,21 @@ interface GraphQLErrorJson {
   readonly extensions?: Readonly<Record<string, unknown>>;
 }
 
+/** The WebSocket was closed because Zeus refused the API key. */
+function isRefusedKey(event: unknown): boolean {
+  return (
+    typeof event === 'object' &&
+    event !== null &&
+    'code' in event &&
+    event.code === FORBIDDEN_CLOSE_CODE
+  );
+}
+
 function errorFromGraphQL(error: GraphQLErrorJson): ZeusApiError {
   const code = error.extensions?.['code'];
   const field = error.extensions?.['field'];
   return new ZeusApiError(
-    error.message,
+    code === 'UNAUTHENTICATED' ? `${error.message} ${KEY_HINT}` : error.message,
     typeof code === 'string' ? code : 'GRAPHQL_ERROR',
     typeof field === 'string' ? field : null,
   );

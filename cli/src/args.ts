@@ -30,6 +30,7 @@ Options for jobs:
 
 Options for every command:
   --url <url>               Zeus's address (default: $ZEUS_URL or ${DEFAULT_URL})
+  --api-key <key>           Zeus's API key, when it needs one (default: $ZEUS_API_KEY)
   --json                    Machine-readable output: one JSON object per line
   -h, --help                This text
 
@@ -40,6 +41,8 @@ export interface CommonOptions {
   /** Base URL of Zeus, without a trailing slash. */
   readonly url: string;
   readonly json: boolean;
+  /** The API key sent with every request (`--api-key` or `ZEUS_API_KEY`); null for none. */
+  readonly apiKey: string | null;
 }
 
 export interface GenerationFlags {
@@ -74,6 +77,7 @@ export class UsageError extends Error {
 
 const OPTIONS = {
   url: { type: 'string' },
+  'api-key': { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   out: { type: 'string', short: 'o' },
@@ -116,6 +120,13 @@ function optional<Key extends string, Value>(
   return value === undefined ? {} : ({ [key]: value } as { [K in Key]: Value });
 }
 
+function apiKey(text: string | undefined): string | null {
+  const key = text?.trim() ?? '';
+  if (key === '') return null;
+  if (/\s/.test(key)) throw new UsageError('--api-key must not contain spaces.');
+  return key;
+}
+
 function baseUrl(text: string): string {
   let url: URL;
   try {
@@ -146,6 +157,7 @@ export function parseCommand(
   const common: CommonOptions = {
     url: baseUrl(values.url ?? env['ZEUS_URL'] ?? DEFAULT_URL),
     json: values.json === true,
+    apiKey: apiKey(values['api-key'] ?? env['ZEUS_API_KEY']),
   };
   const refuse = (flags: readonly (keyof typeof values)[], command: string): void => {
     const given = flags.filter((flag) => values[flag] !== undefined);

@@ -42,7 +42,7 @@ export async function run(argv: readonly string[], context: RunContext): Promise
     context.stdout.write(`${USAGE}\n`);
     return EXIT.OK;
   }
-  const api = new ZeusApi(command.url);
+  const api = new ZeusApi(command.url, { apiKey: command.apiKey });
   switch (command.name) {
     case 'generate':
       return generate(api, command, context);

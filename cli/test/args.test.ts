@@ -43,6 +43,7 @@ describe('parseCommand', () => {
       download: true,
       url: 'http://zeus.example:9000',
       json: true,
+      apiKey: null,
     });
   });
 
@@ -57,12 +58,30 @@ describe('parseCommand', () => {
       download: false,
       url: 'https://zeus.test',
       json: false,
+      apiKey: null,
     });
     expect(parseCommand(['status'], {})).toEqual({
       name: 'status',
       url: 'http://localhost:8080',
       json: false,
+      apiKey: null,
     });
+  });
+
+  it('takes the API key from --api-key, else ZEUS_API_KEY', () => {
+    expect(parseCommand(['status', '--api-key', 'k-0123456789abcdef'], {})).toMatchObject({
+      apiKey: 'k-0123456789abcdef',
+    });
+    expect(
+      parseCommand(['jobs', '--api-key', 'from-flag'], { ZEUS_API_KEY: 'from-env' }),
+    ).toMatchObject({ apiKey: 'from-flag' });
+    expect(parseCommand(['jobs'], { ZEUS_API_KEY: ' from-env ' })).toMatchObject({
+      apiKey: 'from-env',
+    });
+    expect(parseCommand(['jobs'], { ZEUS_API_KEY: '' })).toMatchObject({ apiKey: null });
+    expect(() => parseCommand(['jobs', '--api-key', 'two words'], {})).toThrow(
+      /--api-key must not contain spaces/,
+    );
   });
 
   it('reads jobs with paging', () => {
