@@ -1,9 +1,10 @@
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync, lstatSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runWhileLocked } from './docker-deploy.ts';
+import { runHostStep, runWhileLocked } from './docker-deploy.ts';
+import { IMAGE_USER } from './docker-plan.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -67,5 +68,42 @@ describe('runWhileLocked', () => {
       () => Promise.resolve(++starts),
     );
     expect(again).toEqual({ status: 0, started: 2 });
+  });
+});
+
+describe('runHostStep', () => {
+  it('makes the folders, again without complaint', async () => {
+    const paths = [join(dir, 'host', 'models', 'tiny-random'), join(dir, 'host', 'generated')];
+    await runHostStep({ kind: 'mkdir', paths, chown: undefined });
+    await runHostStep({ kind: 'mkdir', paths, chown: undefined });
+    for (const path of paths) expect(statSync(path).isDirectory()).toBe(true);
+  });
+
+  it.runIf(process.getuid?.() === 0)(
+    'as root, gives the folders and what is in them to the images’ user, not what links point to',
+    async () => {
+      const outside = join(dir, 'outside.txt');
+      await writeFile(outside, 'not ours');
+      const models = join(dir, 'owned', 'models');
+      await mkdir(join(models, 'tiny-random'), { recursive: true });
+      await writeFile(join(models, 'tiny-random', 'weights.bin'), 'w');
+      await symlink(outside, join(models, 'link'));
+      await runHostStep({ kind: 'mkdir', paths: [models], chown: IMAGE_USER });
+      for (const path of [models, join(models, 'tiny-random', 'weights.bin')]) {
+        expect(statSync(path).uid).toBe(IMAGE_USER.uid);
+        expect(statSync(path).gid).toBe(IMAGE_USER.gid);
+      }
+      expect(lstatSync(join(models, 'link')).uid).toBe(IMAGE_USER.uid);
+      expect(statSync(outside).uid).toBe(0);
+    },
+  );
+
+  it('writes and removes the override file', async () => {
+    const path = join(dir, 'docker-compose.override.yml');
+    await runHostStep({ kind: 'write-file', path, content: 'services: {}\n' });
+    expect(existsSync(path)).toBe(true);
+    await runHostStep({ kind: 'remove-file', path });
+    await runHostStep({ kind: 'remove-file', path });
+    expect(existsSync(path)).toBe(false);
   });
 });

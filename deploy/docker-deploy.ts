@@ -5,7 +5,7 @@
  * leaves unchanged containers alone, and the model files are fetched only when missing.
  */
 import { existsSync, watch } from 'node:fs';
-import { chown, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { lchown, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError } from '@zeus/core';
@@ -97,6 +97,28 @@ export async function deployWithDocker(options: DockerDeployOptions): Promise<nu
   return 0;
 }
 
+/** The steps on this host's files: folders (and their owner), the override file. */
+export async function runHostStep(
+  step: Extract<Step, { kind: 'mkdir' | 'write-file' | 'remove-file' }>,
+): Promise<void> {
+  switch (step.kind) {
+    case 'mkdir':
+      for (const path of step.paths) {
+        await mkdir(path, { recursive: true });
+        if (step.chown !== undefined) await chownTree(path, step.chown.uid, step.chown.gid);
+      }
+      return;
+    case 'write-file':
+      console.log(`Writing ${step.path} (the GPUs and the containers' user on this machine).`);
+      await writeFile(step.path, step.content);
+      return;
+    case 'remove-file':
+      console.log(`Removing ${step.path} (one GPU, default user: not needed).`);
+      await rm(step.path, { force: true });
+      return;
+  }
+}
+
 /** Runs one step; returns what went wrong, or undefined. */
 async function runStep(
   step: Step,
@@ -106,18 +128,9 @@ async function runStep(
 ): Promise<string | undefined> {
   switch (step.kind) {
     case 'mkdir':
-      for (const path of step.paths) {
-        await mkdir(path, { recursive: true });
-        if (step.chown !== undefined) await chownTree(path, step.chown.uid, step.chown.gid);
-      }
-      return undefined;
     case 'write-file':
-      console.log(`Writing ${step.path} (the GPUs and the containers' user on this machine).`);
-      await writeFile(step.path, step.content);
-      return undefined;
     case 'remove-file':
-      console.log(`Removing ${step.path} (one GPU, default user: not needed).`);
-      await rm(step.path, { force: true });
+      await runHostStep(step);
       return undefined;
     case 'docker': {
       console.log(`${step.title}: docker ${step.args.join(' ')}`);
@@ -192,12 +205,13 @@ export async function runWhileLocked<T>(
   return { status, started: await start() };
 }
 
+/** chown -R, without following symbolic links out of the tree. */
 async function chownTree(path: string, uid: number, gid: number): Promise<void> {
-  await chown(path, uid, gid);
+  await lchown(path, uid, gid);
   for (const entry of await readdir(path, { withFileTypes: true })) {
     const child = join(path, entry.name);
     if (entry.isDirectory()) await chownTree(child, uid, gid);
-    else await chown(child, uid, gid);
+    else await lchown(child, uid, gid);
   }
 }
 
