@@ -41,11 +41,13 @@ describe('mp4Arguments', () => {
     expect(valueAfter(custom.inputOptions, '-framerate')).toBe('8');
   });
 
-  it('adds a tuning only when one is asked for', () => {
-    expect(args.outputOptions).not.toContain('-tune');
-    const tuned = mp4Arguments({ width: 64, height: 64, frameRate: 8, tune: 'zerolatency' });
-    expect(valueAfter(tuned.outputOptions, '-tune')).toBe('zerolatency');
-    expect(valueAfter(tuned.outputOptions, '-c:v')).toBe('libx264');
+  it('tunes for zero latency unless told otherwise', () => {
+    expect(valueAfter(args.outputOptions, '-tune')).toBe('zerolatency');
+    const film = mp4Arguments({ width: 64, height: 64, frameRate: 8, tune: 'film' });
+    expect(valueAfter(film.outputOptions, '-tune')).toBe('film');
+    const untuned = mp4Arguments({ width: 64, height: 64, frameRate: 8, tune: null });
+    expect(untuned.outputOptions).not.toContain('-tune');
+    expect(valueAfter(untuned.outputOptions, '-c:v')).toBe('libx264');
   });
 
   it('refuses sizes and rates ffmpeg would reject or mangle', () => {
