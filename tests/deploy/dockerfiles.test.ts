@@ -85,6 +85,23 @@ describe('the Dockerfiles', () => {
     }
   });
 
+  it('give npm ci every workspace manifest the lock file names', () => {
+    const root = JSON.parse(readFileSync(join(REPOSITORY_ROOT, 'package.json'), 'utf8')) as {
+      workspaces: string[];
+    };
+    for (const [name, image] of Object.entries(images)) {
+      const depsStage = image.stages[0]!;
+      const copied = depsStage.instructions
+        .filter((instruction) => instruction.getKeyword() === 'COPY')
+        .map((instruction) => instruction.getArguments()[0]?.getValue());
+      for (const workspace of root.workspaces) {
+        expect(copied, `${name} copies ${workspace}/package.json`).toContain(
+          `${workspace}/package.json`,
+        );
+      }
+    }
+  });
+
   it('leave the model files, videos and node_modules out of the build context', () => {
     const ignored = readFileSync(join(REPOSITORY_ROOT, '.dockerignore'), 'utf8').split('\n');
     for (const entry of ['**/node_modules', '.git', 'generated', 'models/cache', '.zeus']) {
