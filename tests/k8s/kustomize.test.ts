@@ -175,7 +175,12 @@ images:
 const EXTERNAL_REDIS_URL = 'rediss://:secret@redis.example.com:6380';
 const POD_NAME = 'zeus-worker-5d9c7b8f6-x2x7q';
 const fromCluster = (name: string): string | undefined =>
-  ({ REDIS_URL: EXTERNAL_REDIS_URL, ZEUS_WORKER_ID: POD_NAME })[name];
+  ({
+    REDIS_URL: EXTERNAL_REDIS_URL,
+    ZEUS_WORKER_ID: POD_NAME,
+    ZEUS_API_KEYS: 'studio:k8s-test-key-0123456789',
+    HF_TOKEN: 'hf_0123456789abcdefghij',
+  })[name];
 
 beforeAll(async () => {
   await checkKustomize();
@@ -360,6 +365,11 @@ describe.each(VARIANTS)('$name', (variant) => {
     expect(port?.containerPort).toBe(config.ZEUS_API_PORT);
     expect(server.readinessProbe?.httpGet).toEqual({ path: HEALTH_PATH, port: 'http' });
     expect(server.livenessProbe?.tcpSocket).toEqual({ port: 'http' });
+    expect(server.env?.find((v) => v.name === 'ZEUS_API_KEYS')?.valueFrom?.secretKeyRef).toEqual({
+      name: 'zeus-secrets',
+      key: 'ZEUS_API_KEYS',
+      optional: true,
+    });
     // SIGTERM: drain delay, then open requests' grace, inside the pod's grace period.
     const graceSeconds = podOf('zeus-api').terminationGracePeriodSeconds ?? 30;
     expect(config.ZEUS_DRAIN_DELAY_MS + config.ZEUS_SHUTDOWN_GRACE_MS).toBeLessThan(
@@ -400,12 +410,16 @@ describe.each(VARIANTS)('$name', (variant) => {
     expect(
       find(objects, 'ConfigMap', probeVolume?.configMap?.name ?? '').data?.['worker-probe.mjs'],
     ).toContain('modelReady');
-    expect(worker.startupProbe?.exec?.command).toEqual(['node', script, 'ready']);
+    // Started once it beats; ready once its model is loaded, however long the download takes.
+    expect(worker.startupProbe?.exec?.command).toEqual(['node', script, 'live']);
     expect(worker.readinessProbe?.exec?.command).toEqual(['node', script, 'ready']);
     expect(worker.livenessProbe?.exec?.command).toEqual(['node', script, 'live']);
-    // Loading the model may take many minutes before the first "ready".
-    const startup = worker.startupProbe;
-    expect((startup?.periodSeconds ?? 10) * (startup?.failureThreshold ?? 3)).toBeGreaterThan(600);
+    // The heartbeat lives 15 s: liveness gives a stuck worker minutes, not seconds.
+    const liveness = worker.livenessProbe;
+    expect(
+      (liveness?.periodSeconds ?? 10) * (liveness?.failureThreshold ?? 3),
+    ).toBeGreaterThanOrEqual(300);
+    expect(pod.initContainers).toBeUndefined();
 
     // Models and videos where the configuration says, writable.
     expect(mountOf(worker, 'models')).toEqual({ path: '/models', readOnly: false });
@@ -417,12 +431,12 @@ describe.each(VARIANTS)('$name', (variant) => {
     expect(claimOf(pod, 'models')).toBe('zeus-models');
     expect(claimOf(pod, 'generated')).toBe('zeus-generated');
 
-    // First the weights: the same fetch as the Job, which waits for it.
-    const weights = container(pod, 'weights');
-    expect(weights.command).toEqual(FETCH_COMMAND);
-    expect(weights.image).toBe(variant.images['zeus-inference']);
-    expect(mountOf(weights, 'models')).toEqual({ path: '/models', readOnly: false });
-    expect(pod.initContainers?.map((c) => c.name)).toEqual(['weights']);
+    // It fetches what is missing of the model's files itself (waiting for the Job's lock).
+    expect(worker.env?.find((v) => v.name === 'HF_TOKEN')?.valueFrom?.secretKeyRef).toEqual({
+      name: 'zeus-secrets',
+      key: 'HF_TOKEN',
+      optional: true,
+    });
 
     expect(find(objects, 'PodDisruptionBudget', 'zeus-worker').spec?.maxUnavailable).toBe(1);
   });
@@ -572,7 +586,7 @@ describe.each(VARIANTS)('$name', (variant) => {
   });
 });
 
-/** `npm run models -- fetch` as the worker image (Node, no npm) runs it. */
+/** `npm run models -- fetch` as the worker image (Node, no npm) runs it (the weights Job). */
 const FETCH_COMMAND = ['node', '--import', 'tsx', 'models/src/cli.ts', 'fetch'];
 
 /** What the API servers and the workers read, and ZEUS_MODELS_DIR (the model store's). */

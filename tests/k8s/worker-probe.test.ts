@@ -6,7 +6,14 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { closeRedis, connectRedis, RedisKeys, WorkerHeartbeats, type Redis } from '@zeus/core';
+import {
+  closeRedis,
+  connectRedis,
+  RedisKeys,
+  WorkerHeartbeats,
+  type ModelStatus,
+  type Redis,
+} from '@zeus/core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { freePort } from '../../deploy/ports.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
@@ -59,6 +66,7 @@ async function beat(
   heartbeats: WorkerHeartbeats,
   workerId: string,
   modelReady: boolean,
+  modelStatus?: ModelStatus,
 ): Promise<void> {
   const now = new Date().toISOString();
   await heartbeats.beat(
@@ -67,6 +75,7 @@ async function beat(
       model: 'tiny-random',
       device: 'cuda',
       modelReady,
+      ...(modelStatus === undefined ? {} : { modelStatus }),
       jobId: null,
       pid: 1,
       hostname: workerId,
@@ -88,7 +97,16 @@ describe('ready', () => {
     await beat(heartbeats, 'zeus-worker-abc-1', false);
     expect(await probe('ready', env)).toEqual({
       status: 1,
-      output: 'zeus-worker-abc-1 is loading its model',
+      output: 'zeus-worker-abc-1 is not ready for jobs',
+    });
+    await beat(heartbeats, 'zeus-worker-abc-1', false, {
+      state: 'DOWNLOADING',
+      message: 'Downloading the model files: 42%.',
+      progress: 0.42,
+    });
+    expect(await probe('ready', env)).toEqual({
+      status: 1,
+      output: 'zeus-worker-abc-1 is not ready for jobs: Downloading the model files: 42%.',
     });
     await beat(heartbeats, 'zeus-worker-abc-1', true);
     expect(await probe('ready', env)).toEqual({

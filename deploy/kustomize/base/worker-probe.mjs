@@ -2,11 +2,12 @@
 // the worker container, which has the worker's environment (REDIS_URL, ZEUS_REDIS_PREFIX,
 // ZEUS_WORKER_ID).
 //
-// The worker serves nothing over HTTP; what it says about itself is its heartbeat in Redis
-// (core/src/worker-heartbeats.ts): a key `<prefix>:worker:<id>` that expires 15 s after the
-// last beat, holding JSON with `modelReady`. So:
+// It reads the worker's heartbeat in Redis (core/src/worker-heartbeats.ts), the record the API
+// reports workers from: a key `<prefix>:worker:<id>` that expires 15 s after the last beat,
+// holding JSON with `modelReady` and `modelStatus`. So:
 //
-//   ready  exit 0 when the heartbeat says the model is loaded (the worker takes jobs).
+//   ready  exit 0 when the heartbeat says the model is loaded (the worker takes jobs); else 1,
+//          with what the worker says it is doing (downloading the model, …).
 //   live   exit 1 only when Redis answers and the heartbeat is gone: the worker has not beaten
 //          for 15 s. Redis being unreachable is not the worker's fault, and restarting it would
 //          not help, so that counts as alive.
@@ -123,15 +124,16 @@ async function probe(mode, env) {
   const heartbeat = replies.at(-1);
   if (heartbeat === null) return [1, `no heartbeat from ${workerId} in the last 15 s`];
   if (mode === 'live') return [0, `${workerId} is beating`];
-  let modelReady;
+  let record;
   try {
-    modelReady = JSON.parse(heartbeat).modelReady === true;
+    record = JSON.parse(heartbeat);
   } catch {
     return [1, `the heartbeat of ${workerId} is not JSON`];
   }
-  return modelReady
-    ? [0, `${workerId} has its model loaded`]
-    : [1, `${workerId} is loading its model`];
+  if (record.modelReady === true) return [0, `${workerId} has its model loaded`];
+  // What the worker says it is doing (downloading, converting, loading, failed), when it says.
+  const doing = record.modelStatus?.message;
+  return [1, `${workerId} is not ready for jobs${typeof doing === 'string' ? `: ${doing}` : ''}`];
 }
 
 const mode = process.argv[2];
