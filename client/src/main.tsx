@@ -2,13 +2,16 @@
 import { ApolloProvider } from '@apollo/client/react';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import { ApiKeyStore, browserKeyStorage } from './api/api-key.ts';
 import { createZeusClient, sameOriginUrls } from './api/client.ts';
 import { ConnectionContext } from './api/hooks.ts';
 import { AnnouncerProvider } from './components/Announcer.tsx';
+import { ApiKeyContext } from './components/ApiKeyPrompt.tsx';
 import { App } from './components/App.tsx';
 import './styles.css';
 
-const zeus = createZeusClient(sameOriginUrls(window.location));
+const apiKeys = new ApiKeyStore(browserKeyStorage());
+const zeus = createZeusClient({ ...sameOriginUrls(window.location), apiKeys });
 const root = document.getElementById('root');
 if (root === null) throw new Error('index.html has no #root element');
 
@@ -16,9 +19,11 @@ createRoot(root).render(
   <StrictMode>
     <ApolloProvider client={zeus.apollo}>
       <ConnectionContext.Provider value={zeus.connection}>
-        <AnnouncerProvider>
-          <App />
-        </AnnouncerProvider>
+        <ApiKeyContext.Provider value={apiKeys}>
+          <AnnouncerProvider>
+            <App />
+          </AnnouncerProvider>
+        </ApiKeyContext.Provider>
       </ConnectionContext.Provider>
     </ApolloProvider>
   </StrictMode>,

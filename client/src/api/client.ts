@@ -5,10 +5,14 @@
  * live subscriptions again, so progress bars resume where the jobs now are.
  */
 import { ApolloClient, ApolloLink, HttpLink } from '@apollo/client';
+import { CombinedGraphQLErrors, ServerError } from '@apollo/client/errors';
+import { SetContextLink } from '@apollo/client/link/context';
+import { ErrorLink } from '@apollo/client/link/error';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { getMainDefinition } from '@apollo/client/utilities';
 import { Kind, OperationTypeNode } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
+import { saysUnauthenticated, type ApiKeyStore } from './api-key.ts';
 import { createCache } from './cache.ts';
 import { ConnectionMonitor } from './connection.ts';
 
@@ -19,6 +23,8 @@ export interface ZeusClientOptions {
   readonly wsUrl: string;
   /** Milliseconds between keep-alive pings; a ping not answered within this time drops the socket. */
   readonly keepAliveMs?: number;
+  /** The API key to send, for a Zeus run with `ZEUS_API_KEYS` (absent: none is ever sent). */
+  readonly apiKeys?: ApiKeyStore;
 }
 
 export interface ZeusClient {
@@ -30,6 +36,8 @@ export interface ZeusClient {
 
 /** Close code for a socket whose pings went unanswered; not fatal to graphql-ws, so it retries. */
 const PING_TIMEOUT_CLOSE_CODE = 4408;
+/** graphql-ws's close code when Zeus refuses the connection: here, a wrong API key. */
+const FORBIDDEN_CLOSE_CODE = 4403;
 
 /** Backoff between reconnects: 0.5 s, 1 s, 2 s, then 4 s at most, plus up to 0.5 s of jitter. */
 export function reconnectDelayMs(retries: number, random: () => number = Math.random): number {
@@ -51,6 +59,7 @@ export function sameOriginUrls(location: Pick<Location, 'protocol' | 'host'>): {
 export function createZeusClient(options: ZeusClientOptions): ZeusClient {
   const connection = new ConnectionMonitor();
   const keepAliveMs = options.keepAliveMs ?? 10_000;
+  const apiKeys = options.apiKeys ?? null;
   let activeSocket: WebSocket | null = null;
   let pongTimer: ReturnType<typeof setTimeout> | undefined;
   let disposed = false;
@@ -66,6 +75,11 @@ export function createZeusClient(options: ZeusClientOptions): ZeusClient {
     retryWait: (retries) =>
       new Promise((resolve) => setTimeout(resolve, reconnectDelayMs(retries))),
     keepAlive: keepAliveMs,
+    // Read at every (re)connection, so a key entered later is used from the next one.
+    connectionParams: () => {
+      const key = apiKeys?.key ?? null;
+      return key === null ? {} : { apiKey: key };
+    },
     onNonLazyError: () => {
       // Retries are unbounded, so only a fatal protocol error lands here; the banner stays up.
       connection.set('reconnecting');
@@ -77,7 +91,10 @@ export function createZeusClient(options: ZeusClientOptions): ZeusClient {
         // Jobs may have moved on while the socket was down: bring what is on screen up to date.
         if (wasRetry && apollo !== null) void apollo.refetchObservableQueries();
       },
-      closed: () => {
+      closed: (event) => {
+        if ((event as { code?: unknown } | null)?.code === FORBIDDEN_CLOSE_CODE) {
+          apiKeys?.refusedByServer();
+        }
         activeSocket = null;
         clearTimeout(pongTimer);
         if (!disposed) connection.set('reconnecting');
@@ -105,22 +122,47 @@ export function createZeusClient(options: ZeusClientOptions): ZeusClient {
     );
   };
 
-  apollo = new ApolloClient({
-    cache: createCache(),
-    link: ApolloLink.split(
-      isSubscription,
-      new GraphQLWsLink(ws),
-      new HttpLink({ uri: options.httpUrl }),
-    ),
+  // The key on every HTTP request; an UNAUTHENTICATED answer (or 401) makes the app ask for one.
+  const withKey = new SetContextLink((previous) => {
+    const key = apiKeys?.key ?? null;
+    if (key === null) return {};
+    const headers = (previous['headers'] ?? {}) as Record<string, string>;
+    return { headers: { ...headers, authorization: `Bearer ${key}` } };
+  });
+  const askForKey = new ErrorLink(({ error }) => {
+    if (
+      (CombinedGraphQLErrors.is(error) && saysUnauthenticated(error.errors)) ||
+      (ServerError.is(error) && error.statusCode === 401)
+    ) {
+      apiKeys?.refusedByServer();
+    }
   });
 
+  apollo = new ApolloClient({
+    cache: createCache(),
+    link: ApolloLink.from([
+      askForKey,
+      ApolloLink.split(
+        isSubscription,
+        new GraphQLWsLink(ws),
+        ApolloLink.from([withKey, new HttpLink({ uri: options.httpUrl })]),
+      ),
+    ]),
+  });
   const client = apollo;
+  // A key was entered: reconnect with it and ask again for everything on screen.
+  const stopWatchingKey = apiKeys?.subscribe(() => {
+    if (apiKeys.request !== null) return;
+    ws.terminate();
+    void client.refetchObservableQueries();
+  });
   return {
     apollo: client,
     connection,
     ws,
     async dispose() {
       disposed = true;
+      stopWatchingKey?.();
       clearTimeout(pongTimer);
       client.stop();
       await ws.dispose();

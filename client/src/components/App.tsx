@@ -6,6 +6,7 @@ import { MODEL_RULES_QUERY, SYSTEM_QUERY, type Job, type PromptInput } from '../
 import { readiness } from '../jobs/readiness.ts';
 import { defaultValues, valuesFromSettings, type FormValues } from '../jobs/settings-form.ts';
 import { useAnnounce } from './Announcer.tsx';
+import { ApiKeyPrompt } from './ApiKeyPrompt.tsx';
 import { ConnectionBanner } from './ConnectionBanner.tsx';
 import { JobHistory } from './JobHistory.tsx';
 import { PromptForm } from './PromptForm.tsx';
@@ -79,6 +80,7 @@ export function App() {
       </header>
       <ConnectionBanner />
       <main>
+        <ApiKeyPrompt />
         <section className="panel" aria-labelledby="new-video-title">
           <h2 id="new-video-title">New video</h2>
           {modelRules !== undefined && values !== null ? (

@@ -2,6 +2,7 @@
  * The GraphQL playground: GraphiQL bundled with the app (no CDN), talking to `/graphql` on this
  * origin, with subscriptions over graphql-ws on the same path. Caddy serves this page to browsers
  * that open `/graphql`. `?query=…` (and `&variables=…`) opens with that operation instead.
+ * The API key the web app keeps in this browser (Zeus with `ZEUS_API_KEYS`) is sent too.
  */
 import { createGraphiQLFetcher } from '@graphiql/toolkit';
 import { GraphiQL } from 'graphiql';
@@ -10,17 +11,24 @@ import 'graphiql/style.css';
 import { createClient } from 'graphql-ws';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import { ApiKeyStore, browserKeyStorage } from '../api/api-key.ts';
 import { reconnectDelayMs, sameOriginUrls } from '../api/client.ts';
 import { BROWSE, SUBMIT_AND_WATCH, SUBMIT_AND_WATCH_VARIABLES } from './examples.ts';
 
 const { httpUrl, wsUrl } = sameOriginUrls(window.location);
+const apiKey = new ApiKeyStore(browserKeyStorage()).key;
 const wsClient = createClient({
   url: wsUrl,
+  connectionParams: apiKey === null ? {} : { apiKey },
   retryAttempts: 20,
   shouldRetry: () => true,
   retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, reconnectDelayMs(retries))),
 });
-const fetcher = createGraphiQLFetcher({ url: httpUrl, wsClient });
+const fetcher = createGraphiQLFetcher({
+  url: httpUrl,
+  wsClient,
+  ...(apiKey === null ? {} : { headers: { authorization: `Bearer ${apiKey}` } }),
+});
 
 const params = new URLSearchParams(window.location.search);
 const query = params.get('query');
