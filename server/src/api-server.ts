@@ -177,7 +177,8 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
         return true;
       },
       onSubscribe: (ctx, _id, payload) => {
-        if (Object.keys(ctx.subscriptions).length >= REQUEST_LIMITS.maxSubscriptionsPerSocket) {
+        // graphql-ws has already counted this one in.
+        if (Object.keys(ctx.subscriptions).length > REQUEST_LIMITS.maxSubscriptionsPerSocket) {
           return [limitError('maxSubscriptionsPerSocket', null)];
         }
         let document: DocumentNode;

@@ -98,6 +98,14 @@ function describeError(
     const tooLong = limitError('maxTokens', null);
     return { message: tooLong.message, ...where, extensions: tooLong.extensions };
   }
+  // Apollo's and graphql-js's wording differ and name Apollo's options: say it in Zeus's terms.
+  if (/introspection (is not allowed|has been disabled)/.test(formatted.message)) {
+    return {
+      message: 'Introspection is turned off on this Zeus (ZEUS_INTROSPECTION).',
+      ...where,
+      extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+    };
+  }
   const code = extensions['code'];
   if (typeof code === 'string' && REQUEST_ERROR_CODES.has(code)) {
     return { message: formatted.message, ...where, extensions: { code } };
