@@ -38,6 +38,11 @@ export interface LocalStackOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** How long the stack may take to answer (default 60 s). */
   readonly readyTimeoutMs?: number;
+  /**
+   * Also wait until a worker has its model loaded (tests). `deploy.ts` does not: the first start
+   * of the real model downloads about 16 GB, and the web app says how far it is meanwhile.
+   */
+  readonly waitForModel?: boolean;
   /** Grace before a process that ignores SIGTERM is killed (default 10 s). */
   readonly stopGraceMs?: number;
 }
@@ -209,11 +214,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await waitUntil(
       async () => {
         const status = await querySystem(graphqlUrl);
-        return status !== null && status.workersOnline >= options.workers;
+        return (
+          status !== null &&
+          status.workersOnline >= options.workers &&
+          (options.waitForModel !== true || status.modelReady)
+        );
       },
       deadline,
       options.workers > 0
-        ? `Zeus to answer at ${url} with ${options.workers} worker(s) online`
+        ? `Zeus to answer at ${url} with ${options.workers} worker(s) online` +
+            (options.waitForModel === true ? ' and the model ready' : '')
         : `Zeus to answer at ${url}`,
       failIfGaveUp,
     );

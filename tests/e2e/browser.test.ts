@@ -31,8 +31,15 @@ beforeAll(async () => {
     generatedDir: join(dataDir, 'generated'),
     port: 0,
     workers: 1,
-    // Every denoising step is published, however fast the tiny model runs.
-    env: { ZEUS_MODEL: 'tiny-random', ZEUS_LOG_LEVEL: 'warn', ZEUS_PROGRESS_INTERVAL_MS: '0' },
+    waitForModel: true,
+    env: {
+      ZEUS_MODEL: 'tiny-random',
+      // The worker generates the tiny model's files here and converts them.
+      ZEUS_MODELS_DIR: join(dataDir, 'models'),
+      ZEUS_LOG_LEVEL: 'warn',
+      // Every denoising step is published, however fast the tiny model runs.
+      ZEUS_PROGRESS_INTERVAL_MS: '0',
+    },
   });
   browser = await launchChromium(stack.url);
 }, 180_000);

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerInfo } from '../../deploy/docker-cli.ts';
 import { REPOSITORY_ROOT } from '../../deploy/local-stack.ts';
 import { freePort } from '../../deploy/ports.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { graphqlRequest } from '../helpers/graphql.ts';
 
 let dir: string;
@@ -74,6 +75,7 @@ describe('deploy.ts --local', () => {
     const port = await freePort();
     const deployment = deploy({
       ZEUS_MODEL: 'tiny-random',
+      ZEUS_MODELS_DIR: join(dir, 'models'),
       ZEUS_PORT: String(port),
       ZEUS_WORKERS: '1',
       ZEUS_DATA_DIR: join(dir, 'data'),
@@ -104,6 +106,7 @@ describe('deploy.ts --local', () => {
       const deployment = deploy(
         {
           ZEUS_MODEL: 'tiny-random',
+          ZEUS_MODELS_DIR: join(dir, 'models'),
           ZEUS_PORT: String(port),
           ZEUS_WORKERS: '1',
           ZEUS_DATA_DIR: join(dir, 'data-auto'),
@@ -121,18 +124,40 @@ describe('deploy.ts --local', () => {
     },
   );
 
-  it('explains that the default model is not available yet, and leaves nothing running', async () => {
+  it('with the default model and no Hub in reach, runs and says why the model is not ready', async () => {
     const port = await freePort();
+    const closed = await freePort();
     const deployment = deploy({
       ZEUS_MODEL: undefined,
+      ZEUS_MODELS_DIR: join(dir, 'models-default'),
+      HF_ENDPOINT: `http://127.0.0.1:${closed}`,
       ZEUS_PORT: String(port),
       ZEUS_DATA_DIR: join(dir, 'data-default'),
       ZEUS_GENERATED_DIR: join(dir, 'generated'),
+      ZEUS_LOG_LEVEL: 'warn',
     });
-    expect(await deployment.exited).toBe(1);
-    expect(deployment.output()).toMatch(
-      /Zeus did not start: worker-1 cannot run.*\n.*ltxv-2b-0\.9\.6-distilled is not available yet.*ZEUS_MODEL=tiny-random/,
+    await deployment.printed(/Deployment complete\. Zeus is at http:\/\/localhost:\d+/);
+    interface Status {
+      system: {
+        model: string;
+        modelReady: boolean;
+        modelStatus: { state: string; message: string } | null;
+      };
+    }
+    const status = await eventually(async () => {
+      const response = await graphqlRequest<Status>(
+        `http://127.0.0.1:${port}/graphql`,
+        '{ system { model modelReady modelStatus { state message } } }',
+      );
+      expect(response.data?.system.modelStatus?.state).toBe('FAILED');
+      return response.data?.system;
+    }, 60_000);
+    expect(status).toMatchObject({ model: 'ltxv-2b-0.9.6-distilled', modelReady: false });
+    expect(status?.modelStatus?.message).toMatch(
+      /^Could not download Lightricks\/LTX-Video\/.*cannot be reached.*HF_ENDPOINT.*The worker tries again in 30 s\.$/,
     );
+    deployment.process.kill('SIGTERM');
+    expect(await deployment.exited).toBe(0);
     await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
   });
 

@@ -32,8 +32,11 @@ beforeAll(async () => {
     generatedDir: join(dir, 'generated'),
     port: 0,
     workers: 1,
+    waitForModel: true,
     env: {
       ZEUS_MODEL: 'tiny-random',
+      // The worker generates the tiny model's files here and converts them.
+      ZEUS_MODELS_DIR: join(dir, 'models'),
       ZEUS_DEVICE: 'cpu',
       ZEUS_LOG_LEVEL: 'warn',
       // The tiny model's steps take milliseconds: publish every one so the test sees them all.
