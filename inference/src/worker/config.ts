@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import {
   integerVariable,
+  portVariable,
   logSettings,
   modelSettings,
   queueSettings,
@@ -58,6 +59,10 @@ export const workerEnvironment = z.object({
     .min(1)
     .default('generated')
     .transform((path) => resolve(path)),
+  /** Address of the worker's status server (`/healthz`, `/metrics`). */
+  ZEUS_WORKER_HOST: z.string().min(1).default('0.0.0.0'),
+  /** Port of the worker's status server (0: any free port). */
+  ZEUS_WORKER_PORT: portVariable(9464),
   /** This worker's name in heartbeats and logs; unique among workers. */
   ZEUS_WORKER_ID: z
     .string()

@@ -23,10 +23,24 @@ const STORAGE_PROBLEMS: Readonly<Record<string, string>> = {
   ENOTDIR: 'the video folder is not a folder',
 };
 
+/** ffmpeg's words (strerror) for the same problems. */
+const STORAGE_MESSAGES: readonly (readonly [RegExp, string])[] = [
+  [/No space left on device/i, 'the disk is full'],
+  [/Disk quota exceeded/i, 'the disk quota is used up'],
+  [/Read-only file system/i, 'the video folder is read-only'],
+  [/Permission denied|Operation not permitted/i, 'the worker may not write to the video folder'],
+  [/Input\/output error/i, 'the disk reported an error'],
+];
+
 export function describeFailure(error: unknown): FailureDescription {
   if (error instanceof JobFailure)
     return { code: error.code as JobErrorCode, message: error.message };
   if (error instanceof EncoderError) {
+    // ffmpeg writes the file itself: a disk problem reaches us only as its last words.
+    const storage = STORAGE_MESSAGES.find(([pattern]) => pattern.test(error.stderr));
+    if (storage !== undefined) {
+      return { code: 'STORAGE_FAILED', message: `The video could not be saved: ${storage[1]}.` };
+    }
     return { code: 'ENCODER_FAILED', message: 'The video encoder (ffmpeg) failed.' };
   }
   if (error instanceof SessionError || error instanceof ModelThreadError) {

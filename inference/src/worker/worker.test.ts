@@ -77,6 +77,9 @@ function installation(generatedDir = join(dir, `generated-${prefixCounter + 1}`)
         ZEUS_DEVICE: 'cpu',
         ZEUS_GENERATED_DIR: generatedDir,
         ZEUS_WORKER_ID: workerId,
+        // Its status server on any free port: tests run side by side.
+        ZEUS_WORKER_HOST: '127.0.0.1',
+        ZEUS_WORKER_PORT: '0',
         ...env,
       }),
       createLogger('worker', 'silent'),

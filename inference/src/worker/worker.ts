@@ -36,12 +36,15 @@ import {
   type HubSettings,
 } from '@zeus/models';
 import { createPipeline } from '../pipeline/create-pipeline.ts';
+import { queryGpuMemory } from '../system/gpu-memory.ts';
 import type { VideoPipeline } from '../pipeline/types.ts';
 import { Mp4Writer } from '../video/mp4-writer.ts';
 import type { WorkerConfig } from './config.ts';
 import { describeFailure } from './failures.ts';
+import { WorkerMetrics } from './metrics.ts';
 import { DownloadStatus, failedStatus, loadStatus } from './model-status.ts';
 import { ProgressThrottle } from './progress-throttle.ts';
+import { startStatusServer, type StatusServer, type WorkerHealth } from './status-server.ts';
 
 const HEARTBEAT_INTERVAL_MS = 5_000;
 /** Three missed heartbeats and the worker counts as gone. */
@@ -106,6 +109,17 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   const store = new JobStore(redis, keys, { maxQueued: config.ZEUS_MAX_QUEUED });
   const queue = new JobQueue(redis, keys);
   const heartbeats = new WorkerHeartbeats(redis, keys);
+  const metrics = new WorkerMetrics({
+    model: config.ZEUS_MODEL,
+    device: config.ZEUS_DEVICE,
+    gpuMemory: async () => {
+      const memory = await queryGpuMemory(2_000);
+      return memory === undefined
+        ? undefined
+        : { usedBytes: memory.totalBytes - memory.freeBytes, totalBytes: memory.totalBytes };
+    },
+  });
+  let lastBeatAt: Date | null = null;
 
   const startedAt = new Date().toISOString();
   let modelReady = false;
@@ -137,12 +151,65 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
         },
         HEARTBEAT_TTL_MS,
       );
+      lastBeatAt = new Date();
+      metrics.heartbeatWritten(lastBeatAt);
     } catch (error) {
       logger.warn({ err: (error as Error).message }, 'heartbeat failed');
     }
   };
   await beat();
   const heartbeatTimer = setInterval(() => void beat(), HEARTBEAT_INTERVAL_MS);
+
+  /** Ready for jobs, or every reason why not: Redis, the model, the heartbeat. */
+  async function health(): Promise<WorkerHealth> {
+    const problems: string[] = [];
+    if (shuttingDown) problems.push('shutting down');
+    try {
+      await Promise.race([
+        redis.ping(),
+        sleep(1_000, undefined, { ref: false }).then(() => {
+          throw new Error('no answer within 1 s');
+        }),
+      ]);
+    } catch (error) {
+      problems.push(`redis: ${(error as Error).message}`);
+    }
+    if (!modelReady) {
+      problems.push(`model: ${modelStatus.state.toLowerCase()}: ${modelStatus.message}`);
+    }
+    const beatAgeMs = lastBeatAt === null ? null : Date.now() - lastBeatAt.getTime();
+    if (beatAgeMs === null || beatAgeMs > HEARTBEAT_TTL_MS) {
+      problems.push(
+        beatAgeMs === null
+          ? 'heartbeat: never written to Redis'
+          : `heartbeat: last written ${Math.round(beatAgeMs / 1000)} s ago`,
+      );
+    }
+    return {
+      problems,
+      details: {
+        workerId,
+        model: config.ZEUS_MODEL,
+        modelStatus,
+        lastHeartbeatAt: lastBeatAt?.toISOString() ?? null,
+        jobId: current?.jobId ?? null,
+      },
+    };
+  }
+  // Operators' view; a worker without it still does its work, so a taken port is only logged.
+  const statusServer: StatusServer | null = await startStatusServer({
+    host: config.ZEUS_WORKER_HOST,
+    port: config.ZEUS_WORKER_PORT,
+    registry: metrics.registry,
+    health,
+    logger,
+  }).catch((error: unknown) => {
+    logger.error(
+      { err: (error as Error).message, port: config.ZEUS_WORKER_PORT },
+      'the status server (/healthz, /metrics) could not start',
+    );
+    return null;
+  });
 
   let statusLoggedAt = Number.NEGATIVE_INFINITY;
   const setStatus = (status: ModelStatus): void => {
@@ -274,6 +341,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
     }
     const { attempts: attempt, settings } = job;
     const jobLogger = logger.child({ jobId, attempt });
+    metrics.jobStarted();
     const controller = new AbortController();
     current = { jobId, controller };
     if (shuttingDown) controller.abort(new WorkerShutdown());
@@ -302,26 +370,31 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
       });
       await model.generate(settings, {
         onProgress: ({ stage, step }) => {
+          metrics.stage(stage);
           progress.offer({ stage, step });
         },
         frames: writer,
         signal: controller.signal,
       });
       controller.signal.throwIfAborted();
+      metrics.stage('SAVING');
       progress.offer({ stage: 'SAVING', step: model.totalSteps });
       await writer.finish();
       await progress.flush();
       await store.update(jobId, { type: 'succeed', attempt, videoUrl: videoUrlFor(jobId) });
+      metrics.jobEnded('succeeded');
       jobLogger.info({ seconds: (performance.now() - started) / 1000 }, 'job succeeded');
     } catch (error) {
       progress.close();
       await writer?.abort();
       const cause: unknown = controller.signal.aborted ? controller.signal.reason : error;
       if (cause instanceof WorkerShutdown) {
+        metrics.jobEnded('released');
         jobLogger.info('worker stopping: handing the job back to the queue');
         await delivery.release();
       }
       if (cause instanceof JobConflictError) {
+        metrics.jobEnded('superseded');
         jobLogger.warn(
           { reason: cause.reason },
           "the job is no longer this attempt's to run: stopped",
@@ -329,6 +402,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
         return;
       }
       const failure = describeFailure(error);
+      metrics.jobEnded('failed', failure.code);
       jobLogger.error({ err: error, code: failure.code }, 'job failed');
       await store
         .update(jobId, { type: 'fail', attempt, code: failure.code, message: failure.message })
@@ -383,6 +457,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
     const loadStarted = performance.now();
     pipeline = await prepareModel();
     modelReady = true;
+    metrics.setModelReady(true);
     modelStatus = { state: 'READY', message: 'The model is loaded.', progress: null };
     logger.info({ seconds: Math.round((performance.now() - loadStarted) / 1000) }, 'model ready');
     await beat();
@@ -411,6 +486,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
         await pipeline?.dispose();
         await queue.close();
         await Promise.all([closeRedis(redis), closeRedis(consumerConnection)]);
+        await statusServer?.close();
       })();
       return closing;
     },
