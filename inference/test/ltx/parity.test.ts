@@ -66,7 +66,7 @@ describe('parity with the official implementation (golden reference set)', () =>
     expect(byName.get('pipeline.video_float')?.tolerance).toBeLessThanOrEqual(2e-3);
     const frames = byName.get('pipeline.video_uint8');
     expect(frames?.maxAbsError).toBeLessThanOrEqual(1);
-    const exact = Number(/([\d.]+) % exact/.exec(frames?.note ?? '')?.[1]);
+    const exact = Number(/([\d.]+) % of pixels exact/.exec(frames?.note ?? '')?.[1]);
     expect(exact).toBeGreaterThanOrEqual(99);
     expect(results.filter((result) => !passed(result))).toEqual([]);
   });
