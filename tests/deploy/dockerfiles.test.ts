@@ -7,6 +7,8 @@
  * addresses of the other containers, the mounted folders, and the GPU (the worker runs the tiny
  * model on the CPU here). Redis is real; a job goes through Caddy, the API server and the worker.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -167,12 +169,35 @@ function mountPoint(service: ComposeService, container: string): string {
   return container;
 }
 
+/**
+ * Runs a compose health check (`[CMD, …]`) as a process, with the container's address replaced
+ * by the one the test's process listens on; resolves with its exit status.
+ */
+async function runHealthcheck(
+  service: ComposeService,
+  from: string,
+  to: string,
+): Promise<number | null> {
+  const [kind, command, ...args] = service.healthcheck?.test ?? [];
+  expect(kind).toBe('CMD');
+  const child = spawn(
+    command ?? '',
+    args.map((arg) => arg.replaceAll(from, to)),
+    {
+      stdio: 'ignore',
+    },
+  );
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return code;
+}
+
 describe('the images’ commands, run as plain processes', () => {
   let redis: TestRedis;
   let dir: string;
   let supervisor: Supervisor;
   let appPort: number;
   let caddyPort: number;
+  let workerPort: number;
   let generatedDir: string;
   // docker-compose.yml as `ZEUS_MODEL=tiny-random docker compose up` reads it.
   const compose = loadCompose({ ZEUS_MODEL: 'tiny-random' });
@@ -181,7 +206,7 @@ describe('the images’ commands, run as plain processes', () => {
     redis = await startTestRedis();
     dir = await mkdtemp(join(tmpdir(), 'zeus-images-'));
     supervisor = new Supervisor({ logDir: join(dir, 'logs'), stopGraceMs: 10_000 });
-    [appPort = 0, caddyPort = 0] = await freePorts(2);
+    [appPort = 0, caddyPort = 0, workerPort = 0] = await freePorts(3);
     generatedDir = join(dir, 'generated');
   });
 
@@ -216,6 +241,8 @@ describe('the images’ commands, run as plain processes', () => {
       return (await response.json()) as unknown;
     }, 60_000);
     expect(health).toMatchObject({ status: 'ok' });
+    // Compose's health check, run as it is, agrees.
+    expect(await runHealthcheck(app, '127.0.0.1:4000', `127.0.0.1:${appPort}`)).toBe(0);
   });
 
   it('the worker image connects to Redis and loads the (tiny) model on the CPU', async () => {
@@ -236,6 +263,8 @@ describe('the images’ commands, run as plain processes', () => {
         ZEUS_MODELS_DIR: join(dir, 'models'),
         ZEUS_GENERATED_DIR: generatedDir,
         ZEUS_PROGRESS_INTERVAL_MS: '0',
+        ZEUS_WORKER_HOST: '127.0.0.1',
+        ZEUS_WORKER_PORT: String(workerPort),
         ZEUS_LOG_LEVEL: 'warn',
       }),
     });
@@ -248,6 +277,20 @@ describe('the images’ commands, run as plain processes', () => {
       return status;
     }, 60_000);
     expect(system).toEqual({ workersOnline: 1, modelReady: true, model: 'tiny-random' });
+    // Its health check (the status server's /healthz) passes once the model is loaded.
+    const port = inference.environment?.['ZEUS_WORKER_PORT'] ?? '';
+    expect(inference.healthcheck?.test.join(' ')).toContain(`http://127.0.0.1:${port}/healthz`);
+    expect(
+      await eventually(async () => {
+        const code = await runHealthcheck(
+          inference,
+          `127.0.0.1:${port}`,
+          `127.0.0.1:${workerPort}`,
+        );
+        if (code !== 0) throw new Error(`health check exit ${code}`);
+        return code;
+      }, 30_000),
+    ).toBe(0);
   });
 
   it('the Caddy image serves the web app, the API and the videos, and a job goes through', async () => {
