@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SystemStatus } from '../src/api/operations.ts';
+import type { ModelStatus, SystemStatus } from '../src/api/operations.ts';
 import { readiness } from '../src/jobs/readiness.ts';
 
 const system: SystemStatus = {
@@ -35,7 +35,7 @@ describe('readiness', () => {
   });
 
   it('says what the workers are doing to get the model ready, and how far they are', () => {
-    const reason = (modelStatus: SystemStatus['modelStatus']) => {
+    const reason = (modelStatus: ModelStatus | null) => {
       const result = readiness({ ...system, modelReady: false, modelStatus }, undefined);
       return result.ready ? null : result.reason;
     };
