@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
 import type { FrameSink } from '../pipeline/types.ts';
@@ -66,7 +66,7 @@ export class Mp4Writer implements FrameSink {
 
   static async open(options: Mp4WriterOptions): Promise<Mp4Writer> {
     const args = mp4Arguments(options);
-    await mkdir(options.directory, { recursive: true });
+    await makeDirectory(options.directory);
     await removeTemporaryFiles(options.directory);
     const temporaryPath = join(
       options.directory,
@@ -145,6 +145,20 @@ export class Mp4Writer implements FrameSink {
     this.command.kill('SIGKILL');
     await this.finished.catch(() => undefined);
     await rm(this.temporaryPath, { force: true });
+  }
+}
+
+/**
+ * Creates the job's folder (and the folders above it). The last step is a plain mkdir: a
+ * recursive one reports ENOENT instead of EROFS on a read-only file system (libuv), and the
+ * user should hear that the folder is read-only.
+ */
+async function makeDirectory(directory: string): Promise<void> {
+  await mkdir(dirname(directory), { recursive: true });
+  try {
+    await mkdir(directory);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
 }
 
