@@ -93,6 +93,7 @@ export interface JobResult {
   readonly createdAt: string;
   readonly startedAt: string | null;
   readonly finishedAt: string | null;
+  readonly updatedAt: string;
 }
 
 export const SUBMIT = `mutation Submit($input: PromptInput!) { submitPrompt(input: $input) { ${JOB_FIELDS} } }`;
