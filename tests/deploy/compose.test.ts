@@ -8,7 +8,9 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { serverEnvironment } from '@zeus/server';
 import { REPOSITORY_ROOT } from '../../deploy/local-stack.ts';
+import { workerEnvironment } from '../../inference/src/worker/config.ts';
 import { loadCompose, readComposeDocument, type ComposeFile } from './compose.ts';
 import { describeDockerfile, DOCKERFILES } from './dockerfile.ts';
 
@@ -186,6 +188,22 @@ describe('docker-compose.yml', () => {
     const tiny = loadCompose({ ZEUS_MODEL: 'tiny-random', HF_TOKEN: 'hf_x' });
     expect(tiny.services['inference']?.environment?.['ZEUS_MODEL']).toBe('tiny-random');
     expect(tiny.services['fetch-model']?.environment?.['HF_TOKEN']).toBe('hf_x');
+  });
+
+  it('hands every setting the API server and the worker read to their containers', () => {
+    const given = (service: string): string[] =>
+      Object.keys(compose.services[service]?.environment ?? {});
+    for (const variable of Object.keys(serverEnvironment.shape)) {
+      expect(given('app1'), `app1 gets ${variable}`).toContain(variable);
+    }
+    for (const variable of Object.keys(workerEnvironment.shape)) {
+      // The status server's address stays the image's default (all interfaces).
+      if (variable === 'ZEUS_WORKER_HOST') continue;
+      expect(given('inference'), `inference gets ${variable}`).toContain(variable);
+    }
+    // Caddy's own setting, read by the Caddyfile.
+    expect(given('caddy')).toContain('ZEUS_PLAYGROUND');
+    expect(readFileSync(join(REPOSITORY_ROOT, 'Caddyfile'), 'utf8')).toContain('{$ZEUS_PLAYGROUND');
   });
 
   it('builds each image from its Dockerfile, pins every image by exact version, and agrees on the CUDA base', () => {
