@@ -291,8 +291,10 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
 
   app.use((request, response, next) => {
     const stop = metrics.startHttpTimer(request.method);
+    // The path as sent: routers strip their mount path from request.path while they run.
+    const path = new URL(request.originalUrl, 'http://localhost').pathname;
     response.once('finish', () => {
-      stop({ route: routeLabel(request.path), status: response.statusCode });
+      stop({ route: routeLabel(path), status: response.statusCode });
     });
     next();
   });

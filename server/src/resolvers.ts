@@ -169,7 +169,13 @@ export function createResolvers(services: ApiServices): Resolvers<ApiContext> {
           await services.promptTokens?.counter(),
         );
         // Counted once the input is valid: a mistake costs nothing but its error.
-        await submitLimiter?.consume(rateLimitKey(caller));
+        await submitLimiter?.consume(rateLimitKey(caller)).catch((error: unknown) => {
+          logger.info(
+            { keyName: caller.keyName, client: caller.address },
+            'submission rate-limited',
+          );
+          throw error;
+        });
         const job = newJob({
           id: randomUUID(),
           settings,
@@ -210,6 +216,7 @@ export function createResolvers(services: ApiServices): Resolvers<ApiContext> {
           requireKey(caller);
           requireJobId(id);
           requireOwnJob(await store.require(id), caller);
+          logger.debug({ jobId: id, client: caller.address }, 'following a job');
           return relay.open(id);
         },
         resolve: (job: JobView) => job,

@@ -767,4 +767,31 @@ describe('after all of it', () => {
     for (const name of stack.processNames) expect(stack.pid(name)).toBe(pidsAtStart.get(name));
     expect(processEvents).toEqual([]);
   });
+
+  it('counted them in each server’s metrics, which Caddy does not serve', async () => {
+    const scraped = await Promise.all(
+      Object.values(stack.apiAddresses).map(async (address) =>
+        (await fetch(`http://${address}/metrics`)).text(),
+      ),
+    );
+    const total = (pattern: RegExp): number =>
+      scraped
+        .flatMap((text) => text.split('\n'))
+        .filter((line) => pattern.test(line))
+        .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+    expect(total(/^zeus_api_errors_total\{code="BAD_USER_INPUT"\}/)).toBeGreaterThanOrEqual(
+      inputRows.length,
+    );
+    expect(total(/^zeus_api_errors_total\{code="QUERY_TOO_COMPLEX"\}/)).toBeGreaterThanOrEqual(5);
+    expect(total(/^zeus_http_requests_total\{method="POST",route="\/graphql",status="415"\}/)).toBe(
+      4,
+    );
+    expect(scraped[0]).toMatch(/^zeus_jobs\{state="queued"\} 0$/m);
+    expect(scraped[0]).toMatch(/^zeus_workers_online\{state="online"\} 0$/m);
+    expect(scraped[0]).toMatch(/^zeus_http_request_duration_seconds_bucket\{/m);
+    expect(scraped[0]).toMatch(/^process_resident_memory_bytes /m);
+    // Through the front door, /metrics is the web app's page, not the figures.
+    const front = await fetch(`${stack.url}/metrics`);
+    expect(await front.text()).not.toMatch(/zeus_/);
+  });
 });
