@@ -153,7 +153,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         }),
       );
     }
-    const workerStatusPorts = await freePorts(workerNames.length);
+    // ZEUS_WORKER_PORT set: workers' status ports from it on (for a Prometheus to scrape);
+    // otherwise free ports.
+    const workerPortBase = Number(
+      options.env?.['ZEUS_WORKER_PORT'] ?? process.env['ZEUS_WORKER_PORT'] ?? 0,
+    );
+    const workerStatusPorts =
+      Number.isInteger(workerPortBase) && workerPortBase > 0
+        ? workerNames.map((_, index) => workerPortBase + index)
+        : await freePorts(workerNames.length);
     for (const [index, name] of workerNames.entries()) {
       await supervisor.start(
         nodeProcess(name, 'inference/src/main.ts', {
