@@ -19,11 +19,15 @@ export type Scalars = {
 
 export type Query = {
   __typename?: 'Query';
-  /** One job by id. Unknown ids are an error with code `NOT_FOUND`. */
+  /**
+   * One job by id. Unknown ids are an error with code `NOT_FOUND`; an id that is not a UUID is
+   * `BAD_USER_INPUT`. With API keys on, it needs a key (`UNAUTHENTICATED`), and another key's
+   * job is `FORBIDDEN`.
+   */
   job: Job;
   /**
    * Past and present jobs, newest first. Pass the previous page's `pageInfo.endCursor`
-   * as `after` to get the next page.
+   * as `after` to get the next page. With API keys on, only the jobs of the key sent.
    */
   jobs: JobConnection;
   /** Queue, workers and model readiness. */
@@ -46,7 +50,9 @@ export type Mutation = {
   /**
    * Queue a text-to-video job. Every setting but `prompt` has the model's default.
    * Invalid input is an error with code `BAD_USER_INPUT` whose `extensions.field` names the
-   * field; a full queue is `QUEUE_FULL`. Nothing is queued when an error is returned.
+   * field; a full queue is `QUEUE_FULL`; too many submissions from one key or address is
+   * `RATE_LIMITED`, with `extensions.retryAfterSeconds`; with API keys on and none sent,
+   * `UNAUTHENTICATED`. Nothing is queued when an error is returned.
    */
   submitPrompt: Job;
 };
@@ -60,7 +66,7 @@ export type Subscription = {
   /**
    * The job's current state at once, then every change (progress at least once per denoising
    * step, at most a few times a second), completing after a final state
-   * (`SUCCEEDED`, `FAILED` or `CANCELLED`).
+   * (`SUCCEEDED`, `FAILED` or `CANCELLED`). The same keys rule as for `job`.
    */
   jobUpdated: Job;
 };
