@@ -1,6 +1,13 @@
 import type { z } from 'zod';
 import { ConfigError } from './errors.ts';
 
+/** Variables whose values must not reach logs: keys, tokens, passwords, URLs with credentials. */
+export function isSecret(name: string, value: string): boolean {
+  return (
+    /(KEYS?|TOKEN|SECRET|PASSWORD)$/.test(name) || /^[a-z][a-z0-9+.-]*:\/\/[^/\s]*@/i.test(value)
+  );
+}
+
 /**
  * Parses the environment once into a typed object. Every problem is reported in one
  * `ConfigError`, naming each variable and what is wrong with it. Empty variables count as unset.
@@ -15,8 +22,14 @@ export function loadConfig<Schema extends z.ZodType>(
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const variable = issue.path.map(String).join('.') || '(environment)';
-    const value = typeof issue.path[0] === 'string' ? env[issue.path[0]] : undefined;
-    const shown = value === undefined ? 'not set' : `got ${JSON.stringify(value)}`;
+    const name = typeof issue.path[0] === 'string' ? issue.path[0] : undefined;
+    const value = name === undefined ? undefined : env[name];
+    const shown =
+      value === undefined
+        ? 'not set'
+        : isSecret(name ?? '', value)
+          ? 'value not shown: it holds a secret'
+          : `got ${JSON.stringify(value)}`;
     return `${variable}: ${issue.message} (${shown})`;
   });
   throw new ConfigError(problems);
