@@ -149,16 +149,24 @@ export class Mp4Writer implements FrameSink {
 }
 
 /**
- * Creates the job's folder (and the folders above it). The last step is a plain mkdir: a
+ * Creates the job's folder (and the folders above it when missing) with a plain mkdir first: a
  * recursive one reports ENOENT instead of EROFS on a read-only file system (libuv), and the
- * user should hear that the folder is read-only.
+ * user should hear what is really wrong (read-only, not a folder, no permission).
  */
 async function makeDirectory(directory: string): Promise<void> {
-  await mkdir(dirname(directory), { recursive: true });
+  const makeOne = async (): Promise<void> => {
+    try {
+      await mkdir(directory);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  };
   try {
-    await mkdir(directory);
+    await makeOne();
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    await mkdir(dirname(directory), { recursive: true });
+    await makeOne();
   }
 }
 
