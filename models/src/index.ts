@@ -17,6 +17,7 @@ export * from './ltx/transformer-convert.ts';
 export * from './ltx/vae-config.ts';
 export * from './ltx/vae-stream.ts';
 export * from './ltx/vae-graph.ts';
+export * from './ltx/vae-encoder-graph.ts';
 export * from './registry.ts';
 export * from './store.ts';
 export * from './progress-bar.ts';

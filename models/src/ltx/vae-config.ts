@@ -116,6 +116,103 @@ export function readVaeConfig(file: SafetensorsFile): VaeConfig {
   return parseVaeConfig(vae);
 }
 
+/** An encoder stage, in the config's (and execution) order. */
+export type VaeEncoderBlock =
+  | { readonly kind: 'res_x'; readonly numLayers: number }
+  | {
+      /** compress_*_res: space-to-depth of a causal convolution plus the grouped mean of the input. */
+      readonly kind: 'space_to_depth';
+      readonly name: 'compress_all_res' | 'compress_time_res' | 'compress_space_res';
+      /** Space-to-depth factors (time, height, width). */
+      readonly stride: readonly [number, number, number];
+      /** Output channels = input channels × multiplier. */
+      readonly multiplier: number;
+    }
+  | {
+      /** compress_all / compress_time / compress_space: a strided causal convolution. */
+      readonly kind: 'strided_conv';
+      readonly name: 'compress_all' | 'compress_time' | 'compress_space';
+      readonly stride: readonly [number, number, number];
+    };
+
+/** How the encoder's output carries the posterior's log-variance (`latent_log_var`). */
+export type VaeLatentLogVar = 'uniform' | 'per_channel' | 'constant';
+
+export interface VaeEncoderConfig {
+  readonly inChannels: number;
+  readonly latentChannels: number;
+  readonly patchSize: number;
+  readonly baseChannels: number;
+  readonly blocks: readonly VaeEncoderBlock[];
+  readonly latentLogVar: VaeLatentLogVar;
+  readonly spatialScaleFactor: number;
+  readonly temporalScaleFactor: number;
+}
+
+/**
+ * Parses the encoder half of the `vae` config (the official `Encoder` built by
+ * `CausalVideoAutoencoder.from_config`). Kept apart from `parseVaeConfig` so that a checkpoint
+ * whose encoder Zeus cannot build still decodes (text-to-video never runs the encoder).
+ */
+export function parseVaeEncoderConfig(raw: unknown): VaeEncoderConfig {
+  const decoderSide = parseVaeConfig(raw);
+  const config = asObject(raw, 'the vae config');
+  const doubleZ = boolean(config, 'double_z', true);
+  const latentLogVar = string(config, 'latent_log_var', doubleZ ? 'per_channel' : 'none');
+  if (!['uniform', 'per_channel', 'constant'].includes(latentLogVar)) {
+    throw new VaeConfigError(
+      `latent_log_var is "${latentLogVar}"; only "uniform", "per_channel" and "constant" are supported`,
+    );
+  }
+  if (boolean(config, 'normalize_latent_channels', false)) {
+    throw new VaeConfigError('normalize_latent_channels is true; Zeus does not support that');
+  }
+  const blocks = blockList(config, 'encoder_blocks').map(parseEncoderBlock);
+  return {
+    inChannels: integer(config, 'in_channels', 3),
+    latentChannels: decoderSide.latentChannels,
+    patchSize: decoderSide.patchSize,
+    baseChannels: integer(config, 'encoder_base_channels', 128),
+    blocks,
+    latentLogVar: latentLogVar as VaeLatentLogVar,
+    spatialScaleFactor: decoderSide.spatialScaleFactor,
+    temporalScaleFactor: decoderSide.temporalScaleFactor,
+  };
+}
+
+const ENCODER_STRIDES = {
+  compress_all: [2, 2, 2],
+  compress_time: [2, 1, 1],
+  compress_space: [1, 2, 2],
+} as const;
+
+function parseEncoderBlock([name, params]: readonly [
+  string,
+  Record<string, unknown>,
+]): VaeEncoderBlock {
+  switch (name) {
+    case 'res_x':
+      return { kind: 'res_x', numLayers: integer(params, 'num_layers', undefined) };
+    case 'compress_all_res':
+    case 'compress_time_res':
+    case 'compress_space_res': {
+      const base = name.slice(0, -'_res'.length) as keyof typeof ENCODER_STRIDES;
+      return {
+        kind: 'space_to_depth',
+        name,
+        stride: ENCODER_STRIDES[base],
+        multiplier: integer(params, 'multiplier', 2),
+      };
+    }
+    case 'compress_all':
+    case 'compress_time':
+    case 'compress_space':
+      return { kind: 'strided_conv', name, stride: ENCODER_STRIDES[name] };
+    default:
+      throw new VaeConfigError(`encoder block "${name}" is not supported`);
+  }
+}
+
 /** Channel width entering each decoder block (execution order) and after the last one. */
 export function decoderWidths(config: VaeConfig): {
   readonly input: number[];

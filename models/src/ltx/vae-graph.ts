@@ -513,14 +513,14 @@ function sinusoid(g: GraphBuilder, scaledTimestep: string): string {
 }
 
 /** x / √(mean over channels of x² + 1e−8). */
-function pixelNorm(g: GraphBuilder, x: string): string {
+export function pixelNorm(g: GraphBuilder, x: string): string {
   const meanSquare = g.op('ReduceMean', [g.op('Mul', [x, x]), g.ints([1])], {
     keepdims: attr.i(1),
   });
   return g.op('Div', [x, g.op('Sqrt', [g.op('Add', [meanSquare, g.scalar(PIXEL_NORM_EPS)])])]);
 }
 
-function silu(g: GraphBuilder, x: string): string {
+export function silu(g: GraphBuilder, x: string): string {
   return g.op('Mul', [x, g.op('Sigmoid', [x])]);
 }
 
