@@ -55,6 +55,11 @@ export interface TransformerConditioningInput {
    * to the prompt's length.
    */
   readonly dropMaskedText?: boolean;
+  /**
+   * Tokens (of one batch entry, [N]) that are conditioned (image-to-video: the first latent
+   * frame's), which take `conditionedTimestep` in `velocity`; default none.
+   */
+  readonly conditionedTokens?: Uint8Array;
 }
 
 /** Inputs that stay the same through a video's steps. */
@@ -62,6 +67,8 @@ export interface TransformerConditioning {
   readonly batch: number;
   readonly tokens: number;
   readonly feeds: Readonly<Record<string, OrtTensor>>;
+  /** Whether any token is conditioned. */
+  readonly hasConditionedTokens: boolean;
 }
 
 export interface TransformerLoadOptions {
@@ -147,10 +154,20 @@ export class LtxTransformer {
     }
     const text = selectText(input, batch, captionChannels);
     const rope = ropeTables(this.config, grid);
+    const conditioned = input.conditionedTokens ?? new Uint8Array(tokens);
+    if (conditioned.length !== tokens) {
+      throw new TransformerInputError(
+        `The conditioned-token mask has ${conditioned.length} values, expected ${tokens}`,
+      );
+    }
+    const mask = new Uint8Array(batch * tokens);
+    for (let b = 0; b < batch; b++) mask.set(conditioned, b * tokens);
     return {
       batch,
       tokens,
+      hasConditionedTokens: conditioned.some((value) => value !== 0),
       feeds: {
+        [TRANSFORMER_IO.conditioningMask]: tensor('bool', mask, [batch, tokens]),
         [TRANSFORMER_IO.encoderHiddenStates]: tensor('float32', text.embeddings, [
           batch,
           text.tokens,
@@ -163,13 +180,17 @@ export class LtxTransformer {
     };
   }
 
-  /** The velocity [B, N, C_out] for latent tokens [B, N, C_in] at timestep t ∈ [0, 1]. */
+  /**
+   * The velocity [B, N, C_out] for latent tokens [B, N, C_in] at timestep t ∈ [0, 1];
+   * conditioned tokens (see `condition`) at `conditionedTimestep` (default t).
+   */
   async velocity(
     conditioning: TransformerConditioning,
     latents: Float32Array,
     timestep: number,
+    conditionedTimestep?: number,
   ): Promise<Float32Array> {
-    const outputs = await this.run(conditioning, latents, timestep);
+    const outputs = await this.run(conditioning, latents, timestep, conditionedTimestep);
     const velocity = outputs[TRANSFORMER_IO.velocity];
     if (velocity === undefined) throw new TransformerInputError('The model has no velocity output');
     return velocity;
@@ -180,6 +201,7 @@ export class LtxTransformer {
     conditioning: TransformerConditioning,
     latents: Float32Array,
     timestep: number,
+    conditionedTimestep: number = timestep,
   ): Promise<Record<string, Float32Array>> {
     const { batch, tokens } = conditioning;
     const expected = batch * tokens * this.config.inChannels;
@@ -193,6 +215,12 @@ export class LtxTransformer {
       new Array<number>(batch).fill(timestep),
       this.config.timestepScaleMultiplier,
     );
+    const conditionedFeatures = conditioning.hasConditionedTokens
+      ? timestepFeatures(
+          new Array<number>(batch).fill(conditionedTimestep),
+          this.config.timestepScaleMultiplier,
+        )
+      : features;
     const outputs = await this.session.run({
       ...conditioning.feeds,
       [TRANSFORMER_IO.hiddenStates]: tensor('float32', latents, [
@@ -201,6 +229,10 @@ export class LtxTransformer {
         this.config.inChannels,
       ]),
       [TRANSFORMER_IO.timestepFeatures]: tensor('float32', features, [batch, TIMESTEP_FEATURES]),
+      [TRANSFORMER_IO.conditioningTimestepFeatures]: tensor('float32', conditionedFeatures, [
+        batch,
+        TIMESTEP_FEATURES,
+      ]),
     });
     const result: Record<string, Float32Array> = {};
     for (const [name, value] of Object.entries(outputs)) result[name] = tensorFloat32(value);

@@ -16,6 +16,11 @@ export interface NaiveInputs {
   readonly mask: ArrayLike<number>; // [B, L]
   readonly grid: Float32Array; // [B, 3, N], same for every batch entry
   readonly timestep: number;
+  /**
+   * Each token's own timestep [N] (the official per-token adaLN of image-to-video: every token's
+   * timestep embedded separately); default `timestep` for all.
+   */
+  readonly tokenTimesteps?: ArrayLike<number>;
   readonly batch: number;
 }
 
@@ -31,16 +36,24 @@ export function naiveTransformer(
   const tokens = input.grid.length / 3 / batch;
   const textTokens = input.mask.length / batch;
   const rope = ropeFullTables(config, ropeTables(config, input.grid.subarray(0, 3 * tokens)));
-  const features = Float64Array.from(
-    timestepFeatures([input.timestep], config.timestepScaleMultiplier),
-  );
-  const emb = linear(
-    silu(linear(features, 1, weights, 'adaln_single.emb.timestep_embedder.linear_1')),
-    1,
-    weights,
-    'adaln_single.emb.timestep_embedder.linear_2',
-  );
-  const modulation = linear(silu(emb), 1, weights, 'adaln_single.linear');
+  const embeddings = new Map<number, { emb: Float64Array; modulation: Float64Array }>();
+  const embedding = (t: number): { emb: Float64Array; modulation: Float64Array } => {
+    let known = embeddings.get(t);
+    if (known === undefined) {
+      const features = Float64Array.from(timestepFeatures([t], config.timestepScaleMultiplier));
+      const emb = linear(
+        silu(linear(features, 1, weights, 'adaln_single.emb.timestep_embedder.linear_1')),
+        1,
+        weights,
+        'adaln_single.emb.timestep_embedder.linear_2',
+      );
+      known = { emb, modulation: linear(silu(emb), 1, weights, 'adaln_single.linear') };
+      embeddings.set(t, known);
+    }
+    return known;
+  };
+  const ofToken = (n: number): { emb: Float64Array; modulation: Float64Array } =>
+    embedding(input.tokenTimesteps?.[n] ?? input.timestep);
   const out = new Float64Array(batch * tokens * config.outChannels);
   for (let b = 0; b < batch; b++) {
     const x = Float64Array.from(
@@ -68,11 +81,12 @@ export function naiveTransformer(
     for (let i = 0; i < config.numLayers; i++) {
       const p = `transformer_blocks.${i}`;
       const table = weights(`${p}.scale_shift_table`);
+      // Row r of every token: table + that token's modulation, [N·D].
       const row = (r: number): Float64Array =>
-        Float64Array.from(
-          { length: d },
-          (_, j) => (table[r * d + j] ?? 0) + (modulation[r * d + j] ?? 0),
-        );
+        Float64Array.from({ length: tokens * d }, (_, k) => {
+          const j = k % d;
+          return (table[r * d + j] ?? 0) + (ofToken(Math.floor(k / d)).modulation[r * d + j] ?? 0);
+        });
       const [shift1, scale1, gate1, shift2, scale2, gate2] = [
         row(0),
         row(1),
@@ -81,9 +95,9 @@ export function naiveTransformer(
         row(4),
         row(5),
       ];
-      const n1 = modulate(rms(h, tokens, config.normEps), tokens, shift1, scale1);
+      const n1 = modulate(rms(h, tokens, config.normEps), shift1, scale1);
       const a1 = attention(config, weights, `${p}.attn1`, n1, tokens, n1, tokens, rope, null);
-      h = h.map((value, k) => value + (gate1[k % d] ?? 0) * (a1[k] ?? 0));
+      h = h.map((value, k) => value + (gate1[k] ?? 0) * (a1[k] ?? 0));
       const a2 = attention(
         config,
         weights,
@@ -96,20 +110,26 @@ export function naiveTransformer(
         bias,
       );
       h = h.map((value, k) => value + (a2[k] ?? 0));
-      const n2 = modulate(rms(h, tokens, config.normEps), tokens, shift2, scale2);
+      const n2 = modulate(rms(h, tokens, config.normEps), shift2, scale2);
       const ff = linear(
         gelu(linear(n2, tokens, weights, `${p}.ff.net.0.proj`)),
         tokens,
         weights,
         `${p}.ff.net.2`,
       );
-      h = h.map((value, k) => value + (gate2[k % d] ?? 0) * (ff[k] ?? 0));
+      h = h.map((value, k) => value + (gate2[k] ?? 0) * (ff[k] ?? 0));
     }
     const table = weights('scale_shift_table');
-    const shift = Float64Array.from({ length: d }, (_, j) => (table[j] ?? 0) + (emb[j] ?? 0));
-    const scale = Float64Array.from({ length: d }, (_, j) => (table[d + j] ?? 0) + (emb[j] ?? 0));
+    const shift = Float64Array.from(
+      { length: tokens * d },
+      (_, k) => (table[k % d] ?? 0) + (ofToken(Math.floor(k / d)).emb[k % d] ?? 0),
+    );
+    const scale = Float64Array.from(
+      { length: tokens * d },
+      (_, k) => (table[d + (k % d)] ?? 0) + (ofToken(Math.floor(k / d)).emb[k % d] ?? 0),
+    );
     const final = linear(
-      modulate(layerNorm(h, tokens, config.normEps), tokens, shift, scale),
+      modulate(layerNorm(h, tokens, config.normEps), shift, scale),
       tokens,
       weights,
       'proj_out',
@@ -220,13 +240,9 @@ function layerNorm(x: Float64Array, rows: number, eps: number): Float64Array {
   return y;
 }
 
-function modulate(
-  x: Float64Array,
-  rows: number,
-  shift: Float64Array,
-  scale: Float64Array,
-): Float64Array {
-  const width = x.length / rows;
+/** x·(1 + scale) + shift with one shift and scale per token ([N·D], like x). */
+function modulate(x: Float64Array, shift: Float64Array, scale: Float64Array): Float64Array {
+  const width = shift.length;
   return x.map((value, k) => value * (1 + (scale[k % width] ?? 0)) + (shift[k % width] ?? 0));
 }
 

@@ -191,6 +191,73 @@ describe('transformer graph', () => {
   });
 });
 
+describe('per-token timesteps (image-to-video conditioning)', () => {
+  let config: LtxTransformerConfig;
+  let weights: Map<string, Float32Array>;
+  let input: ReturnType<typeof randomInputs>;
+  const shape = { batch: 1, channels: 128, frames: 3, height: 2, width: 2 };
+  const firstFrame = shape.height * shape.width;
+  const tokens = shape.frames * firstFrame;
+  beforeAll(() => {
+    config = configWith({ num_layers: 2 });
+    weights = randomWeights(config, 21);
+    input = randomInputs(config, shape, 6, 25, 4);
+  });
+
+  async function withMask(
+    dtype: TransformerDType,
+    mask: Uint8Array,
+    conditionedTimestep: number,
+  ): Promise<Float32Array> {
+    const modelPath = join(await tempDir(), 'model.onnx');
+    const get = lookup(weights);
+    await buildTransformerGraph(config, (name) => Promise.resolve(get(name)), { dtype }).save(
+      modelPath,
+    );
+    const transformer = await LtxTransformer.load(modelPath, config, { device: 'cpu' });
+    try {
+      const conditioning = transformer.condition({
+        textEmbeddings: input.encoderHiddenStates,
+        textMask: input.mask,
+        textTokens: 6,
+        grid: input.grid,
+        conditionedTokens: mask,
+      });
+      return await transformer.velocity(
+        conditioning,
+        input.hiddenStates,
+        input.timestep,
+        conditionedTimestep,
+      );
+    } finally {
+      await transformer.release();
+    }
+  }
+
+  it("equals the official per-token adaLN: the first frame's tokens at timestep 0", async () => {
+    const mask = Uint8Array.from({ length: tokens }, (_, n) => (n < firstFrame ? 1 : 0));
+    const expected = naiveTransformer(config, lookup(weights), {
+      ...input,
+      tokenTimesteps: Array.from({ length: tokens }, (_, n) =>
+        n < firstFrame ? 0 : input.timestep,
+      ),
+    });
+    const velocity = await withMask('float32', mask, 0);
+    expect(maxAbsDiff(velocity, expected)).toBeLessThan(1e-4);
+    // …and differs from the unconditioned output by much more than that.
+    const plain = naiveTransformer(config, lookup(weights), input);
+    expect(maxAbsDiff(velocity, plain)).toBeGreaterThan(1e-2);
+  });
+
+  it('without conditioned tokens the conditioned timestep changes no bit', async () => {
+    const none = new Uint8Array(tokens);
+    const a = await withMask('float32', none, 0);
+    const b = await withMask('float32', none, 0.3);
+    expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer))).toBe(true);
+    expect(maxAbsDiff(a, naiveTransformer(config, lookup(weights), input))).toBeLessThan(1e-4);
+  });
+});
+
 describe('conversion and runtime', () => {
   it('converts a checkpoint once into the cache and runs it', async () => {
     const dir = await tempDir();

@@ -8,7 +8,7 @@ import { LtxCheckpoint, type LtxTransformerConfig } from './checkpoint.ts';
 import { buildTransformerGraph, type TransformerDType } from './transformer-graph.ts';
 
 /** Bump whenever the transformer graph changes for the same checkpoint. */
-export const TRANSFORMER_CONVERTER_VERSION = 2;
+export const TRANSFORMER_CONVERTER_VERSION = 3;
 
 export interface TransformerConversionOptions {
   readonly checkpointPath: string;

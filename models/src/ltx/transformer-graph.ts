@@ -8,11 +8,20 @@
  *   encoder_hidden_states  float32 [B, L, C_text] T5 output
  *   encoder_attention_mask int64   [B, L]         1 for tokens, 0 for padding
  *   timestep_features      float32 [B, 256]       timestepFeatures(t, multiplier)
+ *   conditioning_timestep_features float32 [B, 256] the features of conditioned tokens' timestep
+ *   conditioning_mask      bool    [B, N]         true for conditioned tokens (image-to-video)
  *   rope_table             float32 [R, 2, n_f]    ropeTables(config, grid).table
  *   rope_index             int64   [N, 3]         ropeTables(config, grid).index
  * Output:
  *   velocity               float32 [B, N, C_out]
  * plus `debug.*` intermediates when built with `debug: true`.
+ *
+ * Per-token timesteps. The official pipeline gives conditioned tokens (a first-frame image) their
+ * own timestep, `min(t, 1 − strength)`, embedding every token's timestep separately. A video has
+ * only two distinct values, so the graph computes the timestep embedding and modulation for both
+ * and picks one per token with `Where` on `conditioning_mask`. Where selects values without
+ * arithmetic, so with an all-false mask every token gets exactly the numbers the text-to-video
+ * graph computed before, bit for bit.
  *
  * Operators are ONNX Runtime's fused ones where they exist (MultiHeadAttention,
  * RotaryEmbedding, SimplifiedLayerNormalization, SkipSimplifiedLayerNormalization, FastGelu,
@@ -43,6 +52,8 @@ export const TRANSFORMER_IO = {
   encoderHiddenStates: 'encoder_hidden_states',
   encoderAttentionMask: 'encoder_attention_mask',
   timestepFeatures: 'timestep_features',
+  conditioningTimestepFeatures: 'conditioning_timestep_features',
+  conditioningMask: 'conditioning_mask',
   ropeTable: 'rope_table',
   ropeIndex: 'rope_index',
   velocity: 'velocity',
@@ -82,6 +93,10 @@ class TransformerGraphWriter {
   private readonly d: number;
   private readonly half: boolean;
   private readonly compute: TransformerDType;
+  /** conditioning_mask as [B, N, 1], set in build(). */
+  private tokenMask = '';
+  /** Float32 weights declared once and shared by both timestep chains. */
+  private readonly float32Weights = new Map<string, string>();
 
   constructor(
     private readonly config: LtxTransformerConfig,
@@ -107,20 +122,31 @@ class TransformerGraphWriter {
     ]);
     const mask = g.input(io.encoderAttentionMask, 'int64', ['batch', 'text_tokens']);
     const features = g.input(io.timestepFeatures, 'float32', ['batch', TIMESTEP_FEATURES]);
+    const conditioningFeatures = g.input(io.conditioningTimestepFeatures, 'float32', [
+      'batch',
+      TIMESTEP_FEATURES,
+    ]);
+    const conditioningMask = g.input(io.conditioningMask, 'bool', ['batch', 'tokens']);
     const ropeTable = g.input(io.ropeTable, 'float32', ['rope_rows', 2, frequencies]);
     const ropeIndex = g.input(io.ropeIndex, 'int64', ['tokens', 3]);
     g.setMetadata('zeus.ltx.transformer', JSON.stringify({ dtype: this.options.dtype, config }));
 
-    // Timestep embedding (adaLN-single), float32 whatever the dtype.
-    const { modulation, embedded } = g.scope('adaln_single', () => {
-      const hiddenT = this.linear32(features, 'adaln_single.emb.timestep_embedder.linear_1');
+    // Timestep embedding (adaLN-single), float32 whatever the dtype; once for the video's
+    // timestep and once for the conditioned tokens' (a separate chain, so the first is computed
+    // exactly as a graph without conditioning computes it).
+    const adaln = (input: string): { modulation: string; embedded: string } => {
+      const hiddenT = this.linear32(input, 'adaln_single.emb.timestep_embedder.linear_1');
       const emb = this.linear32(this.silu(hiddenT), 'adaln_single.emb.timestep_embedder.linear_2');
       return { embedded: emb, modulation: this.linear32(this.silu(emb), 'adaln_single.linear') };
-    });
+    };
+    const { modulation, embedded } = g.scope('adaln_single', () => adaln(features));
+    const conditioned = g.scope('adaln_single_conditioning', () => adaln(conditioningFeatures));
     this.debug('adaln_single_out', modulation);
     this.debug('adaln_embedded_timestep', embedded);
     // [B, 6D] → [B, 1, 6, D]: row r of every block's table adds chunk r.
     const modulationRows = g.op('Reshape', [modulation, g.ints([-1, 1, 6, d])]);
+    const conditionedRows = g.op('Reshape', [conditioned.modulation, g.ints([-1, 1, 6, d])]);
+    this.tokenMask = g.op('Unsqueeze', [conditioningMask, g.ints([2])]); // [B, N, 1]
 
     let h = this.toFloat32(this.linear(this.toCompute(hidden), 'patchify_proj'));
     this.debug('patchify_proj_out', h);
@@ -156,7 +182,7 @@ class TransformerGraphWriter {
     let normed = this.rmsNorm(h);
     for (let i = 0; i < config.numLayers; i++) {
       ({ h, normed } = g.scope(`block_${i}`, () =>
-        this.block(i, h, normed, modulationRows, context, crossBias, rope),
+        this.block(i, h, normed, [modulationRows, conditionedRows], context, crossBias, rope),
       ));
       const wanted = this.options.debugBlocks;
       if (wanted === undefined || wanted.includes(i)) this.debug(`block_${i}_out`, h);
@@ -170,9 +196,25 @@ class TransformerGraphWriter {
       this.debug('norm_out_out', layerNormed);
       // (shift, scale) = scale_shift_table [2, D] + embedded timestep.
       const table = this.weight32('scale_shift_table');
-      const rows = g.op('Add', [table, g.op('Unsqueeze', [embedded, g.ints([1])])]);
-      const [shift, scale] = g.opMulti('Split', [rows, g.ints([1, 1])], 2, { axis: attr.i(1) });
-      const modulated = this.modulate(layerNormed, shift as string, scale as string);
+      const shiftScale = (timestepEmbedding: string): string[] =>
+        g.opMulti(
+          'Split',
+          [
+            g.op('Add', [table, g.op('Unsqueeze', [timestepEmbedding, g.ints([1])])]),
+            g.ints([1, 1]),
+          ],
+          2,
+          { axis: attr.i(1) },
+        );
+      const [shift, scale] = shiftScale(embedded);
+      const [conditionedShift, conditionedScale] = shiftScale(conditioned.embedded);
+      const modulated = this.modulate(
+        layerNormed,
+        this.modulation(
+          [shift as string, scale as string],
+          [conditionedShift as string, conditionedScale as string],
+        ),
+      );
       return this.toFloat32(this.linear(this.toCompute(modulated), 'proj_out'));
     });
     g.output(out, TRANSFORMER_IO.velocity, 'float32', ['batch', 'tokens', config.outChannels]);
@@ -183,7 +225,7 @@ class TransformerGraphWriter {
     index: number,
     h: string,
     normed: string,
-    modulationRows: string,
+    [modulationRows, conditionedRows]: readonly [string, string],
     context: string,
     crossBias: string,
     rope: { cos: string; sin: string },
@@ -191,13 +233,35 @@ class TransformerGraphWriter {
     const { g } = this;
     const prefix = `transformer_blocks.${index}`;
     const debugBlock = index === 0;
-    const values = g.op('Add', [this.weight32(`${prefix}.scale_shift_table`), modulationRows]);
-    const [shift1, scale1, gate1, shift2, scale2, gate2] = g
-      .opMulti('Split', [values, g.ints([1, 1, 1, 1, 1, 1])], 6, { axis: attr.i(2) })
-      .map((part) => g.op('Squeeze', [part, g.ints([2])]));
+    const table = this.weight32(`${prefix}.scale_shift_table`);
+    const rows = (modulationOf: string): string[] =>
+      g
+        .opMulti('Split', [g.op('Add', [table, modulationOf]), g.ints([1, 1, 1, 1, 1, 1])], 6, {
+          axis: attr.i(2),
+        })
+        .map((part) => g.op('Squeeze', [part, g.ints([2])]));
+    const [shift1, scale1, gate1, shift2, scale2, gate2] = rows(modulationRows) as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
+    const conditionedValues = rows(conditionedRows) as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
+    const [cShift1, cScale1, cGate1, cShift2, cScale2, cGate2] = conditionedValues;
 
     // 1–2. Self-attention on the modulated norm, gated.
-    const selfIn = this.toCompute(this.modulate(normed, shift1 as string, scale1 as string));
+    const selfIn = this.toCompute(
+      this.modulate(normed, this.modulation([shift1, scale1], [cShift1, cScale1])),
+    );
     const selfOut = g.scope('attn1', () => {
       const qkv = this.fusedLinear(selfIn, [
         `${prefix}.attn1.to_q`,
@@ -212,7 +276,7 @@ class TransformerGraphWriter {
       return this.attention(query, key, v as string, `${prefix}.attn1.to_out.0`);
     });
     if (debugBlock) this.debug('block_0_attn1_out', selfOut);
-    h = g.op('Add', [h, g.op('Mul', [this.toFloat32(selfOut), gate1 as string])]);
+    h = g.op('Add', [h, g.op('Mul', [this.toFloat32(selfOut), this.pick(gate1, cGate1)])]);
 
     // 3. Cross-attention on the raw residual stream (no norm, no gate), then the FF norm.
     const crossOut = g.scope('attn2', () => {
@@ -228,7 +292,7 @@ class TransformerGraphWriter {
 
     // 4. Gated feed-forward on the modulated norm.
     const ffIn = this.toCompute(
-      this.modulate(afterCross.normed, shift2 as string, scale2 as string),
+      this.modulate(afterCross.normed, this.modulation([shift2, scale2], [cShift2, cScale2])),
     );
     const ffOut = g.scope('ff', () => {
       const up = this.linear(ffIn, `${prefix}.ff.net.0.proj`, false);
@@ -241,7 +305,7 @@ class TransformerGraphWriter {
       return this.linear(activated, `${prefix}.ff.net.2`);
     });
     if (debugBlock) this.debug('block_0_ff_out', ffOut);
-    const gated = g.op('Mul', [this.toFloat32(ffOut), gate2 as string]);
+    const gated = g.op('Mul', [this.toFloat32(ffOut), this.pick(gate2, cGate2)]);
     if (index === this.config.numLayers - 1) {
       return { h: g.op('Add', [afterCross.sum, gated]), normed: '' };
     }
@@ -342,10 +406,30 @@ class TransformerGraphWriter {
     };
   }
 
-  /** x·(1 + scale) + shift, float32. */
-  private modulate(x: string, shift: string, scale: string): string {
+  /** x·(1 + scale) + shift, float32, with each token's own (1 + scale) and shift. */
+  private modulate(x: string, modulation: { onePlusScale: string; shift: string }): string {
     const { g } = this;
-    return g.op('Add', [g.op('Mul', [x, g.op('Add', [scale, g.scalar(1)])]), shift]);
+    return g.op('Add', [g.op('Mul', [x, modulation.onePlusScale]), modulation.shift]);
+  }
+
+  /** Per-token (1 + scale, shift) [B, N, D] from the video's and the conditioned tokens'. */
+  private modulation(
+    [shift, scale]: readonly [string, string],
+    [conditionedShift, conditionedScale]: readonly [string, string],
+  ): { onePlusScale: string; shift: string } {
+    const { g } = this;
+    return {
+      onePlusScale: this.pick(
+        g.op('Add', [scale, g.scalar(1)]),
+        g.op('Add', [conditionedScale, g.scalar(1)]),
+      ),
+      shift: this.pick(shift, conditionedShift),
+    };
+  }
+
+  /** `conditioned` for conditioned tokens, `value` for the others: [B, 1, D] → [B, N, D]. */
+  private pick(value: string, conditioned: string): string {
+    return this.g.op('Where', [this.tokenMask, conditioned, value]);
   }
 
   /** Block RMSNorm (eps from the config, no weight), float32. */
@@ -392,13 +476,18 @@ class TransformerGraphWriter {
   /** A float32 linear (timestep embedding). */
   private linear32(x: string, name: string): string {
     const [out = 0, inputs = 0] = this.shape(`${name}.weight`);
-    const weight = this.g.initializer(`${name}.weight`, 'float32', [inputs, out], async () =>
-      tensorFromTyped(
-        'float32',
-        [inputs, out],
-        transpose(await this.weights(`${name}.weight`), out, inputs),
-      ),
-    );
+    const label = `${name}.weight`;
+    let weight = this.float32Weights.get(label);
+    if (weight === undefined) {
+      weight = this.g.initializer(label, 'float32', [inputs, out], async () =>
+        tensorFromTyped(
+          'float32',
+          [inputs, out],
+          transpose(await this.weights(label), out, inputs),
+        ),
+      );
+      this.float32Weights.set(label, weight);
+    }
     return this.g.op('Add', [this.g.op('MatMul', [x, weight]), this.weight32(`${name}.bias`)]);
   }
 
@@ -435,10 +524,14 @@ class TransformerGraphWriter {
 
   /** A weight kept in float32 whatever the dtype (norm weights, modulation tables). */
   private weight32(name: string): string {
+    const known = this.float32Weights.get(name);
+    if (known !== undefined) return known;
     const shape = this.shape(name);
-    return this.g.initializer(name, 'float32', shape, async () =>
+    const value = this.g.initializer(name, 'float32', shape, async () =>
       tensorFromTyped('float32', shape, await this.weights(name)),
     );
+    this.float32Weights.set(name, value);
+    return value;
   }
 
   private onesCache: string | undefined;
