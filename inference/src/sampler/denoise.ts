@@ -3,16 +3,28 @@
  * then per timestep one velocity prediction and one Euler step. The model is anything that
  * predicts velocities (the ONNX transformer in production), so this file stays pure.
  */
+import {
+  conditionedTimestep,
+  conditioningStrength,
+  conditionInitialLatents,
+  keepConditionedTokens,
+  noiseConditionedTokens,
+  type FirstFrameConditioning,
+} from './conditioning.ts';
 import { eulerStep, stochasticStep } from './euler.ts';
 import { tokenCount, type LatentShape } from './latents.ts';
 import { noiseDraws, type NoiseSource } from './noise.ts';
 
-/** Predicts the velocity [B, N, C] of latent tokens at a timestep. */
+/**
+ * Predicts the velocity [B, N, C] of latent tokens at a timestep (conditioned tokens, if any,
+ * at `conditionedTimestep`).
+ */
 export interface VelocityModel<Conditioning> {
   velocity(
     conditioning: Conditioning,
     latents: Float32Array,
     timestep: number,
+    conditionedTimestep?: number,
   ): Promise<Float32Array>;
 }
 
@@ -31,6 +43,14 @@ export interface DenoiseOptions<Conditioning> {
   readonly onStep?: (step: number, steps: number, latents: Float32Array) => void;
   /** Checked before each step. */
   readonly signal?: AbortSignal;
+  /**
+   * The initial latents [B, N, C], already drawn (`noiseDraws.initial`); default: drawn here.
+   * Image-to-video draws them first so that the encoder's posterior draw follows, as in the
+   * official pipeline.
+   */
+  readonly initialLatents?: Float32Array;
+  /** Image-to-video: the first latent frame conditioned on an image (see conditioning.ts). */
+  readonly firstFrame?: FirstFrameConditioning;
 }
 
 /** Runs the loop and returns the final latent tokens [B, N, C] (unpackLatents() them). */
@@ -39,15 +59,43 @@ export async function denoise<Conditioning>(
 ): Promise<Float32Array> {
   const { shape, timesteps, noise } = options;
   const tokens = [shape.batch, tokenCount(shape), shape.channels];
-  let latents = noise.draw(noiseDraws.initial(tokens));
+  let latents = options.initialLatents ?? noise.draw(noiseDraws.initial(tokens));
+  const first = options.firstFrame;
+  const init = first === undefined ? undefined : conditionInitialLatents(latents, first);
+  if (init !== undefined) latents = init;
+  const strength = first === undefined ? 0 : conditioningStrength(first.mask);
   for (const [step, timestep] of timesteps.entries()) {
     options.signal?.throwIfAborted();
-    const velocity = await options.model.velocity(options.conditioning, latents, timestep);
+    if (first !== undefined && init !== undefined && first.noiseScale > 0) {
+      const fresh = noise.draw(noiseDraws.conditioning(step, tokens));
+      latents = noiseConditionedTokens(
+        init,
+        latents,
+        fresh,
+        first.mask,
+        first.channels,
+        first.noiseScale,
+        timestep,
+      );
+    }
+    const velocity =
+      first === undefined
+        ? await options.model.velocity(options.conditioning, latents, timestep)
+        : await options.model.velocity(
+            options.conditioning,
+            latents,
+            timestep,
+            conditionedTimestep(timestep, strength),
+          );
     const input = { sample: latents, velocity, timestep, schedule: timesteps };
-    latents =
+    const stepped =
       options.stochastic === false
         ? eulerStep(input)
         : stochasticStep({ ...input, noise: noise.draw(noiseDraws.step(step, tokens)) });
+    latents =
+      first === undefined
+        ? stepped
+        : keepConditionedTokens(stepped, latents, first.mask, first.channels, timestep);
     options.onStep?.(step, timesteps.length, latents);
   }
   return latents;

@@ -3,3 +3,4 @@ export * from './euler.ts';
 export * from './latents.ts';
 export * from './noise.ts';
 export * from './denoise.ts';
+export * from './conditioning.ts';

@@ -28,7 +28,8 @@ export type NoiseGenerator = 'pipeline' | 'global';
 
 export interface NoiseRequest {
   /** The draw's name, as in the reference's `rng_draw_order` without `pipeline.noise.`:
-   *  'initial', 'step_0' … 'step_7', 'decode'. */
+   *  'initial', 'step_0' … 'step_7', 'decode'; image-to-video adds 'encode' and
+   *  'conditioning_0' … 'conditioning_7'. */
   readonly name: string;
   readonly shape: readonly number[];
   readonly generator: NoiseGenerator;
@@ -59,6 +60,21 @@ export const noiseDraws = {
     name: 'decode',
     shape,
     generator: 'global',
+  }),
+  /**
+   * Image-to-video: the posterior draw of the conditioning image's encoding
+   * (`latent_dist.sample()`, the global RNG, after the initial latents).
+   */
+  encode: (shape: readonly number[]): NoiseRequest => ({
+    name: 'encode',
+    shape,
+    generator: 'global',
+  }),
+  /** Image-to-video: the noise added to the conditioned tokens before step `index`. */
+  conditioning: (index: number, shape: readonly number[]): NoiseRequest => ({
+    name: `conditioning_${index}`,
+    shape,
+    generator: 'pipeline',
   }),
 };
 
