@@ -15,3 +15,4 @@ export * from './rate-limit.ts';
 export * from './worker-heartbeats.ts';
 export * from './model-status.ts';
 export * from './process-lifecycle.ts';
+export * from './images.ts';
