@@ -12,7 +12,7 @@
  * (alpha dropped, palette and grey expanded to RGB), with one deliberate difference: the EXIF
  * orientation is applied, so a phone photo is used the way it is displayed.
  */
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { ZeusError, type ApiErrorCode } from './errors.ts';
 
 export const IMAGE_TYPES = ['png', 'jpeg', 'webp'] as const;
@@ -175,7 +175,7 @@ export async function encodeJpeg(image: RgbImage, options: JpegOptions = {}): Pr
 }
 
 /** The decode pipeline: bounded, first frame only, oriented, 8-bit sRGB without alpha. */
-function pipeline(bytes: Uint8Array, limits: ImageLimits): sharp.Sharp {
+function pipeline(bytes: Uint8Array, limits: ImageLimits): Sharp {
   return sharp(bytes, {
     limitInputPixels: limits.maxPixels,
     failOn: 'truncated',
