@@ -85,3 +85,55 @@ export function mp4Arguments(encoding: Mp4Encoding): FfmpegArguments {
     ],
   };
 }
+
+/**
+ * One RGB24 picture through H.264 at `crf` and back, the way the official inference.py
+ * degrades a conditioning image (`crf_compressor.compress`: libx264, preset veryfast, yuv420p,
+ * CRF 29) so that it looks like a video frame: the encode's arguments (raw H.264 on stdout)…
+ */
+export function stillEncodeArguments(width: number, height: number, crf: number): FfmpegArguments {
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 2 || height < 2) {
+    throw new RangeError(`A picture of ${width}×${height} cannot be encoded.`);
+  }
+  if (width % 2 !== 0 || height % 2 !== 0) {
+    throw new RangeError(`width and height must be even for yuv420p (got ${width}×${height}).`);
+  }
+  return {
+    inputOptions: ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-video_size', `${width}x${height}`],
+    outputOptions: [
+      '-an',
+      '-frames:v',
+      '1',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-crf',
+      String(crf),
+      '-pix_fmt',
+      'yuv420p',
+      // PyAV's reformat, which the reference uses for RGB → YUV and back, scales bilinearly.
+      '-sws_flags',
+      'bilinear',
+      '-f',
+      'h264',
+    ],
+  };
+}
+
+/** …and the decode's (raw H.264 in, RGB24 out). */
+export function stillDecodeArguments(): FfmpegArguments {
+  return {
+    inputOptions: ['-f', 'h264'],
+    outputOptions: [
+      '-frames:v',
+      '1',
+      '-sws_flags',
+      'bilinear',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgb24',
+    ],
+  };
+}
