@@ -11,6 +11,10 @@ export type ApiErrorCode =
   | 'RATE_LIMITED'
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
+  /** `cancelJob` on a job that already ended (SUCCEEDED, FAILED or CANCELLED). */
+  | 'JOB_ALREADY_FINISHED'
+  /** `retryJob` on a job that is not FAILED or CANCELLED. */
+  | 'JOB_NOT_RETRYABLE'
   | 'SERVICE_UNAVAILABLE'
   | 'INTERNAL_SERVER_ERROR'
   // Requests refused before they reach a resolver (HTTP shape, size and query limits).
@@ -113,8 +117,23 @@ export class UnauthenticatedError extends ZeusError {
 /** The caller is known but may not touch this (another key's job). */
 export class ForbiddenError extends ZeusError {
   override readonly name = 'ForbiddenError';
-  constructor(message: string) {
-    super('FORBIDDEN', message);
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('FORBIDDEN', message, details === undefined ? {} : { details });
+  }
+}
+
+/**
+ * What was asked does not fit the job's status: cancelling a finished job, retrying one that
+ * did not fail. `details.status` is the job's status.
+ */
+export class JobStatusError extends ZeusError {
+  override readonly name = 'JobStatusError';
+  constructor(
+    code: 'JOB_ALREADY_FINISHED' | 'JOB_NOT_RETRYABLE',
+    message: string,
+    details: { readonly id: string; readonly status: string },
+  ) {
+    super(code, message, { details: { ...details } });
   }
 }
 

@@ -16,3 +16,7 @@ export * from './worker-heartbeats.ts';
 export * from './model-status.ts';
 export * from './process-lifecycle.ts';
 export * from './images.ts';
+export * from './priority.ts';
+export * from './retention.ts';
+export * from './eta.ts';
+export * from './webhooks.ts';

@@ -150,6 +150,81 @@ describe('job state machine', () => {
     expect(applyJobEvent(queued(), { type: 'cancel' }, t2).status).toBe('CANCELLED');
   });
 
+  it('cancels a queued job, and a running one at any stage, ending CANCELLED', () => {
+    const cancelledQueued = applyJobEvent(queued(), { type: 'cancel' }, t1);
+    expect(cancelledQueued).toMatchObject({
+      status: 'CANCELLED',
+      stage: 'DONE',
+      error: null,
+      finishedAt: t1.toISOString(),
+      startedAt: null,
+      version: 2,
+    });
+    // A worker that took the job from the queue just then cannot start it.
+    expect(conflictReason(cancelledQueued, start)).toBe('final');
+
+    const denoising = applyJobEvent(
+      applyJobEvent(queued(), start, t1),
+      { type: 'progress', attempt: 1, stage: 'DENOISING', step: 3, etaSeconds: 12 },
+      t1,
+    );
+    const cancelledRunning = applyJobEvent(denoising, { type: 'cancel' }, t2);
+    expect(cancelledRunning).toMatchObject({
+      status: 'CANCELLED',
+      stage: 'DONE',
+      step: 3,
+      etaSeconds: null,
+      finishedAt: t2.toISOString(),
+      videoUrl: null,
+    });
+    // The worker's next progress, success or failure finds the job over: it stops.
+    expect(
+      conflictReason(cancelledRunning, {
+        type: 'progress',
+        attempt: 1,
+        stage: 'DENOISING',
+        step: 4,
+      }),
+    ).toBe('final');
+    expect(conflictReason(cancelledRunning, { type: 'succeed', attempt: 1, videoUrl: '/v' })).toBe(
+      'final',
+    );
+  });
+
+  it('carries priority, retry, batch and webhook from submission, and the ETA while running', () => {
+    const job = newJob({
+      id: '00000000-0000-4000-8000-000000000002',
+      settings: queued().settings,
+      model: 'tiny-random',
+      totalSteps: 8,
+      now: t0,
+      priority: 5,
+      retryOf: '00000000-0000-4000-8000-000000000001',
+      batchId: '00000000-0000-4000-8000-0000000000b1',
+      webhook: { url: 'https://example.com/hook', events: 'STAGES' },
+    });
+    expect(job).toMatchObject({
+      priority: 5,
+      retryOf: '00000000-0000-4000-8000-000000000001',
+      batchId: '00000000-0000-4000-8000-0000000000b1',
+      webhook: { url: 'https://example.com/hook', events: 'STAGES' },
+      etaSeconds: null,
+    });
+    expect(queued()).toMatchObject({ priority: 0, retryOf: null, batchId: null, webhook: null });
+    const running = applyJobEvent(job, start, t1);
+    const step = applyJobEvent(
+      running,
+      { type: 'progress', attempt: 1, stage: 'DENOISING', step: 4, etaSeconds: 7.5 },
+      t1,
+    );
+    expect(step.etaSeconds).toBe(7.5);
+    // A retried attempt starts without an estimate; a finished job has none.
+    expect(applyJobEvent(step, start, t2).etaSeconds).toBeNull();
+    expect(
+      applyJobEvent(step, { type: 'succeed', attempt: 1, videoUrl: '/v' }, t2).etaSeconds,
+    ).toBeNull();
+  });
+
   it('refuses worker updates on a job that is not running', () => {
     expect(
       conflictReason(queued(), { type: 'progress', attempt: 0, stage: 'DENOISING', step: 1 }),

@@ -17,6 +17,7 @@ import {
   type GenerationSettings,
   type Job,
   type JobStage,
+  type JobWebhook,
   type WorkStage,
 } from './job.ts';
 import type { ModelName } from './model-rules.ts';
@@ -29,6 +30,8 @@ export type JobEvent =
       readonly attempt: number;
       readonly stage: WorkStage;
       readonly step: number;
+      /** The worker's estimate of the seconds left, as of now; null when it has none. */
+      readonly etaSeconds?: number | null;
     }
   | { readonly type: 'succeed'; readonly attempt: number; readonly videoUrl: string }
   /** `attempt` absent: the failure is not a worker's (for example the job was lost). */
@@ -38,6 +41,7 @@ export type JobEvent =
       readonly code: JobErrorCode;
       readonly message: string;
     }
+  /** A user cancels the job (`cancelJob`): a queued job leaves the queue, a running one stops. */
   | { readonly type: 'cancel' };
 
 export function newJob(fields: {
@@ -48,6 +52,11 @@ export function newJob(fields: {
   readonly now: Date;
   /** The API key's name that submits it (absent without keys). */
   readonly owner?: string | null;
+  /** Within PRIORITY_RANGE; 0 when absent. */
+  readonly priority?: number;
+  readonly retryOf?: string | null;
+  readonly batchId?: string | null;
+  readonly webhook?: JobWebhook | null;
 }): Job {
   const now = fields.now.toISOString();
   return {
@@ -62,6 +71,11 @@ export function newJob(fields: {
     settings: fields.settings,
     model: fields.model,
     owner: fields.owner ?? null,
+    priority: fields.priority ?? 0,
+    retryOf: fields.retryOf ?? null,
+    batchId: fields.batchId ?? null,
+    webhook: fields.webhook ?? null,
+    etaSeconds: null,
     attempts: 0,
     workerId: null,
     version: 1,
@@ -110,6 +124,7 @@ export function applyJobEvent(job: Job, event: JobEvent, now: Date): Job {
         totalSteps: event.totalSteps,
         attempts: job.attempts + 1,
         workerId: event.workerId,
+        etaSeconds: null,
         startedAt: job.startedAt ?? changed.updatedAt,
       };
     case 'progress': {
@@ -128,6 +143,7 @@ export function applyJobEvent(job: Job, event: JobEvent, now: Date): Job {
         stage: event.stage,
         step,
         progress: overallProgress(event.stage, step, job.totalSteps),
+        etaSeconds: event.etaSeconds ?? null,
       };
     }
     case 'succeed':
@@ -140,6 +156,7 @@ export function applyJobEvent(job: Job, event: JobEvent, now: Date): Job {
         progress: 1,
         step: job.totalSteps,
         videoUrl: event.videoUrl,
+        etaSeconds: null,
         finishedAt: changed.updatedAt,
       };
     case 'fail':
@@ -150,6 +167,7 @@ export function applyJobEvent(job: Job, event: JobEvent, now: Date): Job {
         status: 'FAILED',
         stage: 'DONE',
         error: { code: event.code, message: event.message },
+        etaSeconds: null,
         finishedAt: changed.updatedAt,
       };
     case 'cancel':
@@ -158,6 +176,7 @@ export function applyJobEvent(job: Job, event: JobEvent, now: Date): Job {
         ...changed,
         status: 'CANCELLED',
         stage: 'DONE',
+        etaSeconds: null,
         finishedAt: changed.updatedAt,
       };
   }

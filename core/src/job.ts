@@ -33,6 +33,20 @@ export interface GenerationSettings {
   readonly seed: number;
 }
 
+/** Which changes of a job its webhook is told about. */
+export const WEBHOOK_EVENT_SETS = ['FINAL', 'STAGES'] as const;
+export type WebhookEventSet = (typeof WEBHOOK_EVENT_SETS)[number];
+
+/** Where a job's changes are POSTed (see webhooks.ts). */
+export interface JobWebhook {
+  readonly url: string;
+  /** `FINAL`: the final state only; `STAGES`: every stage change too. */
+  readonly events: WebhookEventSet;
+}
+
+/** Job priorities: higher runs first; 0 is everyone's default. */
+export const PRIORITY_RANGE = { min: -10, max: 10 } as const;
+
 export interface JobError {
   readonly code: JobErrorCode;
   readonly message: string;
@@ -55,6 +69,20 @@ export interface Job {
    * submitted without keys. With keys on, only its owner sees it.
    */
   readonly owner?: string | null;
+  /** Higher runs first, within PRIORITY_RANGE; absent in records older than priorities: 0. */
+  readonly priority?: number;
+  /** The FAILED or CANCELLED job this one retries (`retryJob`), if any. */
+  readonly retryOf?: string | null;
+  /** The batch it was submitted in (`submitBatch`), if any. */
+  readonly batchId?: string | null;
+  /** Where its changes are POSTed, if anywhere. */
+  readonly webhook?: JobWebhook | null;
+  /**
+   * While RUNNING: the seconds the worker expected the job still to take when it wrote this
+   * record (at `updatedAt`), from this job's measured steps and the installation's timings.
+   * Null when there is nothing to go on yet, and once the job is over.
+   */
+  readonly etaSeconds?: number | null;
   /** Times a worker has started the job; also the token that guards a worker's updates. */
   readonly attempts: number;
   /** The worker running the current attempt. */

@@ -64,6 +64,39 @@ export class RedisKeys {
     return `${this.prefix}:worker:*`;
   }
 
+  /** A job's webhook delivery attempts (a list of JSON records, oldest first). */
+  webhookDeliveries(jobId: string): string {
+    return `${this.prefix}:job:${jobId}:webhook-deliveries`;
+  }
+
+  /**
+   * Webhook events written with the job change they report and not yet handed to the delivery
+   * queue (a hash: event id → JSON delivery request).
+   */
+  get webhookOutbox(): string {
+    return `${this.prefix}:webhooks:outbox`;
+  }
+
+  /** Pub/sub channel told whenever an event enters the webhook outbox. */
+  get webhookOutboxChannel(): string {
+    return `${this.prefix}:webhooks:outbox-changed`;
+  }
+
+  /** A batch (JSON: its id, owner, job ids and creation time). */
+  batch(batchId: string): string {
+    return `${this.prefix}:batch:${batchId}`;
+  }
+
+  /** Hash of a model's measured stage timings by size class (latent tokens → JSON averages). */
+  jobTimings(model: string): string {
+    return `${this.prefix}:timings:${model}`;
+  }
+
+  /** Lock held by the one process sweeping expired jobs (`ZEUS_RETENTION`). */
+  get retentionLock(): string {
+    return `${this.prefix}:retention:lock`;
+  }
+
   /** BullMQ's own key prefix: its keys are `<this>:<queue name>:…`. */
   get bullmqPrefix(): string {
     return `${this.prefix}:bullmq`;
