@@ -2,7 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deferred } from '../../tests/helpers/deferred.ts';
 import { startTestRedis, type TestRedis } from '../../tests/helpers/redis.ts';
-import { JobConsumer, JobQueue, type JobConsumerHandlers } from './job-queue.ts';
+import {
+  JobConsumer,
+  JobQueue,
+  WebhookConsumer,
+  WebhookQueue,
+  type JobConsumerHandlers,
+  type WebhookAttempt,
+  type WebhookOutcome,
+} from './job-queue.ts';
+import type { WebhookDeliveryRequest } from './webhooks.ts';
 import { closeRedis, connectRedis, type Redis } from './redis.ts';
 import { RedisKeys } from './redis-keys.ts';
 
@@ -154,6 +163,101 @@ describe('JobQueue and JobConsumer (BullMQ)', () => {
     );
     expect(await retried.promise).toBe(jobId);
     await second.close();
+    await queue.close();
+  });
+
+  it('delivers higher priorities first, equal ones in the order added, and removes on request', async () => {
+    const keys = freshKeys();
+    const queue = new JobQueue(connect('requests'), keys);
+    const ids = Array.from({ length: 6 }, () => randomUUID());
+    const priorities = [0, -5, 10, 0, 3, 3];
+    await queue.addMany(ids.map((id, index) => ({ id, priority: priorities[index] ?? 0 })));
+    // A cancelled job leaves the queue before any worker sees it.
+    const removedId = ids[3] ?? '';
+    expect(await queue.remove(removedId)).toBe(true);
+
+    const delivered: string[] = [];
+    const done = deferred();
+    const consumer = new JobConsumer(
+      connect('background'),
+      keys,
+      handlers({
+        process: ({ jobId }) => {
+          delivered.push(jobId);
+          if (delivered.length === 5) done.resolve(undefined);
+          return Promise.resolve();
+        },
+      }),
+      { lockDurationMs: 5_000, maxStalledCount: 1 },
+    );
+    await done.promise;
+    await consumer.close();
+    expect(delivered).toEqual([ids[2], ids[4], ids[5], ids[0], ids[1]]);
+    await queue.close();
+  });
+});
+
+describe('WebhookQueue and WebhookConsumer (BullMQ)', () => {
+  function request(eventId: string): WebhookDeliveryRequest {
+    return {
+      url: 'https://example.com/hook',
+      event: {
+        id: eventId,
+        type: 'job.succeeded',
+        createdAt: new Date().toISOString(),
+        job: {} as WebhookDeliveryRequest['event']['job'],
+      },
+    };
+  }
+
+  it('queues an event once however often it is added, retries with backoff, and gives up when told', async () => {
+    const keys = freshKeys();
+    const queue = new WebhookQueue(connect('requests'), keys, { attempts: 3, backoffMs: 50 });
+    const retried = `${randomUUID()}.5`;
+    const refused = `${randomUUID()}.7`;
+    await queue.add(request(retried));
+    await queue.add(request(retried));
+    await queue.add(request(refused));
+
+    const attempts: WebhookAttempt[] = [];
+    const finished = deferred();
+    const outcomes = (attempt: WebhookAttempt): WebhookOutcome => {
+      if (attempt.request.event.id === refused) return { kind: 'give-up', reason: 'private' };
+      return attempt.attempt < 3 ? { kind: 'retry', reason: 'HTTP 503' } : { kind: 'delivered' };
+    };
+    const consumer = new WebhookConsumer(
+      connect('background'),
+      keys,
+      (attempt) => {
+        attempts.push(attempt);
+        if (attempts.filter((a) => a.request.event.id === retried).length === 3) {
+          finished.resolve(undefined);
+        }
+        return Promise.resolve(outcomes(attempt));
+      },
+      { concurrency: 2, onError: () => {} },
+    );
+    await finished.promise;
+    await consumer.close();
+    const of = (id: string): number[] =>
+      attempts.filter((a) => a.request.event.id === id).map((a) => a.attempt);
+    expect(of(retried)).toEqual([1, 2, 3]);
+    expect(of(refused)).toEqual([1]);
+    expect(attempts.every((a) => a.maxAttempts === 3)).toBe(true);
+    // Delivered: adding it again does nothing.
+    await queue.add(request(retried));
+    const again = new WebhookConsumer(
+      connect('background'),
+      keys,
+      (attempt) => {
+        attempts.push(attempt);
+        return Promise.resolve({ kind: 'delivered' });
+      },
+      { concurrency: 1, onError: () => {} },
+    );
+    await again.ready();
+    await again.close();
+    expect(of(retried)).toEqual([1, 2, 3]);
     await queue.close();
   });
 });

@@ -207,4 +207,126 @@ describe('JobStore on Redis', () => {
     );
     expect((await store.require(job.id)).version).toBe(2 + 10);
   });
+
+  it('queues higher priorities first and keeps positions right as jobs leave', async () => {
+    const { store } = freshStore();
+    const normal1 = await store.submit(aJob('normal 1'));
+    const low = await store.submit({ ...aJob('low'), priority: -5 });
+    const normal2 = await store.submit(aJob('normal 2'));
+    const high = await store.submit({ ...aJob('high'), priority: 7 });
+    expect(high.queuePosition).toBe(1);
+    expect(await store.queuedIds()).toEqual([high.id, normal1.id, normal2.id, low.id]);
+    expect((await store.require(low.id)).queuePosition).toBe(4);
+    // Cancelling a queued job moves the ones behind it up.
+    await store.update(normal1.id, { type: 'cancel' });
+    expect((await store.require(normal2.id)).queuePosition).toBe(2);
+    expect((await store.require(low.id)).queuePosition).toBe(3);
+    expect(await store.counts()).toEqual({ queued: 3, running: 0 });
+  });
+
+  it('admits a batch all or nothing against the queue bound, with its record', async () => {
+    const { store } = freshStore(5);
+    await store.submit(aJob('already waiting'));
+    await store.submit(aJob('already waiting too'));
+    const tooMany = [aJob('a'), aJob('b'), aJob('c'), aJob('d')];
+    await expect(store.submitMany(tooMany)).rejects.toBeInstanceOf(QueueFullError);
+    expect(await store.counts()).toEqual({ queued: 2, running: 0 });
+    expect(await store.get(tooMany[0]?.id ?? '')).toBeNull();
+
+    const batchId = randomUUID();
+    const jobs = [aJob('x'), aJob('y'), aJob('z')].map((job) => ({ ...job, batchId }));
+    const stored = await store.submitMany(jobs, {
+      id: batchId,
+      owner: null,
+      jobIds: jobs.map((job) => job.id),
+      createdAt: new Date().toISOString(),
+    });
+    expect(stored.map((job) => job.queuePosition)).toEqual([3, 4, 5]);
+    const found = await store.getBatch(batchId);
+    expect(found?.jobs.map((job) => job.id)).toEqual(jobs.map((job) => job.id));
+    expect(found?.jobs[2]?.queuePosition).toBe(5);
+    expect(await store.getBatch(randomUUID())).toBeNull();
+    await expect(store.submit(aJob('one more'))).rejects.toBeInstanceOf(QueueFullError);
+  });
+
+  it('writes a webhook event with the change it reports, in the same step', async () => {
+    const { store } = freshStore();
+    const job = await store.submit({
+      ...aJob(),
+      webhook: { url: 'https://example.com/hook', events: 'FINAL' },
+    });
+    await store.update(job.id, { type: 'start', workerId: 'w', totalSteps: 8 });
+    expect(await store.pendingWebhooks(10)).toEqual([]);
+    const done = await store.update(job.id, { type: 'succeed', attempt: 1, videoUrl: '/v' });
+    const pending = await store.pendingWebhooks(10);
+    expect(pending).toEqual([
+      {
+        url: 'https://example.com/hook',
+        event: expect.objectContaining({
+          id: `${job.id}.${done.version}`,
+          type: 'job.succeeded',
+        }) as unknown,
+      },
+    ]);
+    await store.webhookQueued(`${job.id}.${done.version}`);
+    expect(await store.pendingWebhooks(10)).toEqual([]);
+
+    const delivery = {
+      eventId: `${job.id}.${done.version}`,
+      type: 'job.succeeded' as const,
+      attempt: 1,
+      status: 200,
+      ok: true,
+      at: new Date().toISOString(),
+      error: null,
+    };
+    await store.recordWebhookDelivery(job.id, delivery);
+    expect(await store.webhookDeliveries(job.id)).toEqual([delivery]);
+    // Never recorded on a job that is gone.
+    const gone = randomUUID();
+    await store.recordWebhookDelivery(gone, delivery);
+    expect(await store.webhookDeliveries(gone)).toEqual([]);
+  });
+
+  it('removes a finished job and everything of it, and pages on without it', async () => {
+    const { store, keys } = freshStore();
+    const owned = { ...aJob(), owner: 'alice' };
+    const first = await store.submit(owned);
+    const second = await store.submit({ ...aJob(), owner: 'alice' });
+    const third = await store.submit({ ...aJob(), owner: 'alice' });
+    // Not finished: never removed.
+    await expect(store.removeFinished(first)).rejects.toThrow(/not finished/);
+    const cancelled = await store.update(second.id, { type: 'cancel' });
+    await store.recordWebhookDelivery(second.id, {
+      eventId: 'e',
+      type: 'job.cancelled',
+      attempt: 1,
+      status: 500,
+      ok: false,
+      at: new Date().toISOString(),
+      error: 'HTTP 500',
+    });
+    // A stale reading is not removed.
+    expect(await store.removeFinished({ ...cancelled, version: cancelled.version - 1 })).toBe(
+      false,
+    );
+    expect(await store.removeFinished(cancelled)).toBe(true);
+    expect(await store.get(second.id)).toBeNull();
+    expect(await redis.exists(keys.webhookDeliveries(second.id))).toBe(0);
+    expect(await store.removeFinished(cancelled)).toBe(false);
+
+    for (const owner of [null, 'alice']) {
+      const page1 = await store.list({ first: 1, owner });
+      expect(page1.jobs.map((edge) => edge.job.id)).toEqual([third.id]);
+      expect(page1.totalCount).toBe(2);
+      const page2 = await store.list({ first: 1, after: page1.endCursor, owner });
+      expect(page2.jobs.map((edge) => edge.job.id)).toEqual([first.id]);
+      expect(page2.hasNextPage).toBe(false);
+    }
+    const oldest = await store.oldest(10, 0);
+    expect(oldest.map((entry) => entry.job?.id)).toEqual([first.id, third.id]);
+    expect((await store.oldest(10, oldest[0]?.order ?? 0)).map((entry) => entry.job?.id)).toEqual([
+      third.id,
+    ]);
+  });
 });

@@ -8,39 +8,57 @@
  * not stored, nor misses one that was.
  */
 import { InvalidInputError, NotFoundError, QueueFullError } from './errors.ts';
-import type { Job, JobView } from './job.ts';
+import { isFinalStatus, type Job, type JobView } from './job.ts';
 import { applyJobEvent, type JobEvent } from './job-state.ts';
+import { queueScoreOffset } from './priority.ts';
 import type { Redis } from './redis.ts';
 import type { RedisKeys } from './redis-keys.ts';
+import { webhookEventFor, type WebhookDelivery, type WebhookDeliveryRequest } from './webhooks.ts';
 
 /**
- * Admits a job only while fewer than `maxQueued` are queued: the check and the insert are one
- * step, so concurrent submissions on several servers cannot overfill the queue. A job with an
- * owner also goes into its owner's history (KEYS[5]), with the same score.
- * Returns the queue position, or -1 when the queue is full.
+ * Admits jobs only while the queue has room for all of them (a batch is all or nothing): the
+ * check and the inserts are one step, so concurrent submissions on several servers cannot
+ * overfill the queue. Each job gets the next submission order (its history score) and a queue
+ * score from its priority (ARGV offset + order, see priority.ts); a job with an owner also goes
+ * into its owner's history. A batch record (ARGV[5], unless empty) is stored with them.
+ *   KEYS: queued, history, counter, batch, owner history, then each job's key
+ *   ARGV: maxQueued, queue channel, count, has owner, batch JSON, then per job: id, JSON, offset
+ * Returns each job's queue position, or -1 when the queue is full.
  */
 const ADMIT_SCRIPT = `
-local queued, history, jobKey, counter = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local maxQueued, jobJson, jobId, queueChannel = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4]
-if redis.call('ZCARD', queued) >= maxQueued then return -1 end
-local order = redis.call('INCR', counter)
-redis.call('SET', jobKey, jobJson)
-redis.call('ZADD', history, order, jobId)
-if KEYS[5] then redis.call('ZADD', KEYS[5], order, jobId) end
-redis.call('ZADD', queued, order, jobId)
+local queued, history, counter, batchKey, ownerHistory = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local maxQueued, queueChannel, count = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+local hasOwner, batchJson = ARGV[4] == '1', ARGV[5]
+if redis.call('ZCARD', queued) + count > maxQueued then return -1 end
+local ids = {}
+for i = 1, count do
+  local jobId, jobJson, offset = ARGV[3 + i * 3], ARGV[4 + i * 3], tonumber(ARGV[5 + i * 3])
+  local order = redis.call('INCR', counter)
+  redis.call('SET', KEYS[5 + i], jobJson)
+  redis.call('ZADD', history, order, jobId)
+  if hasOwner then redis.call('ZADD', ownerHistory, order, jobId) end
+  redis.call('ZADD', queued, offset + order, jobId)
+  ids[i] = jobId
+end
+if batchJson ~= '' then redis.call('SET', batchKey, batchJson) end
 redis.call('PUBLISH', queueChannel, '{"reason":"submitted"}')
-return redis.call('ZRANK', queued, jobId) + 1
+local positions = {}
+for i = 1, count do positions[i] = redis.call('ZRANK', queued, ids[i]) + 1 end
+return positions
 `;
 
 /**
  * Replaces a job record only if it is still exactly what the caller read (compare-and-set),
  * keeps the queued and running sets in step with the new status, and publishes the new record.
+ * A webhook event the change makes (ARGV[8], unless empty) goes into the outbox in the same
+ * step, so it exists exactly when the change does.
  * Returns 0 when the record changed in between, so the caller reads it again and retries.
  */
 const UPDATE_SCRIPT = `
-local jobKey, queued, running = KEYS[1], KEYS[2], KEYS[3]
+local jobKey, queued, running, outbox = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local expected, jobJson, jobId, status = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local jobChannel, queueChannel = ARGV[5], ARGV[6]
+local eventId, delivery, outboxChannel = ARGV[7], ARGV[8], ARGV[9]
 if redis.call('GET', jobKey) ~= expected then return 0 end
 redis.call('SET', jobKey, jobJson)
 local leftQueue = 0
@@ -52,6 +70,32 @@ else
 end
 redis.call('PUBLISH', jobChannel, jobJson)
 if leftQueue == 1 then redis.call('PUBLISH', queueChannel, '{"reason":"started"}') end
+if delivery ~= '' then
+  redis.call('HSET', outbox, eventId, delivery)
+  redis.call('PUBLISH', outboxChannel, eventId)
+end
+return 1
+`;
+
+/**
+ * Removes a finished job's records (retention): only if the record is still exactly what the
+ * sweeper read, so a job cannot be removed on a stale reading.
+ *   KEYS: job, history, owner history (or history again), webhook deliveries
+ *   ARGV: expected record, job id
+ */
+const REMOVE_SCRIPT = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1], KEYS[4])
+redis.call('ZREM', KEYS[2], ARGV[2])
+redis.call('ZREM', KEYS[3], ARGV[2])
+return 1
+`;
+
+/** Records a webhook delivery attempt on a job that still exists, keeping the latest 100. */
+const RECORD_DELIVERY_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('RPUSH', KEYS[2], ARGV[1])
+redis.call('LTRIM', KEYS[2], -100, -1)
 return 1
 `;
 
@@ -72,6 +116,15 @@ export interface JobPage {
   readonly totalCount: number;
 }
 
+/** Jobs submitted together (`submitBatch`). */
+export interface BatchRecord {
+  readonly id: string;
+  readonly owner: string | null;
+  /** In submission order. */
+  readonly jobIds: readonly string[];
+  readonly createdAt: string;
+}
+
 export interface QueueCounts {
   readonly queued: number;
   readonly running: number;
@@ -88,26 +141,43 @@ export class JobStore {
     return this.options.maxQueued;
   }
 
-  /** Stores a new QUEUED job at the end of the queue; `QueueFullError` when the queue is full. */
+  /**
+   * Stores a new QUEUED job in the queue, after those of its priority or higher;
+   * `QueueFullError` when the queue is full.
+   */
   async submit(job: Job): Promise<JobView> {
-    const owner = job.owner ?? null;
-    const position = Number(
-      await this.redis.eval(
-        ADMIT_SCRIPT,
-        owner === null ? 4 : 5,
-        this.keys.queued,
-        this.keys.history,
-        this.keys.job(job.id),
-        this.keys.submissionCounter,
-        ...(owner === null ? [] : [this.keys.ownerHistory(owner)]),
-        this.options.maxQueued,
-        JSON.stringify(job),
-        job.id,
-        this.keys.queueChangedChannel,
-      ),
+    const [stored] = await this.submitMany([job]);
+    if (stored === undefined) throw new Error('The job was not stored.');
+    return stored;
+  }
+
+  /**
+   * Stores new QUEUED jobs of one owner, all or none: `QueueFullError` when the queue has no room
+   * for every one of them. With `batch`, its record is stored in the same step.
+   */
+  async submitMany(jobs: readonly Job[], batch?: BatchRecord): Promise<JobView[]> {
+    const owner = jobs[0]?.owner ?? null;
+    if (jobs.some((job) => (job.owner ?? null) !== owner)) {
+      throw new Error('Jobs submitted together must have one owner.');
+    }
+    const result = await this.redis.eval(
+      ADMIT_SCRIPT,
+      5 + jobs.length,
+      this.keys.queued,
+      this.keys.history,
+      this.keys.submissionCounter,
+      this.keys.batch(batch?.id ?? 'none'),
+      owner === null ? this.keys.history : this.keys.ownerHistory(owner),
+      ...jobs.map((job) => this.keys.job(job.id)),
+      this.options.maxQueued,
+      this.keys.queueChangedChannel,
+      jobs.length,
+      owner === null ? '0' : '1',
+      batch === undefined ? '' : JSON.stringify(batch),
+      ...jobs.flatMap((job) => [job.id, JSON.stringify(job), queueScoreOffset(job.priority ?? 0)]),
     );
-    if (position < 0) throw new QueueFullError(this.options.maxQueued);
-    return { ...job, queuePosition: position };
+    if (!Array.isArray(result)) throw new QueueFullError(this.options.maxQueued);
+    return jobs.map((job, index) => ({ ...job, queuePosition: Number(result[index]) }));
   }
 
   /** The job with its queue position, read together so they agree; null when unknown. */
@@ -175,24 +245,166 @@ export class JobStore {
     for (let attempt = 0; attempt < MAX_UPDATE_TRIES; attempt += 1) {
       const record = isJobId(jobId) ? await this.redis.get(this.keys.job(jobId)) : null;
       if (record === null) throw new NotFoundError('job', jobId);
-      const next = applyJobEvent(parseJob(record), event, now());
+      const current = parseJob(record);
+      const next = applyJobEvent(current, event, now());
       const nextRecord = JSON.stringify(next);
+      const webhookEvent = webhookEventFor(current, next);
+      const delivery: WebhookDeliveryRequest | null =
+        webhookEvent === null || next.webhook == null
+          ? null
+          : { url: next.webhook.url, event: webhookEvent };
       const written = await this.redis.eval(
         UPDATE_SCRIPT,
-        3,
+        4,
         this.keys.job(jobId),
         this.keys.queued,
         this.keys.running,
+        this.keys.webhookOutbox,
         record,
         nextRecord,
         jobId,
         next.status,
         this.keys.jobChannel(jobId),
         this.keys.queueChangedChannel,
+        delivery?.event.id ?? '',
+        delivery === null ? '' : JSON.stringify(delivery),
+        this.keys.webhookOutboxChannel,
       );
       if (Number(written) === 1) return next;
     }
     throw new Error(`Job ${jobId} changed ${MAX_UPDATE_TRIES} times while being updated.`);
+  }
+
+  /**
+   * Removes a finished job's records, as read in `job` (retention): false when it changed since
+   * or is gone. Its files are the caller's to remove first.
+   */
+  async removeFinished(job: Job): Promise<boolean> {
+    if (!isFinalStatus(job.status))
+      throw new Error(`Job ${job.id} is ${job.status}, not finished.`);
+    const record = await this.redis.get(this.keys.job(job.id));
+    if (record === null || parseJob(record).version !== job.version) return false;
+    const owner = job.owner ?? null;
+    const removed = await this.redis.eval(
+      REMOVE_SCRIPT,
+      4,
+      this.keys.job(job.id),
+      this.keys.history,
+      owner === null ? this.keys.history : this.keys.ownerHistory(owner),
+      this.keys.webhookDeliveries(job.id),
+      record,
+      job.id,
+    );
+    return Number(removed) === 1;
+  }
+
+  /**
+   * The oldest jobs of the history, oldest first, from just after submission order `after`
+   * (0: from the start), with each one's order: what the retention sweeper walks. A job whose
+   * record is gone (removed in between) comes as null.
+   */
+  async oldest(
+    count: number,
+    after: number,
+  ): Promise<{ readonly job: Job | null; readonly order: number }[]> {
+    const pairs = asStrings(
+      await this.redis.zrangebyscore(
+        this.keys.history,
+        `(${after}`,
+        '+inf',
+        'WITHSCORES',
+        'LIMIT',
+        0,
+        count,
+      ),
+    );
+    const entries: { id: string; order: number }[] = [];
+    for (let i = 0; i + 1 < pairs.length; i += 2) {
+      entries.push({ id: pairs[i] ?? '', order: Number(pairs[i + 1]) });
+    }
+    if (entries.length === 0) return [];
+    const records = await this.redis.mget(entries.map((entry) => this.keys.job(entry.id)));
+    return entries.map((entry, index) => {
+      const record = records[index];
+      return { job: record == null ? null : parseJob(record), order: entry.order };
+    });
+  }
+
+  /** A batch with its jobs still kept, in submission order; null when unknown. */
+  async getBatch(batchId: string): Promise<{ batch: BatchRecord; jobs: JobView[] } | null> {
+    if (!isJobId(batchId)) return null;
+    const record = await this.redis.get(this.keys.batch(batchId));
+    if (record === null) return null;
+    const batch = JSON.parse(record) as BatchRecord;
+    const jobs = await this.getMany(batch.jobIds);
+    return { batch, jobs: batch.jobIds.flatMap((id) => jobs.get(id) ?? []) };
+  }
+
+  /** Removes a batch's record once none of its jobs is kept any more. */
+  async removeBatchIfEmpty(batchId: string): Promise<void> {
+    const found = await this.getBatch(batchId);
+    if (found !== null && found.jobs.length === 0) await this.redis.del(this.keys.batch(batchId));
+  }
+
+  /** The queued jobs, first in line first, and the running ones: for time estimates. */
+  async snapshot(): Promise<{ readonly queued: Job[]; readonly running: Job[] }> {
+    const [queuedIds, runningIds] = await this.execute(
+      this.redis.multi().zrange(this.keys.queued, 0, -1).smembers(this.keys.running),
+    );
+    const queued = asStrings(queuedIds);
+    const running = asStrings(runningIds);
+    const ids = [...queued, ...running];
+    if (ids.length === 0) return { queued: [], running: [] };
+    const records = await this.redis.mget(ids.map((id) => this.keys.job(id)));
+    const jobs = records.map((record) => (record === null ? null : parseJob(record)));
+    const present = (job: Job | null): job is Job => job !== null;
+    return {
+      queued: jobs
+        .slice(0, queued.length)
+        .filter(present)
+        .filter((job) => job.status === 'QUEUED'),
+      running: jobs
+        .slice(queued.length)
+        .filter(present)
+        .filter((job) => job.status === 'RUNNING'),
+    };
+  }
+
+  /** Records one webhook delivery attempt on its job (nothing if the job is gone). */
+  async recordWebhookDelivery(jobId: string, delivery: WebhookDelivery): Promise<void> {
+    await this.redis.eval(
+      RECORD_DELIVERY_SCRIPT,
+      2,
+      this.keys.job(jobId),
+      this.keys.webhookDeliveries(jobId),
+      JSON.stringify(delivery),
+    );
+  }
+
+  /** A job's webhook delivery attempts, oldest first. */
+  async webhookDeliveries(jobId: string): Promise<WebhookDelivery[]> {
+    if (!isJobId(jobId)) return [];
+    const records = await this.redis.lrange(this.keys.webhookDeliveries(jobId), 0, -1);
+    return records.map((record) => JSON.parse(record) as WebhookDelivery);
+  }
+
+  /** Webhook events written but not yet handed to the delivery queue (at most about `count`). */
+  async pendingWebhooks(count: number): Promise<WebhookDeliveryRequest[]> {
+    const found: WebhookDeliveryRequest[] = [];
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.hscan(this.keys.webhookOutbox, cursor, 'COUNT', count);
+      cursor = next;
+      for (let i = 1; i < flat.length; i += 2) {
+        found.push(JSON.parse(flat[i] ?? '{}') as WebhookDeliveryRequest);
+      }
+    } while (cursor !== '0' && found.length < count);
+    return found;
+  }
+
+  /** Takes a webhook event out of the outbox once the delivery queue holds it. */
+  async webhookQueued(eventId: string): Promise<void> {
+    await this.redis.hdel(this.keys.webhookOutbox, eventId);
   }
 
   async counts(): Promise<QueueCounts> {
