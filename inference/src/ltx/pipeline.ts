@@ -4,7 +4,10 @@
  *
  *   1. prompt → T5 tokens (256, EOS included; longer prompts are refused, never cut)
  *   2. tokens → T5 embeddings (a repeated prompt reuses its embeddings)
- *   3. initial noise → 8 stochastic rectified-flow steps of the transformer
+ *   3. initial noise → 8 stochastic rectified-flow steps of the transformer; with a first-frame
+ *      image (image-to-video), the image encoded by the VAE encoder conditions the first latent
+ *      frame as the official pipeline does (sampler/conditioning.ts); after each step, a live
+ *      preview of the model's estimate when asked for (preview.ts)
  *   4. latents + decode noise → VAE decoder (decode timestep 0.05, noise scale 0.025), streamed
  *      in temporal chunks, 8-bit frames made inside the graph
  *   5. centre-crop to the requested size, first `numFrames` frames → the frame sink, as each
@@ -22,6 +25,7 @@ import { freemem } from 'node:os';
 import { JobFailure, type GenerationSettings } from '@zeus/core';
 import {
   convertVaeDecoder,
+  convertVaeEncoder,
   elementCount,
   LtxCheckpoint,
   parseVaeConfig,
@@ -37,21 +41,29 @@ import {
 } from '@zeus/models';
 import { resolveProvider, type Device, type ExecutionProvider } from '../onnx/runtime.ts';
 import type { GenerationHooks, PipelineProgress, VideoPipeline } from '../pipeline/types.ts';
+import type { PlanarImage } from '../image/first-frame.ts';
 import {
   denoise,
+  firstFrameMask,
+  firstFrameTokens,
   fractionalCoordinates,
   latentShapeOf,
+  LTX_CONDITIONING_STRENGTH,
+  LTX_IMAGE_COND_NOISE_SCALE,
   noiseDraws,
   SeededNoise,
   samplingTimesteps,
   tokenCount,
   unpackLatents,
+  type FirstFrameConditioning,
   type LatentShape,
   type NoiseSource,
   type VaeScaleFactors,
 } from '../sampler/index.ts';
 import { queryGpuMemory } from '../system/gpu-memory.ts';
 import { cropFrame, videoGeometry, type VideoGeometry } from './geometry.ts';
+import { projectPreview, type LatentPreview, type PreviewProjection } from './preview.ts';
+import { cachedPreviewProjection } from './preview-fit.ts';
 import { T5TextEncoder, type PromptEmbeddings } from './text-encoder.ts';
 import {
   decideTextEncoderPlacement,
@@ -67,6 +79,7 @@ import {
   VaeDecoder,
   type FrameBatch,
 } from './vae-decoder.ts';
+import { VaeEncoder } from './vae-encoder.ts';
 
 /** num_inference_steps of configs/ltxv-2b-0.9.6-distilled.yaml. */
 export const LTX_DISTILLED_STEPS = 8;
@@ -90,7 +103,8 @@ export interface LtxPipelineFiles {
 
 /** What loading is doing, for the worker's heartbeat and log. */
 export interface ModelLoadProgress {
-  readonly component: 'transformer' | 'VAE decoder' | 'text encoder';
+  readonly component:
+    'transformer' | 'VAE decoder' | 'VAE encoder' | 'text encoder' | 'live-preview projection';
   /** checking: hashing the source files for the conversion cache; converting: writing ONNX. */
   readonly phase: 'checking' | 'converting' | 'loading';
   /** 0 to 1 within the phase, when known. */
@@ -116,6 +130,8 @@ export interface LtxPipelineOptions {
   readonly maxPromptTokens?: number;
   /** Video frames per decoder call; null decodes in one pass. Default 8. */
   readonly decodeChunkFrames?: number | null;
+  /** Noise added to an image-conditioned first frame before each step. Default 0.15 (inference.py). */
+  readonly imageConditionNoiseScale?: number;
   /** Build the decoder with float outputs (`trace.decoded` then has the float video). */
   readonly floatOutputs?: boolean;
   /** Threads per session on the CPU provider (default: ONNX Runtime's choice). */
@@ -138,6 +154,8 @@ export interface StepRecord {
 export interface PipelineTrace {
   prompt?(encoded: PromptEmbeddings): void;
   step?(record: StepRecord): void;
+  /** Image-to-video: the first frame's latents `[1, C, 1, h, w]` as the encoder gave them. */
+  firstFrameLatents?(latents: Float32Array, shape: readonly number[]): void;
   /** The sampler's result `[1, C, F, H, W]` (still normalised, before decode noise). */
   finalLatents?(latents: Float32Array, shape: readonly number[]): void;
   /** A decoder call's output at the generated size, before cropping. */
@@ -177,6 +195,8 @@ interface Loaded {
   readonly textEncoder: T5TextEncoder;
   readonly transformer: LtxTransformer;
   readonly decoder: VaeDecoder;
+  readonly encoder: VaeEncoder;
+  readonly preview: PreviewProjection;
 }
 
 /** The default job (768x512x121) the text encoder's placement is sized for. */
@@ -205,10 +225,12 @@ export class LtxPipeline implements VideoPipeline {
     let config: LtxCheckpointConfig;
     let transformerParameters: number;
     let decoderParameters: number;
+    let encoderParameters: number;
     try {
       config = checkpoint.config;
       transformerParameters = sumElements(checkpoint.file, TRANSFORMER_PREFIX);
       decoderParameters = sumElements(checkpoint.file, `${VAE_PREFIX}decoder.`);
+      encoderParameters = sumElements(checkpoint.file, `${VAE_PREFIX}encoder.`);
     } finally {
       await checkpoint.close();
     }
@@ -240,7 +262,7 @@ export class LtxPipeline implements VideoPipeline {
       hostFreeBytes: freemem(),
       textEncoderBytes: (await t5Parameters(options.files.textEncoderDir)) * bytesPerValue,
       transformerBytes: transformerParameters * bytesPerValue,
-      vaeBytes: decoderParameters * bytesPerValue,
+      vaeBytes: (decoderParameters + encoderParameters) * bytesPerValue,
       activationBytes: estimateActivationBytes({
         latentTokens: tokenCount(placementJob),
         width: config.transformer.innerDim,
@@ -279,6 +301,25 @@ export class LtxPipeline implements VideoPipeline {
       options.onLoadProgress?.({ component: 'VAE decoder', phase: 'loading' });
       const decoder = await VaeDecoder.load(vae.dir, { device: provider, ...threads });
       opened.push(decoder);
+      const encoderFiles = await convertVaeEncoder({
+        checkpointPath: options.files.checkpoint,
+        cacheRoot: options.files.onnxDir,
+        dtype,
+        onProgress: report('VAE encoder'),
+      });
+      options.onLoadProgress?.({ component: 'VAE encoder', phase: 'loading' });
+      const encoder = await VaeEncoder.load(encoderFiles.dir, { device: provider, ...threads });
+      opened.push(encoder);
+      // Fitted once (with this encoder and decoder) and kept with the conversions.
+      const preview = await cachedPreviewProjection({
+        checkpointPath: options.files.checkpoint,
+        cacheRoot: options.files.onnxDir,
+        dtype,
+        provider,
+        encoder,
+        decoder,
+        onProgress: report('live-preview projection'),
+      });
       const onDevice = textEncoder.placement !== 'cpu';
       const t5 = await T5TextEncoder.load({
         textEncoderDir: options.files.textEncoderDir,
@@ -307,6 +348,8 @@ export class LtxPipeline implements VideoPipeline {
         textEncoder: t5,
         transformer,
         decoder,
+        encoder,
+        preview: preview.projection,
       };
     } catch (error) {
       await Promise.all(opened.map((model) => model.release()));
@@ -331,6 +374,7 @@ export class LtxPipeline implements VideoPipeline {
       loaded.textEncoder.release(),
       loaded.transformer.release(),
       loaded.decoder.release(),
+      loaded.encoder.release(),
     ]);
   }
 
@@ -375,6 +419,30 @@ export class LtxPipeline implements VideoPipeline {
       channels: latentChannels,
       scale,
     });
+    const tokenShape = [shape.batch, tokenCount(shape), shape.channels];
+
+    // Image-to-video: the initial latents are drawn first, then the image is encoded (its
+    // posterior draw follows), as the official prepare_latents / prepare_conditioning do.
+    let initialLatents: Float32Array | undefined;
+    let firstFrame: FirstFrameConditioning | undefined;
+    if (hooks.firstFrame !== undefined) {
+      initialLatents = noise.draw(noiseDraws.initial(tokenShape));
+      const image = padFirstFrame(hooks.firstFrame, geometry);
+      const videoShape = [1, 3, 1, image.height, image.width];
+      const latentShape = loaded.encoder.latentShape(videoShape);
+      const encoded = await loaded.encoder.encode(
+        { data: image.data, shape: videoShape },
+        noise.draw(noiseDraws.encode(latentShape)),
+      );
+      trace?.firstFrameLatents?.(encoded.latents, encoded.shape);
+      signal.throwIfAborted();
+      firstFrame = {
+        mask: firstFrameMask(shape, LTX_CONDITIONING_STRENGTH),
+        latents: firstFrameTokens(encoded.latents, shape),
+        channels: shape.channels,
+        noiseScale: this.options.imageConditionNoiseScale ?? LTX_IMAGE_COND_NOISE_SCALE,
+      };
+    }
     const conditioning = loaded.transformer.condition({
       textEmbeddings: prompt.embeddings,
       textMask: prompt.attentionMask,
@@ -383,19 +451,39 @@ export class LtxPipeline implements VideoPipeline {
         scale,
         causalTemporalPositioning: loaded.config.transformer.causalTemporalPositioning,
       }),
+      ...(firstFrame === undefined
+        ? {}
+        : { conditionedTokens: Uint8Array.from(firstFrame.mask, (value) => (value > 0 ? 1 : 0)) }),
     });
 
     progress('DENOISING', 0);
     const velocities: Float32Array[] = [];
     const inputs: Float32Array[] = [];
     const transformer = loaded.transformer;
+    const onPreview = hooks.onPreview;
+    let preview: LatentPreview | undefined;
     const tokens = await denoise<TransformerConditioning>({
       model: {
-        velocity: async (condition, latents, timestep) => {
-          const velocity = await transformer.velocity(condition, latents, timestep);
+        velocity: async (condition, latents, timestep, conditionedTimestep) => {
+          const velocity = await transformer.velocity(
+            condition,
+            latents,
+            timestep,
+            conditionedTimestep,
+          );
           if (trace?.step !== undefined) {
             inputs.push(latents);
             velocities.push(velocity);
+          }
+          if (onPreview !== undefined) {
+            preview = projectPreview(
+              loaded.preview,
+              shape,
+              latents,
+              velocity,
+              timestep,
+              0, // numbered in onStep
+            );
           }
           return velocity;
         },
@@ -405,6 +493,8 @@ export class LtxPipeline implements VideoPipeline {
       timesteps: loaded.timesteps,
       noise,
       signal,
+      ...(initialLatents === undefined ? {} : { initialLatents }),
+      ...(firstFrame === undefined ? {} : { firstFrame }),
       onStep: (step, _steps, latents) => {
         trace?.step?.({
           step,
@@ -414,6 +504,10 @@ export class LtxPipeline implements VideoPipeline {
           latentsOut: latents,
         });
         progress('DENOISING', step + 1);
+        if (onPreview !== undefined && preview !== undefined) {
+          onPreview({ ...preview, step: step + 1 });
+          preview = undefined;
+        }
       },
     });
     signal.throwIfAborted();
@@ -450,6 +544,33 @@ export class LtxPipeline implements VideoPipeline {
       throw new Error(`The decoder gave ${written} frames; ${settings.numFrames} were asked for`);
     }
   }
+}
+
+/**
+ * The prepared first frame at the generated size: inference.py pads the requested-size image
+ * with zeros where the generated video is larger (sizes Zeus accepts need none).
+ */
+function padFirstFrame(image: PlanarImage, geometry: VideoGeometry): PlanarImage {
+  const { requested, generated, top, left } = geometry;
+  if (image.width !== requested.width || image.height !== requested.height) {
+    throw new JobFailure(
+      'INVALID_JOB',
+      `The first-frame image was prepared at ${image.width}×${image.height}, not the video's ` +
+        `${requested.width}×${requested.height}.`,
+    );
+  }
+  if (generated.width === image.width && generated.height === image.height) return image;
+  const data = new Float32Array(3 * generated.width * generated.height);
+  for (let c = 0; c < 3; c++) {
+    for (let y = 0; y < image.height; y++) {
+      const from = (c * image.height + y) * image.width;
+      data.set(
+        image.data.subarray(from, from + image.width),
+        (c * generated.height + top + y) * generated.width + left,
+      );
+    }
+  }
+  return { data, width: generated.width, height: generated.height };
 }
 
 async function encodeTokens(

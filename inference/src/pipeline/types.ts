@@ -5,6 +5,10 @@
  * own by `ThreadedPipeline` (thread/).
  */
 import type { GenerationSettings } from '@zeus/core';
+import type { PlanarImage } from '../image/first-frame.ts';
+import type { LatentPreview } from '../ltx/preview.ts';
+
+export type { LatentPreview } from '../ltx/preview.ts';
 
 export type PipelineStage = 'LOADING_MODEL' | 'ENCODING_PROMPT' | 'DENOISING' | 'DECODING';
 
@@ -31,6 +35,16 @@ export interface GenerationHooks {
   readonly frames: FrameSink;
   /** Aborted when the job must stop (shutdown, or the job was taken over): reject with its reason. */
   readonly signal: AbortSignal;
+  /**
+   * Image-to-video: the first frame to condition on, prepared for the VAE encoder at
+   * `settings.width × settings.height` (see image/first-frame.ts).
+   */
+  readonly firstFrame?: PlanarImage;
+  /**
+   * Live previews: called after each denoising step with a picture of the model's current
+   * estimate at latent resolution (cheap, synchronous). Absent: no previews are computed.
+   */
+  readonly onPreview?: (preview: LatentPreview) => void;
 }
 
 export interface VideoPipeline {

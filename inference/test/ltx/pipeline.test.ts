@@ -82,7 +82,15 @@ describe('LtxPipeline (tiny-random, CPU)', () => {
     const converted = new Set(
       loadEvents.filter((e) => e.phase === 'converting').map((e) => e.component),
     );
-    expect(converted).toEqual(new Set(['transformer', 'VAE decoder', 'text encoder']));
+    expect(converted).toEqual(
+      new Set([
+        'transformer',
+        'VAE decoder',
+        'VAE encoder',
+        'live-preview projection',
+        'text encoder',
+      ]),
+    );
     expect(pipeline.info).toMatchObject({
       provider: 'cpu',
       precision: 'fp32',
