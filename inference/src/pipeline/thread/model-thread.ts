@@ -5,7 +5,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { LtxPipeline } from '../../ltx/pipeline.ts';
-import type { FrameSink } from '../types.ts';
+import type { FrameSink, LatentPreview } from '../types.ts';
 import {
   FRAMES_IN_FLIGHT,
   serializeError,
@@ -40,7 +40,7 @@ port.on('message', (message: ToModelThread) => {
       loading = load(message.options);
       return;
     case 'generate':
-      void generate(message.id, message.settings);
+      void generate(message);
       return;
     case 'abort':
       if (current?.id === message.id) current.controller.abort(new Error('aborted'));
@@ -80,10 +80,12 @@ async function load(options: Extract<ToModelThread, { type: 'load' }>['options']
   }
 }
 
-async function generate(
-  id: number,
-  settings: Extract<ToModelThread, { type: 'generate' }>['settings'],
-): Promise<void> {
+async function generate({
+  id,
+  settings,
+  firstFrame,
+  previews,
+}: Extract<ToModelThread, { type: 'generate' }>): Promise<void> {
   const job: Job = { id, controller: new AbortController(), acked: 0, wakeUp: undefined };
   current = job;
   job.controller.signal.addEventListener('abort', () => job.wakeUp?.(), { once: true });
@@ -114,6 +116,16 @@ async function generate(
       },
       frames,
       signal: job.controller.signal,
+      ...(firstFrame === undefined ? {} : { firstFrame }),
+      ...(previews
+        ? {
+            onPreview: (preview: LatentPreview) => {
+              const rgb = preview.rgb.slice().buffer;
+              const { step, width, height } = preview;
+              send({ type: 'preview', id, step, width, height, rgb }, [rgb]);
+            },
+          }
+        : {}),
     });
     send({ type: 'done', id });
   } catch (error) {

@@ -4,14 +4,15 @@
  * publishing and ffmpeg, which must never wait behind a model run.
  *
  *   main → model   load, generate, abort, ack (frames the sink took), dispose, crash (tests)
- *   model → main   load-progress, loaded | load-failed, progress, frame (transferred bytes),
- *                  done | failed
+ *   model → main   load-progress, loaded | load-failed, progress, preview (transferred bytes),
+ *                  frame (transferred bytes), done | failed
  *
  * Errors cross as plain objects and are rebuilt with their class, code and message:
  * `JobFailure` keeps its code (INVALID_JOB for an over-long prompt…), `SessionError` stays a
  * SessionError, anything else becomes a `ModelThreadError` carrying the original name.
  */
 import { JobFailure, type GenerationSettings, type JobErrorCode } from '@zeus/core';
+import type { PlanarImage } from '../../image/first-frame.ts';
 import type { LtxPipelineInfo, LtxPipelineOptions, ModelLoadProgress } from '../../ltx/pipeline.ts';
 import { SessionError } from '../../onnx/runtime.ts';
 import type { PipelineProgress } from '../types.ts';
@@ -28,7 +29,15 @@ export interface SerializedError {
 
 export type ToModelThread =
   | { readonly type: 'load'; readonly options: ThreadPipelineOptions }
-  | { readonly type: 'generate'; readonly id: number; readonly settings: GenerationSettings }
+  | {
+      readonly type: 'generate';
+      readonly id: number;
+      readonly settings: GenerationSettings;
+      /** Image-to-video: the prepared first frame (copied across). */
+      readonly firstFrame?: PlanarImage;
+      /** Send a `preview` after each denoising step. */
+      readonly previews: boolean;
+    }
   | { readonly type: 'abort'; readonly id: number }
   /** The sink has taken `frames` frames of job `id` in all: the thread may send more. */
   | { readonly type: 'ack'; readonly id: number; readonly frames: number }
@@ -42,6 +51,15 @@ export type FromModelThread =
   | { readonly type: 'loaded'; readonly info: LtxPipelineInfo }
   | { readonly type: 'load-failed'; readonly error: SerializedError }
   | { readonly type: 'progress'; readonly id: number; readonly progress: PipelineProgress }
+  /** A live preview; `rgb` is transferred. */
+  | {
+      readonly type: 'preview';
+      readonly id: number;
+      readonly step: number;
+      readonly width: number;
+      readonly height: number;
+      readonly rgb: ArrayBuffer;
+    }
   /** One RGB24 frame; `data` is transferred, not copied. */
   | {
       readonly type: 'frame';

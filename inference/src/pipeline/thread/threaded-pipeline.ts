@@ -133,7 +133,13 @@ export class ThreadedPipeline implements VideoPipeline {
       };
       this.job = job;
       signal.addEventListener('abort', onAbort, { once: true });
-      this.post({ type: 'generate', id, settings });
+      this.post({
+        type: 'generate',
+        id,
+        settings,
+        previews: hooks.onPreview !== undefined,
+        ...(hooks.firstFrame === undefined ? {} : { firstFrame: hooks.firstFrame }),
+      });
     });
   }
 
@@ -242,6 +248,13 @@ export class ThreadedPipeline implements VideoPipeline {
       case 'progress': {
         const job = this.jobFor(message.id);
         if (job !== undefined && !job.settled) job.hooks.onProgress(message.progress);
+        return;
+      }
+      case 'preview': {
+        const job = this.jobFor(message.id);
+        if (job === undefined || job.settled) return;
+        const { step, width, height } = message;
+        job.hooks.onPreview?.({ step, width, height, rgb: new Uint8Array(message.rgb) });
         return;
       }
       case 'frame': {
