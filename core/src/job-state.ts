@@ -32,6 +32,8 @@ export type JobEvent =
       readonly step: number;
       /** The worker's estimate of the seconds left, as of now; null when it has none. */
       readonly etaSeconds?: number | null;
+      /** The latest live preview's URL; absent keeps the one the job has. */
+      readonly previewUrl?: string | null;
     }
   | { readonly type: 'succeed'; readonly attempt: number; readonly videoUrl: string }
   /** `attempt` absent: the failure is not a worker's (for example the job was lost). */
@@ -125,6 +127,7 @@ export function applyJobEvent(job: Job, event: JobEvent, now: Date): Job {
         attempts: job.attempts + 1,
         workerId: event.workerId,
         etaSeconds: null,
+        previewUrl: null,
         startedAt: job.startedAt ?? changed.updatedAt,
       };
     case 'progress': {
@@ -144,6 +147,7 @@ export function applyJobEvent(job: Job, event: JobEvent, now: Date): Job {
         step,
         progress: overallProgress(event.stage, step, job.totalSteps),
         etaSeconds: event.etaSeconds ?? null,
+        previewUrl: event.previewUrl ?? job.previewUrl ?? null,
       };
     }
     case 'succeed':

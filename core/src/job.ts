@@ -3,6 +3,7 @@
  * adds `queuePosition`, which is read from the queue when a job is shown, never stored.
  */
 import type { JobErrorCode } from './errors.ts';
+import type { ImageType } from './images.ts';
 import type { ModelName } from './model-rules.ts';
 
 export const JOB_STATUSES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
@@ -31,6 +32,24 @@ export interface GenerationSettings {
   readonly numFrames: number;
   readonly frameRate: number;
   readonly seed: number;
+  /** Live previews while denoising; absent means on (only `false` is stored). */
+  readonly preview?: boolean;
+  /** Image-to-video: the first frame to condition on; absent for text-to-video. */
+  readonly image?: FirstFrameImage;
+}
+
+/**
+ * The first-frame image of an image-to-video job: what the upload was. Its bytes are kept apart
+ * (uploads.ts), copied to the job when it is submitted.
+ */
+export interface FirstFrameImage {
+  /** The upload it came from (`POST /uploads`); usable again until the upload expires. */
+  readonly uploadId: string;
+  readonly type: ImageType;
+  /** As displayed (EXIF orientation applied). */
+  readonly width: number;
+  readonly height: number;
+  readonly bytes: number;
 }
 
 /** Which changes of a job its webhook is told about. */
@@ -61,6 +80,11 @@ export interface Job {
   readonly step: number;
   readonly totalSteps: number;
   readonly videoUrl: string | null;
+  /**
+   * The latest live preview (a small JPEG of the model's current estimate), published with the
+   * progress; null or absent before the first one and when previews are off.
+   */
+  readonly previewUrl?: string | null;
   readonly error: JobError | null;
   readonly settings: GenerationSettings;
   readonly model: ModelName;
@@ -107,6 +131,11 @@ const FINAL_STATUSES: ReadonlySet<JobStatus> = new Set(['SUCCEEDED', 'FAILED', '
 
 export function isFinalStatus(status: JobStatus): boolean {
   return FINAL_STATUSES.has(status);
+}
+
+/** Where a job's preview after `step` denoising steps is served (next to its video). */
+export function previewUrlFor(jobId: string, step: number): string {
+  return `/generated/${jobId}/preview-${step}.jpg`;
 }
 
 /** Where a job's video is served, relative to the site root (Caddy serves `generated/`). */

@@ -15,6 +15,8 @@ export interface PromptRequest {
   readonly numFrames?: number | null | undefined;
   readonly frameRate?: number | null | undefined;
   readonly seed?: number | null | undefined;
+  /** Live previews (default on). */
+  readonly preview?: boolean | null | undefined;
 }
 
 /** Stable names of the rules, reported as `extensions.rule`. */
@@ -175,6 +177,8 @@ export function validatePromptRequest(
     numFrames,
     frameRate,
     seed,
+    // Stored only when off, so records and comparisons of default jobs stay as they were.
+    ...(request.preview === false ? { preview: false } : {}),
   };
 }
 
