@@ -23,3 +23,4 @@ export * from './webhooks.ts';
 export * from './job-timings.ts';
 export * from './job-end-watch.ts';
 export * from './retention-sweeper.ts';
+export * from './uploads.ts';

@@ -97,6 +97,16 @@ export class RedisKeys {
     return `${this.prefix}:retention:lock`;
   }
 
+  /** An uploaded first-frame image (hash: `data` bytes, `meta` JSON), with a TTL. */
+  upload(uploadId: string): string {
+    return `${this.prefix}:upload:${uploadId}`;
+  }
+
+  /** The first-frame image of an image-to-video job (a copy of its upload's hash). */
+  jobImage(jobId: string): string {
+    return `${this.prefix}:job:${jobId}:image`;
+  }
+
   /** BullMQ's own key prefix: its keys are `<this>:<queue name>:…`. */
   get bullmqPrefix(): string {
     return `${this.prefix}:bullmq`;
