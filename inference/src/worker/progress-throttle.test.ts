@@ -142,3 +142,49 @@ describe('ProgressThrottle', () => {
     expect(published).toEqual(['DENOISING:1@0']);
   });
 });
+
+describe('ProgressThrottle with previews', () => {
+  function withPreviews(): { published: string[]; throttle: ProgressThrottle } {
+    const published: string[] = [];
+    const throttle = new ProgressThrottle({
+      intervalMs: 250,
+      publish: (update: ProgressUpdate) => {
+        published.push(`${update.stage}:${update.step}:${update.previewUrl ?? '-'}@${Date.now()}`);
+        return Promise.resolve();
+      },
+      onError: () => undefined,
+    });
+    return { published, throttle };
+  }
+
+  it('publishes a preview with the step it follows, and keeps it on later updates', async () => {
+    const { published, throttle } = withPreviews();
+    throttle.offerPreview('/p-0.jpg'); // before any progress: nothing to attach it to
+    throttle.offer(step(1));
+    await vi.advanceTimersByTimeAsync(0);
+    throttle.offerPreview('/p-1.jpg');
+    await vi.advanceTimersByTimeAsync(250);
+    throttle.offer(step(2));
+    await vi.advanceTimersByTimeAsync(250);
+    expect(published).toEqual([
+      'DENOISING:1:-@0',
+      'DENOISING:1:/p-1.jpg@250',
+      'DENOISING:2:/p-1.jpg@500',
+    ]);
+  });
+
+  it('coalesces previews of fast steps with the progress, never going back a step', async () => {
+    const { published, throttle } = withPreviews();
+    throttle.offer(step(1));
+    await vi.advanceTimersByTimeAsync(0);
+    throttle.offer(step(2));
+    throttle.offerPreview('/p-1.jpg');
+    throttle.offer(step(3));
+    throttle.offerPreview('/p-2.jpg');
+    await vi.advanceTimersByTimeAsync(250);
+    expect(published).toEqual(['DENOISING:1:-@0', 'DENOISING:3:/p-2.jpg@250']);
+    throttle.offerPreview('/p-2.jpg');
+    await throttle.flush();
+    expect(published).toHaveLength(2);
+  });
+});

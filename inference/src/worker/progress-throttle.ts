@@ -5,12 +5,18 @@
  * otherwise publish the latest update when it is. Steps slower than the interval are therefore
  * each published as they finish; faster ones are coalesced to a few per second. Publishes run
  * one after another, in order.
+ *
+ * Live previews ride the same updates: `offerPreview` attaches the latest preview's URL to the
+ * current stage and step, so a preview is published with the progress (or as its own update
+ * when it comes after the step it shows), never separately from it and never out of order.
  */
 import type { WorkStage } from '@zeus/core';
 
 export interface ProgressUpdate {
   readonly stage: WorkStage;
   readonly step: number;
+  /** The latest live preview's URL, once there is one. */
+  readonly previewUrl?: string;
 }
 
 export interface ProgressThrottleOptions {
@@ -31,9 +37,24 @@ export class ProgressThrottle {
 
   constructor(private readonly options: ProgressThrottleOptions) {}
 
-  offer(update: ProgressUpdate): void {
+  /** The latest stage, step and preview offered. */
+  private current: ProgressUpdate | null = null;
+
+  offer(offered: ProgressUpdate): void {
     if (this.closed || this.failure !== null) return;
-    if (this.last !== null && this.last.stage === update.stage && this.last.step === update.step) {
+    const previewUrl = offered.previewUrl ?? this.current?.previewUrl;
+    const update: ProgressUpdate = {
+      stage: offered.stage,
+      step: offered.step,
+      ...(previewUrl === undefined ? {} : { previewUrl }),
+    };
+    this.current = update;
+    if (
+      this.last !== null &&
+      this.last.stage === update.stage &&
+      this.last.step === update.step &&
+      this.last.previewUrl === update.previewUrl
+    ) {
       this.pending = null;
       return;
     }
@@ -48,6 +69,12 @@ export class ProgressThrottle {
       this.timer = null;
       this.publishPending();
     }, wait);
+  }
+
+  /** Attaches a new preview to the current progress (ignored before any progress). */
+  offerPreview(previewUrl: string): void {
+    if (this.current === null) return;
+    this.offer({ ...this.current, previewUrl });
   }
 
   /** Publishes what is pending now, and resolves once every publish has finished. */
