@@ -23,4 +23,5 @@ export * from './webhooks.ts';
 export * from './job-timings.ts';
 export * from './job-end-watch.ts';
 export * from './retention-sweeper.ts';
+export * from './submission.ts';
 export * from './uploads.ts';

@@ -99,4 +99,16 @@ describe('RedisRateLimiter on Redis', () => {
     await new Promise((resolve) => setTimeout(resolve, 1_050));
     await expect(limiter.consume('key:alice')).resolves.toBeUndefined();
   });
+
+  it('counts a batch as that many submissions', async () => {
+    const limiter = new RedisRateLimiter(redisA, new RedisKeys('rate-test-batch'), {
+      name: 'submit',
+      what: 'submissions',
+      limit: { points: 5, durationSeconds: 60 },
+    });
+    await limiter.consume('key:alice', 4);
+    await expect(limiter.consume('key:alice', 2)).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    await expect(limiter.consume('key:bob', 5)).resolves.toBeUndefined();
+    await expect(limiter.consume('key:bob')).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+  });
 });

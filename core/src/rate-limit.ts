@@ -83,12 +83,13 @@ export class RedisRateLimiter {
   }
 
   /**
-   * Counts one action by `caller` (an API key's name or a client address); throws
-   * `RateLimitedError`, saying when to try again, when over the limit.
+   * Counts `count` actions by `caller` (an API key's name or a client address), a batch of jobs
+   * counting as that many submissions; throws `RateLimitedError`, saying when to try again,
+   * when that goes over the limit.
    */
-  async consume(caller: string): Promise<void> {
+  async consume(caller: string, count = 1): Promise<void> {
     try {
-      await this.limiter.consume(caller);
+      await this.limiter.consume(caller, count);
     } catch (error) {
       if (error instanceof RateLimiterRes) {
         throw new RateLimitedError(

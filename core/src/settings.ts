@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { LOG_LEVELS } from './logger.ts';
 import { DEFAULT_MODEL, MODEL_NAMES } from './model-rules.ts';
+import { parseRetention } from './retention.ts';
 
 /** A whole number from an environment variable, within bounds. */
 export function integerVariable(bounds: { min: number; max: number }, fallback: number) {
@@ -76,4 +77,23 @@ export const queueSettings = {
 
 export const logSettings = {
   ZEUS_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+};
+
+export const retentionSettings = {
+  /**
+   * How long finished jobs and their videos are kept (`7d`, `12h`, `30m`, `90s`, `2w`), or `off`
+   * (for ever). Workers sweep expired jobs; API servers say when each expires. Milliseconds, or
+   * null for off.
+   */
+  ZEUS_RETENTION: z
+    .string()
+    .default('off')
+    .transform((text, context) => {
+      try {
+        return parseRetention(text);
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
 };

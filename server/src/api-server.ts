@@ -22,6 +22,7 @@ import {
   connectRedis,
   JobQueue,
   JobStore,
+  JobTimingsStore,
   JobUpdateRelay,
   modelRules,
   RedisKeys,
@@ -51,8 +52,11 @@ import { formatApiError, formatWebSocketErrors, type ErrorFormatting } from './e
 import { limitError, limitRules, REQUEST_LIMITS } from './limits.ts';
 import { createApiMetrics, routeLabel } from './metrics.ts';
 import { isAllowedWebSocketOrigin } from './origins.ts';
+import { JobEstimates } from './job-estimates.ts';
+import { JobService } from './job-service.ts';
 import { PromptTokens } from './prompt-tokens.ts';
 import { createResolvers, type ApiContext } from './resolvers.ts';
+import { WebhookDispatcher } from './webhook-dispatcher.ts';
 
 export const GRAPHQL_PATH = '/graphql';
 export const HEALTH_PATH = '/healthz';
@@ -97,33 +101,85 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
   const relay = new JobUpdateRelay(subscriber, requests, keys, store);
   const heartbeats = new WorkerHeartbeats(requests, keys);
   const rules = modelRules(config.ZEUS_MODEL);
+  const jobs = new JobService({
+    promptTokens: new PromptTokens({
+      tokenizerDir: join(
+        modelDir(config.ZEUS_MODELS_DIR ?? defaultModelsDir(), config.ZEUS_MODEL),
+        TOKENIZER_DIR,
+      ),
+      logger,
+    }),
+    store,
+    queue,
+    rules,
+    logger,
+    apiKeys: config.ZEUS_API_KEYS,
+    keyPriorities: config.ZEUS_KEY_PRIORITIES,
+    submitLimiter:
+      config.ZEUS_RATE_LIMIT === null
+        ? null
+        : new RedisRateLimiter(requests, keys, {
+            name: 'submit',
+            what: 'submissions',
+            limit: config.ZEUS_RATE_LIMIT,
+          }),
+    maxBatch: config.ZEUS_MAX_BATCH,
+    webhooks: {
+      enabled: config.ZEUS_WEBHOOK_SECRET !== undefined,
+      allowPrivate: config.ZEUS_WEBHOOK_ALLOW_PRIVATE,
+    },
+  });
   const schema = makeExecutableSchema({
     typeDefs,
     resolvers: createResolvers({
-      promptTokens: new PromptTokens({
-        tokenizerDir: join(
-          modelDir(config.ZEUS_MODELS_DIR ?? defaultModelsDir(), config.ZEUS_MODEL),
-          TOKENIZER_DIR,
-        ),
-        logger,
-      }),
       store,
-      queue,
       relay,
       heartbeats,
       rules,
       logger,
+      jobs,
+      estimates: new JobEstimates(store, heartbeats, new JobTimingsStore(requests, keys), rules),
       apiKeys: config.ZEUS_API_KEYS,
-      submitLimiter:
-        config.ZEUS_RATE_LIMIT === null
-          ? null
-          : new RedisRateLimiter(requests, keys, {
-              name: 'submit',
-              what: 'submissions',
-              limit: config.ZEUS_RATE_LIMIT,
-            }),
+      retentionMs: config.ZEUS_RETENTION,
+      maxBatch: config.ZEUS_MAX_BATCH,
     }),
   });
+  // Webhooks: sent by every server, each event once (webhook-dispatcher.ts).
+  const webhookConnections =
+    config.ZEUS_WEBHOOK_SECRET === undefined
+      ? null
+      : {
+          consumer: connectRedis(config.REDIS_URL, {
+            name: 'zeus-api-webhooks',
+            role: 'background',
+          }),
+          subscriber: connectRedis(config.REDIS_URL, {
+            name: 'zeus-api-webhook-events',
+            role: 'background',
+          }),
+        };
+  const webhooks =
+    config.ZEUS_WEBHOOK_SECRET === undefined || webhookConnections === null
+      ? null
+      : new WebhookDispatcher({
+          store,
+          keys,
+          queueConnection: requests,
+          consumerConnection: webhookConnections.consumer,
+          subscriber: webhookConnections.subscriber,
+          secret: config.ZEUS_WEBHOOK_SECRET,
+          allowPrivate: config.ZEUS_WEBHOOK_ALLOW_PRIVATE,
+          attempts: config.ZEUS_WEBHOOK_ATTEMPTS,
+          backoffMs: config.ZEUS_WEBHOOK_BACKOFF_MS,
+          timeoutMs: config.ZEUS_WEBHOOK_TIMEOUT_MS,
+          logger,
+        });
+  for (const connection of Object.values(webhookConnections ?? {})) {
+    connection.on('error', (error: Error) => {
+      logger.warn({ err: error.message }, 'Redis connection error');
+    });
+  }
+  await webhooks?.start();
   const validationRules = limitRules({ introspection: config.ZEUS_INTROSPECTION });
   const trustProxy = proxyAddr.compile(config.ZEUS_TRUSTED_PROXIES);
 
@@ -432,7 +488,12 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
           await new Promise((resolve) => setTimeout(resolve, config.ZEUS_DRAIN_DELAY_MS));
         }
         await apollo.stop();
-        await Promise.all([closeRedis(subscriber), queue.close()]);
+        await webhooks?.close();
+        await Promise.all([
+          closeRedis(subscriber),
+          queue.close(),
+          ...Object.values(webhookConnections ?? {}).map(closeRedis),
+        ]);
         await closeRedis(requests);
       })();
       return closing;

@@ -75,6 +75,11 @@ export function parseApiKeys(text: string): ApiKey[] {
 export class ApiKeyRing {
   constructor(private readonly keys: readonly ApiKey[]) {}
 
+  /** The keys' names. */
+  get names(): readonly string[] {
+    return this.keys.map((key) => key.name);
+  }
+
   /** True when keys are configured, so protected operations need one. */
   get enabled(): boolean {
     return this.keys.length > 0;

@@ -4,10 +4,12 @@ import {
   integerVariable,
   logSettings,
   modelSettings,
+  parseKeyPriorities,
   parseRateLimit,
   portVariable,
   queueSettings,
   redisSettings,
+  retentionSettings,
 } from '@zeus/core';
 import proxyAddr from 'proxy-addr';
 import { z } from 'zod';
@@ -65,25 +67,66 @@ export const securitySettings = {
   }, 'loopback,uniquelocal'),
   /** Whether the schema can be introspected (the playground's Docs and autocompletion need it). */
   ZEUS_INTROSPECTION: booleanVariable(true),
+  /**
+   * The highest priority each API key may ask for, `name:max` pairs (max 1 to 10), comma
+   * separated. Keys not listed may only lower their jobs' priority. Unused without keys.
+   */
+  ZEUS_KEY_PRIORITIES: parsedVariable(parseKeyPriorities, ''),
 };
 
-export const serverEnvironment = z.object({
-  ...redisSettings,
-  ...modelSettings,
-  ...queueSettings,
-  ...logSettings,
-  ...securitySettings,
-  /** Port the server listens on (0: any free port). */
-  ZEUS_API_PORT: portVariable(4000),
-  /** Address the server listens on. */
-  ZEUS_API_HOST: z.string().min(1).default('0.0.0.0'),
+export const jobControlSettings = {
+  /** The most jobs one `submitBatch` may queue. */
+  ZEUS_MAX_BATCH: integerVariable({ min: 1, max: 100 }, 16),
   /**
-   * On shutdown, how long the server keeps serving while reporting itself unhealthy, so the
-   * load balancer's health check (every second) stops sending it requests before it closes.
+   * The key webhook deliveries are signed with (HMAC-SHA256), at least 16 characters. Unset:
+   * webhooks are off, and a submission with a webhookUrl is refused.
    */
-  ZEUS_DRAIN_DELAY_MS: integerVariable({ min: 0, max: 60_000 }, 1_500),
-  /** How long open HTTP requests get to finish on shutdown before they are cut. */
-  ZEUS_SHUTDOWN_GRACE_MS: integerVariable({ min: 0, max: 600_000 }, 10_000),
-});
+  ZEUS_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  /**
+   * Let webhooks reach loopback, private and link-local addresses. Off by default: a user could
+   * otherwise make Zeus send requests into its own network (SSRF).
+   */
+  ZEUS_WEBHOOK_ALLOW_PRIVATE: booleanVariable(false),
+  /** Tries per webhook event, the first included, before it is given up. */
+  ZEUS_WEBHOOK_ATTEMPTS: integerVariable({ min: 1, max: 30 }, 10),
+  /** The wait before a webhook's second try; it doubles for each later one. */
+  ZEUS_WEBHOOK_BACKOFF_MS: integerVariable({ min: 10, max: 3_600_000 }, 2_000),
+  /** How long one webhook request may take before it counts as failed. */
+  ZEUS_WEBHOOK_TIMEOUT_MS: integerVariable({ min: 100, max: 120_000 }, 10_000),
+};
+
+export const serverEnvironment = z
+  .object({
+    ...redisSettings,
+    ...modelSettings,
+    ...queueSettings,
+    ...logSettings,
+    ...securitySettings,
+    ...jobControlSettings,
+    ...retentionSettings,
+    /** Port the server listens on (0: any free port). */
+    ZEUS_API_PORT: portVariable(4000),
+    /** Address the server listens on. */
+    ZEUS_API_HOST: z.string().min(1).default('0.0.0.0'),
+    /**
+     * On shutdown, how long the server keeps serving while reporting itself unhealthy, so the
+     * load balancer's health check (every second) stops sending it requests before it closes.
+     */
+    ZEUS_DRAIN_DELAY_MS: integerVariable({ min: 0, max: 60_000 }, 1_500),
+    /** How long open HTTP requests get to finish on shutdown before they are cut. */
+    ZEUS_SHUTDOWN_GRACE_MS: integerVariable({ min: 0, max: 600_000 }, 10_000),
+  })
+  .superRefine((config, context) => {
+    const names = new Set(config.ZEUS_API_KEYS.names);
+    for (const name of config.ZEUS_KEY_PRIORITIES.keys()) {
+      if (!names.has(name)) {
+        context.addIssue({
+          code: 'custom',
+          path: ['ZEUS_KEY_PRIORITIES'],
+          message: `${name} is not a key name in ZEUS_API_KEYS`,
+        });
+      }
+    }
+  });
 
 export type ServerConfig = z.infer<typeof serverEnvironment>;

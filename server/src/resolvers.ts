@@ -1,45 +1,44 @@
 /**
  * The API's resolvers: thin glue between GraphQL and the job store, queue, relay and model rules.
  */
-import { randomUUID } from 'node:crypto';
 import {
+  expiresAt,
   ForbiddenError,
   InvalidInputError,
   isJobId,
-  newJob,
-  randomSeed,
+  NotFoundError,
   serviceModelStatus,
   UnauthenticatedError,
-  validatePromptRequest,
-  ZeusError,
   type Job,
-  type JobQueue,
   type JobStore,
   type JobUpdateRelay,
   type JobView,
   type Logger,
   type ModelRules,
-  type RedisRateLimiter,
   type WorkerHeartbeats,
 } from '@zeus/core';
 import type { Resolvers } from '@zeus/schema';
 import { GraphQLScalarType, Kind } from 'graphql';
-import type { PromptTokens } from './prompt-tokens.ts';
-import { KEY_REQUIRED_MESSAGE, rateLimitKey, type ApiKeyRing, type Caller } from './auth.ts';
+import { KEY_REQUIRED_MESSAGE, type ApiKeyRing, type Caller } from './auth.ts';
+import type { JobEstimate, JobEstimates } from './job-estimates.ts';
+import type { JobService } from './job-service.ts';
 
 export interface ApiServices {
   readonly store: JobStore;
-  readonly queue: JobQueue;
   readonly relay: JobUpdateRelay;
   readonly heartbeats: WorkerHeartbeats;
   readonly rules: ModelRules;
   readonly logger: Logger;
-  /** Counts prompt tokens with the model's tokenizer (absent: prompts bounded by characters). */
-  readonly promptTokens?: PromptTokens;
+  /** Submitting, cancelling and retrying jobs. */
+  readonly jobs: JobService;
+  /** When queued and running jobs will start and finish. */
+  readonly estimates: JobEstimates;
   /** The configured API keys (none: everyone may do everything). */
   readonly apiKeys: ApiKeyRing;
-  /** Counts `submitPrompt` per caller; null when rate limits are off. */
-  readonly submitLimiter: RedisRateLimiter | null;
+  /** How long finished jobs are kept (`ZEUS_RETENTION`); null: for ever. */
+  readonly retentionMs: number | null;
+  /** The most jobs one batch may have. */
+  readonly maxBatch: number;
 }
 
 /**
@@ -84,7 +83,8 @@ function requireJobId(id: string): void {
 }
 
 export function createResolvers(services: ApiServices): Resolvers<ApiContext> {
-  const { store, queue, relay, heartbeats, rules, logger, apiKeys, submitLimiter } = services;
+  const { store, relay, heartbeats, rules, logger, apiKeys, jobs, estimates, retentionMs } =
+    services;
 
   /** With keys on, the caller's key name; throws UNAUTHENTICATED without one. Null: keys off. */
   const requireKey = (caller: Caller): string | null => {
@@ -93,7 +93,7 @@ export function createResolvers(services: ApiServices): Resolvers<ApiContext> {
     return caller.keyName;
   };
   /** With keys on, a job is its owner's only. */
-  const requireOwnJob = <T extends Job>(job: T, caller: Caller): T => {
+  const requireOwnJob = <T extends Pick<Job, 'owner'>>(job: T, caller: Caller): T => {
     const keyName = requireKey(caller);
     if (keyName !== null && (job.owner ?? null) !== keyName) {
       throw new ForbiddenError(
@@ -102,14 +102,36 @@ export function createResolvers(services: ApiServices): Resolvers<ApiContext> {
     }
     return job;
   };
+  /** The job by id, if the caller may touch it. */
+  const ownJob = async (id: string, caller: Caller): Promise<JobView> => {
+    requireKey(caller);
+    requireJobId(id);
+    return requireOwnJob(await store.require(id), caller);
+  };
+  /** One estimate per job object, shared by the three fields that show it. */
+  const estimateCache = new WeakMap<JobView, Promise<JobEstimate>>();
+  const estimateOf = (job: JobView): Promise<JobEstimate> => {
+    let estimate = estimateCache.get(job);
+    if (estimate === undefined) {
+      estimate = estimates.of(job);
+      estimateCache.set(job, estimate);
+    }
+    return estimate;
+  };
+  const inSeconds = (seconds: number | null): string | null =>
+    seconds === null ? null : new Date(Date.now() + seconds * 1_000).toISOString();
 
   return {
     DateTime,
     Query: {
-      job: async (_parent, { id }, { caller }) => {
+      job: (_parent, { id }, { caller }) => ownJob(id, caller),
+      batch: async (_parent, { id }, { caller }) => {
         requireKey(caller);
         requireJobId(id);
-        return requireOwnJob(await store.require(id), caller);
+        const found = await store.getBatch(id);
+        if (found === null) throw new NotFoundError('batch', id);
+        requireOwnJob(found.batch, caller);
+        return { id: found.batch.id, jobs: found.jobs, createdAt: found.batch.createdAt };
       },
       jobs: async (_parent, { first, after }, { caller }) => {
         const owner = requireKey(caller);
@@ -141,6 +163,8 @@ export function createResolvers(services: ApiServices): Resolvers<ApiContext> {
           modelReady: workers.some((worker) => worker.modelReady && worker.model === rules.model),
           modelStatus: serviceModelStatus(workers.filter((worker) => worker.model === rules.model)),
           model: rules.model,
+          maxBatch: services.maxBatch,
+          retentionSeconds: retentionMs === null ? null : Math.round(retentionMs / 1_000),
         };
       },
       modelRules: () => ({
@@ -160,55 +184,40 @@ export function createResolvers(services: ApiServices): Resolvers<ApiContext> {
       }),
     },
     Mutation: {
-      submitPrompt: async (_parent, { input }, { caller }) => {
-        const owner = requireKey(caller);
-        const settings = validatePromptRequest(
+      submitPrompt: (_parent, { input }, { caller }) =>
+        jobs.submit(input, caller, requireKey(caller)),
+      submitBatch: async (_parent, { input }, { caller }) => {
+        const { batch, jobs: submitted } = await jobs.submitBatch(
           input,
-          rules,
-          () => randomSeed(rules),
-          await services.promptTokens?.counter(),
+          caller,
+          requireKey(caller),
         );
-        // Counted once the input is valid: a mistake costs nothing but its error.
-        await submitLimiter?.consume(rateLimitKey(caller)).catch((error: unknown) => {
-          logger.info(
-            { keyName: caller.keyName, client: caller.address },
-            'submission rate-limited',
-          );
-          throw error;
-        });
-        const job = newJob({
-          id: randomUUID(),
-          settings,
-          model: rules.model,
-          totalSteps: rules.steps,
-          now: new Date(),
-          owner,
-        });
-        const stored = await store.submit(job);
-        try {
-          await queue.add(job.id);
-        } catch (error) {
-          // Stored but not queued: fail it rather than leave it waiting for nothing. (A crash
-          // right here is repaired by workers, which queue stored jobs BullMQ lacks.)
-          logger.error({ err: error, jobId: job.id }, 'could not queue a stored job');
-          await store
-            .update(job.id, {
-              type: 'fail',
-              code: 'INTERNAL_ERROR',
-              message: 'The job could not be queued.',
-            })
-            .catch(() => undefined);
-          throw new ZeusError('SERVICE_UNAVAILABLE', 'The job could not be queued. Try again.', {
-            retryable: true,
-            cause: error,
-          });
-        }
-        logger.info(
-          { jobId: job.id, settings, keyName: caller.keyName, client: caller.address },
-          'job submitted',
-        );
-        return stored;
+        return { id: batch.id, jobs: submitted, createdAt: batch.createdAt };
       },
+      cancelJob: async (_parent, { id }, { caller }) =>
+        jobs.cancel(await ownJob(id, caller), caller),
+      retryJob: async (_parent, { id }, { caller }) => jobs.retry(await ownJob(id, caller), caller),
+    },
+    Job: {
+      priority: (job) => job.priority ?? 0,
+      retryOf: (job) => job.retryOf ?? null,
+      batchId: (job) => job.batchId ?? null,
+      webhook: (job) => job.webhook ?? null,
+      etaSeconds: async (job) => (await estimateOf(job)).finishInSeconds,
+      estimatedStartAt: async (job) =>
+        job.status === 'QUEUED' ? inSeconds((await estimateOf(job)).startInSeconds) : null,
+      estimatedFinishAt: async (job) => inSeconds((await estimateOf(job)).finishInSeconds),
+      expiresAt: (job) => expiresAt(job, retentionMs),
+      webhookDeliveries: async (job) =>
+        (await store.webhookDeliveries(job.id)).map((delivery) => ({
+          eventId: delivery.eventId,
+          event: delivery.type,
+          attempt: delivery.attempt,
+          status: delivery.status,
+          ok: delivery.ok,
+          at: delivery.at,
+          error: delivery.error,
+        })),
     },
     Subscription: {
       jobUpdated: {

@@ -34,6 +34,11 @@ export type Query = {
   system: SystemStatus;
   /** The generation settings' defaults and the model's rules, to show before submitting. */
   modelRules: ModelRules;
+  /**
+   * A batch submitted with `submitBatch`, with its jobs still kept. Unknown ids are `NOT_FOUND`;
+   * the same keys rule as for `job`.
+   */
+  batch: Batch;
 };
 
 export type QueryJobArgs = {
@@ -43,6 +48,10 @@ export type QueryJobArgs = {
 export type QueryJobsArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
   after?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type QueryBatchArgs = {
+  id: Scalars['ID']['input'];
 };
 
 export type Mutation = {
@@ -55,10 +64,43 @@ export type Mutation = {
    * `UNAUTHENTICATED`. Nothing is queued when an error is returned.
    */
   submitPrompt: Job;
+  /**
+   * Queue several jobs at once: each prompt (`settings.prompt`, then `prompts`) with each seed
+   * (`seeds`, or `count` random ones), at most `system.maxBatch` jobs. All of them are queued or
+   * none: the queue must have room for every one (`QUEUE_FULL`), and they count as that many
+   * submissions against the rate limit. Same errors as `submitPrompt`.
+   */
+  submitBatch: Batch;
+  /**
+   * Cancel a job: a queued job leaves the queue at once (the jobs behind it move up); a running
+   * one stops within one denoising step and its files are removed. It ends `CANCELLED`. A job
+   * that already finished is `JOB_ALREADY_FINISHED` (with `extensions.status`); with API keys on,
+   * only the job's owner may cancel it (`FORBIDDEN`).
+   */
+  cancelJob: Job;
+  /**
+   * Queue a FAILED or CANCELLED job again, as a new job with the same settings (seed included),
+   * priority and webhook; the new job's `retryOf` names the old one. Any other status is
+   * `JOB_NOT_RETRYABLE`. Counts as a submission (rate limit, queue bound); with API keys on, only
+   * the job's owner may retry it.
+   */
+  retryJob: Job;
 };
 
 export type MutationSubmitPromptArgs = {
   input: PromptInput;
+};
+
+export type MutationSubmitBatchArgs = {
+  input: BatchInput;
+};
+
+export type MutationCancelJobArgs = {
+  id: Scalars['ID']['input'];
+};
+
+export type MutationRetryJobArgs = {
+  id: Scalars['ID']['input'];
 };
 
 export type Subscription = {
@@ -90,6 +132,51 @@ export type PromptInput = {
   frameRate?: InputMaybe<Scalars['Int']['input']>;
   /** Random seed, 0 to 2147483647; a random one is chosen and recorded when absent. */
   seed?: InputMaybe<Scalars['Int']['input']>;
+  /**
+   * Higher runs first: -10 to 10 (default 0); equal priorities run in submission order. With API
+   * keys on, a key may raise it above 0 only as far as `ZEUS_KEY_PRIORITIES` allows it
+   * (`FORBIDDEN` otherwise); any key may lower it.
+   */
+  priority?: InputMaybe<Scalars['Int']['input']>;
+  /**
+   * An http:// or https:// URL to POST the job's final state to (and each stage change, with
+   * `webhookEvents: STAGES`), signed with HMAC-SHA256 (see the README). It must reach a public
+   * address unless the operator allows private ones; `BAD_USER_INPUT` when webhooks are off.
+   */
+  webhookUrl?: InputMaybe<Scalars['String']['input']>;
+  /** Which changes `webhookUrl` is told about (default `FINAL`). */
+  webhookEvents?: InputMaybe<WebhookEvents>;
+};
+
+/** Which changes of a job its webhook receives. */
+export type WebhookEvents =
+  /** The final state only (`job.succeeded`, `job.failed`, `job.cancelled`). */
+  | 'FINAL'
+  /** Every change of stage (`job.stage`), then the final state. */
+  | 'STAGES';
+
+export type BatchInput = {
+  /**
+   * The settings every job of the batch shares, as for `submitPrompt`. `settings.prompt` is the
+   * first prompt; `settings.seed`, when given, is the seed of every job (then leave out `seeds`
+   * and `count`).
+   */
+  settings: PromptInput;
+  /** More prompts, each generated with the same settings after `settings.prompt`. */
+  prompts?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** Generate each prompt once per seed. */
+  seeds?: InputMaybe<Array<Scalars['Int']['input']>>;
+  /** Generate each prompt this many times, each with a random seed (default 1; not with `seeds`). */
+  count?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** Jobs submitted together with `submitBatch`. */
+export type Batch = {
+  __typename?: 'Batch';
+  id: Scalars['ID']['output'];
+  /** Its jobs still kept (see `Job.expiresAt`), in submission order: each prompt with each seed. */
+  jobs: Array<Job>;
+  createdAt: Scalars['DateTime']['output'];
 };
 
 export type JobStatus =
@@ -141,10 +228,60 @@ export type Job = {
   settings: GenerationSettings;
   /** How many times a worker has started it (more than 1 after a worker crash). */
   attempts: Scalars['Int']['output'];
+  /** Higher runs first (-10 to 10). */
+  priority: Scalars['Int']['output'];
+  /**
+   * Seconds until the job is expected to finish, as of this answer: for a running job from its
+   * own measured steps and the installation's average stage times for its size; for a queued job
+   * from the jobs ahead of it and the workers online. Null when there is nothing to go on yet
+   * (no job of a similar size has finished) and once the job is over.
+   */
+  etaSeconds?: Maybe<Scalars['Float']['output']>;
+  /** When a queued job is expected to start (see `etaSeconds`); null otherwise. */
+  estimatedStartAt?: Maybe<Scalars['DateTime']['output']>;
+  /** When the job is expected to finish (now + `etaSeconds`); null when `etaSeconds` is. */
+  estimatedFinishAt?: Maybe<Scalars['DateTime']['output']>;
+  /**
+   * When the job and its video are removed (`ZEUS_RETENTION` after it finished); null while it is
+   * queued or running, or when jobs are kept for ever.
+   */
+  expiresAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The job this one retries (`retryJob`), if any. */
+  retryOf?: Maybe<Scalars['ID']['output']>;
+  /** The batch it was submitted in (`submitBatch`), if any. */
+  batchId?: Maybe<Scalars['ID']['output']>;
+  /** Where its changes are POSTed, if anywhere. */
+  webhook?: Maybe<Webhook>;
+  /** Every attempt to deliver its webhook events, oldest first (the latest 100). */
+  webhookDeliveries: Array<WebhookDelivery>;
   createdAt: Scalars['DateTime']['output'];
   startedAt?: Maybe<Scalars['DateTime']['output']>;
   finishedAt?: Maybe<Scalars['DateTime']['output']>;
   updatedAt: Scalars['DateTime']['output'];
+};
+
+export type Webhook = {
+  __typename?: 'Webhook';
+  url: Scalars['String']['output'];
+  events: WebhookEvents;
+};
+
+/** One attempt to deliver one webhook event. */
+export type WebhookDelivery = {
+  __typename?: 'WebhookDelivery';
+  /** The event's id (also sent as the `Zeus-Webhook-Id` header): the same on every attempt. */
+  eventId: Scalars['String']['output'];
+  /** `job.stage`, `job.succeeded`, `job.failed` or `job.cancelled`. */
+  event: Scalars['String']['output'];
+  /** 1 for the first try. */
+  attempt: Scalars['Int']['output'];
+  /** The receiver's HTTP status; null when it did not answer. */
+  status?: Maybe<Scalars['Int']['output']>;
+  /** True when the receiver answered 2xx: no more attempts for this event. */
+  ok: Scalars['Boolean']['output'];
+  at: Scalars['DateTime']['output'];
+  /** Why the attempt failed; null when it succeeded. */
+  error?: Maybe<Scalars['String']['output']>;
 };
 
 export type JobError = {
@@ -200,6 +337,10 @@ export type SystemStatus = {
   modelReady: Scalars['Boolean']['output'];
   /** The model the service runs. */
   model: Scalars['String']['output'];
+  /** The most jobs one `submitBatch` may queue (`ZEUS_MAX_BATCH`). */
+  maxBatch: Scalars['Int']['output'];
+  /** How long finished jobs are kept, in seconds (`ZEUS_RETENTION`); null: for ever. */
+  retentionSeconds?: Maybe<Scalars['Int']['output']>;
   /**
    * Where the workers are with the model: downloading, converting, loading, ready, or failed
    * (and what to do). The most advanced worker's; null when no worker is online.
@@ -379,10 +520,16 @@ export type ResolversTypes = {
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PromptInput: PromptInput;
+  WebhookEvents: WebhookEvents;
+  BatchInput: BatchInput;
+  Batch: ResolverTypeWrapper<Omit<Batch, 'jobs'> & { jobs: Array<ResolversTypes['Job']> }>;
   JobStatus: JobStatus;
   JobStage: JobStage;
   Job: ResolverTypeWrapper<JobView>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  Webhook: ResolverTypeWrapper<Webhook>;
+  WebhookDelivery: ResolverTypeWrapper<WebhookDelivery>;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   JobError: ResolverTypeWrapper<JobError>;
   GenerationSettings: ResolverTypeWrapper<GenerationSettings>;
   JobConnection: ResolverTypeWrapper<
@@ -390,7 +537,6 @@ export type ResolversTypes = {
   >;
   JobEdge: ResolverTypeWrapper<Omit<JobEdge, 'node'> & { node: ResolversTypes['Job'] }>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
-  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   SystemStatus: ResolverTypeWrapper<SystemStatus>;
   ModelState: ModelState;
   ModelStatus: ResolverTypeWrapper<ModelStatus>;
@@ -409,14 +555,18 @@ export type ResolversParentTypes = {
   Mutation: Record<PropertyKey, never>;
   Subscription: Record<PropertyKey, never>;
   PromptInput: PromptInput;
+  BatchInput: BatchInput;
+  Batch: Omit<Batch, 'jobs'> & { jobs: Array<ResolversParentTypes['Job']> };
   Job: JobView;
   Float: Scalars['Float']['output'];
+  Webhook: Webhook;
+  WebhookDelivery: WebhookDelivery;
+  Boolean: Scalars['Boolean']['output'];
   JobError: JobError;
   GenerationSettings: GenerationSettings;
   JobConnection: Omit<JobConnection, 'edges'> & { edges: Array<ResolversParentTypes['JobEdge']> };
   JobEdge: Omit<JobEdge, 'node'> & { node: ResolversParentTypes['Job'] };
   PageInfo: PageInfo;
-  Boolean: Scalars['Boolean']['output'];
   SystemStatus: SystemStatus;
   ModelStatus: ModelStatus;
   IntRange: IntRange;
@@ -444,6 +594,12 @@ export type QueryResolvers<
   >;
   system?: Resolver<ResolversTypes['SystemStatus'], ParentType, ContextType>;
   modelRules?: Resolver<ResolversTypes['ModelRules'], ParentType, ContextType>;
+  batch?: Resolver<
+    ResolversTypes['Batch'],
+    ParentType,
+    ContextType,
+    RequireFields<QueryBatchArgs, 'id'>
+  >;
 };
 
 export type MutationResolvers<
@@ -455,6 +611,24 @@ export type MutationResolvers<
     ParentType,
     ContextType,
     RequireFields<MutationSubmitPromptArgs, 'input'>
+  >;
+  submitBatch?: Resolver<
+    ResolversTypes['Batch'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationSubmitBatchArgs, 'input'>
+  >;
+  cancelJob?: Resolver<
+    ResolversTypes['Job'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationCancelJobArgs, 'id'>
+  >;
+  retryJob?: Resolver<
+    ResolversTypes['Job'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationRetryJobArgs, 'id'>
   >;
 };
 
@@ -469,6 +643,15 @@ export type SubscriptionResolvers<
     ContextType,
     RequireFields<SubscriptionJobUpdatedArgs, 'id'>
   >;
+};
+
+export type BatchResolvers<
+  ContextType = any,
+  ParentType extends ResolversParentTypes['Batch'] = ResolversParentTypes['Batch'],
+> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  jobs?: Resolver<Array<ResolversTypes['Job']>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
 
 export type JobResolvers<
@@ -486,10 +669,41 @@ export type JobResolvers<
   error?: Resolver<Maybe<ResolversTypes['JobError']>, ParentType, ContextType>;
   settings?: Resolver<ResolversTypes['GenerationSettings'], ParentType, ContextType>;
   attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  priority?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  etaSeconds?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  estimatedStartAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  estimatedFinishAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  retryOf?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  batchId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  webhook?: Resolver<Maybe<ResolversTypes['Webhook']>, ParentType, ContextType>;
+  webhookDeliveries?: Resolver<Array<ResolversTypes['WebhookDelivery']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   startedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   finishedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type WebhookResolvers<
+  ContextType = any,
+  ParentType extends ResolversParentTypes['Webhook'] = ResolversParentTypes['Webhook'],
+> = {
+  url?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  events?: Resolver<ResolversTypes['WebhookEvents'], ParentType, ContextType>;
+};
+
+export type WebhookDeliveryResolvers<
+  ContextType = any,
+  ParentType extends ResolversParentTypes['WebhookDelivery'] =
+    ResolversParentTypes['WebhookDelivery'],
+> = {
+  eventId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  event?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  attempt?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  status?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  ok?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  error?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
 export type JobErrorResolvers<
@@ -549,6 +763,8 @@ export type SystemStatusResolvers<
   workersOnline?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   modelReady?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   model?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  maxBatch?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  retentionSeconds?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   modelStatus?: Resolver<Maybe<ResolversTypes['ModelStatus']>, ParentType, ContextType>;
 };
 
@@ -605,7 +821,10 @@ export type Resolvers<ContextType = any> = {
   Query?: QueryResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
+  Batch?: BatchResolvers<ContextType>;
   Job?: JobResolvers<ContextType>;
+  Webhook?: WebhookResolvers<ContextType>;
+  WebhookDelivery?: WebhookDeliveryResolvers<ContextType>;
   JobError?: JobErrorResolvers<ContextType>;
   GenerationSettings?: GenerationSettingsResolvers<ContextType>;
   JobConnection?: JobConnectionResolvers<ContextType>;
