@@ -33,11 +33,17 @@ redis.call('EXPIRE', KEYS[2], ARGV[1])
 return 1
 `;
 
+/** ZEUS_UPLOAD_TTL_SECONDS' default: an hour to submit the jobs an upload is for. */
+export const DEFAULT_UPLOAD_TTL_SECONDS = 3600;
+
 export class UploadStore {
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
-    private readonly options: { readonly ttlSeconds: number },
+    /** ttlSeconds: how long `put` keeps an upload (readers need not say). */
+    private readonly options: { readonly ttlSeconds: number } = {
+      ttlSeconds: DEFAULT_UPLOAD_TTL_SECONDS,
+    },
   ) {}
 
   get ttlSeconds(): number {

@@ -20,6 +20,7 @@ import {
   modelRules,
   NotFoundError,
   RedisKeys,
+  UploadStore,
   videoUrlFor,
   WorkerHeartbeats,
   type JobDelivery,
@@ -41,8 +42,10 @@ import type { VideoPipeline } from '../pipeline/types.ts';
 import { Mp4Writer } from '../video/mp4-writer.ts';
 import type { WorkerConfig } from './config.ts';
 import { describeFailure } from './failures.ts';
+import { loadFirstFrame } from './first-frame.ts';
 import { WorkerMetrics } from './metrics.ts';
 import { DownloadStatus, failedStatus, loadStatus } from './model-status.ts';
+import { PreviewWriter } from './previews.ts';
 import { ProgressThrottle } from './progress-throttle.ts';
 import { startStatusServer, type StatusServer, type WorkerHealth } from './status-server.ts';
 
@@ -109,6 +112,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   const store = new JobStore(redis, keys, { maxQueued: config.ZEUS_MAX_QUEUED });
   const queue = new JobQueue(redis, keys);
   const heartbeats = new WorkerHeartbeats(redis, keys);
+  const uploads = new UploadStore(redis, keys);
   const metrics = new WorkerMetrics({
     model: config.ZEUS_MODEL,
     device: config.ZEUS_DEVICE,
@@ -360,14 +364,33 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
       },
     });
     let writer: Mp4Writer | null = null;
+    let previews: PreviewWriter | null = null;
     try {
+      const directory = join(config.ZEUS_GENERATED_DIR, jobId);
       writer = await Mp4Writer.open({
-        directory: join(config.ZEUS_GENERATED_DIR, jobId),
+        directory,
         width: settings.width,
         height: settings.height,
         frameRate: settings.frameRate,
         expectedFrames: settings.numFrames,
       });
+      const firstFrame =
+        settings.image === undefined ? undefined : await loadFirstFrame(uploads, jobId, settings);
+      if (settings.preview !== false) {
+        previews = new PreviewWriter({
+          jobId,
+          directory,
+          video: settings,
+          intervalMs: config.ZEUS_PROGRESS_INTERVAL_MS,
+          onWritten: (url) => {
+            progress.offerPreview(url);
+          },
+          onError: (error) => {
+            jobLogger.warn({ err: error }, 'live previews stopped: they could not be written');
+          },
+        });
+      }
+      const previewWriter = previews;
       await model.generate(settings, {
         onProgress: ({ stage, step }) => {
           metrics.stage(stage);
@@ -375,17 +398,32 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
         },
         frames: writer,
         signal: controller.signal,
+        ...(firstFrame === undefined ? {} : { firstFrame }),
+        ...(previewWriter === null
+          ? {}
+          : {
+              onPreview: (preview) => {
+                previewWriter.offer(preview);
+              },
+            }),
       });
+      await previews?.flush();
       controller.signal.throwIfAborted();
       metrics.stage('SAVING');
       progress.offer({ stage: 'SAVING', step: model.totalSteps });
       await writer.finish();
       await progress.flush();
       await store.update(jobId, { type: 'succeed', attempt, videoUrl: videoUrlFor(jobId) });
+      if (settings.image !== undefined) {
+        await uploads.removeJobImage(jobId).catch((error: unknown) => {
+          jobLogger.warn({ err: error }, 'could not remove the first-frame image (it expires)');
+        });
+      }
       metrics.jobEnded('succeeded');
       jobLogger.info({ seconds: (performance.now() - started) / 1000 }, 'job succeeded');
     } catch (error) {
       progress.close();
+      previews?.close();
       await writer?.abort();
       const cause: unknown = controller.signal.aborted ? controller.signal.reason : error;
       if (cause instanceof WorkerShutdown) {
