@@ -22,6 +22,8 @@ export interface PipelineConfig {
   readonly onLoadProgress?: (progress: ModelLoadProgress) => void;
   readonly onLoaded?: (info: LtxPipelineInfo) => void;
   readonly onThreadExit?: (reason: string) => void;
+  /** Each denoising step lasts at least this long (`ZEUS_MIN_STEP_MS`, tests and demos). */
+  readonly minStepMs?: number;
 }
 
 export function createPipeline(config: PipelineConfig): VideoPipeline {
@@ -37,5 +39,6 @@ export function createPipeline(config: PipelineConfig): VideoPipeline {
     ...(config.onLoadProgress === undefined ? {} : { onLoadProgress: config.onLoadProgress }),
     ...(config.onLoaded === undefined ? {} : { onLoaded: config.onLoaded }),
     ...(config.onThreadExit === undefined ? {} : { onThreadExit: config.onThreadExit }),
+    ...(config.minStepMs === undefined ? {} : { minStepMs: config.minStepMs }),
   });
 }

@@ -85,13 +85,26 @@ async function generate({
   settings,
   firstFrame,
   previews,
+  stopFlag,
+  minStepMs,
 }: Extract<ToModelThread, { type: 'generate' }>): Promise<void> {
   const job: Job = { id, controller: new AbortController(), acked: 0, wakeUp: undefined };
   current = job;
   job.controller.signal.addEventListener('abort', () => job.wakeUp?.(), { once: true });
+  // The stop flag is read between steps even when no message can arrive (a model run keeps
+  // the event loop busy): the job then stops at the pipeline's next check.
+  const stop = new Int32Array(stopFlag);
+  const checkStop = (): void => {
+    if (Atomics.load(stop, 0) !== 0 && !job.controller.signal.aborted) {
+      job.controller.abort(new Error('aborted'));
+    }
+  };
+  let stepStartedAt = performance.now();
   let sent = 0;
   const frames: FrameSink = {
     write: async (frame) => {
+      checkStop();
+      job.controller.signal.throwIfAborted();
       // The frame is this thread's own copy (cropFrame): hand its memory over, don't copy it.
       const data =
         frame.byteOffset === 0 && frame.byteLength === frame.buffer.byteLength
@@ -112,6 +125,13 @@ async function generate({
     if (pipeline === undefined) throw new Error('The pipeline is not loaded.');
     await pipeline.generate(settings, {
       onProgress: (progress) => {
+        if (progress.stage === 'DENOISING') {
+          const wait = minStepMs - (performance.now() - stepStartedAt);
+          // Sleeps, waking at once if the job is stopped meanwhile.
+          if (progress.step > 0 && wait > 0) Atomics.wait(stop, 0, 0, wait);
+          stepStartedAt = performance.now();
+        }
+        checkStop();
         send({ type: 'progress', id, progress });
       },
       frames,

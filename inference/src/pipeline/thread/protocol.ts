@@ -37,6 +37,13 @@ export type ToModelThread =
       readonly firstFrame?: PlanarImage;
       /** Send a `preview` after each denoising step. */
       readonly previews: boolean;
+      /**
+       * One Int32 the main thread sets to 1 (and notifies) to stop the job: read by the thread
+       * after every denoising step and before every frame, whatever its event loop is doing.
+       */
+      readonly stopFlag: SharedArrayBuffer;
+      /** Each denoising step lasts at least this long (pacing for tests and demos; 0: none). */
+      readonly minStepMs: number;
     }
   | { readonly type: 'abort'; readonly id: number }
   /** The sink has taken `frames` frames of job `id` in all: the thread may send more. */

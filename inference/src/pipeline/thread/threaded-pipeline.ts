@@ -8,7 +8,8 @@
  * transferred, not copied) and writes the frames to the sink, at most FRAMES_IN_FLIGHT behind.
  *
  * - Aborting a job rejects `generate` at once with the signal's reason; the thread stops at its
- *   next check (between model runs) and the next job waits for it.
+ *   next check (after the denoising step or the frame under way: a shared flag, read even while
+ *   model runs keep its event loop busy) and the next job waits for it.
  * - Errors keep their class and code (see protocol.ts).
  * - If the thread dies, the job it was running fails with a ModelThreadError, and the next job
  *   starts a new thread and loads the model again (reporting LOADING_MODEL).
@@ -38,6 +39,8 @@ export interface ThreadedPipelineOptions {
   readonly onThreadExit?: (reason: string) => void;
   /** How long `dispose` waits for a busy thread to reach the end of its model run. Default 30 s. */
   readonly disposeGraceMs?: number;
+  /** Each denoising step lasts at least this long: pacing for tests and demos (default 0). */
+  readonly minStepMs?: number;
 }
 
 const ENTRY = new URL('./model-thread.ts', import.meta.url);
@@ -99,8 +102,13 @@ export class ThreadedPipeline implements VideoPipeline {
     this.threadIdle = new Promise((resolve) => {
       this.markIdle = resolve;
     });
+    const stopFlag = new SharedArrayBuffer(4);
     await new Promise<void>((resolve, reject) => {
       const onAbort = (): void => {
+        // The flag reaches the thread between two model runs; the message, when it is idle.
+        const stop = new Int32Array(stopFlag);
+        Atomics.store(stop, 0, 1);
+        Atomics.notify(stop, 0);
         this.post({ type: 'abort', id });
         settle(() => {
           // The caller's own reason, unchanged (the worker recognises its shutdown by it).
@@ -138,6 +146,8 @@ export class ThreadedPipeline implements VideoPipeline {
         id,
         settings,
         previews: hooks.onPreview !== undefined,
+        stopFlag,
+        minStepMs: this.options.minStepMs ?? 0,
         ...(hooks.firstFrame === undefined ? {} : { firstFrame: hooks.firstFrame }),
       });
     });
