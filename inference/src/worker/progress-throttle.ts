@@ -37,18 +37,22 @@ export class ProgressThrottle {
 
   constructor(private readonly options: ProgressThrottleOptions) {}
 
-  /** The latest stage, step and preview offered. */
-  private current: ProgressUpdate | null = null;
+  private latest: ProgressUpdate | null = null;
+
+  /** The latest stage, step and preview offered (published or not); null before any. */
+  get current(): ProgressUpdate | null {
+    return this.latest;
+  }
 
   offer(offered: ProgressUpdate): void {
     if (this.closed || this.failure !== null) return;
-    const previewUrl = offered.previewUrl ?? this.current?.previewUrl;
+    const previewUrl = offered.previewUrl ?? this.latest?.previewUrl;
     const update: ProgressUpdate = {
       stage: offered.stage,
       step: offered.step,
       ...(previewUrl === undefined ? {} : { previewUrl }),
     };
-    this.current = update;
+    this.latest = update;
     if (
       this.last !== null &&
       this.last.stage === update.stage &&
@@ -73,8 +77,8 @@ export class ProgressThrottle {
 
   /** Attaches a new preview to the current progress (ignored before any progress). */
   offerPreview(previewUrl: string): void {
-    if (this.current === null) return;
-    this.offer({ ...this.current, previewUrl });
+    if (this.latest === null) return;
+    this.offer({ ...this.latest, previewUrl });
   }
 
   /** Publishes what is pending now, and resolves once every publish has finished. */
