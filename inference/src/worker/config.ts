@@ -8,6 +8,7 @@ import {
   modelSettings,
   queueSettings,
   redisSettings,
+  retentionSettings,
 } from '@zeus/core';
 import { hubSettingsFromEnv, HubSettingsError } from '@zeus/models';
 import { z } from 'zod';
@@ -20,6 +21,12 @@ export const workerEnvironment = z.object({
   ...modelSettings,
   ...queueSettings,
   ...logSettings,
+  ...retentionSettings,
+  /**
+   * Each denoising step lasts at least this long (0: as fast as the model goes). For tests and
+   * demos of the tiny model, whose steps otherwise take milliseconds.
+   */
+  ZEUS_MIN_STEP_MS: integerVariable({ min: 0, max: 600_000 }, 0),
   /** Where ONNX Runtime runs the model: `auto` picks CUDA, then WebGPU, then the CPU. */
   ZEUS_DEVICE: z.enum(DEVICES).default('auto'),
   /**

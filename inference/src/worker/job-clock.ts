@@ -33,6 +33,11 @@ export class JobClock {
     this.stageStartedAt = this.startedAt;
   }
 
+  /** Where the job is: its stage and denoising steps done. */
+  get position(): { readonly stage: WorkStage; readonly step: number } {
+    return { stage: this.stage, step: this.step };
+  }
+
   /** The job reached `stage` (and `step`). */
   mark(stage: WorkStage, step: number): void {
     const at = this.now();

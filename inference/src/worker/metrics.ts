@@ -15,7 +15,9 @@ export type JobOutcome =
   /** Handed back to the queue because the worker is stopping. */
   | 'released'
   /** Taken over by a retry or finished elsewhere: this attempt stopped. */
-  | 'superseded';
+  | 'superseded'
+  /** CANCELLED by a user (`cancelJob`) while it ran: stopped, its files removed. */
+  | 'cancelled';
 
 export interface GpuMemoryReading {
   readonly usedBytes: number;

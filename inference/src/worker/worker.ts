@@ -6,6 +6,7 @@
  * model), and on start (and every minute) repairs what a crash elsewhere may have left: stored
  * jobs missing from BullMQ are queued, running jobs BullMQ no longer holds are failed.
  */
+import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,12 +15,17 @@ import {
   connectRedis,
   JobConflictError,
   JobConsumer,
+  JobEndWatch,
   JobQueue,
   JobStore,
+  JobTimingsStore,
+  isJobId,
+  latentTokens,
   ModelUnavailableError,
   modelRules,
   NotFoundError,
   RedisKeys,
+  RetentionSweeper,
   UploadStore,
   videoUrlFor,
   WorkerHeartbeats,
@@ -42,6 +48,7 @@ import type { VideoPipeline } from '../pipeline/types.ts';
 import { Mp4Writer } from '../video/mp4-writer.ts';
 import type { WorkerConfig } from './config.ts';
 import { describeFailure } from './failures.ts';
+import { JobClock } from './job-clock.ts';
 import { loadFirstFrame } from './first-frame.ts';
 import { WorkerMetrics } from './metrics.ts';
 import { DownloadStatus, failedStatus, loadStatus } from './model-status.ts';
@@ -61,6 +68,11 @@ const STATUS_LOG_INTERVAL_MS = 10_000;
 /** Why a job was interrupted when the worker stops: it goes back to the queue. */
 class WorkerShutdown extends Error {
   override readonly name = 'WorkerShutdown';
+}
+
+/** Why a job was interrupted when a user cancelled it (`cancelJob`): it stops, files removed. */
+class JobCancelled extends Error {
+  override readonly name = 'JobCancelled';
 }
 
 export interface RunningWorker {
@@ -104,7 +116,12 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
     name: 'zeus-worker-consumer',
     role: 'background',
   });
-  for (const connection of [redis, consumerConnection]) {
+  // Hears at once when the running job is cancelled (a subscriber connection).
+  const jobEventsConnection = connectRedis(config.REDIS_URL, {
+    name: 'zeus-worker-job-events',
+    role: 'background',
+  });
+  for (const connection of [redis, consumerConnection, jobEventsConnection]) {
     connection.on('error', (error: Error) => {
       logger.warn({ err: error.message }, 'Redis connection error');
     });
@@ -113,6 +130,22 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   const queue = new JobQueue(redis, keys);
   const heartbeats = new WorkerHeartbeats(redis, keys);
   const uploads = new UploadStore(redis, keys);
+  const timings = new JobTimingsStore(redis, keys);
+  const jobEnds = new JobEndWatch(jobEventsConnection, keys);
+  /** A job's folder in generated/ (its video, previews, partial files): cancel and retention. */
+  const removeJobFiles = async (jobId: string): Promise<void> => {
+    if (!isJobId(jobId)) throw new Error(`Not a job id: ${jobId}`);
+    await rm(join(config.ZEUS_GENERATED_DIR, jobId), { recursive: true, force: true });
+  };
+  const sweeper =
+    config.ZEUS_RETENTION === null
+      ? null
+      : new RetentionSweeper(store, redis, keys, {
+          retentionMs: config.ZEUS_RETENTION,
+          holder: workerId,
+          removeFiles: removeJobFiles,
+          logger,
+        });
   const metrics = new WorkerMetrics({
     model: config.ZEUS_MODEL,
     device: config.ZEUS_DEVICE,
@@ -276,6 +309,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
           onThreadExit: (reason) => {
             logger.error({ reason }, 'the model thread stopped: it is restarted for the next job');
           },
+          minStepMs: config.ZEUS_MIN_STEP_MS,
         });
         await candidate.load();
         stopping.signal.throwIfAborted();
@@ -302,7 +336,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
     for (const id of queuedIds) {
       if (pending.has(id)) continue;
       logger.warn({ jobId: id }, 'queued job missing from BullMQ: queueing it');
-      await queue.add(id);
+      await queue.add(id, (await store.get(id))?.priority ?? 0);
     }
     for (const job of runningJobs) {
       if (pending.has(job.id)) continue;
@@ -324,6 +358,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   };
   await repair();
   const repairTimer = setInterval(runRepair, REPAIR_INTERVAL_MS);
+  sweeper?.start();
 
   async function runJob(delivery: JobDelivery): Promise<void> {
     const { jobId } = delivery;
@@ -352,11 +387,38 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
     void beat();
     jobLogger.info({ settings }, 'job started');
     const started = performance.now();
+    const tokens = latentTokens(rules, settings);
+    const clock = new JobClock(
+      await timings.get(config.ZEUS_MODEL, tokens).catch(() => null),
+      model.totalSteps,
+    );
+    /** When the cancel was heard, to log how soon the job stopped. */
+    const cancel: { at: number | null } = { at: null };
+    const cancelled = (): void => {
+      cancel.at ??= performance.now();
+      controller.abort(new JobCancelled());
+    };
+    const stopWatching = await jobEnds
+      .watch(jobId, (ended) => {
+        if (ended.status === 'CANCELLED') cancelled();
+      })
+      .catch((error: unknown) => {
+        jobLogger.warn({ err: error }, 'cannot listen for a cancel: noticed at the next update');
+        return null;
+      });
+    // Cancelled before we listened: stop now.
+    if ((await store.get(jobId))?.status === 'CANCELLED') cancelled();
 
     const progress = new ProgressThrottle({
       intervalMs: config.ZEUS_PROGRESS_INTERVAL_MS,
       publish: async (update) => {
-        await store.update(jobId, { type: 'progress', attempt, ...update });
+        // The estimate as of now, when the update is written (a throttled one comes later).
+        await store.update(jobId, {
+          type: 'progress',
+          attempt,
+          ...update,
+          etaSeconds: clock.remaining(),
+        });
       },
       // The job was taken over or finished elsewhere: stop working on it.
       onError: (error) => {
@@ -394,6 +456,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
       await model.generate(settings, {
         onProgress: ({ stage, step }) => {
           metrics.stage(stage);
+          clock.mark(stage, step);
           progress.offer({ stage, step });
         },
         frames: writer,
@@ -410,10 +473,17 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
       await previews?.flush();
       controller.signal.throwIfAborted();
       metrics.stage('SAVING');
+      clock.mark('SAVING', model.totalSteps);
       progress.offer({ stage: 'SAVING', step: model.totalSteps });
       await writer.finish();
       await progress.flush();
       await store.update(jobId, { type: 'succeed', attempt, videoUrl: videoUrlFor(jobId) });
+      const measured = clock.measured();
+      if (measured !== null) {
+        await timings.record(config.ZEUS_MODEL, tokens, measured).catch((error: unknown) => {
+          jobLogger.warn({ err: error }, 'could not record the stage timings');
+        });
+      }
       if (settings.image !== undefined) {
         await uploads.removeJobImage(jobId).catch((error: unknown) => {
           jobLogger.warn({ err: error }, 'could not remove the first-frame image (it expires)');
@@ -431,6 +501,26 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
         jobLogger.info('worker stopping: handing the job back to the queue');
         await delivery.release();
       }
+      // Cancelled: heard on the job's channel, or found so by an update (even after the video
+      // was written, when the cancel came while saving it).
+      if (
+        cause instanceof JobCancelled ||
+        (cause instanceof JobConflictError &&
+          (await store.get(jobId).catch(() => null))?.status === 'CANCELLED')
+      ) {
+        await removeJobFiles(jobId).catch((removeError: unknown) => {
+          jobLogger.error({ err: removeError }, "could not remove a cancelled job's files");
+        });
+        metrics.jobEnded('cancelled');
+        jobLogger.info(
+          {
+            ...clock.position,
+            stoppedInMs: cancel.at === null ? null : Math.round(performance.now() - cancel.at),
+          },
+          'job cancelled: stopped, its files removed',
+        );
+        return;
+      }
       if (cause instanceof JobConflictError) {
         metrics.jobEnded('superseded');
         jobLogger.warn(
@@ -446,6 +536,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
         .update(jobId, { type: 'fail', attempt, code: failure.code, message: failure.message })
         .catch(ignoreConflict);
     } finally {
+      await stopWatching?.();
       current = null;
       void beat();
     }
@@ -514,6 +605,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
       closing ??= (async () => {
         shuttingDown = true;
         clearInterval(repairTimer);
+        await sweeper?.stop();
         stopping.abort(new WorkerShutdown('the worker stopped before its model was ready'));
         await ready.catch(() => undefined);
         const consumerClosed = consumer?.close();
@@ -523,7 +615,11 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
         await heartbeats.remove(workerId).catch(() => undefined);
         await pipeline?.dispose();
         await queue.close();
-        await Promise.all([closeRedis(redis), closeRedis(consumerConnection)]);
+        await Promise.all([
+          closeRedis(redis),
+          closeRedis(consumerConnection),
+          closeRedis(jobEventsConnection),
+        ]);
         await statusServer?.close();
       })();
       return closing;
