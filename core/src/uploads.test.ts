@@ -47,6 +47,10 @@ describe('UploadStore (real Redis)', () => {
     expect(Array.from((await store.jobImage(jobA)) ?? [])).toEqual(Array.from(bytes));
     expect(await redis.ttl(keys.jobImage(jobA))).toBeGreaterThan(JOB_IMAGE_TTL_SECONDS - 60);
     expect(await store.attachToJob(upload.uploadId, randomUUID())).toBe(false);
+    const retry = randomUUID();
+    expect(await store.copyJobImage(jobA, retry)).toBe(true);
+    expect(Array.from((await store.jobImage(retry)) ?? [])).toEqual(Array.from(bytes));
+    expect(await store.copyJobImage(randomUUID(), randomUUID())).toBe(false);
     await store.removeJobImage(jobA);
     expect(await store.jobImage(jobA)).toBeNull();
     expect(await store.jobImage(jobB)).not.toBeNull();

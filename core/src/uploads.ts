@@ -89,6 +89,18 @@ export class UploadStore {
     return Number(copied) === 1;
   }
 
+  /** Copies one job's image to another (a retry); false when the first has none. */
+  async copyJobImage(fromJobId: string, toJobId: string): Promise<boolean> {
+    const copied = await this.redis.eval(
+      ATTACH_SCRIPT,
+      2,
+      this.keys.jobImage(fromJobId),
+      this.keys.jobImage(toJobId),
+      JOB_IMAGE_TTL_SECONDS,
+    );
+    return Number(copied) === 1;
+  }
+
   /** A job's image bytes; null when it has none (any more). */
   async jobImage(jobId: string): Promise<Buffer | null> {
     return this.redis.hgetBuffer(this.keys.jobImage(jobId), 'data');

@@ -31,7 +31,11 @@ export async function generateTypes(): Promise<string> {
       strictScalars: true,
       scalars: { DateTime: 'string' },
       // Resolvers return Zeus's stored job record; `queuePosition` is added when it is read.
-      mappers: { Job: '@zeus/core#JobView' },
+      // Its settings are stored as they are (optional fields absent in older records).
+      mappers: {
+        Job: '@zeus/core#JobView',
+        GenerationSettings: '@zeus/core#GenerationSettings as StoredGenerationSettings',
+      },
       useIndexSignature: false,
     },
     plugins: [{ typescript: {} }, { typescriptResolvers: {} }],

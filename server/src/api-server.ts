@@ -27,7 +27,9 @@ import {
   modelRules,
   RedisKeys,
   RedisRateLimiter,
+  UploadStore,
   WorkerHeartbeats,
+  ZeusError,
   type Logger,
 } from '@zeus/core';
 import { defaultModelsDir, modelDir, TOKENIZER_DIR } from '@zeus/models';
@@ -46,7 +48,13 @@ import {
 import { useServer } from 'graphql-ws/use/ws';
 import proxyAddr from 'proxy-addr';
 import { WebSocketServer } from 'ws';
-import { checkKey, keyFromConnectionParams, keyFromHeaders, type Caller } from './auth.ts';
+import {
+  checkKey,
+  keyFromConnectionParams,
+  keyFromHeaders,
+  rateLimitKey,
+  type Caller,
+} from './auth.ts';
 import type { ServerConfig } from './config.ts';
 import { formatApiError, formatWebSocketErrors, type ErrorFormatting } from './errors.ts';
 import { limitError, limitRules, REQUEST_LIMITS } from './limits.ts';
@@ -56,6 +64,15 @@ import { JobEstimates } from './job-estimates.ts';
 import { JobService } from './job-service.ts';
 import { PromptTokens } from './prompt-tokens.ts';
 import { createResolvers, type ApiContext } from './resolvers.ts';
+import {
+  acceptUpload,
+  BodyTooLargeError,
+  declaredType,
+  FirstFrames,
+  readBody,
+  UPLOAD_CONTENT_TYPES,
+  UPLOADS_PATH,
+} from './uploads.ts';
 import { WebhookDispatcher } from './webhook-dispatcher.ts';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -101,7 +118,9 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
   const relay = new JobUpdateRelay(subscriber, requests, keys, store);
   const heartbeats = new WorkerHeartbeats(requests, keys);
   const rules = modelRules(config.ZEUS_MODEL);
+  const uploads = new UploadStore(requests, keys, { ttlSeconds: config.ZEUS_UPLOAD_TTL_SECONDS });
   const jobs = new JobService({
+    firstFrames: new FirstFrames(uploads),
     promptTokens: new PromptTokens({
       tokenizerDir: join(
         modelDir(config.ZEUS_MODELS_DIR ?? defaultModelsDir(), config.ZEUS_MODEL),
@@ -142,6 +161,10 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
       apiKeys: config.ZEUS_API_KEYS,
       retentionMs: config.ZEUS_RETENTION,
       maxBatch: config.ZEUS_MAX_BATCH,
+      uploads: {
+        maxBytes: config.ZEUS_MAX_UPLOAD_BYTES,
+        ttlSeconds: config.ZEUS_UPLOAD_TTL_SECONDS,
+      },
     }),
   });
   // Webhooks: sent by every server, each event once (webhook-dispatcher.ts).
@@ -416,6 +439,106 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
       context: ({ req }) =>
         Promise.resolve({ caller: callers.get(req) ?? { keyName: null, address: 'unknown' } }),
     }),
+  );
+  // First-frame images (image-to-video): raw bytes with an image content type (uploads.ts).
+  const uploadLimiter =
+    config.ZEUS_RATE_LIMIT === null
+      ? null
+      : new RedisRateLimiter(requests, keys, {
+          name: 'upload',
+          what: 'uploads',
+          limit: config.ZEUS_RATE_LIMIT,
+        });
+  const UPLOAD_STATUS: Readonly<Record<string, number>> = {
+    BAD_USER_INPUT: 400,
+    UNAUTHENTICATED: 401,
+    PAYLOAD_TOO_LARGE: 413,
+    UNSUPPORTED_MEDIA_TYPE: 415,
+    RATE_LIMITED: 429,
+    SERVICE_UNAVAILABLE: 503,
+  };
+  app.use(
+    UPLOADS_PATH,
+    cors({
+      origin: allowedOrigins.length === 0 ? false : [...allowedOrigins],
+      methods: ['POST'],
+      allowedHeaders: ['content-type', 'authorization', 'x-api-key'],
+      maxAge: 600,
+    }),
+    (request: Request, response: Response) => {
+      const fail = (error: unknown): void => {
+        const formatted = formatApiError({ message: 'Upload failed.' }, error, formatting);
+        const code = formatted.extensions?.['code'];
+        response
+          .status(typeof code === 'string' ? (UPLOAD_STATUS[code] ?? 500) : 500)
+          .json({ errors: [formatted] });
+      };
+      if (request.method !== 'POST') {
+        response.setHeader('Allow', 'POST');
+        sendError(response, 405, 'BAD_REQUEST', `Upload an image with POST ${UPLOADS_PATH}.`);
+        return;
+      }
+      const check = checkKey(config.ZEUS_API_KEYS, keyFromHeaders(request.headers));
+      if (!check.ok) {
+        sendError(response, 401, 'UNAUTHENTICATED', check.message);
+        return;
+      }
+      if (!UPLOAD_CONTENT_TYPES.includes(declaredType(request))) {
+        // Forms (multipart, urlencoded, text/plain) are refused: see uploads.ts on forgery.
+        sendError(
+          response,
+          415,
+          'UNSUPPORTED_MEDIA_TYPE',
+          `Send the image file itself as the body, with "Content-Type: " one of ` +
+            `${UPLOAD_CONTENT_TYPES.join(', ')} (form uploads are not accepted).`,
+        );
+        return;
+      }
+      const caller: Caller = { keyName: check.keyName, address: request.ip ?? 'unknown' };
+      void (async () => {
+        try {
+          await uploadLimiter?.consume(rateLimitKey(caller));
+          const body = await readBody(request, config.ZEUS_MAX_UPLOAD_BYTES).catch(
+            (error: unknown) => {
+              if (!(error instanceof BodyTooLargeError)) throw error;
+              throw new ZeusError(
+                'PAYLOAD_TOO_LARGE',
+                `The image is larger than ${config.ZEUS_MAX_UPLOAD_BYTES} bytes, the most ` +
+                  'Zeus accepts (ZEUS_MAX_UPLOAD_BYTES).',
+                {
+                  details: {
+                    field: 'image',
+                    rule: 'maxBytes',
+                    limit: config.ZEUS_MAX_UPLOAD_BYTES,
+                  },
+                },
+              );
+            },
+          );
+          const upload = await acceptUpload(
+            uploads,
+            body,
+            config.ZEUS_MAX_UPLOAD_BYTES,
+            check.keyName,
+          );
+          logger.info(
+            {
+              uploadId: upload.id,
+              type: upload.type,
+              bytes: upload.bytes,
+              keyName: caller.keyName,
+              client: caller.address,
+            },
+            'image uploaded',
+          );
+          response.status(201).json(upload);
+        } catch (error) {
+          // A refused body is left unread: close the connection rather than drain it.
+          if (!request.complete) response.setHeader('Connection', 'close');
+          fail(error);
+        }
+      })();
+    },
   );
   app.use((_request, response) => {
     sendError(response, 404, 'NOT_FOUND', 'Not found.');

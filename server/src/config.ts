@@ -95,6 +95,13 @@ export const jobControlSettings = {
   ZEUS_WEBHOOK_TIMEOUT_MS: integerVariable({ min: 100, max: 120_000 }, 10_000),
 };
 
+export const uploadSettings = {
+  /** The largest first-frame image `POST /uploads` accepts, in bytes (default 10 MiB). */
+  ZEUS_MAX_UPLOAD_BYTES: integerVariable({ min: 1_024, max: 104_857_600 }, 10_485_760),
+  /** How long an upload can be used for new jobs (a job keeps its own copy), in seconds. */
+  ZEUS_UPLOAD_TTL_SECONDS: integerVariable({ min: 60, max: 604_800 }, 3_600),
+};
+
 export const serverEnvironment = z
   .object({
     ...redisSettings,
@@ -104,6 +111,7 @@ export const serverEnvironment = z
     ...securitySettings,
     ...jobControlSettings,
     ...retentionSettings,
+    ...uploadSettings,
     /** Port the server listens on (0: any free port). */
     ZEUS_API_PORT: portVariable(4000),
     /** Address the server listens on. */

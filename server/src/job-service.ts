@@ -32,6 +32,7 @@ import {
 } from '@zeus/core';
 import { rateLimitKey, type ApiKeyRing, type Caller } from './auth.ts';
 import type { PromptTokens } from './prompt-tokens.ts';
+import type { FirstFrames } from './uploads.ts';
 
 export interface JobServiceOptions {
   readonly store: JobStore;
@@ -46,14 +47,27 @@ export interface JobServiceOptions {
   readonly submitLimiter: RedisRateLimiter | null;
   readonly maxBatch: number;
   readonly webhooks: { readonly enabled: boolean; readonly allowPrivate: boolean };
+  /** Image-to-video first frames (`imageId`), copied to each job that uses one. */
+  readonly firstFrames: FirstFrames;
 }
+
+/** `PromptInput`'s image-to-video field, beside what core validates. */
+type WithImage<T> = T & { readonly imageId?: string | null | undefined };
 
 export class JobService {
   constructor(private readonly options: JobServiceOptions) {}
 
   /** `submitPrompt`: one job, owned by `owner` (the caller's key name; null without keys). */
-  async submit(input: SubmissionRequest, caller: Caller, owner: string | null): Promise<JobView> {
-    const submission = validateSubmission(input, await this.submissionRules());
+  async submit(
+    input: WithImage<SubmissionRequest>,
+    caller: Caller,
+    owner: string | null,
+  ): Promise<JobView> {
+    const submission = await this.withImage(
+      validateSubmission(input, await this.submissionRules()),
+      input.imageId,
+      owner,
+    );
     const [job] = await this.create([submission], caller, owner, {});
     if (job === undefined) throw new Error('No job was created.');
     return job;
@@ -61,11 +75,15 @@ export class JobService {
 
   /** `submitBatch`: every job of the batch, or none. */
   async submitBatch(
-    input: BatchRequest,
+    input: BatchRequest & { readonly settings: WithImage<SubmissionRequest> },
     caller: Caller,
     owner: string | null,
   ): Promise<{ batch: BatchRecord; jobs: JobView[] }> {
-    const submissions = validateBatch(input, await this.submissionRules());
+    const submissions = await Promise.all(
+      validateBatch(input, await this.submissionRules()).map((submission) =>
+        this.withImage(submission, input.settings.imageId, owner),
+      ),
+    );
     const batchId = randomUUID();
     const jobs = await this.create(submissions, caller, owner, { batchId });
     return {
@@ -133,6 +151,18 @@ export class JobService {
     return retried;
   }
 
+  /** The submission with the first frame `imageId` names, if any (checked for `owner`). */
+  private async withImage(
+    submission: Submission,
+    imageId: string | null | undefined,
+    owner: string | null,
+  ): Promise<Submission> {
+    const image = await this.options.firstFrames.describe(imageId, owner);
+    return image === undefined
+      ? submission
+      : { ...submission, settings: { ...submission.settings, image } };
+  }
+
   private async submissionRules(): Promise<SubmissionRules> {
     const { rules, promptTokens, maxBatch, webhooks } = this.options;
     return {
@@ -176,15 +206,23 @@ export class JobService {
         retryOf: link.retryOf ?? null,
       }),
     );
-    const stored =
-      link.batchId === undefined
-        ? await store.submitMany(jobs)
-        : await store.submitMany(jobs, {
-            id: link.batchId,
-            owner,
-            jobIds: jobs.map((job) => job.id),
-            createdAt: now.toISOString(),
-          });
+    // Each image-to-video job gets its own copy of its image before it can be queued.
+    await this.options.firstFrames.attach(jobs, link.retryOf);
+    let stored: JobView[];
+    try {
+      stored =
+        link.batchId === undefined
+          ? await store.submitMany(jobs)
+          : await store.submitMany(jobs, {
+              id: link.batchId,
+              owner,
+              jobIds: jobs.map((job) => job.id),
+              createdAt: now.toISOString(),
+            });
+    } catch (error) {
+      await this.options.firstFrames.detach(jobs);
+      throw error;
+    }
     try {
       await queue.addMany(jobs.map((job) => ({ id: job.id, priority: job.priority ?? 0 })));
     } catch (error) {

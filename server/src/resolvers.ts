@@ -39,6 +39,8 @@ export interface ApiServices {
   readonly retentionMs: number | null;
   /** The most jobs one batch may have. */
   readonly maxBatch: number;
+  /** First-frame uploads: the largest accepted, and how long one can be used. */
+  readonly uploads: { readonly maxBytes: number; readonly ttlSeconds: number };
 }
 
 /**
@@ -164,6 +166,8 @@ export function createResolvers(services: ApiServices): Resolvers<ApiContext> {
           modelStatus: serviceModelStatus(workers.filter((worker) => worker.model === rules.model)),
           model: rules.model,
           maxBatch: services.maxBatch,
+          maxUploadBytes: services.uploads.maxBytes,
+          uploadTtlSeconds: services.uploads.ttlSeconds,
           retentionSeconds: retentionMs === null ? null : Math.round(retentionMs / 1_000),
         };
       },
@@ -198,7 +202,13 @@ export function createResolvers(services: ApiServices): Resolvers<ApiContext> {
         jobs.cancel(await ownJob(id, caller), caller),
       retryJob: async (_parent, { id }, { caller }) => jobs.retry(await ownJob(id, caller), caller),
     },
+    GenerationSettings: {
+      // Stored only when off (older records have neither field).
+      preview: (settings) => settings.preview ?? true,
+      image: (settings) => settings.image ?? null,
+    },
     Job: {
+      previewUrl: (job) => job.previewUrl ?? null,
       priority: (job) => job.priority ?? 0,
       retryOf: (job) => job.retryOf ?? null,
       batchId: (job) => job.batchId ?? null,

@@ -1,7 +1,7 @@
 /* Generated from schema.graphql by schema/src/codegen.ts: do not edit. */
 /* eslint-disable */
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import type { JobView } from '@zeus/core';
+import type { JobView, GenerationSettings as StoredGenerationSettings } from '@zeus/core';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
 export type Omit<T, K extends keyof T> = Pick<T, Exclude<keyof T, K>>;
@@ -146,6 +146,20 @@ export type PromptInput = {
   webhookUrl?: InputMaybe<Scalars['String']['input']>;
   /** Which changes `webhookUrl` is told about (default `FINAL`). */
   webhookEvents?: InputMaybe<WebhookEvents>;
+  /**
+   * Live previews while the job denoises (default true): `Job.previewUrl` then points at a small
+   * JPEG (at most 512 pixels on its long side) of the model's current estimate of the video's
+   * middle frame, renewed with the progress. False: none are made.
+   */
+  preview?: InputMaybe<Scalars['Boolean']['input']>;
+  /**
+   * Image-to-video: the id of an image uploaded with `POST /uploads` (PNG, JPEG or WebP, at most
+   * `system.maxUploadBytes` bytes), to use as the video's first frame. It is centre-cropped to the
+   * video's aspect ratio and scaled to its size, as the official LTX-Video script does. An unknown
+   * or expired id, or another API key's upload, is `BAD_USER_INPUT` with `extensions.field`
+   * `imageId`.
+   */
+  imageId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 /** Which changes of a job its webhook receives. */
@@ -222,6 +236,12 @@ export type Job = {
   queuePosition?: Maybe<Scalars['Int']['output']>;
   /** Path of the MP4 (`/generated/<id>/out.mp4`), relative to the server; set when `SUCCEEDED`. */
   videoUrl?: Maybe<Scalars['String']['output']>;
+  /**
+   * Path of the latest live preview (`/generated/<id>/preview-<step>.jpg`, a JPEG of at most 512
+   * pixels on its long side), renewed with the denoising progress; null before the first one and
+   * when `settings.preview` is false. It stays set once the job has finished.
+   */
+  previewUrl?: Maybe<Scalars['String']['output']>;
   /** Why the job failed; set when `FAILED`. */
   error?: Maybe<JobError>;
   /** The settings it runs with, defaults and seed filled in. */
@@ -301,6 +321,25 @@ export type GenerationSettings = {
   numFrames: Scalars['Int']['output'];
   frameRate: Scalars['Int']['output'];
   seed: Scalars['Int']['output'];
+  /** Whether live previews are made. */
+  preview: Scalars['Boolean']['output'];
+  /** Image-to-video: the first frame the video starts from; null for text-to-video. */
+  image?: Maybe<FirstFrameImage>;
+};
+
+/** The first frame of an image-to-video job, as it was uploaded. */
+export type FirstFrameImage = {
+  __typename?: 'FirstFrameImage';
+  /** The upload's id (`POST /uploads`): other jobs can use it until it expires. */
+  uploadId: Scalars['ID']['output'];
+  /** `png`, `jpeg` or `webp`, as judged from the content. */
+  type: Scalars['String']['output'];
+  /** Width in pixels, as displayed (EXIF orientation applied). */
+  width: Scalars['Int']['output'];
+  /** Height in pixels, as displayed. */
+  height: Scalars['Int']['output'];
+  /** Size of the file in bytes. */
+  bytes: Scalars['Int']['output'];
 };
 
 export type JobConnection = {
@@ -339,6 +378,10 @@ export type SystemStatus = {
   model: Scalars['String']['output'];
   /** The most jobs one `submitBatch` may queue (`ZEUS_MAX_BATCH`). */
   maxBatch: Scalars['Int']['output'];
+  /** The largest first-frame image `POST /uploads` accepts, in bytes (`ZEUS_MAX_UPLOAD_BYTES`). */
+  maxUploadBytes: Scalars['Int']['output'];
+  /** How long an upload can be used for new jobs, in seconds (`ZEUS_UPLOAD_TTL_SECONDS`). */
+  uploadTtlSeconds: Scalars['Int']['output'];
   /** How long finished jobs are kept, in seconds (`ZEUS_RETENTION`); null: for ever. */
   retentionSeconds?: Maybe<Scalars['Int']['output']>;
   /**
@@ -520,6 +563,7 @@ export type ResolversTypes = {
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PromptInput: PromptInput;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   WebhookEvents: WebhookEvents;
   BatchInput: BatchInput;
   Batch: ResolverTypeWrapper<Omit<Batch, 'jobs'> & { jobs: Array<ResolversTypes['Job']> }>;
@@ -529,9 +573,9 @@ export type ResolversTypes = {
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   Webhook: ResolverTypeWrapper<Webhook>;
   WebhookDelivery: ResolverTypeWrapper<WebhookDelivery>;
-  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   JobError: ResolverTypeWrapper<JobError>;
-  GenerationSettings: ResolverTypeWrapper<GenerationSettings>;
+  GenerationSettings: ResolverTypeWrapper<StoredGenerationSettings>;
+  FirstFrameImage: ResolverTypeWrapper<FirstFrameImage>;
   JobConnection: ResolverTypeWrapper<
     Omit<JobConnection, 'edges'> & { edges: Array<ResolversTypes['JobEdge']> }
   >;
@@ -555,15 +599,16 @@ export type ResolversParentTypes = {
   Mutation: Record<PropertyKey, never>;
   Subscription: Record<PropertyKey, never>;
   PromptInput: PromptInput;
+  Boolean: Scalars['Boolean']['output'];
   BatchInput: BatchInput;
   Batch: Omit<Batch, 'jobs'> & { jobs: Array<ResolversParentTypes['Job']> };
   Job: JobView;
   Float: Scalars['Float']['output'];
   Webhook: Webhook;
   WebhookDelivery: WebhookDelivery;
-  Boolean: Scalars['Boolean']['output'];
   JobError: JobError;
-  GenerationSettings: GenerationSettings;
+  GenerationSettings: StoredGenerationSettings;
+  FirstFrameImage: FirstFrameImage;
   JobConnection: Omit<JobConnection, 'edges'> & { edges: Array<ResolversParentTypes['JobEdge']> };
   JobEdge: Omit<JobEdge, 'node'> & { node: ResolversParentTypes['Job'] };
   PageInfo: PageInfo;
@@ -666,6 +711,7 @@ export type JobResolvers<
   totalSteps?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   queuePosition?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   videoUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  previewUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   error?: Resolver<Maybe<ResolversTypes['JobError']>, ParentType, ContextType>;
   settings?: Resolver<ResolversTypes['GenerationSettings'], ParentType, ContextType>;
   attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -726,6 +772,20 @@ export type GenerationSettingsResolvers<
   numFrames?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   frameRate?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   seed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  preview?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  image?: Resolver<Maybe<ResolversTypes['FirstFrameImage']>, ParentType, ContextType>;
+};
+
+export type FirstFrameImageResolvers<
+  ContextType = any,
+  ParentType extends ResolversParentTypes['FirstFrameImage'] =
+    ResolversParentTypes['FirstFrameImage'],
+> = {
+  uploadId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  width?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  height?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  bytes?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type JobConnectionResolvers<
@@ -764,6 +824,8 @@ export type SystemStatusResolvers<
   modelReady?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   model?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   maxBatch?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  maxUploadBytes?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  uploadTtlSeconds?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   retentionSeconds?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   modelStatus?: Resolver<Maybe<ResolversTypes['ModelStatus']>, ParentType, ContextType>;
 };
@@ -827,6 +889,7 @@ export type Resolvers<ContextType = any> = {
   WebhookDelivery?: WebhookDeliveryResolvers<ContextType>;
   JobError?: JobErrorResolvers<ContextType>;
   GenerationSettings?: GenerationSettingsResolvers<ContextType>;
+  FirstFrameImage?: FirstFrameImageResolvers<ContextType>;
   JobConnection?: JobConnectionResolvers<ContextType>;
   JobEdge?: JobEdgeResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
