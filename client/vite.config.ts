@@ -39,6 +39,7 @@ export default defineConfig({
     proxy: {
       '/graphql': { target: api, ws: true, changeOrigin: true },
       '/generated': { target: api, changeOrigin: true },
+      '/uploads': { target: api, changeOrigin: true },
     },
   },
 });
