@@ -167,7 +167,7 @@ export class ConfigError extends ZeusError {
 
 /** A job failure with a code and a message fit for the user. */
 export class JobFailure extends ZeusError {
-  override readonly name = 'JobFailure';
+  override readonly name: string = 'JobFailure';
   constructor(code: JobErrorCode, message: string, cause?: unknown) {
     super(code, message, { cause });
   }

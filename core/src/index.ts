@@ -25,3 +25,6 @@ export * from './job-end-watch.ts';
 export * from './retention-sweeper.ts';
 export * from './submission.ts';
 export * from './uploads.ts';
+export * from './output-store.ts';
+export * from './local-output-store.ts';
+export * from './storage-settings.ts';
