@@ -64,6 +64,27 @@ export class RedisKeys {
     return `${this.prefix}:worker:*`;
   }
 
+  /**
+   * Sorted set of every worker seen within the retention of gone workers, scored by the time of
+   * its last heartbeat (ms): what the `workers` query lists, ONLINE or GONE.
+   */
+  get workersSeen(): string {
+    return `${this.prefix}:workers:seen`;
+  }
+
+  /**
+   * A worker's last heartbeat (JSON), kept after its heartbeat key expired so that the worker is
+   * listed as gone for a while (the key's own TTL).
+   */
+  workerRecord(workerId: string): string {
+    return `${this.prefix}:worker-record:${workerId}`;
+  }
+
+  /** Counter of the jobs a worker (by id, across its restarts) has brought to SUCCEEDED. */
+  workerJobsDone(workerId: string): string {
+    return `${this.prefix}:worker-jobs-done:${workerId}`;
+  }
+
   /** A job's webhook delivery attempts (a list of JSON records, oldest first). */
   webhookDeliveries(jobId: string): string {
     return `${this.prefix}:job:${jobId}:webhook-deliveries`;
