@@ -127,7 +127,7 @@ async function upload(
   const response = await fetch(`${stack.url}/uploads`, {
     method: 'POST',
     headers: { 'content-type': contentType },
-    body,
+    body: new Uint8Array(body),
     signal: AbortSignal.timeout(15_000),
   });
   return { status: response.status, json: (await response.json()) as Record<string, unknown> };
