@@ -3,6 +3,7 @@ import { t5Check } from './t5.ts';
 import { schedulerCheck } from './scheduler.ts';
 import { transformerCheck } from './transformer.ts';
 import { vaeCheck } from './vae.ts';
+import { vaeEncoderCheck } from './vae-encoder.ts';
 import { pipelineCheck } from './pipeline.ts';
 
 /** Every component `npm run parity` compares, in pipeline order. */
@@ -11,5 +12,6 @@ export const CHECKS: readonly ParityCheck[] = [
   schedulerCheck,
   transformerCheck,
   vaeCheck,
+  vaeEncoderCheck,
   pipelineCheck,
 ];
