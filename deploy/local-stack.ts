@@ -210,6 +210,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         ZEUS_PLAYGROUND: isOff(options.env?.['ZEUS_PLAYGROUND'] ?? process.env['ZEUS_PLAYGROUND'])
           ? 'false'
           : 'true',
+        // s3: /generated/… goes to the API servers (outputs in a bucket).
+        ZEUS_STORAGE: options.env?.['ZEUS_STORAGE'] ?? process.env['ZEUS_STORAGE'] ?? 'local',
         // Caddy keeps its state under these: keep it with the stack's data.
         XDG_DATA_HOME: caddyDir,
         XDG_CONFIG_HOME: caddyDir,

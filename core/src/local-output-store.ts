@@ -59,6 +59,11 @@ export class LocalOutputStore implements OutputStore {
     });
   }
 
+  releaseStaging(jobId: string): Promise<void> {
+    jobOutputsFolder(jobId);
+    return Promise.resolve();
+  }
+
   async putBytes(
     jobId: string,
     name: string,
@@ -118,6 +123,10 @@ export class LocalOutputStore implements OutputStore {
 
   async check(): Promise<void> {
     await this.guard('use the video folder', async () => {
+      await mkdir(this.root, { recursive: true }).catch((error: unknown) => {
+        // A file in its place: said below.
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      });
       const info = await stat(this.root);
       if (!info.isDirectory()) throw Object.assign(new Error('not a folder'), { code: 'ENOTDIR' });
     });

@@ -220,6 +220,8 @@ describe.each(implementations)('output store contract: %s', (_label, open) => {
     await store.publishFile(jobId, 'out.mp4', path, 'video/mp4');
     // The staged file is gone: moved into place, or uploaded and removed.
     expect(existsSync(path)).toBe(false);
+    await store.releaseStaging(jobId);
+    expect(existsSync(store.stagingDirectory(jobId))).toBe(store.kind === 'local');
 
     expect(await store.stat(jobId, 'out.mp4')).toMatchObject({
       size: video.byteLength,

@@ -62,6 +62,11 @@ export interface OutputStore {
    * A file already at the output's place in the local store is left as it is.
    */
   publishFile(jobId: string, name: string, localPath: string, contentType: string): Promise<void>;
+  /**
+   * Removes the job's staging folder and what is left in it, when it is not where its outputs
+   * live (S3); the local store's staging folder is the job's folder and stays.
+   */
+  releaseStaging(jobId: string): Promise<void>;
   /** Stores a small output held in memory (a preview image), atomically. */
   putBytes(jobId: string, name: string, bytes: Uint8Array, contentType: string): Promise<void>;
   /** The output's size and type; null when there is none. */

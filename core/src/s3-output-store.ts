@@ -152,6 +152,10 @@ export class S3OutputStore implements OutputStore {
     await rm(localPath, { force: true });
   }
 
+  async releaseStaging(jobId: string): Promise<void> {
+    await rm(this.stagingDirectory(jobId), { recursive: true, force: true });
+  }
+
   async putBytes(
     jobId: string,
     name: string,
@@ -233,7 +237,7 @@ export class S3OutputStore implements OutputStore {
 
   async deleteJob(jobId: string): Promise<void> {
     const prefix = `${this.options.prefix}${jobOutputsFolder(jobId)}/`;
-    await rm(this.stagingDirectory(jobId), { recursive: true, force: true });
+    await this.releaseStaging(jobId);
     await this.guard('remove the outputs', async () => {
       let token: string | undefined;
       do {

@@ -109,14 +109,17 @@ export function checkStorageSettings(config: StorageConfig, context: RefinementC
 export const storageEnvironment = storageObject.superRefine(checkStorageSettings);
 
 /**
- * Opens the configured store: the local folder `generatedDir`, or the bucket (the AWS SDK is
- * loaded only then).
+ * Opens the configured store: the local folder `generatedDir` (which only the processes that
+ * use it, the workers, know), or the bucket (the AWS SDK is loaded only then).
  */
 export async function openOutputStore(
   config: StorageConfig,
-  generatedDir: string,
+  generatedDir?: string,
 ): Promise<OutputStore> {
-  if (config.ZEUS_STORAGE === 'local') return new LocalOutputStore(generatedDir);
+  if (config.ZEUS_STORAGE === 'local') {
+    if (generatedDir === undefined) throw new Error('The local store needs its folder.');
+    return new LocalOutputStore(generatedDir);
+  }
   const bucket = config.ZEUS_S3_BUCKET;
   if (bucket === undefined) throw new Error('ZEUS_S3_BUCKET is needed with ZEUS_STORAGE=s3.');
   const { S3OutputStore } = await import('./s3-output-store.ts');

@@ -25,6 +25,8 @@ import {
   JobTimingsStore,
   JobUpdateRelay,
   modelRules,
+  openOutputStore,
+  OUTPUTS_PATH,
   RedisKeys,
   RedisRateLimiter,
   UploadStore,
@@ -63,6 +65,7 @@ import { isAllowedWebSocketOrigin } from './origins.ts';
 import { JobEstimates } from './job-estimates.ts';
 import { JobService } from './job-service.ts';
 import { PromptTokens } from './prompt-tokens.ts';
+import { outputsHandler } from './outputs-route.ts';
 import { createResolvers, type ApiContext } from './resolvers.ts';
 import {
   acceptUpload,
@@ -440,6 +443,14 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
         Promise.resolve({ caller: callers.get(req) ?? { keyName: null, address: 'unknown' } }),
     }),
   );
+  // Outputs in a bucket: Caddy sends /generated/… here (with the local folder, it serves them).
+  const outputs = config.ZEUS_STORAGE === 's3' ? await openOutputStore(config) : null;
+  if (outputs !== null) {
+    app.get(
+      `${OUTPUTS_PATH}/:jobId/:name`,
+      outputsHandler({ store: outputs, delivery: config.ZEUS_S3_DELIVERY, logger }),
+    );
+  }
   // First-frame images (image-to-video): raw bytes with an image content type (uploads.ts).
   const uploadLimiter =
     config.ZEUS_RATE_LIMIT === null
@@ -618,6 +629,7 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
           ...Object.values(webhookConnections ?? {}).map(closeRedis),
         ]);
         await closeRedis(requests);
+        await outputs?.close();
       })();
       return closing;
     },

@@ -1,6 +1,7 @@
 /** The API server's settings, read once from the environment at start. */
 import {
   booleanVariable,
+  checkStorageSettings,
   integerVariable,
   logSettings,
   modelSettings,
@@ -10,6 +11,7 @@ import {
   queueSettings,
   redisSettings,
   retentionSettings,
+  storageSettings,
 } from '@zeus/core';
 import proxyAddr from 'proxy-addr';
 import { z } from 'zod';
@@ -112,6 +114,8 @@ export const serverEnvironment = z
     ...jobControlSettings,
     ...retentionSettings,
     ...uploadSettings,
+    // With a bucket, the servers answer /generated/… (outputs-route.ts).
+    ...storageSettings,
     /** Port the server listens on (0: any free port). */
     ZEUS_API_PORT: portVariable(4000),
     /** Address the server listens on. */
@@ -124,6 +128,7 @@ export const serverEnvironment = z
     /** How long open HTTP requests get to finish on shutdown before they are cut. */
     ZEUS_SHUTDOWN_GRACE_MS: integerVariable({ min: 0, max: 600_000 }, 10_000),
   })
+  .superRefine(checkStorageSettings)
   .superRefine((config, context) => {
     const names = new Set(config.ZEUS_API_KEYS.names);
     for (const name of config.ZEUS_KEY_PRIORITIES.keys()) {

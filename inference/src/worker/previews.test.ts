@@ -1,6 +1,7 @@
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { LocalOutputStore } from '@zeus/core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LatentPreview } from '../ltx/preview.ts';
@@ -27,20 +28,21 @@ function preview(step: number): LatentPreview {
   return { step, width: 24, height: 16, rgb };
 }
 
-async function folder(name: string): Promise<string> {
+/** A fresh output folder: the store, and the job's own folder in it. */
+async function folder(name: string): Promise<{ outputs: LocalOutputStore; directory: string }> {
   const path = join(dir, name);
   await rm(path, { recursive: true, force: true });
   await mkdir(path);
-  return path;
+  return { outputs: new LocalOutputStore(path), directory: join(path, jobId) };
 }
 
 describe('PreviewWriter', () => {
   it('writes each preview as a small JPEG of at most 512 px, then names its URL', async () => {
-    const directory = await folder('one');
+    const { outputs, directory } = await folder('one');
     const written: string[] = [];
     const writer = new PreviewWriter({
       jobId,
-      directory,
+      outputs,
       video: { width: 768, height: 512 },
       intervalMs: 0,
       onWritten: (url) => written.push(url),
@@ -64,11 +66,11 @@ describe('PreviewWriter', () => {
   });
 
   it('writes at most one per interval, the newest, and the last one on flush', async () => {
-    const directory = await folder('throttled');
+    const { outputs } = await folder('throttled');
     const written: string[] = [];
     const writer = new PreviewWriter({
       jobId,
-      directory,
+      outputs,
       video: { width: 256, height: 256 },
       intervalMs: 60_000,
       onWritten: (url) => written.push(url),
@@ -87,9 +89,11 @@ describe('PreviewWriter', () => {
 
   it('reports a folder it cannot write to once, and writes no more', async () => {
     const errors: unknown[] = [];
+    // The output folder is a file.
+    await writeFile(join(dir, 'a-file'), 'not a folder');
     const writer = new PreviewWriter({
       jobId,
-      directory: join(dir, 'missing', 'folder'),
+      outputs: new LocalOutputStore(join(dir, 'a-file')),
       video: { width: 256, height: 256 },
       intervalMs: 0,
       onWritten: () => {
@@ -102,6 +106,6 @@ describe('PreviewWriter', () => {
     writer.offer(preview(2));
     await writer.flush();
     expect(errors).toHaveLength(1);
-    expect((errors[0] as NodeJS.ErrnoException).code).toBe('ENOENT');
+    expect(errors[0]).toMatchObject({ code: 'STORAGE_FAILED' });
   });
 });

@@ -1,25 +1,23 @@
 /**
- * Writes a job's live previews next to its video: `generated/<id>/preview-<step>.jpg`, served by
- * Caddy like the video, each a JPEG of at most 512 px on its long side (a few KB to a few tens
+ * Writes a job's live previews next to its video: `generated/<id>/preview-<step>.jpg` (in the
+ * output store: the local folder or the bucket), served like the video, each a JPEG of at most 512 px on its long side (a few KB to a few tens
  * of KB). The job's record carries the latest one's URL (ProgressThrottle.offerPreview), so the
  * subscription sends a path, not pixels: updates stay small for every subscriber and the job
  * history, and browsers fetch and cache the picture from Caddy.
  *
  * Rate: previews are written no more often than progress is published (`intervalMs`); while one
- * is being encoded the next waits, and a newer one replaces a waiting one. Each file is written
- * under a hidden temporary name (Caddy hides dot files) and renamed, so a half-written preview
- * is never served. A failure to write previews is reported once and ends the job's previews,
+ * is being encoded the next waits, and a newer one replaces a waiting one. Each file is stored
+ * atomically (the store writes a hidden temporary file and renames it, or PUTs the object), so a
+ * half-written preview is never served. A failure to write previews is reported once and ends the job's previews,
  * never the job.
  */
-import { rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { encodeJpeg, previewUrlFor } from '@zeus/core';
+import { encodeJpeg, previewUrlFor, type OutputStore } from '@zeus/core';
 import { previewSize, type LatentPreview } from '../ltx/preview.ts';
 
 export interface PreviewWriterOptions {
   readonly jobId: string;
-  /** The job's folder (`generated/<id>`); it exists once the video writer has opened. */
-  readonly directory: string;
+  /** Where the job's outputs go. */
+  readonly outputs: Pick<OutputStore, 'putBytes'>;
   /** The video's size: previews keep its aspect. */
   readonly video: { readonly width: number; readonly height: number };
   /** Least time between two previews. */
@@ -100,15 +98,12 @@ export class PreviewWriter {
       { data: preview.rgb, width: preview.width, height: preview.height },
       { resize: previewSize(this.options.video), quality: this.options.quality ?? 75 },
     );
-    const name = `preview-${preview.step}.jpg`;
-    const temporary = join(this.options.directory, `.${name}.partial`);
-    try {
-      await writeFile(temporary, jpeg);
-      await rename(temporary, join(this.options.directory, name));
-    } catch (error) {
-      await rm(temporary, { force: true });
-      throw error;
-    }
+    await this.options.outputs.putBytes(
+      this.options.jobId,
+      `preview-${preview.step}.jpg`,
+      jpeg,
+      'image/jpeg',
+    );
     this.sizes.push(jpeg.length);
     if (!this.stopped) {
       this.options.onWritten(previewUrlFor(this.options.jobId, preview.step), preview);

@@ -5,10 +5,12 @@
  * and getting the real model's files from a Hub that is down at first.
  */
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import {
   closeRedis,
   connectRedis,
@@ -18,7 +20,9 @@ import {
   JobUpdateRelay,
   loadConfig,
   newJob,
+  openOutputStore,
   RedisKeys,
+  storageEnvironment,
   WorkerHeartbeats,
   type Job,
   type JobView,
@@ -29,6 +33,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../deploy/ports.ts';
 import { eventually } from '../../../tests/helpers/eventually.ts';
 import { startTestRedis, type TestRedis } from '../../../tests/helpers/redis.ts';
+import { startTestS3 } from '../../../tests/helpers/s3-server.ts';
 import { probeVideo } from '../../../tests/helpers/video.ts';
 import { workerEnvironment } from './config.ts';
 import { startWorker, type RunningWorker } from './worker.ts';
@@ -159,6 +164,43 @@ describe('worker', () => {
 
     await worker.close();
     expect(await zeus.heartbeats.online()).toEqual([]);
+  });
+
+  it('with ZEUS_STORAGE=s3, puts the video and previews in the bucket and keeps nothing local', async () => {
+    const s3 = await startTestS3('zeus-worker-test');
+    try {
+      const zeus = installation();
+      const worker = await zeus.start('worker-s3', s3.env);
+      const job = await zeus.submit({ width: 96, height: 64, numFrames: 17, frameRate: 10 });
+      const finished = zeus.watch(job.id, zeus.final);
+      await zeus.queue.add(job.id);
+      expect(await finished).toMatchObject({
+        status: 'SUCCEEDED',
+        videoUrl: `/generated/${job.id}/out.mp4`,
+      });
+      const bucket = await openOutputStore(
+        loadConfig(storageEnvironment, s3.env),
+        zeus.generatedDir,
+      );
+      const video = await bucket.read(job.id, 'out.mp4');
+      expect(video).toMatchObject({ contentType: 'video/mp4' });
+      const downloaded = join(dir, `${job.id}.mp4`);
+      await writeFile(downloaded, video?.body as Readable);
+      expect(await probeVideo(downloaded)).toMatchObject({ width: 96, height: 64, frames: 17 });
+      expect(await bucket.stat(job.id, 'preview-8.jpg')).toMatchObject({
+        contentType: 'image/jpeg',
+      });
+      expect(existsSync(zeus.generatedDir)).toBe(false);
+      expect(existsSync(join(tmpdir(), 'zeus-staging', job.id))).toBe(false);
+      // The worker says what it runs on, and counts the job.
+      expect(await zeus.heartbeats.list()).toMatchObject([
+        { id: 'worker-s3', status: 'ONLINE', device: 'cpu', jobsDone: 1, currentJobId: null },
+      ]);
+      await bucket.close();
+      await worker.close();
+    } finally {
+      await s3.stop();
+    }
   });
 
   it('fails a job it cannot save with STORAGE_FAILED and a plain message', async () => {

@@ -6,9 +6,7 @@
  * model), and on start (and every minute) repairs what a crash elsewhere may have left: stored
  * jobs missing from BullMQ are queued, running jobs BullMQ no longer holds are failed.
  */
-import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   closeRedis,
@@ -19,11 +17,11 @@ import {
   JobQueue,
   JobStore,
   JobTimingsStore,
-  isJobId,
   latentTokens,
   ModelUnavailableError,
   modelRules,
   NotFoundError,
+  openOutputStore,
   RedisKeys,
   RetentionSweeper,
   UploadStore,
@@ -45,7 +43,7 @@ import {
 import { createPipeline } from '../pipeline/create-pipeline.ts';
 import { queryGpuMemory } from '../system/gpu-memory.ts';
 import type { VideoPipeline } from '../pipeline/types.ts';
-import { Mp4Writer } from '../video/mp4-writer.ts';
+import { Mp4Writer, VIDEO_FILE_NAME } from '../video/mp4-writer.ts';
 import type { WorkerConfig } from './config.ts';
 import { describeFailure } from './failures.ts';
 import { JobClock } from './job-clock.ts';
@@ -132,11 +130,15 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   const uploads = new UploadStore(redis, keys);
   const timings = new JobTimingsStore(redis, keys);
   const jobEnds = new JobEndWatch(jobEventsConnection, keys);
-  /** A job's folder in generated/ (its video, previews, partial files): cancel and retention. */
-  const removeJobFiles = async (jobId: string): Promise<void> => {
-    if (!isJobId(jobId)) throw new Error(`Not a job id: ${jobId}`);
-    await rm(join(config.ZEUS_GENERATED_DIR, jobId), { recursive: true, force: true });
-  };
+  /** Videos and previews: the generated/ folder or a bucket (ZEUS_STORAGE). */
+  const outputs = await openOutputStore(config, config.ZEUS_GENERATED_DIR);
+  // A store that cannot be used now may be later (a bucket still being created): say so, and
+  // let each job that needs it fail with STORAGE_FAILED meanwhile.
+  await outputs.check().catch((error: unknown) => {
+    logger.error({ err: error, storage: outputs.kind }, 'the output store cannot be used');
+  });
+  /** A job's outputs (its video, previews, partial files): cancel and retention. */
+  const removeJobFiles = (jobId: string): Promise<void> => outputs.deleteJob(jobId);
   const sweeper =
     config.ZEUS_RETENTION === null
       ? null
@@ -160,6 +162,8 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
 
   const startedAt = new Date().toISOString();
   let modelReady = false;
+  /** The execution provider ONNX Runtime chose, once the model is loaded. */
+  let provider: string | null = null;
   let modelStatus: ModelStatus = {
     state: 'DOWNLOADING',
     message: 'Getting the model files.',
@@ -178,11 +182,12 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
           workerId,
           model: config.ZEUS_MODEL,
           device: config.ZEUS_DEVICE,
+          provider,
           modelReady,
           modelStatus,
           jobId: current?.jobId ?? null,
           pid: process.pid,
-          hostname: hostname(),
+          hostname: config.ZEUS_NODE_NAME ?? hostname(),
           startedAt,
           beatAt: new Date().toISOString(),
         },
@@ -294,6 +299,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
             setStatus(loadStatus(progress));
           },
           onLoaded: (info) => {
+            provider = info.provider;
             logger.info(
               {
                 provider: info.provider,
@@ -428,7 +434,8 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
     let writer: Mp4Writer | null = null;
     let previews: PreviewWriter | null = null;
     try {
-      const directory = join(config.ZEUS_GENERATED_DIR, jobId);
+      // The MP4 is made in a local file (the job's folder, or a temporary one for a bucket).
+      const directory = outputs.stagingDirectory(jobId);
       writer = await Mp4Writer.open({
         directory,
         width: settings.width,
@@ -441,7 +448,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
       if (settings.preview !== false) {
         previews = new PreviewWriter({
           jobId,
-          directory,
+          outputs,
           video: settings,
           intervalMs: config.ZEUS_PROGRESS_INTERVAL_MS,
           onWritten: (url) => {
@@ -475,7 +482,8 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
       metrics.stage('SAVING');
       clock.mark('SAVING', model.totalSteps);
       progress.offer({ stage: 'SAVING', step: model.totalSteps });
-      await writer.finish();
+      const videoFile = await writer.finish();
+      await outputs.publishFile(jobId, VIDEO_FILE_NAME, videoFile, 'video/mp4');
       await progress.flush();
       await store.update(jobId, { type: 'succeed', attempt, videoUrl: videoUrlFor(jobId) });
       const measured = clock.measured();
@@ -489,6 +497,9 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
           jobLogger.warn({ err: error }, 'could not remove the first-frame image (it expires)');
         });
       }
+      await heartbeats.jobDone(workerId).catch((error: unknown) => {
+        jobLogger.warn({ err: error }, "could not count the job in the worker's jobs done");
+      });
       metrics.jobEnded('succeeded');
       jobLogger.info({ seconds: (performance.now() - started) / 1000 }, 'job succeeded');
     } catch (error) {
@@ -537,6 +548,9 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
         .catch(ignoreConflict);
     } finally {
       await stopWatching?.();
+      await outputs.releaseStaging(jobId).catch((error: unknown) => {
+        jobLogger.warn({ err: error }, "could not remove the job's staging folder");
+      });
       current = null;
       void beat();
     }
@@ -614,6 +628,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
         clearInterval(heartbeatTimer);
         await heartbeats.remove(workerId).catch(() => undefined);
         await pipeline?.dispose();
+        await outputs.close();
         await queue.close();
         await Promise.all([
           closeRedis(redis),
