@@ -35,6 +35,8 @@ export async function generateTypes(): Promise<string> {
       mappers: {
         Job: '@zeus/core#JobView',
         GenerationSettings: '@zeus/core#GenerationSettings as StoredGenerationSettings',
+        // The worker registry's view; `ready` and `currentJob` are resolved from it.
+        Worker: '@zeus/core#WorkerView',
       },
       useIndexSignature: false,
     },

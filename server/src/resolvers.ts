@@ -171,6 +171,10 @@ export function createResolvers(services: ApiServices): Resolvers<ApiContext> {
           retentionSeconds: retentionMs === null ? null : Math.round(retentionMs / 1_000),
         };
       },
+      workers: async (_parent, _args, { caller }) => {
+        requireKey(caller);
+        return heartbeats.list();
+      },
       modelRules: () => ({
         model: rules.model,
         defaults: rules.defaults,
@@ -201,6 +205,16 @@ export function createResolvers(services: ApiServices): Resolvers<ApiContext> {
       cancelJob: async (_parent, { id }, { caller }) =>
         jobs.cancel(await ownJob(id, caller), caller),
       retryJob: async (_parent, { id }, { caller }) => jobs.retry(await ownJob(id, caller), caller),
+    },
+    Worker: {
+      ready: (worker) => worker.modelReady,
+      currentJob: async (worker, _args, { caller }) => {
+        if (worker.currentJobId === null) return null;
+        const job = await store.get(worker.currentJobId);
+        if (job === null) return null;
+        const keyName = requireKey(caller);
+        return keyName === null || (job.owner ?? null) === keyName ? job : null;
+      },
     },
     GenerationSettings: {
       // Stored only when off (older records have neither field).

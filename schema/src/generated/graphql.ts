@@ -1,7 +1,11 @@
 /* Generated from schema.graphql by schema/src/codegen.ts: do not edit. */
 /* eslint-disable */
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import type { JobView, GenerationSettings as StoredGenerationSettings } from '@zeus/core';
+import type {
+  JobView,
+  GenerationSettings as StoredGenerationSettings,
+  WorkerView,
+} from '@zeus/core';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
 export type Omit<T, K extends keyof T> = Pick<T, Exclude<keyof T, K>>;
@@ -32,6 +36,12 @@ export type Query = {
   jobs: JobConnection;
   /** Queue, workers and model readiness. */
   system: SystemStatus;
+  /**
+   * The workers: every one seen in the last hour, those with a fresh heartbeat (`ONLINE`) first,
+   * then those whose heartbeat stopped (`GONE`: stopped, or lost with its job going back to the
+   * queue). With API keys on, it needs a key (`UNAUTHENTICATED`).
+   */
+  workers: Array<Worker>;
   /** The generation settings' defaults and the model's rules, to show before submitting. */
   modelRules: ModelRules;
   /**
@@ -248,6 +258,8 @@ export type Job = {
   settings: GenerationSettings;
   /** How many times a worker has started it (more than 1 after a worker crash). */
   attempts: Scalars['Int']['output'];
+  /** The worker running it, or that ran its last attempt (an id of `workers`); null while queued. */
+  workerId?: Maybe<Scalars['ID']['output']>;
   /** Higher runs first (-10 to 10). */
   priority: Scalars['Int']['output'];
   /**
@@ -403,6 +415,50 @@ export type ModelState =
   | 'LOADING'
   /** Loaded: jobs run. */
   | 'READY';
+
+/** Whether a worker's heartbeat is fresh. */
+export type WorkerStatus =
+  /** It beats (every 5 s) and its last heartbeat is less than 15 s old. */
+  | 'ONLINE'
+  /**
+   * No heartbeat for 15 s: it stopped, or it was lost (its job, if any, goes back to the queue within
+   * about twice `ZEUS_JOB_LOCK_MS`). Listed for an hour after it was last seen.
+   */
+  | 'GONE';
+
+/** A worker process: one device (a GPU, or the CPU), one job at a time. */
+export type Worker = {
+  __typename?: 'Worker';
+  /** Its name (`ZEUS_WORKER_ID`; on Kubernetes the pod's name), unique among workers. */
+  id: Scalars['ID']['output'];
+  /** The machine it runs on (`ZEUS_NODE_NAME`: on Kubernetes the node's name; else its host name). */
+  host: Scalars['String']['output'];
+  /**
+   * Where it runs the model: the execution provider chosen (`cuda`, `webgpu` or `cpu`) once the
+   * model is loaded; the `ZEUS_DEVICE` setting (`auto`, …) before.
+   */
+  device: Scalars['String']['output'];
+  /** The model it runs. */
+  model: Scalars['String']['output'];
+  status: WorkerStatus;
+  /** True while it is `ONLINE` with its model loaded: it takes jobs. */
+  ready: Scalars['Boolean']['output'];
+  /** Where it is with its model (downloading, converting, loading, ready, failed). */
+  modelStatus?: Maybe<ModelStatus>;
+  /** The id of the job it is generating; null when idle or `GONE`. */
+  currentJobId?: Maybe<Scalars['ID']['output']>;
+  /**
+   * The job it is generating; null when idle or `GONE`, and, with API keys on, when the job is
+   * another key's.
+   */
+  currentJob?: Maybe<Job>;
+  /** Jobs it brought to `SUCCEEDED` (counted by its id, across restarts). */
+  jobsDone: Scalars['Int']['output'];
+  /** When it wrote its last heartbeat. */
+  lastSeenAt: Scalars['DateTime']['output'];
+  /** When its process started. */
+  startedAt: Scalars['DateTime']['output'];
+};
 
 export type ModelStatus = {
   __typename?: 'ModelStatus';
@@ -583,6 +639,8 @@ export type ResolversTypes = {
   PageInfo: ResolverTypeWrapper<PageInfo>;
   SystemStatus: ResolverTypeWrapper<SystemStatus>;
   ModelState: ModelState;
+  WorkerStatus: WorkerStatus;
+  Worker: ResolverTypeWrapper<WorkerView>;
   ModelStatus: ResolverTypeWrapper<ModelStatus>;
   IntRange: ResolverTypeWrapper<IntRange>;
   GenerationDefaults: ResolverTypeWrapper<GenerationDefaults>;
@@ -613,6 +671,7 @@ export type ResolversParentTypes = {
   JobEdge: Omit<JobEdge, 'node'> & { node: ResolversParentTypes['Job'] };
   PageInfo: PageInfo;
   SystemStatus: SystemStatus;
+  Worker: WorkerView;
   ModelStatus: ModelStatus;
   IntRange: IntRange;
   GenerationDefaults: GenerationDefaults;
@@ -638,6 +697,7 @@ export type QueryResolvers<
     RequireFields<QueryJobsArgs, 'first'>
   >;
   system?: Resolver<ResolversTypes['SystemStatus'], ParentType, ContextType>;
+  workers?: Resolver<Array<ResolversTypes['Worker']>, ParentType, ContextType>;
   modelRules?: Resolver<ResolversTypes['ModelRules'], ParentType, ContextType>;
   batch?: Resolver<
     ResolversTypes['Batch'],
@@ -715,6 +775,7 @@ export type JobResolvers<
   error?: Resolver<Maybe<ResolversTypes['JobError']>, ParentType, ContextType>;
   settings?: Resolver<ResolversTypes['GenerationSettings'], ParentType, ContextType>;
   attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  workerId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   priority?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   etaSeconds?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
   estimatedStartAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
@@ -830,6 +891,24 @@ export type SystemStatusResolvers<
   modelStatus?: Resolver<Maybe<ResolversTypes['ModelStatus']>, ParentType, ContextType>;
 };
 
+export type WorkerResolvers<
+  ContextType = any,
+  ParentType extends ResolversParentTypes['Worker'] = ResolversParentTypes['Worker'],
+> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  host?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  device?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  model?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['WorkerStatus'], ParentType, ContextType>;
+  ready?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  modelStatus?: Resolver<Maybe<ResolversTypes['ModelStatus']>, ParentType, ContextType>;
+  currentJobId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  currentJob?: Resolver<Maybe<ResolversTypes['Job']>, ParentType, ContextType>;
+  jobsDone?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  lastSeenAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  startedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
 export type ModelStatusResolvers<
   ContextType = any,
   ParentType extends ResolversParentTypes['ModelStatus'] = ResolversParentTypes['ModelStatus'],
@@ -894,6 +973,7 @@ export type Resolvers<ContextType = any> = {
   JobEdge?: JobEdgeResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   SystemStatus?: SystemStatusResolvers<ContextType>;
+  Worker?: WorkerResolvers<ContextType>;
   ModelStatus?: ModelStatusResolvers<ContextType>;
   IntRange?: IntRangeResolvers<ContextType>;
   GenerationDefaults?: GenerationDefaultsResolvers<ContextType>;
