@@ -33,6 +33,7 @@ export function job(overrides: Partial<Job> & Pick<Job, 'id'>): Job {
     totalSteps: 8,
     queuePosition: 1,
     videoUrl: null,
+    previewUrl: null,
     error: null,
     settings: {
       prompt: `prompt of ${overrides.id}`,
@@ -42,6 +43,8 @@ export function job(overrides: Partial<Job> & Pick<Job, 'id'>): Job {
       numFrames: 17,
       frameRate: 25,
       seed: 7,
+      preview: true,
+      image: null,
     },
     attempts: 0,
     createdAt: '2026-11-27T14:30:00.000Z',

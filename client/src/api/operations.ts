@@ -17,6 +17,19 @@ export interface GenerationSettings {
   readonly numFrames: number;
   readonly frameRate: number;
   readonly seed: number;
+  /** Whether live previews are made (absent in older fixtures: on). */
+  readonly preview?: boolean;
+  /** Image-to-video: the uploaded first frame; null for text-to-video. */
+  readonly image?: FirstFrameImage | null;
+}
+
+/** What was uploaded as an image-to-video job's first frame. */
+export interface FirstFrameImage {
+  readonly uploadId: string;
+  readonly type: string;
+  readonly width: number;
+  readonly height: number;
+  readonly bytes: number;
 }
 
 export interface JobError {
@@ -34,6 +47,8 @@ export interface Job {
   readonly totalSteps: number;
   readonly queuePosition: number | null;
   readonly videoUrl: string | null;
+  /** The latest live preview (a small JPEG), while and after the job runs; null without. */
+  readonly previewUrl?: string | null;
   readonly error: JobError | null;
   readonly settings: GenerationSettings;
   readonly attempts: number;
@@ -46,6 +61,10 @@ export interface Job {
 /** `PromptInput`: every setting but `prompt` may be left out to get the model's default. */
 export interface PromptInput {
   readonly prompt: string;
+  /** Live previews (default on). */
+  readonly preview?: boolean;
+  /** Image-to-video: an upload's id (`POST /uploads`). */
+  readonly imageId?: string;
   readonly negativePrompt?: string;
   readonly width?: number;
   readonly height?: number;
@@ -99,6 +118,8 @@ export interface SystemStatus {
   readonly workersOnline: number;
   readonly modelReady: boolean;
   readonly model: string;
+  /** The largest first-frame image accepted, in bytes (queries that leave it out get undefined). */
+  readonly maxUploadBytes?: number;
   /** Where the workers are with the model (queries that leave it out get undefined). */
   readonly modelStatus?: ModelStatus | null;
 }
@@ -126,6 +147,7 @@ const JOB_FIELDS = gql`
     totalSteps
     queuePosition
     videoUrl
+    previewUrl
     error {
       code
       message
@@ -138,6 +160,14 @@ const JOB_FIELDS = gql`
       numFrames
       frameRate
       seed
+      preview
+      image {
+        uploadId
+        type
+        width
+        height
+        bytes
+      }
     }
     attempts
     createdAt
@@ -197,6 +227,7 @@ export const SYSTEM_QUERY: TypedDocumentNode<{ system: SystemStatus }> = gql`
       workersOnline
       modelReady
       model
+      maxUploadBytes
       modelStatus {
         state
         message

@@ -91,6 +91,7 @@ export function App() {
               readiness={ready}
               onSubmit={submit}
               promptRef={promptRef}
+              maxUploadBytes={system.data?.system.maxUploadBytes}
             />
           ) : rules.error === undefined ? (
             <p className="muted">Loading the model’s settings…</p>

@@ -97,6 +97,16 @@ export function JobCard({ job, onRunAgain, onEdit }: JobCardProps) {
         />
       )}
 
+      {active && job.previewUrl != null && (
+        <img
+          className="job-preview"
+          src={job.previewUrl}
+          width={job.settings.width}
+          height={job.settings.height}
+          alt={`Live preview of “${prompt}”, step ${job.step} of ${job.totalSteps}`}
+        />
+      )}
+
       {job.status === 'SUCCEEDED' && job.videoUrl !== null && (
         <video
           className="job-video"

@@ -12,6 +12,7 @@ import {
 } from 'react';
 import type { SubmitResult } from '../api/hooks.ts';
 import type { ModelRules, PromptInput } from '../api/operations.ts';
+import type { Upload } from '../api/uploads.ts';
 import { describeSettings } from '../jobs/progress.ts';
 import type { Readiness } from '../jobs/readiness.ts';
 import {
@@ -23,6 +24,7 @@ import {
   type FormField,
   type FormValues,
 } from '../jobs/settings-form.ts';
+import { FirstFramePicker } from './FirstFramePicker.tsx';
 
 export interface PromptFormProps {
   readonly rules: ModelRules;
@@ -31,6 +33,8 @@ export interface PromptFormProps {
   readonly readiness: Readiness;
   readonly onSubmit: (input: PromptInput) => Promise<SubmitResult>;
   readonly promptRef?: Ref<HTMLTextAreaElement>;
+  /** The largest first-frame image Zeus accepts (`system.maxUploadBytes`). */
+  readonly maxUploadBytes?: number | undefined;
 }
 
 const number = new Intl.NumberFormat('en-US');
@@ -75,6 +79,7 @@ export function PromptForm({
   readiness,
   onSubmit,
   promptRef,
+  maxUploadBytes,
 }: PromptFormProps) {
   const id = useId();
   const fieldId = (field: FormField): string => `${id}-${field}`;
@@ -82,6 +87,8 @@ export function PromptForm({
   const [serverErrors, setServerErrors] = useState<FormErrors>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [submitting, setSubmitting] = useState(false);
+  const [firstFrame, setFirstFrame] = useState<Upload | null>(null);
+  const [previews, setPreviews] = useState(true);
 
   const { errors } = validateForm(values, rules);
   const visibleError = (field: FormField): string | undefined =>
@@ -114,7 +121,11 @@ export function PromptForm({
       return;
     }
     setSubmitting(true);
-    const outcome = await onSubmit(result.input);
+    const outcome = await onSubmit({
+      ...result.input,
+      ...(firstFrame === null ? {} : { imageId: firstFrame.id }),
+      ...(previews ? {} : { preview: false }),
+    });
     setSubmitting(false);
     if (outcome.ok) return;
     const invalid = FORM_FIELDS.find((field) => outcome.fieldErrors[field] !== undefined);
@@ -198,6 +209,8 @@ export function PromptForm({
         )}
       </Field>
 
+      <FirstFramePicker maxBytes={maxUploadBytes} onChange={setFirstFrame} />
+
       <fieldset className="settings">
         <legend>Settings</legend>
         <Field
@@ -261,6 +274,19 @@ export function PromptForm({
           <Field id={fieldId('seed')} label="Seed" hint={hints.seed} error={visibleError('seed')}>
             {(describedBy) => numberInput('seed', rules.seed, 1, describedBy, 'random')}
           </Field>
+        </div>
+        <div className="field field-checkbox">
+          <label>
+            <input
+              type="checkbox"
+              name="preview"
+              checked={previews}
+              onChange={(event) => {
+                setPreviews(event.target.checked);
+              }}
+            />{' '}
+            Live previews while it is made
+          </label>
         </div>
         <p className="summary" aria-live="polite">
           {summaryValid
