@@ -63,8 +63,11 @@ export interface LocalStack {
   readonly logDir: string;
   /** Process names: `redis` (when started here), `api-1`…, `worker-1`…, `caddy`. */
   readonly processNames: readonly string[];
-  /** Sends a signal to a process, as a crash would: it is restarted after a backoff. */
-  kill(name: string, signal: NodeJS.Signals): void;
+  /**
+   * Sends a signal to a process, as a crash would: it is restarted after a backoff, unless
+   * `restart` is false (as when its machine is gone).
+   */
+  kill(name: string, signal: NodeJS.Signals, options?: { readonly restart?: boolean }): void;
   /** Stops a process gracefully and starts it again; for an API server, until it is healthy. */
   restart(name: string): Promise<void>;
   pid(name: string): number | undefined;
@@ -253,8 +256,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ),
       logDir,
       processNames: supervisor.names(),
-      kill: (name, signal) => {
-        supervisor.kill(name, signal);
+      kill: (name, signal, killOptions) => {
+        supervisor.kill(name, signal, killOptions);
       },
       restart: async (name) => {
         await supervisor.restart(name);

@@ -97,6 +97,19 @@ describe('Supervisor', () => {
     ]);
   });
 
+  it('leaves a process killed for good down (a machine that went away)', async () => {
+    supervisor = new Supervisor({ logDir, initialBackoffMs: 20 });
+    await supervisor.start(node('service', SERVICE));
+    await supervisor.waitForOutput('service', /^up$/, 10_000);
+    const exited = supervisor.nextEvent(
+      (event) => event.type === 'exited' && event.name === 'service',
+      10_000,
+    );
+    supervisor.kill('service', 'SIGKILL', { restart: false });
+    expect(await exited).toMatchObject({ signal: 'SIGKILL', restartInMs: null });
+    expect(supervisor.pid('service')).toBeUndefined();
+  });
+
   it('stops groups in order, and kills what ignores SIGTERM after the grace period', async () => {
     supervisor = new Supervisor({ logDir, stopGraceMs: 300 });
     const events = collect(supervisor);

@@ -193,10 +193,15 @@ export class Supervisor {
     return this.get(name).recentOutput.join('\n');
   }
 
-  /** Sends a signal as if from outside: a process that dies of it is restarted like any crash. */
-  kill(name: string, signal: NodeJS.Signals): void {
-    const { child } = this.get(name);
+  /**
+   * Sends a signal as if from outside: a process that dies of it is restarted like any crash,
+   * unless `restart` is false (a machine that went away for good).
+   */
+  kill(name: string, signal: NodeJS.Signals, options: { readonly restart?: boolean } = {}): void {
+    const supervised = this.get(name);
+    const { child } = supervised;
     if (child === null) throw new Error(`${name} is not running.`);
+    if (options.restart === false) supervised.stopping = true;
     child.kill(signal);
   }
 

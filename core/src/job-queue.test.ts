@@ -5,6 +5,8 @@ import { startTestRedis, type TestRedis } from '../../tests/helpers/redis.ts';
 import {
   JobConsumer,
   JobQueue,
+  lostJobReturnBoundMs,
+  stalledCheckIntervalMs,
   WebhookConsumer,
   WebhookQueue,
   type JobConsumerHandlers,
@@ -48,6 +50,16 @@ function handlers(overrides: Partial<JobConsumerHandlers>): JobConsumerHandlers 
     ...overrides,
   };
 }
+
+describe("a lost worker's job", () => {
+  it('is back in the queue within the lock plus the check interval (at most 5 s)', () => {
+    expect(stalledCheckIntervalMs(2_000)).toBe(2_000);
+    expect(lostJobReturnBoundMs(2_000)).toBe(4_000);
+    // The default lock (ZEUS_JOB_LOCK_MS): 15 s, the heartbeat's TTL.
+    expect(lostJobReturnBoundMs(15_000)).toBe(20_000);
+    expect(lostJobReturnBoundMs(120_000)).toBe(125_000);
+  });
+});
 
 describe('JobQueue and JobConsumer (BullMQ)', () => {
   it('delivers a job id once, however often it is added', async () => {
@@ -101,6 +113,7 @@ describe('JobQueue and JobConsumer (BullMQ)', () => {
     await taken.promise;
     // A forced close stops renewing the lock without finishing the job, as a crash would.
     await dying.close(true);
+    const diedAt = performance.now();
 
     const stalled = deferred<string>();
     const retried = deferred<string>();
@@ -120,6 +133,8 @@ describe('JobQueue and JobConsumer (BullMQ)', () => {
     );
     expect(await stalled.promise).toBe(jobId);
     expect(await retried.promise).toBe(jobId);
+    // Within the bound the README gives (plus room for a loaded machine).
+    expect(performance.now() - diedAt).toBeLessThan(lostJobReturnBoundMs(1_000) + 1_000);
     await survivor.close();
     await queue.close();
   });

@@ -106,10 +106,31 @@ export interface JobConsumerHandlers {
   onError(error: Error): void;
 }
 
+/**
+ * How often the workers look for jobs whose worker was lost, at most (BullMQ's stalled-job
+ * check; one worker runs it per interval for all of them, a Lua script over the active list).
+ */
+export const STALLED_CHECK_MAX_INTERVAL_MS = 5_000;
+
+/**
+ * The longest a lost worker's job waits before it is back in the queue: its lock expires at
+ * most `lockDurationMs` after the worker's last renewal (renewed every half of it), and the next
+ * stalled-job check moves it, at most one interval later (the check runs only on live workers).
+ */
+export function lostJobReturnBoundMs(lockDurationMs: number): number {
+  return lockDurationMs + stalledCheckIntervalMs(lockDurationMs);
+}
+
+/** The stalled-job check's interval for a lock duration. */
+export function stalledCheckIntervalMs(lockDurationMs: number): number {
+  return Math.min(lockDurationMs, STALLED_CHECK_MAX_INTERVAL_MS);
+}
+
 export interface JobConsumerOptions {
   /**
-   * How long a worker's hold on a job lasts without renewal: a worker that dies is noticed
-   * after at most about twice this. BullMQ renews it at half this while the worker lives.
+   * How long a worker's hold on a job lasts without renewal: a worker that dies has its job
+   * back in the queue within `lostJobReturnBoundMs` of this. BullMQ renews it at half this
+   * while the worker lives.
    */
   readonly lockDurationMs: number;
   /** Deliveries after a lost worker before the job is failed (a job that crashes workers). */
@@ -144,7 +165,9 @@ export class JobConsumer {
         // One job at a time: a worker process owns one device.
         concurrency: 1,
         lockDuration: options.lockDurationMs,
-        stalledInterval: options.lockDurationMs,
+        // A live job is never moved (the check needs its lock gone), so checking more often
+        // than the lock lasts only brings a lost job back sooner.
+        stalledInterval: stalledCheckIntervalMs(options.lockDurationMs),
         maxStalledCount: options.maxStalledCount,
       },
     );

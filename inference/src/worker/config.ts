@@ -88,10 +88,12 @@ export const workerEnvironment = z
       .regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, ".", "_" or "-"')
       .default(`${hostname()}-${process.pid}`),
     /**
-     * How long a worker's hold on a job lasts without renewal: a worker that dies mid-job is
-     * noticed, and its job retried, within about twice this.
+     * How long a worker's hold on a job lasts without renewal (renewed every half of it): a
+     * worker that dies mid-job has its job back in the queue within this plus the stalled-job
+     * check's interval (min(this, 5 s)): 20 s by default. 15 s is also when its heartbeat
+     * expires and it is shown GONE.
      */
-    ZEUS_JOB_LOCK_MS: integerVariable({ min: 1_000, max: 600_000 }, 30_000),
+    ZEUS_JOB_LOCK_MS: integerVariable({ min: 1_000, max: 600_000 }, 15_000),
     /** Times a job may lose its worker and be retried before it is failed. */
     ZEUS_MAX_JOB_RETRIES: integerVariable({ min: 0, max: 100 }, 1),
     /** Least time between two progress updates of a job (0: publish every update). */

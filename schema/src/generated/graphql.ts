@@ -422,7 +422,7 @@ export type WorkerStatus =
   | 'ONLINE'
   /**
    * No heartbeat for 15 s: it stopped, or it was lost (its job, if any, goes back to the queue within
-   * about twice `ZEUS_JOB_LOCK_MS`). Listed for an hour after it was last seen.
+   * `ZEUS_JOB_LOCK_MS` plus at most 5 s: 20 s by default). Listed for an hour after it was last seen.
    */
   | 'GONE';
 
