@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import type { Job, PromptInput, SystemStatus } from '@zeus/client';
+import type { BatchInput, Job, PromptInput, SystemStatus } from '@zeus/client';
 
 /** An error from Zeus (a GraphQL error with its stable code) or from getting to it. */
 export class ZeusApiError extends Error {
@@ -31,6 +31,7 @@ const JOB_FIELDS = `
   error { code message }
   settings { prompt negativePrompt width height numFrames frameRate seed }
   attempts createdAt startedAt finishedAt updatedAt
+  priority estimatedStartAt estimatedFinishAt expiresAt retryOf batchId
 `;
 
 /** Every operation the CLI sends; tests check each against the schema. */
@@ -46,6 +47,9 @@ export const OPERATIONS = {
     }
   }`,
   jobUpdated: `subscription JobUpdated($id: ID!) { jobUpdated(id: $id) { ${JOB_FIELDS} } }`,
+  submitBatch: `mutation SubmitBatch($input: BatchInput!) { submitBatch(input: $input) { id jobs { ${JOB_FIELDS} } } }`,
+  cancelJob: `mutation CancelJob($id: ID!) { cancelJob(id: $id) { ${JOB_FIELDS} } }`,
+  retryJob: `mutation RetryJob($id: ID!) { retryJob(id: $id) { ${JOB_FIELDS} } }`,
 } as const;
 
 export interface JobsPage {
@@ -136,9 +140,64 @@ export class ZeusApi {
     return body.data;
   }
 
+  /**
+   * Uploads a first-frame image (`POST /uploads`); its id goes into `PromptInput.imageId`.
+   * Zeus judges the type from the bytes, so they are sent as they are.
+   */
+  async upload(bytes: Uint8Array): Promise<{ id: string; width: number; height: number }> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.baseUrl}/uploads`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/octet-stream',
+          ...(this.#apiKey === null ? {} : { authorization: `Bearer ${this.#apiKey}` }),
+        },
+        body: new Uint8Array(bytes),
+      });
+    } catch (error) {
+      throw new ZeusApiError(
+        `Cannot reach Zeus at ${this.baseUrl}: ${causeMessage(error)}`,
+        'NETWORK_ERROR',
+      );
+    }
+    const body = (await response.json().catch(() => null)) as {
+      id?: string;
+      width?: number;
+      height?: number;
+      errors?: readonly GraphQLErrorJson[];
+    } | null;
+    const first = body?.errors?.[0];
+    if (first !== undefined) throw errorFromGraphQL(first);
+    if (!response.ok || body?.id === undefined) {
+      throw new ZeusApiError(
+        `Zeus answered HTTP ${response.status} to the upload.`,
+        'BAD_RESPONSE',
+      );
+    }
+    return { id: body.id, width: body.width ?? 0, height: body.height ?? 0 };
+  }
+
   async submit(input: PromptInput): Promise<Job> {
     const data = await this.request<{ submitPrompt: Job }>(OPERATIONS.submitPrompt, { input });
     return data.submitPrompt;
+  }
+
+  /** Several jobs at once (`--count`): the batch's id and its jobs, in order. */
+  async submitBatch(input: BatchInput): Promise<{ id: string; jobs: readonly Job[] }> {
+    const data = await this.request<{ submitBatch: { id: string; jobs: Job[] } }>(
+      OPERATIONS.submitBatch,
+      { input },
+    );
+    return data.submitBatch;
+  }
+
+  async cancel(id: string): Promise<Job> {
+    return (await this.request<{ cancelJob: Job }>(OPERATIONS.cancelJob, { id })).cancelJob;
+  }
+
+  async retry(id: string): Promise<Job> {
+    return (await this.request<{ retryJob: Job }>(OPERATIONS.retryJob, { id })).retryJob;
   }
 
   async system(): Promise<SystemStatus> {

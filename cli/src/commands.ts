@@ -2,6 +2,7 @@
  * The CLI's commands, given an API client and outputs: `run` is the whole program but for
  * `process`, so tests drive it in-process as well as through the bin.
  */
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { describeSettings, isFinal, type Job } from '@zeus/client';
 import { parseCommand, USAGE, UsageError, type Command } from './args.ts';
@@ -53,8 +54,11 @@ export async function run(argv: readonly string[], context: RunContext): Promise
   }
 }
 
+/** Settings or a first-frame image Zeus refused: the command line's fault. */
+const REFUSED_INPUT = new Set(['BAD_USER_INPUT', 'UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE']);
+
 const exitFor = (error: ZeusApiError): number =>
-  error.code === 'BAD_USER_INPUT' ? EXIT.USAGE : EXIT.FAILED;
+  REFUSED_INPUT.has(error.code) ? EXIT.USAGE : EXIT.FAILED;
 
 async function generate(
   api: ZeusApi,
@@ -66,7 +70,15 @@ async function generate(
     : new HumanReporter(context.stdout, context.stderr, context.terminal);
   let job: Job | null = null;
   try {
-    job = await api.submit({ prompt: command.prompt, ...command.settings });
+    const imageId =
+      command.image === null
+        ? undefined
+        : (await api.upload(await readImage(resolve(context.cwd, command.image)))).id;
+    job = await api.submit({
+      prompt: command.prompt,
+      ...command.settings,
+      ...(imageId === undefined ? {} : { imageId }),
+    });
     reporter.submitted(job);
     const final = isFinal(job)
       ? job
@@ -106,6 +118,21 @@ async function generate(
     return exitFor(error);
   } finally {
     reporter.close();
+  }
+}
+
+/** The `--image` file's bytes; a file that cannot be read is the command line's fault. */
+async function readImage(path: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : code;
+    throw new ZeusApiError(
+      `Cannot read --image ${path}: ${why ?? 'unreadable'}.`,
+      'BAD_USER_INPUT',
+      'image',
+    );
   }
 }
 

@@ -2,6 +2,20 @@ import { describe, expect, it } from 'vitest';
 import { parseCommand, UsageError } from '../src/args.ts';
 
 describe('parseCommand', () => {
+  it('reads a first-frame image and turning previews off', () => {
+    expect(
+      parseCommand(['generate', 'a fox', '--image', 'photos/fox.jpg', '--no-preview'], {}),
+    ).toMatchObject({
+      name: 'generate',
+      image: 'photos/fox.jpg',
+      settings: { preview: false },
+    });
+    expect(() => parseCommand(['generate', 'a fox', '--image', ' '], {})).toThrow(UsageError);
+    expect(() => parseCommand(['status', '--image', 'x.png'], {})).toThrow(
+      /--image does not apply/,
+    );
+  });
+
   it('reads generate with every setting', () => {
     expect(
       parseCommand(
@@ -41,6 +55,7 @@ describe('parseCommand', () => {
       },
       out: 'fox.mp4',
       download: true,
+      image: null,
       url: 'http://zeus.example:9000',
       json: true,
       apiKey: null,
@@ -56,6 +71,7 @@ describe('parseCommand', () => {
       settings: {},
       out: null,
       download: false,
+      image: null,
       url: 'https://zeus.test',
       json: false,
       apiKey: null,

@@ -3,6 +3,9 @@
  * worker running tiny-random on ONNX Runtime), as users call them: `jobUpdated` carrying preview
  * URLs that Caddy serves, `preview: false`, `POST /uploads` and `imageId`, and bad uploads.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { writeFile, readdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +14,7 @@ import { ensureModelFiles, modelSpec } from '@zeus/models';
 import type { Client } from 'graphql-ws';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalStack, type LocalStack } from '../../deploy/local-stack.ts';
+import { REPOSITORY_ROOT, startLocalStack, type LocalStack } from '../../deploy/local-stack.ts';
 import { prepareFirstFrame } from '../../inference/src/image/first-frame.ts';
 import { LtxPipeline, type LtxGenerationHooks } from '../../inference/src/ltx/pipeline.ts';
 import { decodeYuv, psnr, rgbToYuv } from '../helpers/frames.ts';
@@ -354,5 +357,50 @@ describe('image-to-video', () => {
       });
     }
     expect(await totalJobs()).toBe(before);
+  });
+});
+
+describe('the command line', () => {
+  /** Runs `zeus` against the stack in the test's folder. */
+  async function zeus(...args: string[]): Promise<{ code: number | null; stdout: string }> {
+    const child = spawn(join(REPOSITORY_ROOT, 'node_modules', '.bin', 'zeus'), args, {
+      cwd: dir,
+      env: { ...process.env, ZEUS_URL: stack.url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 60_000,
+    });
+    const stdout: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    const [code] = (await once(child, 'close')) as [number | null];
+    return { code, stdout: Buffer.concat(stdout).toString() };
+  }
+
+  it('generates from a picture with --image, and refuses a missing or bad one (exit 2)', async () => {
+    await writeFile(join(dir, 'cliff.png'), await picture());
+    await writeFile(join(dir, 'notes.png'), 'not a picture');
+    const size = ['--width', '96', '--height', '64', '--frames', '17', '--fps', '8'];
+    const made = await zeus(
+      'generate',
+      'a cliff',
+      ...size,
+      '--image',
+      'cliff.png',
+      '--no-preview',
+      '--json',
+      '--out',
+      'cliff.mp4',
+    );
+    expect(made.code, made.stdout).toBe(0);
+    const events = made.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { event: string });
+    expect(events.map((event) => event.event)).toContain('downloaded');
+    expect(existsSync(join(dir, 'cliff.mp4'))).toBe(true);
+    const missing = await zeus('generate', 'a cliff', '--image', 'nowhere.png', '--json');
+    expect(missing.code).toBe(2);
+    const bad = await zeus('generate', 'a cliff', '--image', 'notes.png', '--json');
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).toContain('UNSUPPORTED_MEDIA_TYPE');
   });
 });
