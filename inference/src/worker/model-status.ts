@@ -85,7 +85,10 @@ export function loadStatus(progress: ModelLoadProgress): ModelStatus {
     case 'converting':
       return {
         state: 'CONVERTING',
-        message: `Converting the ${progress.component} to ONNX (once; it is kept for later starts).`,
+        message:
+          progress.component === 'live-preview projection'
+            ? 'Fitting the live-preview projection with the VAE (once; it is kept for later starts).'
+            : `Converting the ${progress.component} to ONNX (once; it is kept for later starts).`,
         progress: fraction,
       };
     case 'loading':
