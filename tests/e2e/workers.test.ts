@@ -39,6 +39,7 @@ interface PublishedJob {
   readonly attempts: number;
   readonly workerId: string | null;
   readonly step: number;
+  readonly videoUrl: string | null;
 }
 
 interface WorkerRow {
