@@ -38,7 +38,7 @@ function Form({
   initial = defaultValues(RULES),
 }: {
   readiness: Readiness;
-  onSubmit: (input: PromptInput) => Promise<SubmitResult>;
+  onSubmit: (input: PromptInput, count: number) => Promise<SubmitResult>;
   initial?: FormValues;
 }) {
   const [values, setValues] = useState(initial);
@@ -114,15 +114,18 @@ describe('PromptForm', () => {
     await user.type(screen.getByRole('textbox', { name: 'Prompt' }), 'a fox in the snow');
     await user.type(screen.getByRole('spinbutton', { name: 'Seed' }), '42');
     await user.click(screen.getByRole('button', { name: 'Generate' }));
-    expect(onSubmit).toHaveBeenCalledWith({
-      prompt: 'a fox in the snow',
-      negativePrompt: 'worst quality, blurry',
-      width: 768,
-      height: 512,
-      numFrames: 121,
-      frameRate: 25,
-      seed: 42,
-    });
+    expect(onSubmit).toHaveBeenCalledWith(
+      {
+        prompt: 'a fox in the snow',
+        negativePrompt: 'worst quality, blurry',
+        width: 768,
+        height: 512,
+        numFrames: 121,
+        frameRate: 25,
+        seed: 42,
+      },
+      1,
+    );
   });
 
   it('puts the server’s message on the field it names, or above the form', async () => {

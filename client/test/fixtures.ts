@@ -51,6 +51,12 @@ export function job(overrides: Partial<Job> & Pick<Job, 'id'>): Job {
     startedAt: null,
     finishedAt: null,
     updatedAt: '2026-11-27T14:30:00.000Z',
+    priority: 0,
+    estimatedStartAt: null,
+    estimatedFinishAt: null,
+    expiresAt: null,
+    retryOf: null,
+    batchId: null,
     ...overrides,
   };
 }

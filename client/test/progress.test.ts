@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import {
   describeProgress,
   describeSettings,
+  describeExpiry,
   estimateSecondsLeft,
+  estimateSecondsToStart,
   formatDuration,
   progressPercent,
 } from '../src/jobs/progress.ts';
@@ -25,32 +27,35 @@ describe('progressPercent', () => {
 });
 
 describe('estimateSecondsLeft', () => {
-  const denoising = {
-    status: 'RUNNING' as const,
-    stage: 'DENOISING' as const,
-    step: 2,
-    progress: 0.25,
-    startedAt: STARTED,
-  };
+  const running = { status: 'RUNNING' as const, estimatedFinishAt: '2026-11-27T14:30:40.000Z' };
 
-  it('extrapolates from the time since the job started', () => {
-    expect(estimateSecondsLeft(denoising, at(10))).toBeCloseTo(30);
-    expect(
-      estimateSecondsLeft({ ...denoising, stage: 'DECODING', progress: 0.9 }, at(9)),
-    ).toBeCloseTo(1);
+  it("counts down to the server's estimated finish", () => {
+    expect(estimateSecondsLeft(running, at(10))).toBeCloseTo(30);
+    expect(estimateSecondsLeft(running, at(39))).toBeCloseTo(1);
+    // Past the estimate: nothing left, not a negative time.
+    expect(estimateSecondsLeft(running, at(45))).toBe(0);
+    expect(estimateSecondsLeft({ ...running, status: 'QUEUED' }, at(10))).toBeCloseTo(30);
   });
 
-  it('has no estimate before the first denoising step or outside RUNNING', () => {
-    expect(
-      estimateSecondsLeft(
-        { ...denoising, stage: 'ENCODING_PROMPT', step: 0, progress: 0.05 },
-        at(5),
-      ),
-    ).toBe(null);
-    expect(estimateSecondsLeft({ ...denoising, step: 0, progress: 0.05 }, at(5))).toBe(null);
-    expect(estimateSecondsLeft({ ...denoising, status: 'QUEUED', startedAt: null }, at(5))).toBe(
-      null,
+  it('has none without an estimate from the server, or once the job is over', () => {
+    expect(estimateSecondsLeft({ ...running, estimatedFinishAt: null }, at(5))).toBe(null);
+    expect(estimateSecondsLeft({ ...running, status: 'SUCCEEDED' }, at(5))).toBe(null);
+  });
+});
+
+describe('estimateSecondsToStart and describeExpiry', () => {
+  it('counts down to a queued job’s estimated start', () => {
+    const queued = { status: 'QUEUED' as const, estimatedStartAt: '2026-11-27T14:30:12.000Z' };
+    expect(estimateSecondsToStart(queued, at(2))).toBeCloseTo(10);
+    expect(estimateSecondsToStart({ ...queued, status: 'RUNNING' }, at(2))).toBe(null);
+  });
+
+  it('says when a finished job expires', () => {
+    expect(describeExpiry({ expiresAt: '2026-12-04T14:30:00.000Z' }, at(0))).toBe('Expires in 7 d');
+    expect(describeExpiry({ expiresAt: '2026-11-27T15:34:00.000Z' }, at(0))).toBe(
+      'Expires in 1 h 4 min',
     );
+    expect(describeExpiry({ expiresAt: null }, at(0))).toBe(null);
   });
 });
 
@@ -60,6 +65,7 @@ describe('formatDuration', () => {
     expect(formatDuration(125)).toBe('2 min 5 s');
     expect(formatDuration(120)).toBe('2 min');
     expect(formatDuration(3840)).toBe('1 h 4 min');
+    expect(formatDuration(7 * 86_400 + 3 * 3_600)).toBe('7 d 3 h');
   });
 });
 
@@ -69,6 +75,12 @@ describe('describeProgress', () => {
       'Waiting in the queue, position 3',
     );
     expect(describeProgress(job({ id: 'a', queuePosition: 1 }), 0)).toBe('Next in the queue');
+    expect(
+      describeProgress(
+        job({ id: 'a', queuePosition: 2, estimatedStartAt: '2026-11-27T14:30:12.000Z' }),
+        at(0),
+      ),
+    ).toBe('Waiting in the queue, position 2 · starts in about 12 s');
   });
 
   it('gives the stage, the step and the time left while denoising', () => {
@@ -80,6 +92,7 @@ describe('describeProgress', () => {
       step: 4,
       queuePosition: null,
       startedAt: STARTED,
+      estimatedFinishAt: '2026-11-27T14:30:12.000Z',
     });
     expect(describeProgress(running, at(6))).toBe('Denoising · step 4 of 8 · about 6 s left');
   });
@@ -93,6 +106,7 @@ describe('describeProgress', () => {
       step: 8,
       queuePosition: null,
       startedAt: STARTED,
+      estimatedFinishAt: '2026-11-27T14:30:03.400Z',
     });
     expect(describeProgress(saving, at(3))).toBe('Saving the video · almost done');
   });

@@ -22,9 +22,25 @@ describe('validateForm', () => {
         numFrames: 121,
         frameRate: 25,
       },
+      count: 1,
       errors: {},
     });
     expect(validateForm({ ...valid, seed: ' 42 ' }, RULES).input?.seed).toBe(42);
+  });
+
+  it('makes several videos up to the batch limit, each with its own seed, at a priority', () => {
+    expect(validateForm({ ...valid, count: '4', priority: '5' }, RULES, 6)).toMatchObject({
+      count: 4,
+      input: { priority: 5 },
+      errors: {},
+    });
+    expect(validateForm({ ...valid, count: '7' }, RULES, 6).errors.count).toBe(
+      'Videos must be from 1 to 6.',
+    );
+    expect(validateForm({ ...valid, count: '2', seed: '3' }, RULES, 6).errors.count).toMatch(
+      /leave the seed empty/,
+    );
+    expect(validateForm({ ...valid, priority: '0' }, RULES).input).not.toHaveProperty('priority');
   });
 
   it('asks for a prompt', () => {
@@ -83,6 +99,8 @@ describe('helpers', () => {
       numFrames: '8k + 1, 9–257',
       frameRate: '1–60 fps',
       seed: 'Empty for a random one, or 0–2,147,483,647',
+      count: '1–1, each with its own random seed',
+      priority: 'Higher runs first, when this Zeus lets you raise it',
     });
   });
 
@@ -104,6 +122,8 @@ describe('helpers', () => {
       numFrames: '17',
       frameRate: '12',
       seed: '',
+      count: '1',
+      priority: '0',
     });
     expect(valuesFromSettings(settings, true).seed).toBe('9');
   });

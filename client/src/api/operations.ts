@@ -56,6 +56,18 @@ export interface Job {
   readonly startedAt: string | null;
   readonly finishedAt: string | null;
   readonly updatedAt: string;
+  /** Higher runs first (-10 to 10). */
+  readonly priority: number;
+  /** The server's estimate of when the job finishes; null without one. */
+  readonly estimatedFinishAt: string | null;
+  /** When a queued job is expected to start. */
+  readonly estimatedStartAt: string | null;
+  /** When the job and its video are removed (`ZEUS_RETENTION`); null: kept. */
+  readonly expiresAt: string | null;
+  /** The job this one retries. */
+  readonly retryOf: string | null;
+  /** The batch it was submitted in. */
+  readonly batchId: string | null;
 }
 
 /** `PromptInput`: every setting but `prompt` may be left out to get the model's default. */
@@ -71,6 +83,23 @@ export interface PromptInput {
   readonly numFrames?: number;
   readonly frameRate?: number;
   readonly seed?: number;
+  /** -10 to 10; 0 when absent. */
+  readonly priority?: number;
+}
+
+/** `BatchInput`: the shared settings, then more prompts and the seeds or count of each. */
+export interface BatchInput {
+  readonly settings: PromptInput;
+  readonly prompts?: readonly string[];
+  readonly seeds?: readonly number[];
+  readonly count?: number;
+}
+
+export interface Batch {
+  readonly __typename?: 'Batch';
+  readonly id: string;
+  readonly jobs: readonly Job[];
+  readonly createdAt: string;
 }
 
 export interface IntRange {
@@ -120,6 +149,10 @@ export interface SystemStatus {
   readonly model: string;
   /** The largest first-frame image accepted, in bytes (queries that leave it out get undefined). */
   readonly maxUploadBytes?: number;
+  /** The most jobs one batch may have (queries that leave it out get undefined). */
+  readonly maxBatch?: number;
+  /** How long finished jobs are kept, in seconds; null: for ever. */
+  readonly retentionSeconds?: number | null;
   /** Where the workers are with the model (queries that leave it out get undefined). */
   readonly modelStatus?: ModelStatus | null;
 }
@@ -174,6 +207,12 @@ const JOB_FIELDS = gql`
     startedAt
     finishedAt
     updatedAt
+    priority
+    estimatedStartAt
+    estimatedFinishAt
+    expiresAt
+    retryOf
+    batchId
   }
 `;
 
@@ -228,6 +267,8 @@ export const SYSTEM_QUERY: TypedDocumentNode<{ system: SystemStatus }> = gql`
       modelReady
       model
       maxUploadBytes
+      maxBatch
+      retentionSeconds
       modelStatus {
         state
         message
@@ -274,6 +315,40 @@ export const SUBMIT_PROMPT_MUTATION: TypedDocumentNode<
 export const JOB_UPDATED_SUBSCRIPTION: TypedDocumentNode<{ jobUpdated: Job }, { id: string }> = gql`
   subscription JobUpdated($id: ID!) {
     jobUpdated(id: $id) {
+      ...JobFields
+    }
+  }
+  ${JOB_FIELDS}
+`;
+
+export const SUBMIT_BATCH_MUTATION: TypedDocumentNode<
+  { submitBatch: Batch },
+  { input: BatchInput }
+> = gql`
+  mutation SubmitBatch($input: BatchInput!) {
+    submitBatch(input: $input) {
+      id
+      createdAt
+      jobs {
+        ...JobFields
+      }
+    }
+  }
+  ${JOB_FIELDS}
+`;
+
+export const CANCEL_JOB_MUTATION: TypedDocumentNode<{ cancelJob: Job }, { id: string }> = gql`
+  mutation CancelJob($id: ID!) {
+    cancelJob(id: $id) {
+      ...JobFields
+    }
+  }
+  ${JOB_FIELDS}
+`;
+
+export const RETRY_JOB_MUTATION: TypedDocumentNode<{ retryJob: Job }, { id: string }> = gql`
+  mutation RetryJob($id: ID!) {
+    retryJob(id: $id) {
       ...JobFields
     }
   }

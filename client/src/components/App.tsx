@@ -1,7 +1,7 @@
 /** The page: the service's state, the prompt form, and the videos. */
 import { useQuery } from '@apollo/client/react';
 import { useCallback, useRef, useState } from 'react';
-import { useSubmitPrompt } from '../api/hooks.ts';
+import { useSubmitBatch, useSubmitPrompt } from '../api/hooks.ts';
 import { MODEL_RULES_QUERY, SYSTEM_QUERY, type Job, type PromptInput } from '../api/operations.ts';
 import { readiness } from '../jobs/readiness.ts';
 import { defaultValues, valuesFromSettings, type FormValues } from '../jobs/settings-form.ts';
@@ -31,14 +31,19 @@ export function App() {
   const [actionError, setActionError] = useState<string | null>(null);
 
   const submitPrompt = useSubmitPrompt();
+  const submitBatch = useSubmitBatch();
   const announce = useAnnounce();
   const submit = useCallback(
-    async (input: PromptInput) => {
-      const result = await submitPrompt(input);
-      if (result.ok) announce(`Queued: ${input.prompt}`);
+    async (input: PromptInput, count = 1) => {
+      // Several videos of one prompt: a batch, each with its own random seed.
+      const result =
+        count > 1 ? await submitBatch({ settings: input, count }) : await submitPrompt(input);
+      if (result.ok) {
+        announce(count > 1 ? `Queued ${count} videos: ${input.prompt}` : `Queued: ${input.prompt}`);
+      }
       return result;
     },
-    [submitPrompt, announce],
+    [submitPrompt, submitBatch, announce],
   );
 
   const runAgain = useCallback(
@@ -92,6 +97,7 @@ export function App() {
               onSubmit={submit}
               promptRef={promptRef}
               maxUploadBytes={system.data?.system.maxUploadBytes}
+              maxBatch={system.data?.system.maxBatch}
             />
           ) : rules.error === undefined ? (
             <p className="muted">Loading the model’s settings…</p>

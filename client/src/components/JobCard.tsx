@@ -4,8 +4,15 @@
  */
 import { skipToken, useSubscription } from '@apollo/client/react';
 import { useEffect, useRef, useState } from 'react';
+import { useCancelJob, useRetryJob } from '../api/hooks.ts';
 import { JOB_UPDATED_SUBSCRIPTION, type Job } from '../api/operations.ts';
-import { describeProgress, describeSettings, isFinal, progressPercent } from '../jobs/progress.ts';
+import {
+  describeExpiry,
+  describeProgress,
+  describeSettings,
+  isFinal,
+  progressPercent,
+} from '../jobs/progress.ts';
 import { useAnnounce } from './Announcer.tsx';
 import { ProgressBar } from './ProgressBar.tsx';
 
@@ -55,7 +62,21 @@ export function JobCard({ job, onRunAgain, onEdit }: JobCardProps) {
   const active = !isFinal(job);
   // Updates land in Apollo's cache (normalized by job id), which re-renders this card.
   useSubscription(JOB_UPDATED_SUBSCRIPTION, active ? { variables: { id: job.id } } : skipToken);
-  const now = useNow(job.status === 'RUNNING');
+  // Ticks while queued too: "starts in about …" counts down as well.
+  const now = useNow(active);
+  const cancelJob = useCancelJob();
+  const retryJob = useRetryJob();
+  const [actionError, setActionError] = useState<string | null>(null);
+  const [acting, setActing] = useState(false);
+  const act = (action: (job: Job) => Promise<{ ok: boolean; message?: string }>, what: string) => {
+    setActionError(null);
+    setActing(true);
+    void action(job).then((result) => {
+      setActing(false);
+      if (!result.ok) setActionError(`Could not ${what}: ${result.message ?? 'no reason given'}`);
+    });
+  };
+  const expiry = isFinal(job) ? describeExpiry(job, now) : null;
   const reducedMotion = usePrefersReducedMotion();
   const announce = useAnnounce();
   // A job watched while it ran keeps its full bar when done; past jobs show just the result.
@@ -86,6 +107,13 @@ export function JobCard({ job, onRunAgain, onEdit }: JobCardProps) {
           </span>{' '}
           <span>{describeSettings(job.settings)}</span> ·{' '}
           <time dateTime={job.createdAt}>{dateTime.format(new Date(job.createdAt))}</time>
+          {job.priority !== 0 && <span> · priority {job.priority}</span>}
+          {expiry !== null && (
+            <span className="job-expiry">
+              {' '}
+              · <time dateTime={job.expiresAt ?? undefined}>{expiry}</time>
+            </span>
+          )}
         </p>
       </header>
 
@@ -137,7 +165,35 @@ export function JobCard({ job, onRunAgain, onEdit }: JobCardProps) {
         </details>
       )}
 
+      {actionError !== null && (
+        <p className="job-error" role="alert">
+          {actionError}
+        </p>
+      )}
+
       <div className="job-actions">
+        {active && (
+          <button
+            type="button"
+            disabled={acting}
+            onClick={() => {
+              act(cancelJob, 'cancel it');
+            }}
+          >
+            Cancel<span className="visually-hidden"> “{prompt}”</span>
+          </button>
+        )}
+        {(job.status === 'FAILED' || job.status === 'CANCELLED') && (
+          <button
+            type="button"
+            disabled={acting}
+            onClick={() => {
+              act(retryJob, 'retry it');
+            }}
+          >
+            Retry<span className="visually-hidden"> “{prompt}” with the same seed</span>
+          </button>
+        )}
         {job.status === 'SUCCEEDED' && job.videoUrl !== null && (
           <a className="button" href={job.videoUrl} download={`zeus-${job.id}.mp4`}>
             Download<span className="visually-hidden"> “{prompt}”</span>

@@ -18,6 +18,7 @@ import type { Readiness } from '../jobs/readiness.ts';
 import {
   FORM_FIELDS,
   latentTokens,
+  PRIORITY_CHOICES,
   ruleHints,
   validateForm,
   type FormErrors,
@@ -31,8 +32,11 @@ export interface PromptFormProps {
   readonly values: FormValues;
   readonly onChange: (values: FormValues) => void;
   readonly readiness: Readiness;
-  readonly onSubmit: (input: PromptInput) => Promise<SubmitResult>;
+  /** Submits the input, `count` times with random seeds when more than one (a batch). */
+  readonly onSubmit: (input: PromptInput, count: number) => Promise<SubmitResult>;
   readonly promptRef?: Ref<HTMLTextAreaElement>;
+  /** The most videos one submission may make (`system.maxBatch`). */
+  readonly maxBatch?: number | undefined;
   /** The largest first-frame image Zeus accepts (`system.maxUploadBytes`). */
   readonly maxUploadBytes?: number | undefined;
 }
@@ -80,6 +84,7 @@ export function PromptForm({
   onSubmit,
   promptRef,
   maxUploadBytes,
+  maxBatch = 1,
 }: PromptFormProps) {
   const id = useId();
   const fieldId = (field: FormField): string => `${id}-${field}`;
@@ -90,10 +95,10 @@ export function PromptForm({
   const [firstFrame, setFirstFrame] = useState<Upload | null>(null);
   const [previews, setPreviews] = useState(true);
 
-  const { errors } = validateForm(values, rules);
+  const { errors } = validateForm(values, rules, maxBatch);
   const visibleError = (field: FormField): string | undefined =>
     shown.has(field) ? (errors[field] ?? serverErrors[field]) : serverErrors[field];
-  const hints = ruleHints(rules);
+  const hints = ruleHints(rules, maxBatch);
 
   const change = (field: FormField, value: string): void => {
     onChange({ ...values, [field]: value });
@@ -113,7 +118,7 @@ export function PromptForm({
     event?.preventDefault();
     if (submitting || !readiness.ready) return;
     setFormError(null);
-    const result = validateForm(values, rules);
+    const result = validateForm(values, rules, maxBatch);
     if (result.input === null) {
       setShown(new Set(FORM_FIELDS));
       const firstInvalid = FORM_FIELDS.find((field) => result.errors[field] !== undefined);
@@ -121,11 +126,14 @@ export function PromptForm({
       return;
     }
     setSubmitting(true);
-    const outcome = await onSubmit({
-      ...result.input,
-      ...(firstFrame === null ? {} : { imageId: firstFrame.id }),
-      ...(previews ? {} : { preview: false }),
-    });
+    const outcome = await onSubmit(
+      {
+        ...result.input,
+        ...(firstFrame === null ? {} : { imageId: firstFrame.id }),
+        ...(previews ? {} : { preview: false }),
+      },
+      result.count,
+    );
     setSubmitting(false);
     if (outcome.ok) return;
     const invalid = FORM_FIELDS.find((field) => outcome.fieldErrors[field] !== undefined);
@@ -152,7 +160,7 @@ export function PromptForm({
     errors.frameRate === undefined;
   const reasonId = `${id}-reason`;
   const numberInput = (
-    field: 'width' | 'height' | 'numFrames' | 'frameRate' | 'seed',
+    field: 'width' | 'height' | 'numFrames' | 'frameRate' | 'seed' | 'count',
     range: { min: number; max: number },
     step: number,
     describedBy: string | undefined,
@@ -273,6 +281,39 @@ export function PromptForm({
           </Field>
           <Field id={fieldId('seed')} label="Seed" hint={hints.seed} error={visibleError('seed')}>
             {(describedBy) => numberInput('seed', rules.seed, 1, describedBy, 'random')}
+          </Field>
+          <Field
+            id={fieldId('count')}
+            label="Videos"
+            hint={hints.count}
+            error={visibleError('count')}
+          >
+            {(describedBy) => numberInput('count', { min: 1, max: maxBatch }, 1, describedBy)}
+          </Field>
+          <Field
+            id={fieldId('priority')}
+            label="Priority"
+            hint={hints.priority}
+            error={visibleError('priority')}
+          >
+            {(describedBy) => (
+              <select
+                id={fieldId('priority')}
+                name="priority"
+                value={values.priority}
+                aria-invalid={visibleError('priority') === undefined ? undefined : true}
+                aria-describedby={describedBy}
+                onChange={(event) => {
+                  change('priority', event.target.value);
+                }}
+              >
+                {PRIORITY_CHOICES.map((choice) => (
+                  <option key={choice.value} value={choice.value}>
+                    {choice.label}
+                  </option>
+                ))}
+              </select>
+            )}
           </Field>
         </div>
         <div className="field field-checkbox">

@@ -33,26 +33,41 @@ export function progressPercent(job: Pick<Job, 'status' | 'progress'>): number {
 }
 
 /**
- * Seconds left, extrapolated from the time since the worker started the job and the progress
- * made since; `null` until there is something to go on: before the first denoising step the
- * time spent loading the model and reading the prompt says nothing about the rest.
+ * Seconds left by the server's estimate (`estimatedFinishAt`: from the worker's own measured
+ * steps and the installation's average stage times, or, while queued, from the queue ahead),
+ * counted down on this clock between updates; null when the server has none.
  */
 export function estimateSecondsLeft(
-  job: Pick<Job, 'status' | 'stage' | 'step' | 'progress' | 'startedAt'>,
+  job: Pick<Job, 'status' | 'estimatedFinishAt'>,
   now: number,
 ): number | null {
-  if (job.status !== 'RUNNING' || job.startedAt === null) return null;
-  const underway =
-    (job.stage === 'DENOISING' && job.step >= 1) ||
-    job.stage === 'DECODING' ||
-    job.stage === 'SAVING';
-  if (!underway || job.progress <= 0 || job.progress >= 1) return null;
-  const elapsed = (now - Date.parse(job.startedAt)) / 1000;
-  if (!Number.isFinite(elapsed) || elapsed <= 0) return null;
-  return (elapsed * (1 - job.progress)) / job.progress;
+  if (job.status !== 'RUNNING' && job.status !== 'QUEUED') return null;
+  return secondsUntil(job.estimatedFinishAt, now);
 }
 
-/** "3 s", "2 min 5 s", "1 h 4 min". */
+/** Seconds until a queued job is expected to start; null when not queued or not known. */
+export function estimateSecondsToStart(
+  job: Pick<Job, 'status' | 'estimatedStartAt'>,
+  now: number,
+): number | null {
+  if (job.status !== 'QUEUED') return null;
+  return secondsUntil(job.estimatedStartAt, now);
+}
+
+function secondsUntil(instant: string | null, now: number): number | null {
+  if (instant === null) return null;
+  const at = Date.parse(instant);
+  return Number.isNaN(at) ? null : Math.max(0, (at - now) / 1000);
+}
+
+/** "Expires in 6 d 23 h" for a finished job the server will remove; null when it is kept. */
+export function describeExpiry(job: Pick<Job, 'expiresAt'>, now: number): string | null {
+  const seconds = secondsUntil(job.expiresAt, now);
+  if (seconds === null) return null;
+  return seconds < 1 ? 'Expires now' : `Expires in ${formatDuration(seconds)}`;
+}
+
+/** "3 s", "2 min 5 s", "1 h 4 min", "6 d 23 h". */
 export function formatDuration(seconds: number): string {
   const whole = Math.max(0, Math.round(seconds));
   if (whole < 60) return `${whole} s`;
@@ -62,25 +77,43 @@ export function formatDuration(seconds: number): string {
     return rest === 0 ? `${minutes} min` : `${minutes} min ${rest} s`;
   }
   const hours = Math.floor(minutes / 60);
-  const restMinutes = minutes % 60;
-  return restMinutes === 0 ? `${hours} h` : `${hours} h ${restMinutes} min`;
+  if (hours < 24) {
+    const restMinutes = minutes % 60;
+    return restMinutes === 0 ? `${hours} h` : `${hours} h ${restMinutes} min`;
+  }
+  const days = Math.floor(hours / 24);
+  const restHours = hours % 24;
+  return restHours === 0 ? `${days} d` : `${days} d ${restHours} h`;
 }
 
 /** One line under the bar, also its `aria-valuetext`: where the job is, in words. */
 export function describeProgress(
   job: Pick<
     Job,
-    'status' | 'stage' | 'progress' | 'step' | 'totalSteps' | 'queuePosition' | 'startedAt'
+    | 'status'
+    | 'stage'
+    | 'progress'
+    | 'step'
+    | 'totalSteps'
+    | 'queuePosition'
+    | 'estimatedStartAt'
+    | 'estimatedFinishAt'
   >,
   now: number,
 ): string {
   switch (job.status) {
-    case 'QUEUED':
-      return job.queuePosition === null
-        ? 'Waiting in the queue'
-        : job.queuePosition === 1
-          ? 'Next in the queue'
-          : `Waiting in the queue, position ${job.queuePosition}`;
+    case 'QUEUED': {
+      const place =
+        job.queuePosition === null
+          ? 'Waiting in the queue'
+          : job.queuePosition === 1
+            ? 'Next in the queue'
+            : `Waiting in the queue, position ${job.queuePosition}`;
+      const startsIn = estimateSecondsToStart(job, now);
+      return startsIn === null || startsIn < 1
+        ? place
+        : `${place} · starts in about ${formatDuration(startsIn)}`;
+    }
     case 'RUNNING': {
       const parts = [stageLabel(job.stage)];
       if (job.stage === 'DENOISING' && job.totalSteps > 0) {

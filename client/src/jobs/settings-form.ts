@@ -14,7 +14,18 @@ export interface FormValues {
   readonly numFrames: string;
   readonly frameRate: string;
   readonly seed: string;
+  /** How many videos (a batch when more than one, each with its own random seed). */
+  readonly count: string;
+  /** -10 to 10: higher runs first. */
+  readonly priority: string;
 }
+
+/** The priorities the form offers, by name. */
+export const PRIORITY_CHOICES = [
+  { label: 'Low', value: '-5' },
+  { label: 'Normal', value: '0' },
+  { label: 'High', value: '5' },
+] as const;
 
 export type FormField = keyof FormValues;
 export type FormErrors = Partial<Record<FormField, string>>;
@@ -27,6 +38,8 @@ export const FORM_FIELDS: readonly FormField[] = [
   'numFrames',
   'frameRate',
   'seed',
+  'count',
+  'priority',
 ];
 
 export function defaultValues(rules: Pick<ModelRules, 'defaults'>): FormValues {
@@ -38,6 +51,8 @@ export function defaultValues(rules: Pick<ModelRules, 'defaults'>): FormValues {
     numFrames: String(rules.defaults.numFrames),
     frameRate: String(rules.defaults.frameRate),
     seed: '',
+    count: '1',
+    priority: '0',
   };
 }
 
@@ -51,6 +66,8 @@ export function valuesFromSettings(settings: GenerationSettings, keepSeed = fals
     numFrames: String(settings.numFrames),
     frameRate: String(settings.frameRate),
     seed: keepSeed ? String(settings.seed) : '',
+    count: '1',
+    priority: '0',
   };
 }
 
@@ -132,13 +149,15 @@ function checkSize(
 }
 
 /**
- * Checks every field. Returns the `PromptInput` to send when all are valid, and otherwise one
- * message per invalid field, naming the rule and, where it helps, the nearest valid values.
+ * Checks every field. Returns the `PromptInput` to send (and how many videos of it) when all are
+ * valid, and otherwise one message per invalid field, naming the rule and, where it helps, the
+ * nearest valid values. `maxBatch`: the most videos one submission may make.
  */
 export function validateForm(
   values: FormValues,
   rules: ModelRules,
-): { readonly input: PromptInput | null; readonly errors: FormErrors } {
+  maxBatch = 1,
+): { readonly input: PromptInput | null; readonly count: number; readonly errors: FormErrors } {
   const errors: Record<string, string> = {};
 
   const prompt = values.prompt.trim();
@@ -169,6 +188,14 @@ export function validateForm(
   const frameRate = checkWhole('Frame rate', ' fps', values.frameRate, rules.frameRate);
   const seed: Checked =
     values.seed.trim() === '' ? { value: null } : checkWhole('Seed', '', values.seed, rules.seed);
+  let count = checkWhole('Videos', '', values.count, { min: 1, max: Math.max(1, maxBatch) });
+  if (count.value !== null && count.value > 1 && seed.value !== null) {
+    count = {
+      value: null,
+      error: 'One seed makes one video: leave the seed empty to make several, each its own.',
+    };
+  }
+  const priority = checkWhole('Priority', '', values.priority, { min: -10, max: 10 });
 
   for (const [field, checked] of [
     ['width', width],
@@ -176,6 +203,8 @@ export function validateForm(
     ['numFrames', frames],
     ['frameRate', frameRate],
     ['seed', seed],
+    ['count', count],
+    ['priority', priority],
   ] as const) {
     if (checked.error !== undefined) errors[field] = checked.error;
   }
@@ -190,11 +219,15 @@ export function validateForm(
     }
   }
 
+  const videos = count.value ?? 1;
   if (Object.keys(errors).length > 0 || width.value === null || height.value === null) {
-    return { input: null, errors };
+    return { input: null, count: videos, errors };
   }
-  if (frames.value === null || frameRate.value === null) return { input: null, errors };
+  if (frames.value === null || frameRate.value === null) {
+    return { input: null, count: videos, errors };
+  }
   return {
+    count: videos,
     input: {
       prompt,
       negativePrompt: values.negativePrompt,
@@ -203,6 +236,7 @@ export function validateForm(
       numFrames: frames.value,
       frameRate: frameRate.value,
       ...(seed.value === null ? {} : { seed: seed.value }),
+      ...(priority.value === null || priority.value === 0 ? {} : { priority: priority.value }),
     },
     errors,
   };
@@ -211,6 +245,7 @@ export function validateForm(
 /** The rule of each setting in words, shown under its input before anything is submitted. */
 export function ruleHints(
   rules: ModelRules,
+  maxBatch = 1,
 ): Record<Exclude<FormField, 'prompt' | 'negativePrompt'>, string> {
   const size = (range: ModelRules['width']): string =>
     `Multiple of ${rules.sizeMultiple}, ${range.min}–${range.max} px`;
@@ -220,5 +255,7 @@ export function ruleHints(
     numFrames: `${rules.frameStep}k + 1, ${rules.numFrames.min}–${rules.numFrames.max}`,
     frameRate: `${rules.frameRate.min}–${rules.frameRate.max} fps`,
     seed: `Empty for a random one, or ${rules.seed.min}–${number.format(rules.seed.max)}`,
+    count: `1–${maxBatch}, each with its own random seed`,
+    priority: 'Higher runs first, when this Zeus lets you raise it',
   };
 }
