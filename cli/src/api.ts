@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import type { Job, PromptInput, SystemStatus } from '@zeus/client';
+import type { BatchInput, Job, PromptInput, SystemStatus } from '@zeus/client';
 
 /** An error from Zeus (a GraphQL error with its stable code) or from getting to it. */
 export class ZeusApiError extends Error {
@@ -31,6 +31,7 @@ const JOB_FIELDS = `
   error { code message }
   settings { prompt negativePrompt width height numFrames frameRate seed }
   attempts createdAt startedAt finishedAt updatedAt
+  priority estimatedStartAt estimatedFinishAt expiresAt retryOf batchId
 `;
 
 /** Every operation the CLI sends; tests check each against the schema. */
@@ -46,6 +47,9 @@ export const OPERATIONS = {
     }
   }`,
   jobUpdated: `subscription JobUpdated($id: ID!) { jobUpdated(id: $id) { ${JOB_FIELDS} } }`,
+  submitBatch: `mutation SubmitBatch($input: BatchInput!) { submitBatch(input: $input) { id jobs { ${JOB_FIELDS} } } }`,
+  cancelJob: `mutation CancelJob($id: ID!) { cancelJob(id: $id) { ${JOB_FIELDS} } }`,
+  retryJob: `mutation RetryJob($id: ID!) { retryJob(id: $id) { ${JOB_FIELDS} } }`,
 } as const;
 
 export interface JobsPage {
@@ -177,6 +181,23 @@ export class ZeusApi {
   async submit(input: PromptInput): Promise<Job> {
     const data = await this.request<{ submitPrompt: Job }>(OPERATIONS.submitPrompt, { input });
     return data.submitPrompt;
+  }
+
+  /** Several jobs at once (`--count`): the batch's id and its jobs, in order. */
+  async submitBatch(input: BatchInput): Promise<{ id: string; jobs: readonly Job[] }> {
+    const data = await this.request<{ submitBatch: { id: string; jobs: Job[] } }>(
+      OPERATIONS.submitBatch,
+      { input },
+    );
+    return data.submitBatch;
+  }
+
+  async cancel(id: string): Promise<Job> {
+    return (await this.request<{ cancelJob: Job }>(OPERATIONS.cancelJob, { id })).cancelJob;
+  }
+
+  async retry(id: string): Promise<Job> {
+    return (await this.request<{ retryJob: Job }>(OPERATIONS.retryJob, { id })).retryJob;
   }
 
   async system(): Promise<SystemStatus> {

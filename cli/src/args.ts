@@ -10,6 +10,8 @@ export const USAGE = `Usage: zeus <command> [options]
 
 Commands:
   generate <prompt>   Queue a video, show its progress, download the MP4
+  cancel <job id>     Cancel a queued or running job
+  retry <job id>      Queue a failed or cancelled job again (same settings and seed)
   status              The service: model, workers, queue
   jobs                Past and present jobs, newest first
   help                This text
@@ -25,6 +27,12 @@ Options for generate (each defaults to the model's default):
   --image <file>            Start the video from this picture (PNG, JPEG or WebP)
   --no-preview              Make no live previews while it is generated
   --no-download             Wait for the job but do not download the MP4
+  --count <n>               Make n videos, each with a random seed (one batch); with --out,
+                            fox.mp4 becomes fox-1.mp4, fox-2.mp4, …
+  --priority <n>            -10 to 10, higher runs first (--priority=-5 for a negative one;
+                            raising it may need a key allowed to)
+  --webhook-url <url>       Zeus POSTs the final state there (signed, see the README)
+  --keep-running            On Ctrl-C, leave the job running (default: cancel it)
 
 Options for jobs:
   --first <count>           How many jobs (1 to 100, default 20)
@@ -54,6 +62,8 @@ export interface GenerationFlags {
   readonly numFrames?: number;
   readonly frameRate?: number;
   readonly seed?: number;
+  readonly priority?: number;
+  readonly webhookUrl?: string;
   /** Only given to turn previews off. */
   readonly preview?: false;
 }
@@ -68,6 +78,14 @@ export type Command =
       readonly download: boolean;
       /** A picture to start the video from (`--image`), as given. */
       readonly image: string | null;
+      /** Videos to make (`--count`), each with a random seed; absent: one. */
+      readonly count?: number;
+      /** `--keep-running`: Ctrl-C leaves the job running instead of cancelling it. */
+      readonly keepRunning?: true;
+    } & CommonOptions)
+  | ({
+      readonly name: 'cancel' | 'retry';
+      readonly id: string;
     } & CommonOptions)
   | ({ readonly name: 'status' } & CommonOptions)
   | ({
@@ -96,6 +114,10 @@ const OPTIONS = {
   'no-download': { type: 'boolean' },
   image: { type: 'string' },
   'no-preview': { type: 'boolean' },
+  count: { type: 'string' },
+  priority: { type: 'string' },
+  'webhook-url': { type: 'string' },
+  'keep-running': { type: 'boolean' },
   first: { type: 'string' },
   after: { type: 'string' },
 } as const;
@@ -111,6 +133,10 @@ const GENERATE_ONLY = [
   'no-download',
   'image',
   'no-preview',
+  'count',
+  'priority',
+  'webhook-url',
+  'keep-running',
 ] as const;
 const JOBS_ONLY = ['first', 'after'] as const;
 
@@ -191,9 +217,18 @@ export function parseCommand(
         ...optional('numFrames', wholeNumber('frames', values.frames)),
         ...optional('frameRate', wholeNumber('fps', values.fps)),
         ...optional('seed', wholeNumber('seed', values.seed)),
+        ...optional('priority', wholeNumber('priority', values.priority)),
+        ...optional('webhookUrl', values['webhook-url']),
         ...(values['no-preview'] === true ? { preview: false as const } : {}),
       };
       if (values.image?.trim() === '') throw new UsageError('--image needs a file name.');
+      const count = wholeNumber('count', values.count);
+      if (count !== undefined && count < 1) {
+        throw new UsageError(`--count must be at least 1 (got ${count}).`);
+      }
+      if (count !== undefined && count > 1 && settings.seed !== undefined) {
+        throw new UsageError('--seed makes one video: leave it out to make several (--count).');
+      }
       return {
         name,
         prompt,
@@ -201,8 +236,19 @@ export function parseCommand(
         out: values.out ?? null,
         download: values['no-download'] !== true,
         image: values.image ?? null,
+        ...optional('count', count),
+        ...(values['keep-running'] === true ? { keepRunning: true as const } : {}),
         ...common,
       };
+    }
+    case 'cancel':
+    case 'retry': {
+      refuse([...GENERATE_ONLY, ...JOBS_ONLY], name);
+      const [id, ...extra] = rest;
+      if (id === undefined || extra.length > 0) {
+        throw new UsageError(`zeus ${name} takes one job id: zeus ${name} <job id>`);
+      }
+      return { name, id, ...common };
     }
     case 'status':
       refuse([...GENERATE_ONLY, ...JOBS_ONLY], name);
@@ -219,6 +265,8 @@ export function parseCommand(
       return { name, first, after: values.after ?? null, ...common };
     }
     default:
-      throw new UsageError(`Unknown command "${name}". Commands: generate, status, jobs, help.`);
+      throw new UsageError(
+        `Unknown command "${name}". Commands: generate, cancel, retry, status, jobs, help.`,
+      );
   }
 }

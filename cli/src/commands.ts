@@ -51,6 +51,9 @@ export async function run(argv: readonly string[], context: RunContext): Promise
       return status(api, command, context);
     case 'jobs':
       return jobs(api, command, context);
+    case 'cancel':
+    case 'retry':
+      return control(api, command, context);
   }
 }
 
@@ -68,49 +71,78 @@ async function generate(
   const reporter: Reporter = command.json
     ? new JsonReporter(context.stdout)
     : new HumanReporter(context.stdout, context.stderr, context.terminal);
-  let job: Job | null = null;
+  let submitted: readonly Job[] = [];
+  /** Jobs seen in a final state: not cancelled on Ctrl-C. */
+  const over = new Set<string>();
   try {
     const imageId =
       command.image === null
         ? undefined
         : (await api.upload(await readImage(resolve(context.cwd, command.image)))).id;
-    job = await api.submit({
+    const input = {
       prompt: command.prompt,
       ...command.settings,
       ...(imageId === undefined ? {} : { imageId }),
-    });
-    reporter.submitted(job);
-    const final = isFinal(job)
-      ? job
-      : await api.watch(
-          job.id,
-          {
-            onUpdate: (update) => {
-              reporter.update(update);
+    };
+    const count = command.count ?? 1;
+    // Several videos of one prompt: one batch, queued all or nothing, each with its own seed.
+    submitted =
+      count > 1
+        ? (await api.submitBatch({ settings: input, count })).jobs
+        : [await api.submit(input)];
+    for (const job of submitted) reporter.submitted(job);
+    let failed = false;
+    // One after another: the subscription starts with the current state, so a job that
+    // finished while an earlier one was followed is reported at once.
+    for (const [index, job] of submitted.entries()) {
+      const final = isFinal(job)
+        ? job
+        : await api.watch(
+            job.id,
+            {
+              onUpdate: (update) => {
+                reporter.update(update);
+              },
+              onReconnecting: () => {
+                reporter.reconnecting();
+              },
+              onReconnected: () => {
+                reporter.reconnected();
+              },
             },
-            onReconnecting: () => {
-              reporter.reconnecting();
-            },
-            onReconnected: () => {
-              reporter.reconnected();
-            },
-          },
-          context.signal,
-        );
-    if (final.status !== 'SUCCEEDED' || final.videoUrl === null) {
-      reporter.jobFailed(final);
-      return EXIT.FAILED;
+            context.signal,
+          );
+      over.add(final.id);
+      if (final.status !== 'SUCCEEDED' || final.videoUrl === null) {
+        reporter.jobFailed(final);
+        failed = true;
+        continue;
+      }
+      reporter.succeeded(final, api.baseUrl);
+      if (!command.download) continue;
+      const file = resolve(context.cwd, outputName(command.out, final.id, index, submitted.length));
+      const bytes = await api.download(final.videoUrl, file);
+      reporter.downloaded(final, file, bytes);
     }
-    reporter.succeeded(final, api.baseUrl);
-    if (!command.download) return EXIT.OK;
-    const file = resolve(context.cwd, command.out ?? `zeus-${final.id}.mp4`);
-    const bytes = await api.download(final.videoUrl, file);
-    reporter.downloaded(final, file, bytes);
-    return EXIT.OK;
+    return failed ? EXIT.FAILED : EXIT.OK;
   } catch (error) {
     if (context.signal?.aborted === true) {
-      const what = job === null ? '' : ` Job ${job.id} goes on: see "zeus jobs".`;
-      reporter.error(`Interrupted.${what}`, 'INTERRUPTED', null);
+      const pending = submitted.filter((job) => !over.has(job.id)).map((job) => job.id);
+      if (pending.length === 0 || command.keepRunning === true) {
+        const what =
+          pending.length === 0 ? '' : ` Job ${pending.join(', ')} goes on: see "zeus jobs".`;
+        reporter.error(`Interrupted.${what}`, 'INTERRUPTED', null);
+        return EXIT.INTERRUPTED;
+      }
+      // Ctrl-C cancels what it started (--keep-running leaves it); a second Ctrl-C quits at once.
+      const cancelled = await cancelAll(api, pending);
+      reporter.error(
+        cancelled.length === 0
+          ? `Interrupted. Could not cancel job ${pending.join(', ')}: see "zeus jobs".`
+          : `Interrupted: cancelled job ${cancelled.join(', ')}.`,
+        'INTERRUPTED',
+        null,
+      );
       return EXIT.INTERRUPTED;
     }
     if (!(error instanceof ZeusApiError)) throw error;
@@ -118,6 +150,59 @@ async function generate(
     return exitFor(error);
   } finally {
     reporter.close();
+  }
+}
+
+/** `--out fox.mp4` for one video; fox-1.mp4, fox-2.mp4, … for several; else zeus-<id>.mp4. */
+export function outputName(out: string | null, id: string, index: number, count: number): string {
+  if (out === null) return `zeus-${id}.mp4`;
+  if (count === 1) return out;
+  const dot = out.lastIndexOf('.');
+  const slash = Math.max(out.lastIndexOf('/'), out.lastIndexOf('\\'));
+  return dot > slash + 1
+    ? `${out.slice(0, dot)}-${index + 1}${out.slice(dot)}`
+    : `${out}-${index + 1}`;
+}
+
+/** Cancels jobs, returning those now cancelled (one that finished meanwhile is left alone). */
+async function cancelAll(api: ZeusApi, ids: readonly string[]): Promise<string[]> {
+  const outcomes = await Promise.allSettled(ids.map((id) => api.cancel(id)));
+  return outcomes.flatMap((outcome, index) =>
+    outcome.status === 'fulfilled' ? [ids[index] ?? ''] : [],
+  );
+}
+
+/** `zeus cancel <id>` and `zeus retry <id>`. */
+async function control(
+  api: ZeusApi,
+  command: Extract<Command, { name: 'cancel' | 'retry' }>,
+  context: RunContext,
+): Promise<number> {
+  try {
+    if (command.name === 'cancel') {
+      const job = await api.cancel(command.id);
+      if (command.json) {
+        context.stdout.write(
+          `${JSON.stringify({ event: 'cancelled', id: job.id, status: job.status })}\n`,
+        );
+      } else {
+        context.stdout.write(`Cancelled job ${job.id}.\n`);
+      }
+      return EXIT.OK;
+    }
+    const job = await api.retry(command.id);
+    if (command.json) {
+      context.stdout.write(
+        `${JSON.stringify({ event: 'submitted', id: job.id, retryOf: job.retryOf, status: job.status, settings: job.settings })}\n`,
+      );
+    } else {
+      context.stdout.write(
+        `Queued job ${job.id} (retry of ${command.id}): ${describeSettings(job.settings)}\n`,
+      );
+    }
+    return EXIT.OK;
+  } catch (error) {
+    return reportRequestError(error, command.json, context);
   }
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseCommand, UsageError } from '../src/args.ts';
+import { outputName } from '../src/commands.ts';
 
 describe('parseCommand', () => {
   it('reads a first-frame image and turning previews off', () => {
@@ -108,6 +109,36 @@ describe('parseCommand', () => {
     });
   });
 
+  it('reads job control: priority, webhook, several videos, Ctrl-C, cancel and retry', () => {
+    expect(
+      parseCommand(
+        [
+          'generate',
+          'a fox',
+          '--priority=-3',
+          '--webhook-url',
+          'https://hooks.example/zeus',
+          '--count',
+          '3',
+          '--keep-running',
+        ],
+        {},
+      ),
+    ).toMatchObject({
+      name: 'generate',
+      settings: { priority: -3, webhookUrl: 'https://hooks.example/zeus' },
+      count: 3,
+      keepRunning: true,
+    });
+    expect(parseCommand(['generate', 'a fox'], {})).not.toHaveProperty('keepRunning');
+    expect(parseCommand(['cancel', 'job-1', '--json'], {})).toMatchObject({
+      name: 'cancel',
+      id: 'job-1',
+      json: true,
+    });
+    expect(parseCommand(['retry', 'job-2'], {})).toMatchObject({ name: 'retry', id: 'job-2' });
+  });
+
   it('gives help for no command, help and -h', () => {
     expect(parseCommand([], {})).toEqual({ name: 'help' });
     expect(parseCommand(['help'], {})).toEqual({ name: 'help' });
@@ -121,10 +152,28 @@ describe('parseCommand', () => {
     [['status', '--seed', '1', '--out', 'f'], '--out, --seed do not apply to "zeus status".'],
     [['jobs', '--first', '101'], '--first must be from 1 to 100 (got 101).'],
     [['status', '--url', 'ftp://x'], '--url must be an http(s) URL (got "ftp://x").'],
-    [['render', 'x'], 'Unknown command "render". Commands: generate, status, jobs, help.'],
+    [
+      ['render', 'x'],
+      'Unknown command "render". Commands: generate, cancel, retry, status, jobs, help.',
+    ],
+    [['cancel'], 'zeus cancel takes one job id: zeus cancel <job id>'],
+    [['retry', 'a', 'b'], 'zeus retry takes one job id: zeus retry <job id>'],
+    [['cancel', 'a', '--seed', '1'], '--seed does not apply to "zeus cancel".'],
+    [['generate', 'x', '--count', '0'], '--count must be at least 1 (got 0).'],
+    [['generate', 'x', '--count', '2', '--seed', '4'], '--seed makes one video'],
     [['generate', 'x', '--colour', 'red'], "Unknown option '--colour'"],
   ])('refuses %j', (argv, message) => {
     expect(() => parseCommand(argv, {})).toThrow(UsageError);
     expect(() => parseCommand(argv, {})).toThrow(message);
+  });
+});
+
+describe('outputName', () => {
+  it('numbers the files of several videos', () => {
+    expect(outputName(null, 'id-1', 0, 1)).toBe('zeus-id-1.mp4');
+    expect(outputName('fox.mp4', 'id-1', 0, 1)).toBe('fox.mp4');
+    expect(outputName('out/fox.mp4', 'id-1', 1, 3)).toBe('out/fox-2.mp4');
+    expect(outputName('fox', 'id-1', 0, 2)).toBe('fox-1');
+    expect(outputName('v1.0/fox', 'id-1', 0, 2)).toBe('v1.0/fox-1');
   });
 });

@@ -29,11 +29,18 @@ function job(overrides: Partial<Job>): Job {
     startedAt: null,
     finishedAt: null,
     updatedAt: '2026-11-27T14:29:58.000Z',
+    priority: 0,
+    estimatedStartAt: null,
+    estimatedFinishAt: null,
+    expiresAt: null,
+    retryOf: null,
+    batchId: null,
     ...overrides,
   };
 }
 
-const running = (step: number): Job =>
+/** A running job whose server estimate says it finishes `finishIn` seconds after STARTED. */
+const running = (step: number, finishIn: number): Job =>
   job({
     status: 'RUNNING',
     stage: 'DENOISING',
@@ -41,6 +48,7 @@ const running = (step: number): Job =>
     progress: step / 8,
     queuePosition: null,
     startedAt: new Date(STARTED).toISOString(),
+    estimatedFinishAt: new Date(STARTED + finishIn * 1_000).toISOString(),
   });
 
 function recorder(): { write: (text: string) => void; text: () => string } {
@@ -61,8 +69,8 @@ describe('HumanReporter without a terminal', () => {
     reporter.submitted(job({}));
     reporter.update(job({}));
     reporter.update(job({}));
-    reporter.update(running(2));
-    reporter.update(running(4));
+    reporter.update(running(2, 16));
+    reporter.update(running(4, 8));
     reporter.reconnecting();
     reporter.reconnected();
     const done = job({
@@ -112,7 +120,7 @@ describe('JsonReporter', () => {
     const stdout = recorder();
     const reporter = new JsonReporter(stdout, () => STARTED + 4_000);
     reporter.submitted(job({}));
-    reporter.update(running(4));
+    reporter.update(running(4, 8));
     reporter.error('width must be a multiple of 32 (got 250).', 'BAD_USER_INPUT', 'width');
     const events = stdout
       .text()
