@@ -81,7 +81,7 @@ describe('PreviewWriter', () => {
     for (let step = 1; step <= 8; step++) writer.offer(preview(step));
     await writer.flush();
     expect(written.map((url) => url.split('/').pop())).toEqual(['preview-1.jpg', 'preview-8.jpg']);
-    writer.close();
+    await writer.close();
     writer.offer(preview(9));
     await writer.flush();
     expect(written).toHaveLength(2);

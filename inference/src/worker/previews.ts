@@ -57,11 +57,15 @@ export class PreviewWriter {
     }
   }
 
-  /** Drops what is waiting and writes nothing more. */
-  close(): void {
+  /**
+   * Drops what is waiting and writes nothing more. Resolves once a write under way has ended,
+   * so a job's files removed after it (a cancel) stay removed.
+   */
+  close(): Promise<void> {
     this.stopped = true;
     this.pending = null;
     this.cancelTimer();
+    return this.writing ?? Promise.resolve();
   }
 
   private schedule(): void {
@@ -84,7 +88,7 @@ export class PreviewWriter {
     this.lastStartedAt = Date.now();
     this.writing = this.write(preview)
       .catch((error: unknown) => {
-        this.close();
+        void this.close();
         this.options.onError(error);
       })
       .finally(() => {

@@ -504,7 +504,8 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
       jobLogger.info({ seconds: (performance.now() - started) / 1000 }, 'job succeeded');
     } catch (error) {
       progress.close();
-      previews?.close();
+      // A preview being written must land before the job's files may be removed (a cancel).
+      await previews?.close();
       await writer?.abort();
       const cause: unknown = controller.signal.aborted ? controller.signal.reason : error;
       if (cause instanceof WorkerShutdown) {
