@@ -82,12 +82,16 @@ if (choice.mode === 'docker' && 'cliInstalled' in engine) {
   process.exit(await deployWithDocker({ dryRun, gpus, engine }));
 }
 
+const { currentCudaProviderPlan, ensureCudaProvider } = await import('./deploy/cuda-provider.ts');
 if (dryRun) {
-  const missing = missingPrograms('local').map((program) => program.command);
+  const installs = missingPrograms('local').map((program) => program.command);
+  if (currentCudaProviderPlan(process.env).action === 'install') {
+    installs.push("ONNX Runtime's CUDA provider (an NVIDIA GPU answers nvidia-smi)");
+  }
   console.log(
     'deploy.ts would run Zeus as local processes (Redis, 3 API servers, Caddy, ZEUS_WORKERS ' +
       'workers; logs in .zeus/logs)' +
-      (missing.length > 0 ? `, installing first: ${missing.join(', ')}.` : '.'),
+      (installs.length > 0 ? `, installing first: ${installs.join(', ')}.` : '.'),
   );
   process.exit(0);
 }
@@ -97,5 +101,12 @@ try {
   console.error((error as Error).message);
   process.exit(1);
 }
+// On an NVIDIA GPU machine, the CUDA provider the npm install left out (.npmrc), once.
+const cuda = await ensureCudaProvider(process.env);
+if (cuda.message !== null) {
+  if (cuda.level === 'info') console.log(cuda.message);
+  else console.warn(`${cuda.level === 'error' ? 'Error' : 'Warning'}: ${cuda.message}`);
+}
+if (!cuda.ok) process.exit(1);
 const { deployLocally } = await import('./deploy/local-deploy.ts');
 process.exit(await deployLocally());
