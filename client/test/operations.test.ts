@@ -3,6 +3,7 @@ import { buildSchema, validate } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import {
   CANCEL_JOB_MUTATION,
+  JOB_ESTIMATE_QUERY,
   JOB_UPDATED_SUBSCRIPTION,
   RETRY_JOB_MUTATION,
   SUBMIT_BATCH_MUTATION,
@@ -23,6 +24,7 @@ describe('the web app’s operations', () => {
     ['SubmitBatch', SUBMIT_BATCH_MUTATION],
     ['CancelJob', CANCEL_JOB_MUTATION],
     ['RetryJob', RETRY_JOB_MUTATION],
+    ['JobEstimate', JOB_ESTIMATE_QUERY],
   ])('%s is valid against schema.graphql', (_name, document) => {
     expect(validate(schema, document).map((error) => error.message)).toEqual([]);
   });

@@ -354,3 +354,26 @@ export const RETRY_JOB_MUTATION: TypedDocumentNode<{ retryJob: Job }, { id: stri
   }
   ${JOB_FIELDS}
 `;
+
+/**
+ * A queued job's place and estimates, asked for now and then: its subscription only sends a
+ * change of place, while the estimate moves with the jobs ahead of it.
+ */
+export const JOB_ESTIMATE_QUERY: TypedDocumentNode<
+  {
+    job: Pick<
+      Job,
+      '__typename' | 'id' | 'queuePosition' | 'estimatedStartAt' | 'estimatedFinishAt'
+    >;
+  },
+  { id: string }
+> = gql`
+  query JobEstimate($id: ID!) {
+    job(id: $id) {
+      id
+      queuePosition
+      estimatedStartAt
+      estimatedFinishAt
+    }
+  }
+`;

@@ -2,10 +2,10 @@
  * One job: its prompt and settings, a live progress bar while it is queued or running, then its
  * video (playing on its own, muted and looping) with a download link, or its error in words.
  */
-import { skipToken, useSubscription } from '@apollo/client/react';
+import { skipToken, useQuery, useSubscription } from '@apollo/client/react';
 import { useEffect, useRef, useState } from 'react';
 import { useCancelJob, useRetryJob } from '../api/hooks.ts';
-import { JOB_UPDATED_SUBSCRIPTION, type Job } from '../api/operations.ts';
+import { JOB_ESTIMATE_QUERY, JOB_UPDATED_SUBSCRIPTION, type Job } from '../api/operations.ts';
 import {
   describeExpiry,
   describeProgress,
@@ -23,6 +23,9 @@ export interface JobCardProps {
   /** Put the job's prompt and settings in the form to change them first. */
   readonly onEdit: (job: Job) => void;
 }
+
+/** How often a queued job's estimate is asked for again. */
+const ESTIMATE_POLL_MS = 2_000;
 
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
@@ -62,6 +65,13 @@ export function JobCard({ job, onRunAgain, onEdit }: JobCardProps) {
   const active = !isFinal(job);
   // Updates land in Apollo's cache (normalized by job id), which re-renders this card.
   useSubscription(JOB_UPDATED_SUBSCRIPTION, active ? { variables: { id: job.id } } : skipToken);
+  // While queued, the estimate of its start moves with the jobs ahead: ask for it now and then.
+  useQuery(
+    JOB_ESTIMATE_QUERY,
+    job.status === 'QUEUED'
+      ? { variables: { id: job.id }, pollInterval: ESTIMATE_POLL_MS, fetchPolicy: 'network-only' }
+      : skipToken,
+  );
   // Ticks while queued too: "starts in about …" counts down as well.
   const now = useNow(active);
   const cancelJob = useCancelJob();
