@@ -13,6 +13,7 @@
  *
  * Each stack first runs one job per worker (model warm-up), then `runs` measured batches.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -175,9 +176,7 @@ async function runBatch(
     });
     await watcher.psubscribe('zeus:job-updated:*');
     const started = performance.now();
-    const ids = await Promise.all(
-      Array.from({ length: jobs }, (_, index) => submit(bench, index, size)),
-    );
+    const ids = await Promise.all(Array.from({ length: jobs }, () => submit(bench, size)));
     for (const id of ids) waiting.add(id);
     if (ids.every((id) => finished.has(id))) allDone();
     await done;
@@ -195,7 +194,6 @@ async function runBatch(
 
 async function submit(
   bench: BenchStack,
-  index: number,
   size: { width: number; height: number; numFrames: number; frameRate: number },
 ): Promise<string> {
   const response = await fetch(bench.stack.graphqlUrl, {
@@ -203,7 +201,8 @@ async function submit(
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
       query: 'mutation Submit($input: PromptInput!) { submitPrompt(input: $input) { id } }',
-      variables: { input: { prompt: `a lighthouse in fog, take ${index}`, ...size } },
+      // A new prompt each time: a repeated one would reuse its text encoding.
+      variables: { input: { prompt: `a lighthouse in fog, take ${randomUUID()}`, ...size } },
     }),
   });
   const body = (await response.json()) as { data?: { submitPrompt?: { id: string } } };

@@ -6,3 +6,5 @@ export * from './jobs/progress.ts';
 export * from './jobs/readiness.ts';
 export * from './jobs/settings-form.ts';
 export type * from './api/operations.ts';
+export type * from './api/workers.ts';
+export * from './workers/describe.ts';

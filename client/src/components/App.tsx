@@ -11,6 +11,7 @@ import { ConnectionBanner } from './ConnectionBanner.tsx';
 import { JobHistory } from './JobHistory.tsx';
 import { PromptForm } from './PromptForm.tsx';
 import { SystemStatusLine } from './SystemStatusLine.tsx';
+import { WorkersPanel } from './WorkersPanel.tsx';
 
 /** How often the service's state is asked for: often while waiting for the model, then rarely. */
 const SYSTEM_POLL_WAITING_MS = 2_000;
@@ -116,6 +117,7 @@ export function App() {
           )}
           <JobHistory onRunAgain={runAgain} onEdit={edit} />
         </section>
+        <WorkersPanel />
       </main>
     </>
   );
