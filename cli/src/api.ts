@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import type { BatchInput, Job, PromptInput, SystemStatus } from '@zeus/client';
+import type { BatchInput, Job, PromptInput, SystemStatus, WorkerInfo } from '@zeus/client';
 
 /** An error from Zeus (a GraphQL error with its stable code) or from getting to it. */
 export class ZeusApiError extends Error {
@@ -39,6 +39,13 @@ export const OPERATIONS = {
   submitPrompt: `mutation SubmitPrompt($input: PromptInput!) { submitPrompt(input: $input) { ${JOB_FIELDS} } }`,
   system:
     'query System { system { queueLength maxQueued running workersOnline modelReady model } }',
+  workers: `query Workers {
+    workers {
+      id host device model status ready jobsDone lastSeenAt startedAt currentJobId
+      modelStatus { state message progress }
+      currentJob { id progress settings { prompt } }
+    }
+  }`,
   jobs: `query Jobs($first: Int!, $after: String) {
     jobs(first: $first, after: $after) {
       edges { node { ${JOB_FIELDS} } }
@@ -203,6 +210,11 @@ export class ZeusApi {
   async system(): Promise<SystemStatus> {
     const data = await this.request<{ system: SystemStatus }>(OPERATIONS.system);
     return data.system;
+  }
+
+  async workers(): Promise<readonly WorkerInfo[]> {
+    const data = await this.request<{ workers: WorkerInfo[] }>(OPERATIONS.workers);
+    return data.workers;
   }
 
   async jobs(first: number, after: string | null): Promise<JobsPage> {

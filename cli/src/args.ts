@@ -13,6 +13,7 @@ Commands:
   cancel <job id>     Cancel a queued or running job
   retry <job id>      Queue a failed or cancelled job again (same settings and seed)
   status              The service: model, workers, queue
+  workers             Each worker: machine, device, what it is doing, jobs done
   jobs                Past and present jobs, newest first
   help                This text
 
@@ -88,6 +89,7 @@ export type Command =
       readonly id: string;
     } & CommonOptions)
   | ({ readonly name: 'status' } & CommonOptions)
+  | ({ readonly name: 'workers' } & CommonOptions)
   | ({
       readonly name: 'jobs';
       readonly first: number;
@@ -251,9 +253,10 @@ export function parseCommand(
       return { name, id, ...common };
     }
     case 'status':
+    case 'workers':
       refuse([...GENERATE_ONLY, ...JOBS_ONLY], name);
       if (rest.length > 0)
-        throw new UsageError(`zeus status takes no arguments (got ${rest.join(' ')}).`);
+        throw new UsageError(`zeus ${name} takes no arguments (got ${rest.join(' ')}).`);
       return { name, ...common };
     case 'jobs': {
       refuse(GENERATE_ONLY, name);
@@ -266,7 +269,7 @@ export function parseCommand(
     }
     default:
       throw new UsageError(
-        `Unknown command "${name}". Commands: generate, cancel, retry, status, jobs, help.`,
+        `Unknown command "${name}". Commands: generate, cancel, retry, status, workers, jobs, help.`,
       );
   }
 }

@@ -4,7 +4,14 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { describeSettings, isFinal, type Job } from '@zeus/client';
+import {
+  describeSettings,
+  describeWorker,
+  isFinal,
+  summarizeWorkers,
+  type Job,
+  type WorkerInfo,
+} from '@zeus/client';
 import { parseCommand, USAGE, UsageError, type Command } from './args.ts';
 import { ZeusApi, ZeusApiError } from './api.ts';
 import { HumanReporter, JsonReporter, type Output, type Reporter } from './reporters.ts';
@@ -49,6 +56,8 @@ export async function run(argv: readonly string[], context: RunContext): Promise
       return generate(api, command, context);
     case 'status':
       return status(api, command, context);
+    case 'workers':
+      return workers(api, command, context);
     case 'jobs':
       return jobs(api, command, context);
     case 'cancel':
@@ -246,6 +255,49 @@ async function status(
   } catch (error) {
     return reportRequestError(error, command.json, context);
   }
+}
+
+async function workers(
+  api: ZeusApi,
+  command: Extract<Command, { name: 'workers' }>,
+  context: RunContext,
+): Promise<number> {
+  try {
+    const list = await api.workers();
+    context.stdout.write(
+      command.json ? `${JSON.stringify(list)}\n` : formatWorkers(list, command.url, new Date()),
+    );
+    return EXIT.OK;
+  } catch (error) {
+    return reportRequestError(error, command.json, context);
+  }
+}
+
+/** `zeus workers` for people: a summary line, then one aligned line per worker (pure). */
+export function formatWorkers(list: readonly WorkerInfo[], url: string, now: Date): string {
+  if (list.length === 0) return `Zeus at ${url}: no worker seen in the last hour.\n`;
+  const rows = list.map((worker) => {
+    const description = describeWorker(worker, now);
+    return [
+      worker.id,
+      worker.status,
+      worker.device,
+      worker.host,
+      `${worker.jobsDone} done`,
+      description.state === 'gone' ? `last seen ${description.lastSeen}` : description.doing,
+    ];
+  });
+  const widths = rows[0]?.map((_, column) =>
+    Math.max(...rows.map((row) => (row[column] ?? '').length)),
+  );
+  const lines = rows.map((row) =>
+    row
+      .map((cell, column) =>
+        column === row.length - 1 ? cell : cell.padEnd(widths?.[column] ?? 0),
+      )
+      .join('  '),
+  );
+  return `Zeus at ${url}: ${summarizeWorkers(list)}\n${lines.map((line) => `  ${line}\n`).join('')}`;
 }
 
 async function jobs(

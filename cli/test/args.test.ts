@@ -154,7 +154,7 @@ describe('parseCommand', () => {
     [['status', '--url', 'ftp://x'], '--url must be an http(s) URL (got "ftp://x").'],
     [
       ['render', 'x'],
-      'Unknown command "render". Commands: generate, cancel, retry, status, jobs, help.',
+      'Unknown command "render". Commands: generate, cancel, retry, status, workers, jobs, help.',
     ],
     [['cancel'], 'zeus cancel takes one job id: zeus cancel <job id>'],
     [['retry', 'a', 'b'], 'zeus retry takes one job id: zeus retry <job id>'],

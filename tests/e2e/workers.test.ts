@@ -21,6 +21,7 @@ import { closeRedis, connectRedis, lostJobReturnBoundMs, type Redis } from '@zeu
 import { createClient, type Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { run as runCli } from '../../cli/src/commands.ts';
 import { startLocalStack, type LocalStack } from '../../deploy/local-stack.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { graphqlRequest } from '../helpers/graphql.ts';
@@ -189,19 +190,34 @@ describe('three workers on one queue', () => {
     const ranBy = new Set(finals.map((job) => job?.workerId));
     expect([...ranBy].sort()).toEqual(['local-worker-1', 'local-worker-2', 'local-worker-3']);
 
-    const listed = await workers();
-    expect(listed).toHaveLength(WORKERS);
-    for (const worker of listed) {
-      expect(worker).toMatchObject({
-        status: 'ONLINE',
-        ready: true,
-        device: 'cpu',
-        host: hostname(),
-        currentJobId: null,
-      });
-      expect(worker.jobsDone).toBeGreaterThanOrEqual(1);
-    }
-    expect(listed.reduce((sum, worker) => sum + worker.jobsDone, 0)).toBe(ids.length);
+    // Each worker's next heartbeat (written as its job ends) says it is idle and counts it.
+    await eventually(async () => {
+      const listed = await workers();
+      expect(listed).toHaveLength(WORKERS);
+      for (const worker of listed) {
+        expect(worker).toMatchObject({
+          status: 'ONLINE',
+          ready: true,
+          device: 'cpu',
+          host: hostname(),
+          currentJobId: null,
+        });
+        expect(worker.jobsDone).toBeGreaterThanOrEqual(1);
+      }
+      expect(listed.reduce((sum, worker) => sum + worker.jobsDone, 0)).toBe(ids.length);
+    }, 10_000);
+    // The same through the CLI.
+    let printed = '';
+    const code = await runCli(['workers', '--url', stack.url], {
+      stdout: { write: (text: string) => (printed += text) },
+      stderr: { write: () => true },
+      terminal: null,
+      env: {},
+      cwd: dir,
+    });
+    expect(code).toBe(0);
+    expect(printed.split('\n')[0]).toBe(`Zeus at ${stack.url}: 3 workers online`);
+    expect(printed.match(/^ {2}local-worker-\d {2}ONLINE {2}cpu {2}/gm)).toHaveLength(3);
 
     // The video plays through Caddy: /generated/… redirects to the bucket, ranges work there.
     const videoUrl = `${stack.url}${finals[0]?.videoUrl ?? ''}`;
