@@ -205,7 +205,10 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
       logger.warn({ err: error.message }, 'Redis connection error');
     });
   }
-  await webhooks?.start();
+  // Not awaited: a server starts (and answers its health check) while Redis is still away.
+  webhooks?.start().catch((error: unknown) => {
+    logger.error({ err: error }, 'webhook delivery could not start');
+  });
   const validationRules = limitRules({ introspection: config.ZEUS_INTROSPECTION });
   const trustProxy = proxyAddr.compile(config.ZEUS_TRUSTED_PROXIES);
 

@@ -88,12 +88,12 @@ export class WebhookDispatcher {
     subscriber.on('ready', () => {
       this.drain();
     });
-    await subscriber.subscribe(keys.webhookOutboxChannel);
-    await this.consumer.ready();
-    this.drain();
     this.timer = setInterval(() => {
       this.drain();
     }, OUTBOX_SWEEP_MS);
+    await subscriber.subscribe(keys.webhookOutboxChannel);
+    await this.consumer.ready();
+    this.drain();
   }
 
   async close(): Promise<void> {
