@@ -212,9 +212,11 @@ describe(`${MODEL} from a Hub (HF_ENDPOINT), end to end`, () => {
     // Converted once, next to the weights.
     const converted = (await readdir(files.onnxDir)).filter((name) => !name.endsWith('.json'));
     expect(converted.map((name) => name.replace(/-[0-9a-f]{16}$/, '')).sort()).toEqual([
+      'ltx-preview-fp32',
       'ltx-transformer-fp32',
       't5-encoder-fp32',
       'vae-decoder-fp32',
+      'vae-encoder-fp32',
     ]);
 
     const status = await graphqlRequest<{

@@ -128,7 +128,8 @@ describe('Zeus end to end through Caddy', () => {
     const denoisingSteps = running
       .filter((update) => update.stage === 'DENOISING')
       .map((update) => update.step);
-    expect(denoisingSteps).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    // A live preview that lands after its step's update is a change of its own, at that step.
+    expect([...new Set(denoisingSteps)]).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
     const progress = updates.map((update) => update.progress);
     expect(progress).toEqual([...progress].sort((a, b) => a - b));
     const queuedPositions = updates
