@@ -40,6 +40,8 @@ interface Variant {
   readonly redis: 'in the cluster' | 'external';
   readonly workers: number;
   readonly volumeAccess: 'ReadWriteMany' | 'ReadWriteOnce';
+  /** Where videos go: the zeus-generated volume, or a bucket (components/object-storage). */
+  readonly videos?: 'volume' | 'bucket';
   /** The images the pods run, by the name the base gives them. */
   readonly images: Readonly<Record<'zeus-app' | 'zeus-inference' | 'zeus-caddy', string>>;
   /** What an overlay sets on the Ingress and the volumes (the base leaves them to the cluster). */
@@ -123,6 +125,15 @@ const VARIANTS: readonly Variant[] = [
     images: BASE_IMAGES,
   },
   {
+    name: 'overlays/object-storage',
+    render: overlay('object-storage'),
+    redis: 'in the cluster',
+    workers: 1,
+    volumeAccess: 'ReadWriteMany',
+    videos: 'bucket',
+    images: BASE_IMAGES,
+  },
+  {
     // What the README tells an operator with one big GPU server to write.
     name: 'an own overlay: 7 GPUs on one node, images from a registry',
     render: () =>
@@ -178,6 +189,7 @@ const fromCluster = (name: string): string | undefined =>
   ({
     REDIS_URL: EXTERNAL_REDIS_URL,
     ZEUS_WORKER_ID: POD_NAME,
+    ZEUS_NODE_NAME: 'gpu-node-1',
     ZEUS_API_KEYS: 'studio:k8s-test-key-0123456789',
     HF_TOKEN: 'hf_0123456789abcdefghij',
   })[name];
@@ -401,6 +413,11 @@ describe.each(VARIANTS)('$name', (variant) => {
     expect(worker.env?.find((v) => v.name === 'ZEUS_WORKER_ID')?.valueFrom?.fieldRef).toEqual({
       fieldPath: 'metadata.name',
     });
+    // The `workers` query's host is the node, not the pod.
+    expect(config.ZEUS_NODE_NAME).toBe('gpu-node-1');
+    expect(worker.env?.find((v) => v.name === 'ZEUS_NODE_NAME')?.valueFrom?.fieldRef).toEqual({
+      fieldPath: 'spec.nodeName',
+    });
 
     // The probes run the script the ConfigMap mounts.
     const probeMount = worker.volumeMounts?.find((m) => m.name === 'probe');
@@ -423,13 +440,21 @@ describe.each(VARIANTS)('$name', (variant) => {
 
     // Models and videos where the configuration says, writable.
     expect(mountOf(worker, 'models')).toEqual({ path: '/models', readOnly: false });
-    expect(mountOf(worker, 'generated')).toEqual({
-      path: config.ZEUS_GENERATED_DIR,
-      readOnly: false,
-    });
     expect(environment(objects, worker, fromCluster)['ZEUS_MODELS_DIR']).toBe('/models');
     expect(claimOf(pod, 'models')).toBe('zeus-models');
-    expect(claimOf(pod, 'generated')).toBe('zeus-generated');
+    if (variant.videos === 'bucket') {
+      expectBucket(worker, config);
+      // The MP4 is finished in /tmp before it is uploaded.
+      expect(mountOf(worker, 'tmp').path).toBe('/tmp');
+      expect(pod.volumes?.find((v) => v.name === 'generated')).toBeUndefined();
+    } else {
+      expect(config.ZEUS_STORAGE).toBe('local');
+      expect(mountOf(worker, 'generated')).toEqual({
+        path: config.ZEUS_GENERATED_DIR,
+        readOnly: false,
+      });
+      expect(claimOf(pod, 'generated')).toBe('zeus-generated');
+    }
 
     // It fetches what is missing of the model's files itself (waiting for the Job's lock).
     expect(worker.env?.find((v) => v.name === 'HF_TOKEN')?.valueFrom?.secretKeyRef).toEqual({
@@ -479,11 +504,21 @@ describe.each(VARIANTS)('$name', (variant) => {
     expect(caddy.ports?.find((p) => p.name === 'http')?.containerPort).toBe(
       Number(env['ZEUS_PORT']),
     );
-    expect(mountOf(caddy, 'generated')).toEqual({
-      path: env['ZEUS_GENERATED_DIR'],
-      readOnly: true,
-    });
-    expect(claimOf(pod, 'generated')).toBe('zeus-generated');
+    if (variant.videos === 'bucket') {
+      // /generated/… goes to the API servers, which answer it from the bucket.
+      expect(env['ZEUS_STORAGE']).toBe('s3');
+      expect(caddy.volumeMounts?.find((m) => m.name === 'generated')).toBeUndefined();
+      expect(pod.volumes?.find((v) => v.name === 'generated')).toBeUndefined();
+      const api = container(podOf('zeus-api'), 'api');
+      expectBucket(api, loadConfig(serverEnvironment, environment(objects, api, fromCluster)));
+    } else {
+      expect(env['ZEUS_STORAGE']).toBeUndefined();
+      expect(mountOf(caddy, 'generated')).toEqual({
+        path: env['ZEUS_GENERATED_DIR'],
+        readOnly: true,
+      });
+      expect(claimOf(pod, 'generated')).toBe('zeus-generated');
+    }
     expect(caddy.readinessProbe?.httpGet).toEqual({ path: '/', port: 'http' });
     expect(caddy.livenessProbe?.httpGet).toEqual({ path: '/', port: 'http' });
   });
@@ -515,7 +550,14 @@ describe.each(VARIANTS)('$name', (variant) => {
   });
 
   test(`models and videos are on ${variant.volumeAccess} volumes`, () => {
-    for (const name of ['zeus-models', 'zeus-generated']) {
+    const claims =
+      variant.videos === 'bucket' ? ['zeus-models'] : ['zeus-generated', 'zeus-models'];
+    expect(
+      ofKind(objects, 'PersistentVolumeClaim')
+        .map((claim) => claim.metadata?.name)
+        .sort(),
+    ).toEqual(claims);
+    for (const name of claims) {
       const claim = find(objects, 'PersistentVolumeClaim', name);
       expect(claim.spec?.accessModes, name).toEqual([variant.volumeAccess]);
       expect(claim.spec?.storageClassName, name).toBe(variant.site?.storageClassName);
@@ -595,6 +637,22 @@ const KNOWN_SETTINGS = [
   ...Object.keys(workerEnvironment.shape),
   'ZEUS_MODELS_DIR',
 ];
+
+/** A container that stores videos in the bucket: the settings, and credentials from the Secret. */
+function expectBucket(
+  target: IContainer,
+  config: { ZEUS_STORAGE: string; ZEUS_S3_BUCKET?: string | undefined },
+): void {
+  expect(config.ZEUS_STORAGE).toBe('s3');
+  expect(config.ZEUS_S3_BUCKET).toBe('zeus-videos');
+  for (const key of ['ZEUS_S3_ACCESS_KEY_ID', 'ZEUS_S3_SECRET_ACCESS_KEY']) {
+    expect(target.env?.find((v) => v.name === key)?.valueFrom?.secretKeyRef, key).toEqual({
+      name: 'zeus-secrets',
+      key,
+      optional: true,
+    });
+  }
+}
 
 function mountOf(
   target: IContainer,
