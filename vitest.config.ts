@@ -10,5 +10,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Two cores: run test files two at a time so servers started by tests are not starved.
     maxWorkers: 2,
+    // The web app is built once, before any test file starts a stack that serves it.
+    globalSetup: ['tests/global-setup.ts'],
   },
 });

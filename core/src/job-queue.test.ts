@@ -133,8 +133,14 @@ describe('JobQueue and JobConsumer (BullMQ)', () => {
     );
     expect(await stalled.promise).toBe(jobId);
     expect(await retried.promise).toBe(jobId);
-    // Within the bound the README gives (plus room for a loaded machine).
-    expect(performance.now() - diedAt).toBeLessThan(lostJobReturnBoundMs(1_000) + 1_000);
+    // Within the bound the README gives, plus room for the survivor to start and pick the job
+    // up on a loaded two-core machine (3 s measured once under the full suite): far below what
+    // BullMQ's defaults would give (a 30 s stalled check), which is what this rules out.
+    const returnedAfter = performance.now() - diedAt;
+    console.log(
+      `lost job back in ${returnedAfter.toFixed(0)} ms (bound ${lostJobReturnBoundMs(1_000)} ms)`,
+    );
+    expect(returnedAfter).toBeLessThan(lostJobReturnBoundMs(1_000) + 3_000);
     await survivor.close();
     await queue.close();
   });

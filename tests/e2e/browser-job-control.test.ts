@@ -78,10 +78,9 @@ describe('job control in the web app', () => {
         .count(),
     ).toBe(1);
 
-    // The running one (submitted first, listed last) says how long it has left, from the server;
-    // the one behind it when it will start.
-    const first = cards.last();
-    const second = cards.first();
+    // The running one says how long it has left, from the server; the one behind it when it will
+    // start. Two jobs of one batch have the same priority and creation time, so either may run
+    // first: tell them apart by what they show, then follow each by its job id.
     await page.waitForFunction(
       () =>
         [...document.querySelectorAll('[role="progressbar"]')].some((bar) =>
@@ -90,6 +89,19 @@ describe('job control in the web app', () => {
       undefined,
       { timeout: 20_000 },
     );
+    const cardsNow = await cards.evaluateAll((articles) =>
+      articles.map((article) => ({
+        labelledBy: article.getAttribute('aria-labelledby') ?? '',
+        status: article.querySelector('.status')?.textContent ?? '',
+      })),
+    );
+    const byStatus = (status: string) => {
+      const card = cardsNow.find((candidate) => candidate.status === status);
+      if (card === undefined) throw new Error(`no ${status} card: ${JSON.stringify(cardsNow)}`);
+      return page.locator(`article[aria-labelledby="${card.labelledBy}"]`);
+    };
+    const first = byStatus('Running');
+    const second = byStatus('Queued');
     await second
       .getByText(/Next in the queue · starts in about \d+ s/)
       .waitFor({ timeout: 10_000 });
@@ -108,7 +120,9 @@ describe('job control in the web app', () => {
       prompt,
       { timeout: 10_000 },
     );
-    const retried = cards.first();
+    // The newest card, followed by its job id from here on.
+    const retriedLabel = await cards.first().getAttribute('aria-labelledby');
+    const retried = page.locator(`article[aria-labelledby="${retriedLabel ?? ''}"]`);
     expect((await retried.textContent()) ?? '').toContain(`seed ${cancelledSeed ?? '?'}`);
 
     // Both remaining videos finish; a finished one says when it will be removed.
