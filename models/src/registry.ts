@@ -4,9 +4,10 @@
  * "tiny-random" set that Zeus generates itself with the same formats and structure.
  */
 
-export const MODEL_NAMES = ['ltxv-2b-0.9.6-distilled', 'tiny-random'] as const;
-export type ModelName = (typeof MODEL_NAMES)[number];
-export const DEFAULT_MODEL: ModelName = 'ltxv-2b-0.9.6-distilled';
+import { MODEL_NAMES, type ModelName } from '@zeus/core/model-rules';
+
+// The names are the API's (core's model rules): one list for the server, the worker and this.
+export { DEFAULT_MODEL, MODEL_NAMES, type ModelName } from '@zeus/core/model-rules';
 
 export function isModelName(name: string): name is ModelName {
   return (MODEL_NAMES as readonly string[]).includes(name);
