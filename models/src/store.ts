@@ -17,21 +17,9 @@
  * and a file changed on disk is noticed.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  mkdir,
-  open,
-  readdir,
-  readFile,
-  rename,
-  rm,
-  stat,
-  statfs,
-  utimes,
-  writeFile,
-} from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { mkdir, readdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { withFileLock } from './file-lock.ts';
 import { digestFile, type FileDigest } from './hub/digest.ts';
 import { downloadHubFile, type DownloadEvent } from './hub/download.ts';
 import { HubDownloadError } from './hub/errors.ts';
@@ -250,60 +238,25 @@ export function ensureModelFiles(
 }
 
 const LOCK_FILE = '.zeus-files.lock';
-/** The lock holder touches the lock this often… */
-const LOCK_REFRESH_MS = 10_000;
-/** …so a lock untouched for this long was left by a process that died. */
-const LOCK_STALE_MS = 60_000;
-const LOCK_POLL_MS = 500;
 
 /** Runs `work` holding `<dir>/.zeus-files.lock`, waiting for another holder to finish first. */
-async function withDirectoryLock<T>(
+function withDirectoryLock<T>(
   dir: string,
   options: EnsureModelFilesOptions,
   work: () => Promise<T>,
 ): Promise<T> {
   const lockPath = join(dir, LOCK_FILE);
-  let announced = false;
-  while (!(await tryLock(lockPath))) {
-    if (!announced) {
-      announced = true;
-      options.onProgress?.({ type: 'waiting', lockPath });
-    }
-    await sleep(
-      LOCK_POLL_MS,
-      undefined,
-      options.signal === undefined ? {} : { signal: options.signal },
-    );
-  }
-  const heartbeat = setInterval(() => {
-    const now = new Date();
-    utimes(lockPath, now, now).catch(() => undefined);
-  }, LOCK_REFRESH_MS);
-  heartbeat.unref();
-  try {
-    return await work();
-  } finally {
-    clearInterval(heartbeat);
-    await rm(lockPath, { force: true });
-  }
-}
-
-/** Creates the lock file; takes over one that nobody has touched for `LOCK_STALE_MS`. */
-async function tryLock(lockPath: string): Promise<boolean> {
-  try {
-    const handle = await open(lockPath, 'wx');
-    await handle.writeFile(`${process.pid}@${hostname()}\n`);
-    await handle.close();
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  }
-  const info = await stat(lockPath).catch(() => undefined);
-  if (info !== undefined && Date.now() - info.mtimeMs > LOCK_STALE_MS) {
-    await rm(lockPath, { force: true });
-    return tryLock(lockPath);
-  }
-  return false;
+  return withFileLock(
+    lockPath,
+    {
+      staleMs: 60_000,
+      refreshMs: 10_000,
+      pollMs: 500,
+      signal: options.signal,
+      onWait: () => options.onProgress?.({ type: 'waiting', lockPath }),
+    },
+    work,
+  );
 }
 
 /**

@@ -20,18 +20,9 @@
  *   await ModelSession.load(model.modelPath, ...);
  */
 import { createHash, randomBytes } from 'node:crypto';
-import {
-  mkdir,
-  open,
-  readFile,
-  readdir,
-  rename,
-  rm,
-  stat,
-  utimes,
-  writeFile,
-} from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { withFileLock } from '../file-lock.ts';
 import { cachedSha256 } from './file-hash.ts';
 
 export interface ConversionKey {
@@ -179,57 +170,54 @@ async function convertOnce(
   if (await isComplete(dir)) return result(true);
 
   const lockPath = `${dir}.lock`;
-  const staleMs = options.staleLockMs ?? 120_000;
-  let announced = false;
-  while (!(await tryLock(lockPath, staleMs))) {
-    if (!announced) options.onProgress?.({ kind: 'waiting', lockPath });
-    announced = true;
-    await sleep(WAIT_POLL_MS);
+  const lockOptions = {
+    staleMs: options.staleLockMs ?? 120_000,
+    refreshMs: LOCK_REFRESH_MS,
+    pollMs: WAIT_POLL_MS,
+    onWait: () => options.onProgress?.({ kind: 'waiting', lockPath }),
+  };
+  return withFileLock(lockPath, lockOptions, async () => {
+    // Whoever held the lock may have just built it.
     if (await isComplete(dir)) return result(true);
-  }
-  const refresh = setInterval(() => {
-    const now = new Date();
-    utimes(lockPath, now, now).catch(() => undefined);
-  }, LOCK_REFRESH_MS);
-  const temporary = join(
-    options.cacheRoot,
-    `.tmp-${options.component}-${options.dtype}-${key}-${randomBytes(4).toString('hex')}`,
-  );
-  try {
-    if (await isComplete(dir)) return result(true);
-    // Holding the lock, anything half-built for this key is a crashed writer's leftover.
-    await removeLeftovers(options.cacheRoot, `.tmp-${options.component}-${options.dtype}-${key}-`);
-    await rm(dir, { recursive: true, force: true });
-    await mkdir(temporary);
-    await options.build(temporary, (bytesWritten, bytesTotal) =>
-      options.onProgress?.({ kind: 'writing', bytesWritten, bytesTotal }),
+    const temporary = join(
+      options.cacheRoot,
+      `.tmp-${options.component}-${options.dtype}-${key}-${randomBytes(4).toString('hex')}`,
     );
     try {
-      await stat(join(temporary, modelFile));
-    } catch {
-      throw new ConversionError(
-        `Converting ${options.component} (${options.dtype}) produced no ${modelFile}`,
+      // Holding the lock, anything half-built for this key is a crashed writer's leftover.
+      await removeLeftovers(
+        options.cacheRoot,
+        `.tmp-${options.component}-${options.dtype}-${key}-`,
       );
+      await rm(dir, { recursive: true, force: true });
+      await mkdir(temporary);
+      await options.build(temporary, (bytesWritten, bytesTotal) =>
+        options.onProgress?.({ kind: 'writing', bytesWritten, bytesTotal }),
+      );
+      try {
+        await stat(join(temporary, modelFile));
+      } catch {
+        throw new ConversionError(
+          `Converting ${options.component} (${options.dtype}) produced no ${modelFile}`,
+        );
+      }
+      const record = {
+        component: options.component,
+        dtype: options.dtype,
+        converterVersion: options.converterVersion,
+        sources: options.sources.map((path, index) => ({ path, sha256: sourceHashes[index] })),
+        options: options.options ?? null,
+        modelFile,
+        createdAt: new Date().toISOString(),
+      };
+      await writeFile(join(temporary, RECORD_FILE), `${JSON.stringify(record, null, 2)}\n`);
+      await rename(temporary, dir);
+      return result(false);
+    } catch (error) {
+      await rm(temporary, { recursive: true, force: true });
+      throw error;
     }
-    const record = {
-      component: options.component,
-      dtype: options.dtype,
-      converterVersion: options.converterVersion,
-      sources: options.sources.map((path, index) => ({ path, sha256: sourceHashes[index] })),
-      options: options.options ?? null,
-      modelFile,
-      createdAt: new Date().toISOString(),
-    };
-    await writeFile(join(temporary, RECORD_FILE), `${JSON.stringify(record, null, 2)}\n`);
-    await rename(temporary, dir);
-    return result(false);
-  } catch (error) {
-    await rm(temporary, { recursive: true, force: true });
-    throw error;
-  } finally {
-    clearInterval(refresh);
-    await rm(lockPath, { force: true });
-  }
+  });
 }
 
 async function removeLeftovers(cacheRoot: string, prefix: string): Promise<void> {
@@ -247,34 +235,8 @@ async function isComplete(dir: string): Promise<boolean> {
   }
 }
 
-/** Creates the lock file, taking over one that was not refreshed for `staleMs`. */
-async function tryLock(lockPath: string, staleMs: number): Promise<boolean> {
-  try {
-    const handle = await open(lockPath, 'wx');
-    await handle.writeFile(`${process.pid}\n`);
-    await handle.close();
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  }
-  try {
-    const { mtimeMs } = await stat(lockPath);
-    if (Date.now() - mtimeMs > staleMs) {
-      await rm(lockPath, { force: true });
-      return await tryLock(lockPath, staleMs);
-    }
-  } catch {
-    // The lock vanished between the two calls: try again on the next poll.
-  }
-  return false;
-}
-
 function checkNamePart(what: string, value: string): void {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.]*(?:-[A-Za-z0-9_.]+)*$/.test(value)) {
     throw new ConversionError(`Conversion ${what} "${value}" is not a valid folder-name part`);
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolvePromise) => setTimeout(resolvePromise, ms));
 }
