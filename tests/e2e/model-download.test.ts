@@ -13,12 +13,10 @@
  * at least 37.7 dB per frame; another seed's video scores 26 dB. Thresholds: above 35 dB
  * overall and 32 dB for every frame, and the other seed below 30 dB.
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { GenerationSettings } from '@zeus/core';
 import { LtxPipeline } from '@zeus/inference';
 import {
@@ -41,9 +39,9 @@ import {
   type JobResult,
   type WebSocketClient,
 } from '../helpers/graphql.ts';
+import { decodeYuv, psnr, rgbToYuv } from '../helpers/frames.ts';
 import { probeVideo } from '../helpers/video.ts';
 
-const run = promisify(execFile);
 const MODEL = 'ltxv-2b-0.9.6-distilled';
 
 let dir: string;
@@ -97,69 +95,6 @@ async function modelFiles(): Promise<ModelFiles> {
   });
   if (files === undefined) throw new Error('the model files are not recorded as verified');
   return files;
-}
-
-/** An MP4's frames as raw yuv420p planes, decoded by ffmpeg. */
-async function decodeToYuv(path: string): Promise<Uint8Array> {
-  const { stdout } = await run(
-    'ffmpeg',
-    ['-v', 'error', '-i', path, '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-'],
-    { encoding: 'buffer', maxBuffer: 256 * 2 ** 20, timeout: 30_000 },
-  );
-  return new Uint8Array(stdout);
-}
-
-/**
- * RGB24 frames converted to yuv420p by ffmpeg, exactly as the worker's encoder converts them
- * before compressing: what is left between this and the decoded MP4 is the codec's loss.
- */
-async function rgbToYuv(
-  frames: readonly Uint8Array[],
-  width: number,
-  height: number,
-): Promise<Uint8Array> {
-  const child = execFile(
-    'ffmpeg',
-    [
-      '-v',
-      'error',
-      '-f',
-      'rawvideo',
-      '-pix_fmt',
-      'rgb24',
-      '-video_size',
-      `${width}x${height}`,
-      '-i',
-      '-',
-      '-f',
-      'rawvideo',
-      '-pix_fmt',
-      'yuv420p',
-      '-',
-    ],
-    { encoding: 'buffer', maxBuffer: 256 * 2 ** 20, timeout: 30_000 },
-  );
-  const chunks: Buffer[] = [];
-  child.stdout?.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const exited = new Promise<void>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0) resolve();
-      else reject(new Error(`ffmpeg exited with ${code}`));
-    });
-  });
-  for (const frame of frames) child.stdin?.write(frame);
-  child.stdin?.end();
-  await exited;
-  return new Uint8Array(Buffer.concat(chunks));
-}
-
-/** Peak signal-to-noise ratio of two 8-bit images, in dB. */
-function psnr(a: Uint8Array, b: Uint8Array): number {
-  let squared = 0;
-  for (let i = 0; i < a.length; i++) squared += ((a[i] ?? 0) - (b[i] ?? 0)) ** 2;
-  const mse = squared / a.length;
-  return mse === 0 ? Infinity : 10 * Math.log10((255 * 255) / mse);
 }
 
 /** LtxPipeline's frames for `settings`, run in this process with the worker's files. */
@@ -283,7 +218,7 @@ describe(`${MODEL} from a Hub (HF_ENDPOINT), end to end`, () => {
       frameRate: '8/1',
     });
 
-    const decoded = await decodeToYuv(video);
+    const decoded = await decodeYuv(video);
     const frames = await pipelineFrames(settings);
     expect(frames).toHaveLength(17);
     const expected = await rgbToYuv(frames, 96, 64);

@@ -4,8 +4,8 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-/** The first `count` frames of an MP4 as yuv420p planes, decoded by ffmpeg. */
-export async function decodeYuv(path: string, count: number): Promise<Uint8Array> {
+/** The first `count` frames (default all) of an MP4 as yuv420p planes, decoded by ffmpeg. */
+export async function decodeYuv(path: string, count?: number): Promise<Uint8Array> {
   const { stdout } = await run(
     'ffmpeg',
     [
@@ -13,8 +13,7 @@ export async function decodeYuv(path: string, count: number): Promise<Uint8Array
       'error',
       '-i',
       path,
-      '-frames:v',
-      String(count),
+      ...(count === undefined ? [] : ['-frames:v', String(count)]),
       '-f',
       'rawvideo',
       '-pix_fmt',
