@@ -26,11 +26,11 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund --include-workspace-
       -w @zeus/inference -w @zeus/core -w @zeus/models \
   && npm cache clean --force
 # onnxruntime-node's install script downloads the CUDA provider, too large for npm. .npmrc turns
-# it off for development machines (onnxruntime-node-install=skip); ONNXRUNTIME_NODE_INSTALL
-# takes precedence. Then only the Linux x64 binaries stay, without the TensorRT provider, which
-# Zeus does not use.
+# it off for development machines (onnxruntime-node-install=skip); ONNXRUNTIME_NODE_INSTALL=true
+# forces it (onnxruntime-node 1.30 reads a manifest name such as cuda12 as unset). Then only the
+# Linux x64 binaries stay, without the TensorRT provider, which Zeus does not use.
 WORKDIR /app/node_modules/onnxruntime-node
-RUN ONNXRUNTIME_NODE_INSTALL=cuda12 node script/install.js \
+RUN ONNXRUNTIME_NODE_INSTALL=true node script/install.js \
   && test -f bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so \
   && rm -rf bin/napi-v6/darwin bin/napi-v6/win32 bin/napi-v6/linux/arm64 \
        bin/napi-v6/linux/x64/libonnxruntime_providers_tensorrt.so

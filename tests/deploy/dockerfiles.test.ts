@@ -59,12 +59,20 @@ describe('the Dockerfiles', () => {
   it('give the worker image the CUDA provider of the installed onnxruntime-node, and only ffmpeg besides', () => {
     const text = images.inference.text;
     const flag = /ONNXRUNTIME_NODE_INSTALL=(\S+) node script\/install\.js/.exec(text)?.[1];
-    // The flag names a manifest the installed onnxruntime-node knows for Linux x64.
+    // The installed onnxruntime-node's own parser reads the flag as "force the install" (1.30
+    // reads a manifest name such as cuda12 as unset, which installs only when files are missing).
     const require = createRequire(import.meta.url);
-    const metadata = require('onnxruntime-node/script/install-metadata.js') as {
-      requirements: Record<string, string[]>;
+    const { parseInstallFlag } = require('onnxruntime-node/script/install-utils.js') as {
+      parseInstallFlag: () => unknown;
     };
-    expect(metadata.requirements['linux/x64']).toContain(flag);
+    const saved = process.env['ONNXRUNTIME_NODE_INSTALL'];
+    process.env['ONNXRUNTIME_NODE_INSTALL'] = flag;
+    try {
+      expect(parseInstallFlag()).toBe(true);
+    } finally {
+      if (saved === undefined) delete process.env['ONNXRUNTIME_NODE_INSTALL'];
+      else process.env['ONNXRUNTIME_NODE_INSTALL'] = saved;
+    }
     expect(text).toContain('test -f bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so');
     expect(text).toContain("ldd libonnxruntime_providers_cuda.so | grep 'not found'");
     const installs = [...text.matchAll(/apt-get install -y --no-install-recommends ([^\\\n&]+)/g)];
