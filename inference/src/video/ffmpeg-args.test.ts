@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { mp4Arguments } from './ffmpeg-args.ts';
+import {
+  mp4Arguments,
+  NVENC_CODEC_OPTIONS,
+  NVENC_PROBE_SIZE,
+  nvencProbeArguments,
+} from './ffmpeg-args.ts';
 
 function valueAfter(args: readonly string[], flag: string): string | undefined {
   const index = args.indexOf(flag);
@@ -55,5 +60,57 @@ describe('mp4Arguments', () => {
     expect(() => mp4Arguments({ width: 0, height: 64, frameRate: 8 })).toThrow(/width/);
     expect(() => mp4Arguments({ width: 64, height: 64, frameRate: 0 })).toThrow(/frameRate/);
     expect(() => mp4Arguments({ width: 64, height: 64.5, frameRate: 8 })).toThrow(/height/);
+  });
+});
+
+describe('mp4Arguments with NVENC', () => {
+  const args = mp4Arguments({ width: 768, height: 512, frameRate: 25, encoder: 'nvenc' });
+  const out = args.outputOptions;
+
+  it('reads the same raw frames and writes the same kind of MP4 as with x264', () => {
+    const x264 = mp4Arguments({ width: 768, height: 512, frameRate: 25 });
+    expect(args.inputOptions).toEqual(x264.inputOptions);
+    expect(valueAfter(out, '-c:v')).toBe('h264_nvenc');
+    expect(valueAfter(out, '-pix_fmt')).toBe('yuv420p');
+    expect(valueAfter(out, '-movflags')).toBe('+faststart');
+    expect(valueAfter(out, '-f')).toBe('mp4');
+    expect(valueAfter(out, '-profile:v')).toBe('high');
+    expect(out).toContain('-an');
+  });
+
+  it('holds no frame back (no B-frames, no lookahead) and aims at a constant quality', () => {
+    expect(valueAfter(out, '-bf')).toBe('0');
+    expect(out).not.toContain('-rc-lookahead');
+    expect(valueAfter(out, '-rc')).toBe('vbr');
+    expect(valueAfter(out, '-cq')).toBe('19');
+    // Without it h264_nvenc aims at 2 Mbit/s whatever the quality asked for.
+    expect(valueAfter(out, '-b:v')).toBe('0');
+    expect(valueAfter(out, '-preset')).toBe('p4');
+    expect(valueAfter(out, '-tune')).toBe('hq');
+    expect(out).not.toContain('-crf');
+  });
+
+  it("refuses x264's settings rather than ignore them", () => {
+    const base = { width: 64, height: 64, frameRate: 8, encoder: 'nvenc' } as const;
+    expect(() => mp4Arguments({ ...base, crf: 18 })).toThrow(/crf is an x264 setting/);
+    expect(() => mp4Arguments({ ...base, preset: 'fast' })).toThrow(/preset/);
+    expect(() => mp4Arguments({ ...base, tune: null })).toThrow(/tune/);
+  });
+});
+
+describe('nvencProbeArguments', () => {
+  it('encodes one piped frame with the NVENC settings of the MP4s, to nowhere', () => {
+    const probe = nvencProbeArguments();
+    expect(valueAfter(probe.inputOptions, '-pix_fmt')).toBe('rgb24');
+    expect(valueAfter(probe.inputOptions, '-video_size')).toBe(
+      `${NVENC_PROBE_SIZE}x${NVENC_PROBE_SIZE}`,
+    );
+    const codec = probe.outputOptions.slice(
+      probe.outputOptions.indexOf('-c:v'),
+      probe.outputOptions.indexOf('-c:v') + NVENC_CODEC_OPTIONS.length,
+    );
+    expect(codec).toEqual(NVENC_CODEC_OPTIONS);
+    expect(valueAfter(probe.outputOptions, '-frames:v')).toBe('1');
+    expect(valueAfter(probe.outputOptions, '-f')).toBe('null');
   });
 });

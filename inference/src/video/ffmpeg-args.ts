@@ -3,10 +3,20 @@
  * writer passes them to fluent-ffmpeg, and tests check them without running anything.
  */
 
+/**
+ * The H.264 encoders Zeus can write MP4s with: x264 on the CPU (always there), or NVIDIA's NVENC,
+ * the GPU's own video encoder, where the GPU, its driver and ffmpeg's build offer it (see
+ * encoder-choice.ts for how the worker picks one).
+ */
+export const VIDEO_ENCODERS = ['libx264', 'nvenc'] as const;
+export type VideoEncoder = (typeof VIDEO_ENCODERS)[number];
+
 export interface Mp4Encoding {
   readonly width: number;
   readonly height: number;
   readonly frameRate: number;
+  /** libx264 unless given. `crf`, `preset` and `tune` are x264's: refused with `nvenc`. */
+  readonly encoder?: VideoEncoder;
   /** x264 quality: lower is better and bigger (18 looks lossless to most eyes). */
   readonly crf?: number;
   /** x264 speed/size trade-off. */
@@ -32,6 +42,42 @@ export type X264Preset = (typeof X264_PRESETS)[number];
 export const X264_TUNES = ['zerolatency', 'fastdecode', 'film', 'animation'] as const;
 export type X264Tune = (typeof X264_TUNES)[number];
 
+/**
+ * NVENC's settings (ffmpeg's h264_nvenc; names as `ffmpeg -h encoder=h264_nvenc` lists them).
+ * Chosen from NVIDIA's and ffmpeg's documentation, not measured: no GPU was at hand
+ * (docs/BENCHMARKS.md).
+ * - `-preset p4 -tune hq`: NVENC's default speed/quality point and its tuning for files rather
+ *   than streams. The low-latency tunings (`ll`, `ull`) buy latency inside a stream's rate
+ *   control; a finished file gains nothing from them, and the encoder's tail is short anyway
+ *   (next point).
+ * - `-bf 0`, and no `-rc-lookahead` (0 by default): nothing is held back for reordering or look
+ *   ahead, so each frame is written as it arrives and the file is complete right after the last
+ *   one, as `-tune zerolatency` does for x264. B-frames would make files somewhat smaller, by an
+ *   amount not measured here.
+ * - `-rc vbr -cq 19 -b:v 0`: constant quality, like x264's CRF (19 is the value commonly given as
+ *   visually close to lossless; the scales are not the same). `-b:v 0` lifts h264_nvenc's default
+ *   2 Mbit/s target, which would otherwise cap the quality.
+ * - `-profile:v high`: what x264 writes too (h264_nvenc defaults to main); every browser plays it.
+ */
+export const NVENC_CODEC_OPTIONS: readonly string[] = [
+  '-c:v',
+  'h264_nvenc',
+  '-preset',
+  'p4',
+  '-tune',
+  'hq',
+  '-rc',
+  'vbr',
+  '-cq',
+  '19',
+  '-b:v',
+  '0',
+  '-bf',
+  '0',
+  '-profile:v',
+  'high',
+];
+
 export interface FfmpegArguments {
   /** Options describing the piped input (before `-i`). */
   readonly inputOptions: readonly string[];
@@ -55,25 +101,10 @@ export function mp4Arguments(encoding: Mp4Encoding): FfmpegArguments {
     throw new RangeError(`width and height must be even for yuv420p (got ${width}×${height}).`);
   }
   return {
-    inputOptions: [
-      '-f',
-      'rawvideo',
-      '-pix_fmt',
-      'rgb24',
-      '-video_size',
-      `${width}x${height}`,
-      '-framerate',
-      String(frameRate),
-    ],
+    inputOptions: rawFramesInput(width, height, frameRate),
     outputOptions: [
       '-an',
-      '-c:v',
-      'libx264',
-      '-preset',
-      encoding.preset ?? 'veryfast',
-      ...(encoding.tune === null ? [] : ['-tune', encoding.tune ?? 'zerolatency']),
-      '-crf',
-      String(encoding.crf ?? 18),
+      ...codecOptions(encoding),
       // 4:2:0 chroma: the only pixel format every browser and phone decodes.
       '-pix_fmt',
       'yuv420p',
@@ -84,6 +115,63 @@ export function mp4Arguments(encoding: Mp4Encoding): FfmpegArguments {
       'mp4',
     ],
   };
+}
+
+/** Width and height of the probe's frame: above the smallest picture every NVENC generation accepts. */
+export const NVENC_PROBE_SIZE = 256;
+
+/**
+ * Whether NVENC works here, asked the way the worker would use it: one black frame, piped in as
+ * the worker pipes frames, through NVENC with the settings above, to nowhere. A GPU or driver
+ * that cannot do one of those settings fails this, rather than every job.
+ */
+export function nvencProbeArguments(): FfmpegArguments {
+  return {
+    inputOptions: rawFramesInput(NVENC_PROBE_SIZE, NVENC_PROBE_SIZE, 25),
+    outputOptions: [
+      '-an',
+      ...NVENC_CODEC_OPTIONS,
+      '-pix_fmt',
+      'yuv420p',
+      '-frames:v',
+      '1',
+      '-f',
+      'null',
+    ],
+  };
+}
+
+function rawFramesInput(width: number, height: number, frameRate: number): string[] {
+  return [
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'rgb24',
+    '-video_size',
+    `${width}x${height}`,
+    '-framerate',
+    String(frameRate),
+  ];
+}
+
+function codecOptions(encoding: Mp4Encoding): readonly string[] {
+  if (encoding.encoder === 'nvenc') {
+    for (const option of ['crf', 'preset', 'tune'] as const) {
+      if (encoding[option] !== undefined) {
+        throw new RangeError(`${option} is an x264 setting; NVENC has its own.`);
+      }
+    }
+    return NVENC_CODEC_OPTIONS;
+  }
+  return [
+    '-c:v',
+    'libx264',
+    '-preset',
+    encoding.preset ?? 'veryfast',
+    ...(encoding.tune === null ? [] : ['-tune', encoding.tune ?? 'zerolatency']),
+    '-crf',
+    String(encoding.crf ?? 18),
+  ];
 }
 
 /**
