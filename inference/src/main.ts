@@ -1,8 +1,10 @@
 /**
  * Worker entry point: `node --import tsx inference/src/main.ts`, configured by the environment
- * (see worker/config.ts). Exits with EXIT_CONFIG when the configured model cannot run here.
+ * (see worker/config.ts). Exits with EXIT_CONFIG when the configured model or video encoder
+ * cannot run here.
  */
 import {
+  ConfigError,
   createLogger,
   EXIT_CONFIG,
   loadConfigOrExit,
@@ -21,7 +23,7 @@ let worker;
 try {
   worker = await startWorker(config, logger);
 } catch (error) {
-  if (!(error instanceof ModelUnavailableError)) throw error;
+  if (!(error instanceof ModelUnavailableError || error instanceof ConfigError)) throw error;
   console.error(`Worker: ${error.message}`);
   process.exit(EXIT_CONFIG);
 }

@@ -17,6 +17,7 @@ import { z } from 'zod';
 import { PRECISIONS } from '../ltx/pipeline.ts';
 import { TEXT_ENCODER_SETTINGS } from '../ltx/text-encoder-placement.ts';
 import { DEVICES } from '../onnx/runtime.ts';
+import { VIDEO_ENCODER_SETTINGS } from '../video/encoder-choice.ts';
 
 export const workerEnvironment = z
   .object({
@@ -45,6 +46,12 @@ export const workerEnvironment = z
      * inference/src/ltx/text-encoder-placement.ts).
      */
     ZEUS_TEXT_ENCODER: z.enum(TEXT_ENCODER_SETTINGS).default('auto'),
+    /**
+     * The MP4s' H.264 encoder: `auto` uses NVENC (the GPU's video encoder) when a one-frame
+     * encode through it works at start, libx264 otherwise; `nvenc` refuses to start without it;
+     * `libx264` never asks (video/encoder-choice.ts).
+     */
+    ZEUS_VIDEO_ENCODER: z.enum(VIDEO_ENCODER_SETTINGS).default('auto'),
     /**
      * After a failure to download or load the model, the worker tries again after this long,
      * doubling up to ten minutes while it keeps failing.

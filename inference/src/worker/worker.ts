@@ -43,7 +43,9 @@ import {
 import { createPipeline } from '../pipeline/create-pipeline.ts';
 import { queryGpuMemory } from '../system/gpu-memory.ts';
 import type { VideoPipeline } from '../pipeline/types.ts';
+import { selectVideoEncoder } from '../video/encoder-choice.ts';
 import { Mp4Writer, VIDEO_FILE_NAME } from '../video/mp4-writer.ts';
+import { probeNvenc } from '../video/nvenc-probe.ts';
 import type { WorkerConfig } from './config.ts';
 import { describeFailure } from './failures.ts';
 import { JobClock } from './job-clock.ts';
@@ -86,7 +88,8 @@ export interface RunningWorker {
 
 /**
  * Starts the worker: heartbeats and queue repair at once, jobs once the model is ready (see
- * `ready`). Throws ModelUnavailableError for settings that cannot work (a bad HF_TOKEN).
+ * `ready`). Throws ModelUnavailableError for settings that cannot work (a bad HF_TOKEN), and
+ * ConfigError when ZEUS_VIDEO_ENCODER=nvenc and NVENC does not work here.
  */
 export async function startWorker(config: WorkerConfig, logger: Logger): Promise<RunningWorker> {
   const workerId = config.ZEUS_WORKER_ID;
@@ -106,6 +109,12 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
       throw error;
     }
   }
+  // Throws ConfigError when ZEUS_VIDEO_ENCODER=nvenc and NVENC does not work here.
+  const video = await selectVideoEncoder(config.ZEUS_VIDEO_ENCODER, () => probeNvenc());
+  logger.info(
+    { encoder: video.encoder, setting: config.ZEUS_VIDEO_ENCODER, reason: video.reason },
+    `videos are encoded with ${video.encoder}`,
+  );
 
   const keys = new RedisKeys(config.ZEUS_REDIS_PREFIX);
   // Worker updates wait for Redis to come back rather than fail the job they belong to.
@@ -441,6 +450,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
         width: settings.width,
         height: settings.height,
         frameRate: settings.frameRate,
+        encoder: video.encoder,
         expectedFrames: settings.numFrames,
       });
       const firstFrame =

@@ -1,0 +1,60 @@
+/**
+ * The worker process itself (`inference/src/main.ts`): settings that cannot work here stop it
+ * at start with EXIT_CONFIG and a message that says why.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EXIT_CONFIG } from '@zeus/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { probeNvenc } from './video/nvenc-probe.ts';
+
+const MAIN = join(import.meta.dirname, 'main.ts');
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'zeus-worker-main-test-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Runs the worker with only `env` set; resolves with its exit code and standard error. */
+function runWorker(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+      env: { PATH: process.env['PATH'] ?? '', HOME: dir, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: 45_000,
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      resolve({ code, stderr });
+    });
+  });
+}
+
+describe('worker process', () => {
+  it('with ZEUS_VIDEO_ENCODER=nvenc where NVENC does not work, exits at once saying why', async (context) => {
+    const probe = await probeNvenc();
+    if (probe.works) context.skip();
+    const { code, stderr } = await runWorker({
+      ZEUS_VIDEO_ENCODER: 'nvenc',
+      ZEUS_MODEL: 'tiny-random',
+      ZEUS_MODELS_DIR: join(dir, 'models'),
+      ZEUS_GENERATED_DIR: join(dir, 'generated'),
+      // Never reached: the encoder is checked first.
+      REDIS_URL: 'redis://127.0.0.1:9',
+      ZEUS_WORKER_PORT: '0',
+    });
+    expect(stderr).toContain(
+      "ZEUS_VIDEO_ENCODER is nvenc, but ffmpeg's h264_nvenc cannot encode here: ",
+    );
+    expect(code).toBe(EXIT_CONFIG);
+  });
+});
