@@ -41,7 +41,7 @@ export interface WorkerBenchSettings {
   readonly chunkFrames: number;
   readonly denoisingSteps: number;
   readonly stepMs: number;
-  readonly encoding: Pick<Mp4Encoding, 'crf' | 'preset'>;
+  readonly encoding: Pick<Mp4Encoding, 'encoder' | 'crf' | 'preset' | 'tune'>;
 }
 
 /** When each thing happened, in epoch milliseconds (comparable across processes). */

@@ -6,7 +6,7 @@
  * Beside it, ffmpeg alone encodes the same raw frames from a file with the same arguments: the
  * cost of the encoding itself. Encoder settings are compared both ways.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { closeRedis, connectRedis, JobQueue, JobStore, newJob, RedisKeys } from '@zeus/core';
 import { mp4Arguments, type Mp4Encoding } from '../../inference/src/video/ffmpeg-args.ts';
+import { probeNvenc } from '../../inference/src/video/nvenc-probe.ts';
 import { startTestRedis } from '../../tests/helpers/redis.ts';
 import { probeVideo } from '../../tests/helpers/video.ts';
 import { numberListSetting, numberSetting, type Benchmark } from '../lib/benchmark.ts';
@@ -31,11 +32,17 @@ const FRAME_RATE = 25;
 
 interface Candidate {
   readonly label: string;
-  readonly encoding: Pick<Mp4Encoding, 'crf' | 'preset' | 'tune'>;
+  readonly encoding: Pick<Mp4Encoding, 'encoder' | 'crf' | 'preset' | 'tune'>;
 }
 
-/** Zeus's default first; the others are what the figures are compared with. */
-const CANDIDATES: readonly Candidate[] = [
+/** Zeus's NVENC settings (ffmpeg-args.ts), measured where the probe says NVENC works. */
+const NVENC_CANDIDATE: Candidate = { label: 'nvenc p4 hq cq 19', encoding: { encoder: 'nvenc' } };
+
+/**
+ * libx264: Zeus's default (without NVENC) first; the others are what the figures are compared
+ * with.
+ */
+const X264_CANDIDATES: readonly Candidate[] = [
   { label: 'veryfast zerolatency crf 18', encoding: { preset: 'veryfast', crf: 18 } },
   { label: 'veryfast crf 18', encoding: { preset: 'veryfast', crf: 18, tune: null } },
   { label: 'superfast crf 18', encoding: { preset: 'superfast', crf: 18, tune: null } },
@@ -84,9 +91,17 @@ export const workerBenchmark: Benchmark = {
         ...['-frames:v', String(FRAMES), '-pix_fmt', 'rgb24', '-f', 'rawvideo', framesPath],
       ]);
 
+      // What ZEUS_VIDEO_ENCODER=auto would pick here comes first, measured at every rate.
+      const nvenc = await probeNvenc();
+      details['nvenc'] = nvenc;
+      options.log(
+        `worker: NVENC ${nvenc.works ? 'encodes here' : `cannot encode here: ${nvenc.reason}`}`,
+      );
+      const candidates = nvenc.works ? [NVENC_CANDIDATE, ...X264_CANDIDATES] : X264_CANDIDATES;
+
       // ffmpeg alone: the encoding's own cost, for every candidate.
       const alone: Record<string, unknown> = {};
-      for (const candidate of CANDIDATES) {
+      for (const candidate of candidates) {
         const times: number[] = [];
         let bytes = 0;
         for (let i = 0; i < options.runs; i += 1) {
@@ -108,8 +123,8 @@ export const workerBenchmark: Benchmark = {
       // Zeus's worker path: the default encoder at each decode rate, then every candidate at
       // the first rate.
       const plans = [
-        ...decodeRates.map((fps) => ({ fps, candidate: CANDIDATES[0] as Candidate })),
-        ...CANDIDATES.slice(1).map((candidate) => ({ fps: decodeRates[0] ?? 30, candidate })),
+        ...decodeRates.map((fps) => ({ fps, candidate: candidates[0] as Candidate })),
+        ...candidates.slice(1).map((candidate) => ({ fps: decodeRates[0] ?? 30, candidate })),
       ];
       const zeus: Record<string, unknown> = {};
       for (const { fps, candidate } of plans) {
@@ -128,7 +143,7 @@ export const workerBenchmark: Benchmark = {
           `worker: ${name}: last frame → MP4 ${runs.map((r) => Math.round(r.lastFrameToMp4Ms)).join(', ')} ms, ` +
             `pickup ${runs.map((r) => round(r.pickupMs, 1)).join(', ')} ms`,
         );
-        const isDefault = candidate === CANDIDATES[0];
+        const isDefault = candidate === candidates[0];
         if (isDefault && fps === decodeRates[0]) {
           figures.push(
             figure(
@@ -164,7 +179,6 @@ export const workerBenchmark: Benchmark = {
         zeus[name] = runs;
       }
       details['zeus'] = zeus;
-      details['nvenc'] = await nvencAvailable();
       return { figures, details };
     } finally {
       await redis.stop();
@@ -267,42 +281,4 @@ async function zeusRuns(
     await queue.close();
     await closeRedis(redis);
   }
-}
-
-/** Whether this ffmpeg can encode with NVENC here (an NVIDIA GPU and driver are present). */
-async function nvencAvailable(): Promise<{ available: boolean; reason: string }> {
-  return new Promise((resolve) => {
-    const probe = spawn(
-      'ffmpeg',
-      [
-        '-v',
-        'error',
-        '-f',
-        'lavfi',
-        '-i',
-        'color=size=256x256',
-        '-frames:v',
-        '1',
-        '-c:v',
-        'h264_nvenc',
-        '-f',
-        'null',
-        '-',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let stderr = '';
-    probe.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    probe.on('error', (error) => {
-      resolve({ available: false, reason: error.message });
-    });
-    probe.on('close', (code) => {
-      resolve({
-        available: code === 0,
-        reason: code === 0 ? 'encoded a frame' : (stderr.trim().split('\n').at(-1) ?? ''),
-      });
-    });
-  });
 }
