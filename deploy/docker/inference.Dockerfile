@@ -56,6 +56,11 @@ RUN cd node_modules/onnxruntime-node/bin/napi-v6/linux/x64 \
 COPY core core
 COPY models models
 COPY inference inference
+# NVENC (ZEUS_VIDEO_ENCODER, README "Configuration"): Ubuntu's ffmpeg has h264_nvenc, which
+# loads the driver's libnvidia-encode.so.1 when it encodes. The NVIDIA Container Toolkit mounts
+# that library only for the `video` driver capability, and the CUDA image asks for compute and
+# utility alone: without this, `auto` falls back to libx264 on every GPU.
+ENV NVIDIA_DRIVER_CAPABILITIES=compute,utility,video
 ENV NODE_ENV=production \
     ZEUS_DEVICE=cuda \
     ZEUS_MODELS_DIR=/models \

@@ -258,6 +258,10 @@ describe('the images’ commands, run as plain processes', () => {
     const image = images.inference;
     expect(inference.environment?.['ZEUS_GENERATED_DIR']).toBe(mountPoint(inference, '/generated'));
     expect(image.env['ZEUS_DEVICE']).toBe('cuda');
+    // NVENC needs the driver's video libraries in the container (ZEUS_VIDEO_ENCODER).
+    expect(image.env['NVIDIA_DRIVER_CAPABILITIES']?.split(',')).toEqual(
+      expect.arrayContaining(['compute', 'utility', 'video']),
+    );
     const [command, ...args] = image.command;
     await supervisor.start({
       name: 'inference',
