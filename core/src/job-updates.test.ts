@@ -137,6 +137,25 @@ describe('JobUpdateRelay', () => {
     expect(relay.openCount).toBe(0);
   });
 
+  it('hands every subscriber of a job the same object for one change, and its own first state', async () => {
+    const job = await submit();
+    await store.update(job.id, { type: 'start', workerId: 'w', totalSteps: 2 });
+    const streams = [await relay.open(job.id), await relay.open(job.id)];
+    const [firstA, firstB] = await Promise.all(streams.map(nextValue));
+    // The current state is read for each subscriber (the API executes it for each).
+    expect(firstA).toEqual(firstB);
+    expect(firstA).not.toBe(firstB);
+
+    await store.update(job.id, { type: 'progress', attempt: 1, stage: 'DENOISING', step: 1 });
+    const [changeA, changeB] = await Promise.all(streams.map(nextValue));
+    // One relayed change is one object: the API executes it once for both (shared-subscriptions).
+    expect(changeA).toBe(changeB);
+    expect(changeA).toMatchObject({ status: 'RUNNING', step: 1, queuePosition: null });
+    for (const stream of streams) await stream.return?.();
+    expect(relay.openCount).toBe(0);
+    await store.update(job.id, { type: 'cancel' });
+  });
+
   it('drops events that are not newer than what was shown', async () => {
     const job = await submit();
     // The update lands between subscribing and reading: the read already includes it, so the

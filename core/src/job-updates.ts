@@ -55,6 +55,27 @@ class Inbox {
 }
 
 /**
+ * Views of relayed records, by record and queue position. Every subscriber of a job gets the
+ * same parsed record for one message, and so the same view object: the API executes each
+ * subscription event once for all subscribers that share it (server's shared-subscriptions.ts).
+ */
+const relayedViews = new WeakMap<Job, Map<number | null, JobView>>();
+
+function relayedView(job: Job, queuePosition: number | null): JobView {
+  let byPosition = relayedViews.get(job);
+  if (byPosition === undefined) {
+    byPosition = new Map();
+    relayedViews.set(job, byPosition);
+  }
+  let view = byPosition.get(queuePosition);
+  if (view === undefined) {
+    view = { ...job, queuePosition };
+    byPosition.set(queuePosition, view);
+  }
+  return view;
+}
+
+/**
  * One subscriber's view of one job: the current state first, then each newer state, ending
  * after a final one. A plain iterator rather than an async generator so that `return()` (the
  * client went away) unsubscribes at once, even while waiting for the next change.
@@ -103,7 +124,7 @@ class JobUpdateStream implements AsyncIterableIterator<JobView> {
     // queue in the same step that changes its status, so the last known position still holds.
     const queuePosition =
       message.job.status === 'QUEUED' ? (this.last?.queuePosition ?? null) : null;
-    return { ...message.job, queuePosition };
+    return relayedView(message.job, queuePosition);
   }
 
   /** Newer version, or the same version with a new queue position. */

@@ -67,6 +67,7 @@ import { JobService } from './job-service.ts';
 import { PromptTokens } from './prompt-tokens.ts';
 import { outputsHandler } from './outputs-route.ts';
 import { createResolvers, type ApiContext } from './resolvers.ts';
+import { sharedSubscribe } from './shared-subscriptions.ts';
 import {
   acceptUpload,
   BodyTooLargeError,
@@ -248,6 +249,8 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
   const webSocketServer = useServer<Record<string, unknown> | undefined, ConnectionExtra>(
     {
       schema,
+      // Subscribers of one job asking the same thing share each update's execution.
+      subscribe: sharedSubscribe({ sharingKey: subscriptionSharingKey }),
       onConnect: (ctx) => {
         const presented =
           keyFromConnectionParams(ctx.connectionParams) ??
@@ -637,6 +640,22 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
       return closing;
     },
   };
+}
+
+/**
+ * What a subscription's results depend on besides the event: the query, operation and variables,
+ * and the API key (resolvers check access by key; the caller's address only goes to logs).
+ */
+function subscriptionSharingKey(args: ExecutionArgs): string | null {
+  const query = args.document.loc?.source.body;
+  if (query === undefined) return null;
+  const { caller } = args.contextValue as ApiContext;
+  return JSON.stringify([
+    query,
+    args.operationName ?? null,
+    args.variableValues ?? null,
+    caller.keyName,
+  ]);
 }
 
 /** Ends a WebSocket upgrade with an HTTP error in GraphQL's shape. */
