@@ -79,13 +79,14 @@ return 1
 
 /**
  * Removes a finished job's records (retention): only if the record is still exactly what the
- * sweeper read, so a job cannot be removed on a stale reading.
- *   KEYS: job, history, owner history (or history again), webhook deliveries
+ * sweeper read, so a job cannot be removed on a stale reading. The job's copy of its first-frame
+ * image goes with it: a FAILED or CANCELLED job keeps its copy until then, for `retryJob`.
+ *   KEYS: job, history, owner history (or history again), webhook deliveries, first-frame image
  *   ARGV: expected record, job id
  */
 const REMOVE_SCRIPT = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1], KEYS[4])
+redis.call('DEL', KEYS[1], KEYS[4], KEYS[5])
 redis.call('ZREM', KEYS[2], ARGV[2])
 redis.call('ZREM', KEYS[3], ARGV[2])
 return 1
@@ -276,8 +277,9 @@ export class JobStore {
   }
 
   /**
-   * Removes a finished job's records, as read in `job` (retention): false when it changed since
-   * or is gone. Its files are the caller's to remove first.
+   * Removes a finished job's records and its copy of its first-frame image, as read in `job`
+   * (retention): false when it changed since or is gone. Its files are the caller's to remove
+   * first.
    */
   async removeFinished(job: Job): Promise<boolean> {
     if (!isFinalStatus(job.status))
@@ -287,11 +289,12 @@ export class JobStore {
     const owner = job.owner ?? null;
     const removed = await this.redis.eval(
       REMOVE_SCRIPT,
-      4,
+      5,
       this.keys.job(job.id),
       this.keys.history,
       owner === null ? this.keys.history : this.keys.ownerHistory(owner),
       this.keys.webhookDeliveries(job.id),
+      this.keys.jobImage(job.id),
       record,
       job.id,
     );

@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRedis, type TestRedis } from '../../tests/helpers/redis.ts';
-import type { Job } from './job.ts';
+import type { FirstFrameImage, Job } from './job.ts';
 import { newJob } from './job-state.ts';
 import { JobStore } from './job-store.ts';
 import { closeRedis, connectRedis, type Redis } from './redis.ts';
 import { RedisKeys } from './redis-keys.ts';
 import { RetentionSweeper } from './retention-sweeper.ts';
+import { UploadStore } from './uploads.ts';
 
 let redisServer: TestRedis;
 let redis: Redis;
@@ -25,7 +26,7 @@ afterAll(async () => {
 const HOUR = 3_600_000;
 const logger = pino({ level: 'silent' });
 
-function aJob(createdAt: Date, batchId: string | null = null): Job {
+function aJob(createdAt: Date, batchId: string | null = null, image?: FirstFrameImage): Job {
   return {
     ...newJob({
       id: randomUUID(),
@@ -37,6 +38,7 @@ function aJob(createdAt: Date, batchId: string | null = null): Job {
         numFrames: 9,
         frameRate: 8,
         seed: 1,
+        ...(image === undefined ? {} : { image }),
       },
       model: 'tiny-random',
       totalSteps: 8,
@@ -93,6 +95,64 @@ describe('RetentionSweeper on Redis', () => {
     expect(history.totalCount).toBe(3);
     // Nothing more to do.
     expect(await sweeper.sweep()).toEqual({ removed: 0 });
+  });
+
+  it("removes a failed or cancelled image-to-video job's copy of its image with its record", async () => {
+    const keys = new RedisKeys(`sweep-${randomUUID().slice(0, 8)}`);
+    const store = new JobStore(redis, keys, { maxQueued: 100 });
+    const uploads = new UploadStore(redis, keys, { ttlSeconds: 3600 });
+    const now = new Date('2026-03-01T12:00:00.000Z');
+    const at = (hoursAgo: number): Date => new Date(now.getTime() - hoursAgo * HOUR);
+    const upload = await uploads.put(
+      Uint8Array.of(1, 2, 3),
+      { type: 'png', width: 64, height: 64, bytes: 3 },
+      null,
+    );
+    const image: FirstFrameImage = {
+      uploadId: upload.uploadId,
+      type: upload.type,
+      width: upload.width,
+      height: upload.height,
+      bytes: upload.bytes,
+    };
+    // As the API submits them: the job's record, then the upload copied to the job.
+    const withImage = async (createdHoursAgo: number): Promise<Job> => {
+      const job = await store.submit(aJob(at(createdHoursAgo), null, image));
+      expect(await uploads.attachToJob(upload.uploadId, job.id)).toBe(true);
+      return job;
+    };
+    // Failed by a worker 5 h ago; cancelled while queued 5 h ago: both expired (2 h retention).
+    const failed = await withImage(6);
+    await store.update(failed.id, { type: 'start', workerId: 'w', totalSteps: 8 }, () => at(6));
+    await store.update(
+      failed.id,
+      { type: 'fail', attempt: 1, code: 'ENCODER_FAILED', message: 'ffmpeg exited' },
+      () => at(5),
+    );
+    const cancelled = await withImage(6);
+    await store.update(cancelled.id, { type: 'cancel' }, () => at(5));
+    // Failed 1 h ago: kept, and so is its image (a retry copies it).
+    const recent = await withImage(3);
+    await store.update(recent.id, { type: 'fail', code: 'WORKER_LOST', message: 'x' }, () => at(1));
+    for (const job of [failed, cancelled, recent]) {
+      expect((await store.get(job.id))?.status).toMatch(/^(FAILED|CANCELLED)$/);
+      expect(await uploads.jobImage(job.id)).not.toBeNull();
+    }
+
+    const sweeper = new RetentionSweeper(store, redis, keys, {
+      retentionMs: 2 * HOUR,
+      holder: 'test',
+      logger,
+      now: () => now,
+      removeFiles: () => Promise.resolve(),
+    });
+    expect(await sweeper.sweep()).toEqual({ removed: 2 });
+    for (const swept of [failed, cancelled]) {
+      expect(await store.get(swept.id)).toBeNull();
+      expect(await redis.exists(keys.jobImage(swept.id))).toBe(0);
+    }
+    expect(await store.get(recent.id)).not.toBeNull();
+    expect(Array.from((await uploads.jobImage(recent.id)) ?? [])).toEqual([1, 2, 3]);
   });
 
   it('sweeps in one process at a time', async () => {

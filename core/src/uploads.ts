@@ -7,7 +7,9 @@
  * - Submitting a job with `imageId` copies the upload to the job (one Redis step), so the job
  *   keeps its image however long it waits in the queue, and the upload can seed other jobs until
  *   it expires. The worker reads the job's copy when it starts and deletes it once the video is
- *   made; a copy no job came for expires after JOB_IMAGE_TTL_SECONDS.
+ *   made. A FAILED or CANCELLED job keeps its copy for `retryJob` until the retention sweeper
+ *   removes the job's record, which removes the copy with it (`JobStore.removeFinished`); a copy
+ *   no job came for expires after JOB_IMAGE_TTL_SECONDS.
  */
 import { randomUUID } from 'node:crypto';
 import { isJobId } from './job-store.ts';
