@@ -4,6 +4,8 @@
  * `extensions.code` and a message that says what to fix; none leaks a stack trace or a path.
  * Afterwards nothing was queued or stored, and every process is still the one that started.
  * No worker: a job queued by mistake would stay in the queue for the final check to see.
+ * Webhooks are on (so a webhookUrl is judged by its form); the few mistakes that need API keys
+ * (a priority a key may not use) run on a second, smaller stack with keys.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -27,7 +29,12 @@ beforeAll(async () => {
     generatedDir: join(dir, 'generated'),
     port: 0,
     workers: 0,
-    env: { ZEUS_MODEL: 'tiny-random', ZEUS_LOG_LEVEL: 'warn' },
+    env: {
+      ZEUS_MODEL: 'tiny-random',
+      ZEUS_LOG_LEVEL: 'warn',
+      // Webhooks on, so that a webhookUrl is judged by its form rather than refused outright.
+      ZEUS_WEBHOOK_SECRET: 'bad-input-webhook-secret',
+    },
   });
   for (const name of stack.processNames) pidsAtStart.set(name, stack.pid(name));
   stopWatching = stack.onEvent((event) => processEvents.push(event));
@@ -293,6 +300,145 @@ const inputRows: Row[] = [
     },
   ],
   [
+    'a priority above the range',
+    () => submit({ prompt: 'a fox', priority: 11 }),
+    {
+      status: 200,
+      code: 'BAD_USER_INPUT',
+      message: /^priority must be between -10 and 10 \(got 11\)\.$/,
+      extensions: { field: 'priority', rule: 'range' },
+    },
+  ],
+  [
+    'a priority below the range',
+    () => submit({ prompt: 'a fox', priority: -11 }),
+    {
+      status: 200,
+      code: 'BAD_USER_INPUT',
+      message: /^priority must be between -10 and 10 \(got -11\)\.$/,
+      extensions: { field: 'priority', rule: 'range' },
+    },
+  ],
+  [
+    'a priority as a word',
+    () => submit({ prompt: 'a fox', priority: 'high' }),
+    {
+      status: 400,
+      code: 'BAD_USER_INPUT',
+      message: /at "input\.priority"; Int cannot represent non-integer value: "high"/,
+    },
+  ],
+  [
+    'a fractional priority',
+    () => submit({ prompt: 'a fox', priority: 1.5 }),
+    {
+      status: 400,
+      code: 'BAD_USER_INPUT',
+      message: /at "input\.priority"; Int cannot represent non-integer value: 1\.5/,
+    },
+  ],
+  [
+    'a webhookUrl that is no URL',
+    () => submit({ prompt: 'a fox', webhookUrl: 'example.com/hook' }),
+    {
+      status: 200,
+      code: 'BAD_USER_INPUT',
+      message: /^webhookUrl must be an absolute http:\/\/ or https:\/\/ URL\.$/,
+      extensions: { field: 'webhookUrl', rule: 'url' },
+    },
+  ],
+  [
+    'a webhookUrl of another scheme',
+    () => submit({ prompt: 'a fox', webhookUrl: 'file:///etc/passwd' }),
+    {
+      status: 200,
+      code: 'BAD_USER_INPUT',
+      message: /^webhookUrl must be an http:\/\/ or https:\/\/ URL \(got file\)\.$/,
+      extensions: { field: 'webhookUrl', rule: 'url' },
+    },
+  ],
+  [
+    'a webhookUrl on a private address',
+    () => submit({ prompt: 'a fox', webhookUrl: 'http://10.1.2.3/hook' }),
+    {
+      status: 200,
+      code: 'BAD_USER_INPUT',
+      message:
+        /^webhookUrl must reach a public address: .+ \(the operator can allow private addresses with ZEUS_WEBHOOK_ALLOW_PRIVATE\)\.$/,
+      extensions: { field: 'webhookUrl', rule: 'publicAddress' },
+    },
+  ],
+  [
+    'a webhookUrl on the cloud metadata address',
+    () => submit({ prompt: 'a fox', webhookUrl: 'http://169.254.169.254/latest/meta-data' }),
+    {
+      status: 200,
+      code: 'BAD_USER_INPUT',
+      message: /^webhookUrl must reach a public address: /,
+      extensions: { field: 'webhookUrl', rule: 'publicAddress' },
+    },
+  ],
+  [
+    'a webhookUrl on localhost',
+    () => submit({ prompt: 'a fox', webhookUrl: 'http://localhost:8080/graphql' }),
+    {
+      status: 200,
+      code: 'BAD_USER_INPUT',
+      message: /^webhookUrl must reach a public address: localhost is a loopback name /,
+      extensions: { field: 'webhookUrl', rule: 'publicAddress' },
+    },
+  ],
+  [
+    'unknown webhookEvents',
+    () =>
+      submit({ prompt: 'a fox', webhookUrl: 'https://example.com/hook', webhookEvents: 'NOPE' }),
+    {
+      status: 400,
+      code: 'BAD_USER_INPUT',
+      message: /at "input\.webhookEvents"; Value "NOPE" does not exist in "WebhookEvents" enum/,
+    },
+  ],
+  [
+    'webhookEvents without a webhookUrl',
+    () => submit({ prompt: 'a fox', webhookEvents: 'STAGES' }),
+    {
+      status: 200,
+      code: 'BAD_USER_INPUT',
+      message: /^webhookEvents needs a webhookUrl to send the events to\.$/,
+      extensions: { field: 'webhookEvents', rule: 'required' },
+    },
+  ],
+  [
+    'a preview that is not a boolean',
+    () => submit({ prompt: 'a fox', preview: 'yes' }),
+    {
+      status: 400,
+      code: 'BAD_USER_INPUT',
+      message: /at "input\.preview"; Boolean cannot represent a non boolean value: "yes"/,
+    },
+  ],
+  [
+    'an unknown imageId',
+    () => submit({ prompt: 'a fox', imageId: '00000000-0000-4000-8000-000000000000' }),
+    {
+      status: 200,
+      code: 'BAD_USER_INPUT',
+      message:
+        /^imageId must be the id of an image uploaded with POST \/uploads in the last \d+ minutes \(with the same API key\); no such upload\. Upload the image again\.$/,
+      extensions: { field: 'imageId', rule: 'imageId' },
+    },
+  ],
+  [
+    'a malformed imageId',
+    () => submit({ prompt: 'a fox', imageId: '../../etc/passwd' }),
+    {
+      status: 200,
+      code: 'BAD_USER_INPUT',
+      message: /^imageId must be the id of an image uploaded with POST \/uploads/,
+      extensions: { field: 'imageId', rule: 'imageId' },
+    },
+  ],
+  [
     'an unknown field in the input',
     () => submit({ prompt: 'a fox', style: 'anime' }),
     {
@@ -508,6 +654,30 @@ const requestRows: Row[] = [
       extensions: { field: 'id', rule: 'jobId' },
     },
   ],
+  ...(['cancelJob', 'retryJob'] as const).flatMap((mutation): Row[] => [
+    [
+      `${mutation} with an unknown job id`,
+      () =>
+        query(`mutation ($id: ID!) { ${mutation}(id: $id) { id } }`, {
+          id: '00000000-0000-4000-8000-000000000000',
+        }),
+      {
+        status: 200,
+        code: 'NOT_FOUND',
+        message: /^No job with id "00000000-0000-4000-8000-000000000000"\.$/,
+      },
+    ],
+    [
+      `${mutation} with a malformed job id`,
+      () => query(`mutation ($id: ID!) { ${mutation}(id: $id) { id } }`, { id: 'job-1; DEL *' }),
+      {
+        status: 200,
+        code: 'BAD_USER_INPUT',
+        message: /^id must be a job id, a UUID such as .+ \(got "job-1; DEL \*"\)\.$/,
+        extensions: { field: 'id', rule: 'jobId' },
+      },
+    ],
+  ]),
   [
     'a page size out of range',
     () => query('{ jobs(first: 1000) { totalCount } }'),
@@ -755,6 +925,80 @@ describe('WebSocket messages that break the protocol', () => {
     const own = rawWebSocket(url(), { origin: stack.url });
     await own.opened;
     own.close();
+  });
+});
+
+/**
+ * A priority above what a key may use is only wrong with API keys on, so it gets a stack of its
+ * own (one API server behind Caddy): bob is allowed nothing above 0, alice up to 3.
+ */
+describe('priorities not allowed to a key (API keys on)', () => {
+  const KEYS = { alice: 'alice-key-0123456789', bob: 'bob-key-0123456789ab' } as const;
+  let keyed: LocalStack;
+
+  beforeAll(async () => {
+    keyed = await startLocalStack({
+      dataDir: join(dir, 'keyed-data'),
+      generatedDir: join(dir, 'keyed-generated'),
+      port: 0,
+      workers: 0,
+      apiServers: 1,
+      env: {
+        ZEUS_MODEL: 'tiny-random',
+        ZEUS_LOG_LEVEL: 'warn',
+        ZEUS_API_KEYS: `alice:${KEYS.alice},bob:${KEYS.bob}`,
+        ZEUS_KEY_PRIORITIES: 'alice:3',
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await keyed.stop();
+  });
+
+  const submitAs = async (key: keyof typeof KEYS, input: unknown): Promise<Answer> => {
+    const response = await fetch(keyed.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEYS[key]}` },
+      body: JSON.stringify({ query: SUBMIT, variables: { input } }),
+      signal: AbortSignal.timeout(15_000),
+    });
+    return { status: response.status, text: await response.text() };
+  };
+
+  it.each<Row>([
+    [
+      'a key not listed, raising its priority',
+      () => submitAs('bob', { prompt: 'a fox', priority: 1 }),
+      {
+        status: 200,
+        code: 'FORBIDDEN',
+        message:
+          /^This API key may not raise a job's priority above 0 \(asked for 1\); the operator can allow it in ZEUS_KEY_PRIORITIES\.$/,
+        extensions: { field: 'priority', maxPriority: 0 },
+      },
+    ],
+    [
+      'a listed key, above its maximum',
+      () => submitAs('alice', { prompt: 'a fox', priority: 4 }),
+      {
+        status: 200,
+        code: 'FORBIDDEN',
+        message: /^This API key may use priorities up to 3 \(asked for 4\)\.$/,
+        extensions: { field: 'priority', maxPriority: 3 },
+      },
+    ],
+  ])('priority: %s', async (_name, request, expected) => {
+    check(await request(), expected);
+  });
+
+  it('queued nothing', async () => {
+    const response = await fetch(keyed.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEYS.alice}` },
+      body: JSON.stringify({ query: '{ system { queueLength running } }' }),
+    });
+    expect(await response.json()).toEqual({ data: { system: { queueLength: 0, running: 0 } } });
   });
 });
 
