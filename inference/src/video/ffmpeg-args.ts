@@ -51,8 +51,8 @@ export type X264Tune = (typeof X264_TUNES)[number];
  *   control; a finished file gains nothing from them, and the encoder's tail is short anyway
  *   (next point).
  * - `-bf 0`, and no `-rc-lookahead` (0 by default): nothing is held back for reordering or look
- *   ahead, so each frame is written as it arrives and the file is complete right after the last
- *   one, as `-tune zerolatency` does for x264. B-frames would make files somewhat smaller, by an
+ *   ahead, so when the last frame arrives only the frames already on the GPU remain to encode,
+ *   as `-tune zerolatency` does for x264. B-frames would make files somewhat smaller, by an
  *   amount not measured here.
  * - `-rc vbr -cq 19 -b:v 0`: constant quality, like x264's CRF (19 is the value commonly given as
  *   visually close to lossless; the scales are not the same). `-b:v 0` lifts h264_nvenc's default
@@ -117,7 +117,7 @@ export function mp4Arguments(encoding: Mp4Encoding): FfmpegArguments {
   };
 }
 
-/** Width and height of the probe's frame: above the smallest picture every NVENC generation accepts. */
+/** Width and height of the probe's frame: above the smallest picture any NVENC accepts. */
 export const NVENC_PROBE_SIZE = 256;
 
 /**
