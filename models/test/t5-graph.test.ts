@@ -6,10 +6,16 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { writeSafetensors } from '../src/safetensors.ts';
 import type { T5EncoderConfig } from '../src/t5/config.ts';
 import { buildT5Onnx, convertT5Cached } from '../src/t5/convert.ts';
-import { buildT5Graph, type T5GraphOptions, type T5WeightReader } from '../src/t5/t5-graph.ts';
+import {
+  buildT5Graph,
+  fp16UnsafeTensors,
+  T5Fp16RangeError,
+  type T5GraphOptions,
+  type T5WeightReader,
+} from '../src/t5/t5-graph.ts';
 import { T5Weights } from '../src/t5/weights.ts';
 import { SafetensorsFile } from '../src/safetensors.ts';
-import { toBigInt64, toFloat32 } from '../src/tensor/tensor.ts';
+import { tensorFromTyped, toBigInt64, toFloat32 } from '../src/tensor/tensor.ts';
 
 const GOLDEN = join(import.meta.dirname, '../../../shared/ltx/golden');
 const FP16_MAX = 65504;
@@ -179,7 +185,7 @@ describe('T5 encoder graph on the golden text encoder', () => {
  * A small T5 whose feed-forward output weights are scaled up, so that (as in T5 v1.1 XXL) the
  * residual stream leaves float16's range: deterministic weights, no file needed.
  */
-function overflowingT5(): T5WeightReader {
+function overflowingT5(): T5WeightReader & { readonly shapes: Map<string, number[]> } {
   const config: T5EncoderConfig = {
     vocabSize: 64,
     dModel: 16,
@@ -197,27 +203,31 @@ function overflowingT5(): T5WeightReader {
     return state / 2 ** 32 - 0.5;
   };
   const tensors = new Map<string, Float32Array>();
-  const put = (name: string, size: number, scale: number, offset = 0): void => {
+  const shapes = new Map<string, number[]>();
+  const put = (name: string, shape: number[], scale: number, offset = 0): void => {
+    const size = shape.reduce((a, b) => a * b, 1);
+    shapes.set(name, shape);
     tensors.set(
       name,
       Float32Array.from({ length: size }, () => offset + random() * scale),
     );
   };
   const { dModel: d, dFf: ff, vocabSize } = config;
-  put('shared.weight', vocabSize * d, 2);
-  put('encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight', 32 * 4, 1);
+  put('shared.weight', [vocabSize, d], 2);
+  put('encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight', [32, 4], 1);
   for (let layer = 0; layer < config.numLayers; layer++) {
     const prefix = `encoder.block.${layer}.layer`;
-    for (const p of ['q', 'k', 'v', 'o']) put(`${prefix}.0.SelfAttention.${p}.weight`, d * d, 0.5);
-    put(`${prefix}.0.layer_norm.weight`, d, 0.2, 1);
-    put(`${prefix}.1.layer_norm.weight`, d, 0.2, 1);
-    put(`${prefix}.1.DenseReluDense.wi_0.weight`, ff * d, 2);
-    put(`${prefix}.1.DenseReluDense.wi_1.weight`, ff * d, 2);
-    put(`${prefix}.1.DenseReluDense.wo.weight`, d * ff, 4000);
+    for (const p of ['q', 'k', 'v', 'o']) put(`${prefix}.0.SelfAttention.${p}.weight`, [d, d], 0.5);
+    put(`${prefix}.0.layer_norm.weight`, [d], 0.2, 1);
+    put(`${prefix}.1.layer_norm.weight`, [d], 0.2, 1);
+    put(`${prefix}.1.DenseReluDense.wi_0.weight`, [ff, d], 2);
+    put(`${prefix}.1.DenseReluDense.wi_1.weight`, [ff, d], 2);
+    put(`${prefix}.1.DenseReluDense.wo.weight`, [d, ff], 4000);
   }
-  put('encoder.final_layer_norm.weight', d, 0.2, 1);
+  put('encoder.final_layer_norm.weight', [d], 0.2, 1);
   return {
     config,
+    shapes,
     has: (name) => tensors.has(name),
     readFloat32: (name) => {
       const values = tensors.get(name);
@@ -256,21 +266,98 @@ describe('T5 encoder in fp16', () => {
     expect(maxAbsDiff(safeOutput, reference)).toBeLessThan(2e-2 * maxAbs(reference));
   });
 
-  it('refuses weights whose fp16 values or products could overflow', async () => {
+  it('keeps the weights fp16 cannot carry in float32, finite and close to fp32', async () => {
     const weights = overflowingT5();
-    const scaled = (pattern: RegExp, factor: number): T5WeightReader => ({
+    const scaled = (pattern: RegExp, factor: number): typeof weights => ({
       ...weights,
       readFloat32: async (name, shape) => {
         const values = await weights.readFloat32(name, shape);
         return pattern.test(name) ? values.map((v) => v * factor) : values;
       },
     });
-    await expect(
-      buildT5Graph(scaled(/^shared/, 1e5), { dtype: 'float16' }).toBytes(),
-    ).rejects.toThrow(/outside the float16 range/);
-    // Each weight fits fp16, but a column's L1 norm exceeds what an fp16 sum can hold.
-    await expect(
-      buildT5Graph(scaled(/wo\.weight$/, 8), { dtype: 'float16' }).toBytes(),
-    ).rejects.toThrow(/block_0\/wo has a column with L1 norm \d+/);
+    // An embedding value beyond 65504, and (each weight fitting fp16) a wo column whose L1
+    // norm exceeds what an fp16 sum can hold: the plain fp16 build refuses both, typed.
+    const bigEmbedding = buildT5Graph(scaled(/^shared/, 1e5), { dtype: 'float16' }).toBytes();
+    await expect(bigEmbedding).rejects.toThrow(T5Fp16RangeError);
+    await expect(bigEmbedding).rejects.toThrow(/outside the float16 range/);
+    const bigColumns = scaled(/wo\.weight$/, 8);
+    const refused = await buildT5Graph(bigColumns, { dtype: 'float16' })
+      .toBytes()
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    expect(refused).toBeInstanceOf(T5Fp16RangeError);
+    expect((refused as T5Fp16RangeError).message).toMatch(
+      /block_0\/wo has a column with L1 norm \d+/,
+    );
+    expect((refused as T5Fp16RangeError).tensors).toEqual([
+      'encoder.block.0.layer.1.DenseReluDense.wo.weight',
+    ]);
+
+    // The converter writes the model anyway, with only those tensors in float32, and says so.
+    const both: typeof weights = {
+      ...weights,
+      readFloat32: async (name, shape) => {
+        const values = await weights.readFloat32(name, shape);
+        const factor = /^shared/.test(name) ? 1e5 : /wo\.weight$/.test(name) ? 8 : 1;
+        return values.map((v) => v * factor);
+      },
+    };
+    const unsafe = await fp16UnsafeTensors(both);
+    expect(unsafe).toContain('shared.weight');
+    expect(unsafe).toContain('encoder.block.0.layer.1.DenseReluDense.wo.weight');
+    expect(unsafe.some((name) => /SelfAttention|wi_/.test(name))).toBe(false);
+
+    const textEncoderDir = await tempDir();
+    const { config } = weights;
+    await writeFile(
+      join(textEncoderDir, 'config.json'),
+      JSON.stringify({
+        vocab_size: config.vocabSize,
+        d_model: config.dModel,
+        d_kv: config.dKv,
+        num_heads: config.numHeads,
+        d_ff: config.dFf,
+        num_layers: config.numLayers,
+        feed_forward_proj: 'gated-gelu',
+        layer_norm_epsilon: config.layerNormEpsilon,
+      }),
+    );
+    const entries: [string, ReturnType<typeof tensorFromTyped>][] = [];
+    for (const [name, shape] of weights.shapes) {
+      entries.push([name, tensorFromTyped('float32', shape, await both.readFloat32(name, shape))]);
+    }
+    await writeSafetensors(join(textEncoderDir, 'model.safetensors'), entries);
+
+    const events: { kind: string; message?: string }[] = [];
+    const converted = await convertT5Cached({
+      textEncoderDir,
+      cacheRoot: await tempDir(),
+      dtype: 'float16',
+      onProgress: (event) => events.push(event),
+    });
+    const notices = events.filter((event) => event.kind === 'notice');
+    expect(notices).toHaveLength(1);
+    expect(notices[0]?.message).toMatch(/Keeping \d+ weight tensor\(s\) .* in float32/);
+    expect(notices[0]?.message).toContain('encoder.block.0.layer.1.DenseReluDense.wo.weight');
+    expect(events.at(-1)?.kind).toBe('ready');
+
+    const fp32Path = join(await tempDir(), 't5.onnx');
+    await buildT5Onnx(textEncoderDir, fp32Path);
+    // Mixed: smaller than all-float32 (the other matrices are fp16).
+    const dataSize = async (path: string): Promise<number> =>
+      (await readFile(`${path}.data`)).byteLength;
+    expect(await dataSize(converted.modelPath)).toBeLessThan(await dataSize(fp32Path));
+
+    const tokens = 24;
+    const ids = BigInt64Array.from({ length: tokens }, (_, i) => BigInt((i * 7 + 3) % 64));
+    const mask = BigInt64Array.from({ length: tokens }, (_, i) => (i < 18 ? 1n : 0n));
+    const reference = (await run(fp32Path, ids, mask))['last_hidden_state'] ?? new Float32Array();
+    const mixed =
+      (await run(converted.modelPath, ids, mask))['last_hidden_state'] ?? new Float32Array();
+    expect(mixed.every((value) => Number.isFinite(value))).toBe(true);
+    expect(Number.isFinite(maxAbs(reference))).toBe(true);
+    expect(maxAbsDiff(mixed, reference)).toBeLessThan(2e-2 * maxAbs(reference));
   });
 });

@@ -109,6 +109,8 @@ export interface ModelLoadProgress {
   readonly phase: 'checking' | 'converting' | 'loading';
   /** 0 to 1 within the phase, when known. */
   readonly fraction?: number;
+  /** What the converter reports in words (e.g. weights it kept in float32). */
+  readonly notice?: string;
 }
 
 export interface LtxPipelineOptions {
@@ -627,5 +629,7 @@ function conversionProgress(
       };
     case 'ready':
       return { component, phase: 'loading' };
+    case 'notice':
+      return { component, phase: 'converting', notice: event.message };
   }
 }

@@ -47,7 +47,9 @@ export type ConversionEvent =
     }
   | { readonly kind: 'waiting'; readonly lockPath: string }
   | { readonly kind: 'writing'; readonly bytesWritten: number; readonly bytesTotal: number }
-  | { readonly kind: 'ready'; readonly dir: string; readonly fromCache: boolean };
+  | { readonly kind: 'ready'; readonly dir: string; readonly fromCache: boolean }
+  /** Something the converter did that the user should know of, in words. */
+  | { readonly kind: 'notice'; readonly message: string };
 
 export interface ConvertCachedOptions extends ConversionKey {
   /** The folder of converted models, e.g. `<model dir>/onnx`. Created when missing. */

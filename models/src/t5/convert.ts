@@ -4,7 +4,12 @@
  */
 import { join } from 'node:path';
 import { convertCached, type ConversionEvent, type ConvertedModel } from '../convert/cache.ts';
-import { buildT5Graph, type T5WeightDType } from './t5-graph.ts';
+import {
+  buildT5Graph,
+  fp16UnsafeTensors,
+  T5Fp16RangeError,
+  type T5WeightDType,
+} from './t5-graph.ts';
 import { T5Weights } from './weights.ts';
 
 /** Bump whenever buildT5Graph writes a different model for the same weights. */
@@ -15,26 +20,49 @@ export interface BuildT5Options {
   readonly dtype?: T5WeightDType;
   /** Also output the hidden states entering each block (parity checks). */
   readonly debugOutputs?: boolean;
-  /** Bytes of weights written so far, and in all. */
+  /** Bytes of weights written so far, and in all (from 0 again if the save restarts). */
   readonly onProgress?: (bytesWritten: number, bytesTotal: number) => void;
+  /** Told, in words, which weights an fp16 conversion kept in float32, and why. */
+  readonly onNotice?: (message: string) => void;
 }
 
-/** Writes `outPath` (+ `outPath.data`) from the folder's config.json and safetensors weights. */
+/**
+ * Writes `outPath` (+ `outPath.data`) from the folder's config.json and safetensors weights.
+ * An fp16 conversion that meets weights fp16 cannot carry safely (T5Fp16RangeError) finds them
+ * all, says so through `onNotice`, and writes the model again with those kept in float32: the
+ * encoder then loads with a little more memory instead of not at all.
+ */
 export async function buildT5Onnx(
   textEncoderDir: string,
   outPath: string,
   options: BuildT5Options = {},
 ): Promise<void> {
   const weights = await T5Weights.open(textEncoderDir);
-  try {
+  const save = async (float32Tensors?: ReadonlySet<string>): Promise<void> => {
     const graph = buildT5Graph(weights, {
       dtype: options.dtype ?? 'float32',
       ...(options.debugOutputs === undefined ? {} : { debugOutputs: options.debugOutputs }),
+      ...(float32Tensors === undefined ? {} : { float32Tensors }),
     });
     await graph.save(
       outPath,
       options.onProgress === undefined ? {} : { onProgress: options.onProgress },
     );
+  };
+  try {
+    try {
+      await save();
+    } catch (error) {
+      if (!(error instanceof T5Fp16RangeError)) throw error;
+      const unsafe = await fp16UnsafeTensors(weights);
+      // The scan and the save test the same bounds; an empty list would loop on the same error.
+      if (unsafe.length === 0) throw error;
+      options.onNotice?.(
+        `${error.message}. Keeping ${unsafe.length} weight tensor(s) of the text encoder in ` +
+          `float32, the rest in float16: ${unsafe.join(', ')}`,
+      );
+      await save(new Set(unsafe));
+    }
   } finally {
     await weights.close();
   }
@@ -67,6 +95,11 @@ export async function convertT5Cached(options: ConvertT5Options): Promise<Conver
         dtype,
         debugOutputs,
         onProgress,
+        ...(options.onProgress === undefined
+          ? {}
+          : {
+              onNotice: (message: string) => options.onProgress?.({ kind: 'notice', message }),
+            }),
       }),
     ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
   });

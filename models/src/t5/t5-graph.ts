@@ -26,6 +26,11 @@
  * kept in fp32, clamping the residual to ±64504) changes the numbers where it clamps; ours does
  * not. `activations: 'float16'` builds the naive all-fp16 graph, which overflows on T5 v1.1: it
  * exists to demonstrate that (see the tests), not for use.
+ *
+ * A weight that fp16 cannot carry safely (a value beyond 65504, or a MatMul column whose L1 norm
+ * exceeds FP16_SAFE_SUM) stops the save with a T5Fp16RangeError. `float32Tensors` then keeps the
+ * tensors `fp16UnsafeTensors` finds in float32 (their whole matrix: that MatMul runs in fp32 on
+ * the unscaled input), and the rest stays fp16; `buildT5Onnx` does this by itself.
  */
 import { attr, GraphBuilder } from '../onnx/graph-builder.ts';
 import { f32ToF16 } from '../tensor/dtype.ts';
@@ -51,12 +56,36 @@ export interface T5GraphOptions {
   readonly activations?: T5WeightDType;
   /** Also output `hidden_states_<i>`: the input of block i (0 = the token embeddings). */
   readonly debugOutputs?: boolean;
+  /**
+   * Checkpoint tensor names (e.g. `encoder.block.3.layer.1.DenseReluDense.wo.weight`) whose
+   * weight matrix stays float32 when `dtype` is 'float16' (see `fp16UnsafeTensors`).
+   */
+  readonly float32Tensors?: ReadonlySet<string>;
+}
+
+/**
+ * An fp16 conversion refused because a weight could overflow in fp16. `tensors` are the
+ * checkpoint tensors that make up the weight; building with them in `float32Tensors` avoids it.
+ */
+export class T5Fp16RangeError extends RangeError {
+  readonly code = 'T5_FP16_RANGE';
+  constructor(
+    message: string,
+    readonly weight: string,
+    readonly tensors: readonly string[],
+  ) {
+    super(message);
+    this.name = 'T5Fp16RangeError';
+  }
 }
 
 /** Additive mask on padding keys: float32's lowest value, as transformers uses. */
 const FLOAT32_MIN = -3.4028234663852886e38;
 const FLOAT16_MIN = -65504;
-/** Largest fp16 sum the scaled MatMuls may reach: 65504 less a margin for rounding. */
+/**
+ * Largest fp16 sum the scaled MatMuls may reach: 65504 less a margin for the rounding of the
+ * weights and of the scaled inputs to fp16.
+ */
 const FP16_SAFE_SUM = 60000;
 /** Floor of the per-row scale, so that all-zero rows divide by something. */
 const MIN_ROW_SCALE = 1e-30;
@@ -71,11 +100,21 @@ export function buildT5Graph(weights: T5WeightReader, options: T5GraphOptions = 
   if (activationType === 'float16' && weightType !== 'float16') {
     throw new Error('float16 activations need float16 weights');
   }
+  const keepFloat32 = options.float32Tensors ?? new Set<string>();
+  if (activationType === 'float16' && keepFloat32.size > 0) {
+    throw new Error('float32Tensors needs float32 activations');
+  }
+  /** The stored precision of a weight made of `files`. */
+  const typeOf = (files: readonly string[]): T5WeightDType =>
+    files.some((file) => keepFloat32.has(file)) ? 'float32' : weightType;
   const { dModel: d, numHeads: heads, dKv, dFf, vocabSize, numLayers } = config;
   const inner = heads * dKv;
   const g = new GraphBuilder({ name: 't5-encoder' });
   g.setMetadata('zeus.component', 't5-encoder');
   g.setMetadata('zeus.weights_dtype', weightType);
+  if (weightType === 'float16' && keepFloat32.size > 0) {
+    g.setMetadata('zeus.float32_tensors', [...keepFloat32].sort().join(','));
+  }
   const inputIds = g.input('input_ids', 'int64', ['batch', 'tokens']);
   const attentionMask = g.input('attention_mask', 'int64', ['batch', 'tokens']);
 
@@ -89,15 +128,16 @@ export function buildT5Graph(weights: T5WeightReader, options: T5GraphOptions = 
   /** A weight in the activation precision (norm weights: small, kept exact). */
   const vector = (name: string, file: string): string =>
     g.initializer(name, activationType, [d], async () =>
-      convert(await weights.readFloat32(file, [d]), [d], activationType),
+      convert(await weights.readFloat32(file, [d]), [d], activationType, name, [file]),
     );
 
   /** A [in, out] matrix made of the transposed [out_k, in] file tensors, side by side. */
-  const matrix = (name: string, files: readonly string[], rows: number, inDim: number): string => {
+  const matrix = (name: string, files: readonly string[], rows: number, inDim: number): Weight => {
     const outDim = rows * files.length;
+    const dtype = typeOf(files);
     // Known once declared; the source runs later, while the model is saved.
     let qualifiedName = name;
-    qualifiedName = g.initializer(name, weightType, [inDim, outDim], async () => {
+    qualifiedName = g.initializer(name, dtype, [inDim, outDim], async () => {
       const out = new Float32Array(inDim * outDim);
       for (const [part, file] of files.entries()) {
         transposeInto(
@@ -109,22 +149,32 @@ export function buildT5Graph(weights: T5WeightReader, options: T5GraphOptions = 
           part * rows,
         );
       }
-      if (weightType === 'float16' && activationType === 'float32') {
-        checkColumnBound(qualifiedName, out, inDim, outDim);
+      if (dtype === 'float16' && activationType === 'float32') {
+        const largest = largestColumnL1(out, inDim, outDim);
+        if (largest > FP16_SAFE_SUM) {
+          throw new T5Fp16RangeError(
+            `T5 weight ${qualifiedName} has a column with L1 norm ${largest.toFixed(0)}: its ` +
+              `fp16 products could overflow; keep it in float32`,
+            qualifiedName,
+            files,
+          );
+        }
       }
-      return convert(out, [inDim, outDim], weightType);
+      return convert(out, [inDim, outDim], dtype, qualifiedName, files);
     });
-    return qualifiedName;
+    return { value: qualifiedName, dtype };
   };
 
-  const linear = (x: string, weight: string): string => {
-    if (weightType === activationType) return g.op('MatMul', [x, weight]);
+  const linear = (x: string, weight: Weight): string => {
+    if (weight.dtype === activationType) return g.op('MatMul', [x, weight.value]);
     const rowMax = g.op('Max', [
       g.op('ReduceMax', [g.op('Abs', [x]), g.ints([-1])], { keepdims: attr.i(1) }),
       g.scalar(MIN_ROW_SCALE),
     ]);
     const scaled = g.op('Cast', [g.op('Div', [x, rowMax])], { to: attr.i(ONNX_FLOAT16) });
-    const product = g.op('Cast', [g.op('MatMul', [scaled, weight])], { to: attr.i(ONNX_FLOAT) });
+    const product = g.op('Cast', [g.op('MatMul', [scaled, weight.value])], {
+      to: attr.i(ONNX_FLOAT),
+    });
     return g.op('Mul', [product, rowMax]);
   };
 
@@ -138,10 +188,20 @@ export function buildT5Graph(weights: T5WeightReader, options: T5GraphOptions = 
   const embedFile = weights.has('encoder.embed_tokens.weight')
     ? 'encoder.embed_tokens.weight'
     : 'shared.weight';
-  const embedding = g.initializer('embed_tokens', weightType, [vocabSize, d], async () =>
-    convert(await weights.readFloat32(embedFile, [vocabSize, d]), [vocabSize, d], weightType),
+  const embeddingType = typeOf([embedFile]);
+  const embedding = g.initializer('embed_tokens', embeddingType, [vocabSize, d], async () =>
+    convert(
+      await weights.readFloat32(embedFile, [vocabSize, d]),
+      [vocabSize, d],
+      embeddingType,
+      'embed_tokens',
+      [embedFile],
+    ),
   );
-  let hidden = toActivation(g.op('Gather', [embedding, inputIds], { axis: attr.i(0) }), weightType);
+  let hidden = toActivation(
+    g.op('Gather', [embedding, inputIds], { axis: attr.i(0) }),
+    embeddingType,
+  );
 
   const attentionBias = g.scope('position_bias', () =>
     positionBias(g, weights, config, attentionMask, inputIds, activationType),
@@ -151,18 +211,10 @@ export function buildT5Graph(weights: T5WeightReader, options: T5GraphOptions = 
   for (let layer = 0; layer < numLayers; layer++) {
     debugStates.push(hidden);
     const prefix = `encoder.block.${layer}.layer`;
+    const files = blockMatrixTensors(layer);
     hidden = g.scope(`block_${layer}`, () => {
-      const attention = `${prefix}.0.SelfAttention`;
       const normed = rmsNorm(hidden, vector('ln_attention', `${prefix}.0.layer_norm.weight`));
-      const qkv = linear(
-        normed,
-        matrix(
-          'qkv',
-          ['q', 'k', 'v'].map((p) => `${attention}.${p}.weight`),
-          inner,
-          d,
-        ),
-      );
+      const qkv = linear(normed, matrix('qkv', files.qkv, inner, d));
       const [q, k, v] = g.opMulti('Split', [qkv], 3, { axis: attr.i(-1), num_outputs: attr.i(3) });
       const attended = g.op(
         'MultiHeadAttention',
@@ -170,17 +222,10 @@ export function buildT5Graph(weights: T5WeightReader, options: T5GraphOptions = 
         { num_heads: attr.i(heads), scale: attr.f(1) },
         { domain: 'com.microsoft' },
       );
-      let x = g.op('Add', [
-        hidden,
-        linear(attended, matrix('o', [`${attention}.o.weight`], d, inner)),
-      ]);
+      let x = g.op('Add', [hidden, linear(attended, matrix('o', files.o, d, inner))]);
 
-      const ff = `${prefix}.1.DenseReluDense`;
       const normedFf = rmsNorm(x, vector('ln_ff', `${prefix}.1.layer_norm.weight`));
-      const gates = linear(
-        normedFf,
-        matrix('wi', [`${ff}.wi_0.weight`, `${ff}.wi_1.weight`], dFf, d),
-      );
+      const gates = linear(normedFf, matrix('wi', files.wi, dFf, d));
       const [gate, up] = g.opMulti('Split', [gates], 2, {
         axis: attr.i(-1),
         num_outputs: attr.i(2),
@@ -189,7 +234,7 @@ export function buildT5Graph(weights: T5WeightReader, options: T5GraphOptions = 
         g.op('Gelu', [gate as string], { approximate: attr.s('tanh') }),
         up as string,
       ]);
-      x = g.op('Add', [x, linear(activated, matrix('wo', [`${ff}.wo.weight`], d, dFf))]);
+      x = g.op('Add', [x, linear(activated, matrix('wo', files.wo, d, dFf))]);
       return x;
     });
   }
@@ -235,6 +280,8 @@ function positionBias(
         ),
         [buckets, heads],
         activationType,
+        'relative_attention_bias',
+        ['encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight'],
       ),
   );
   const bucketOfOffset = Array.from({ length: 2 * reach + 1 }, (_, index) =>
@@ -333,36 +380,111 @@ function transposeInto(
   }
 }
 
+/** A MatMul weight: its name in the graph and its stored precision. */
+interface Weight {
+  readonly value: string;
+  readonly dtype: T5WeightDType;
+}
+
+/** The checkpoint tensors of block `layer`'s four matrices, each [out_k, in]. */
+function blockMatrixTensors(layer: number): Record<'qkv' | 'o' | 'wi' | 'wo', string[]> {
+  const attention = `encoder.block.${layer}.layer.0.SelfAttention`;
+  const ff = `encoder.block.${layer}.layer.1.DenseReluDense`;
+  return {
+    qkv: ['q', 'k', 'v'].map((p) => `${attention}.${p}.weight`),
+    o: [`${attention}.o.weight`],
+    wi: [`${ff}.wi_0.weight`, `${ff}.wi_1.weight`],
+    wo: [`${ff}.wo.weight`],
+  };
+}
+
+/**
+ * The checkpoint tensors that an fp16 conversion cannot store safely: the embedding when a value
+ * is beyond fp16's range, a matrix tensor when a value is, or when one of its rows (a column of
+ * the transposed MatMul weight) has an L1 norm above FP16_SAFE_SUM. Reads every matrix once.
+ */
+export async function fp16UnsafeTensors(weights: T5WeightReader): Promise<string[]> {
+  const { dModel: d, numHeads: heads, dKv, dFf, vocabSize, numLayers } = weights.config;
+  const inner = heads * dKv;
+  const unsafe: string[] = [];
+  const embedFile = weights.has('encoder.embed_tokens.weight')
+    ? 'encoder.embed_tokens.weight'
+    : 'shared.weight';
+  const embedding = await weights.readFloat32(embedFile, [vocabSize, d]);
+  if (largestAbs(embedding) > FP16_MAX) unsafe.push(embedFile);
+  for (let layer = 0; layer < numLayers; layer++) {
+    const files = blockMatrixTensors(layer);
+    const shapes: [readonly string[], number, number][] = [
+      [files.qkv, inner, d],
+      [files.o, d, inner],
+      [files.wi, dFf, d],
+      [files.wo, d, dFf],
+    ];
+    for (const [group, rows, inDim] of shapes) {
+      for (const file of group) {
+        const values = await weights.readFloat32(file, [rows, inDim]);
+        // Rows of the [out, in] tensor are the columns of the transposed [in, out] weight.
+        if (
+          largestAbs(values) > FP16_MAX ||
+          largestColumnL1(values, rows, inDim, true) > FP16_SAFE_SUM
+        ) {
+          unsafe.push(file);
+        }
+      }
+    }
+  }
+  return unsafe;
+}
+
+const FP16_MAX = 65504;
+
+function largestAbs(values: Float32Array): number {
+  let largest = 0;
+  for (const value of values) largest = Math.max(largest, Math.abs(value));
+  return largest;
+}
+
 /**
  * With inputs scaled into ±1, an output of the fp16 MatMul (and every partial sum of it) is at
- * most its weight column's L1 norm: checking that bound proves the product cannot overflow.
+ * most its weight column's L1 norm: that bound proves the product cannot overflow. `byRow`
+ * measures rows instead (the columns of the transposed matrix).
  */
-function checkColumnBound(name: string, matrix: Float32Array, rows: number, cols: number): void {
+function largestColumnL1(matrix: Float32Array, rows: number, cols: number, byRow = false): number {
+  let largest = 0;
+  if (byRow) {
+    for (let r = 0; r < rows; r++) {
+      let sum = 0;
+      const offset = r * cols;
+      for (let c = 0; c < cols; c++) sum += Math.abs(matrix[offset + c] ?? 0);
+      largest = Math.max(largest, sum);
+    }
+    return largest;
+  }
   const sums = new Float64Array(cols);
   for (let r = 0; r < rows; r++) {
     const offset = r * cols;
     for (let c = 0; c < cols; c++) sums[c] = (sums[c] ?? 0) + Math.abs(matrix[offset + c] ?? 0);
   }
-  let largest = 0;
   for (const sum of sums) largest = Math.max(largest, sum);
-  // Margin for the rounding of the weights and of the scaled inputs to fp16.
-  if (largest > FP16_SAFE_SUM) {
-    throw new RangeError(
-      `T5 weight ${name} has a column with L1 norm ${largest.toFixed(0)}: its fp16 products ` +
-        `could overflow; convert in float32`,
-    );
-  }
+  return largest;
 }
 
 /** float32 values as a tensor of `dtype`; refuses weights that fp16 cannot hold. */
-function convert(values: Float32Array, shape: readonly number[], dtype: T5WeightDType): HostTensor {
+function convert(
+  values: Float32Array,
+  shape: readonly number[],
+  dtype: T5WeightDType,
+  weight: string,
+  tensors: readonly string[],
+): HostTensor {
   if (dtype === 'float32') return tensorFromTyped('float32', shape, values);
-  for (const value of values) {
-    if (Math.abs(value) > 65504) {
-      throw new RangeError(
-        `A T5 weight (${value}) is outside the float16 range; convert in float32`,
-      );
-    }
+  const largest = largestAbs(values);
+  if (largest > FP16_MAX) {
+    throw new T5Fp16RangeError(
+      `T5 weight ${weight} has a value (${largest}) outside the float16 range; keep it in float32`,
+      weight,
+      tensors,
+    );
   }
   return tensorFromTyped('float16', shape, f32ToF16(values));
 }
