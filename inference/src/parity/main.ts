@@ -1,7 +1,9 @@
 /**
  * `npm run parity -- <dir> [--only component,...]`: runs Zeus' implementation on a reference
  * directory (see reference.ts) and prints, for each compared tensor, the largest absolute
- * error against the official implementation and the tolerance. Exits 1 if any exceeds it.
+ * error against the official implementation and the tolerance. A component that cannot run
+ * (a tensor it needs is missing, say) is a FAIL row with the reason, and the others still run.
+ * Exits 0 when every row passes, 1 when one fails, 2 on bad usage or an unreadable directory.
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -27,18 +29,35 @@ async function main(): Promise<number> {
     );
     return 2;
   }
-  const reference = await Reference.open(resolve(dir));
+  let reference: Reference;
+  try {
+    reference = await Reference.open(resolve(dir));
+  } catch (error) {
+    console.error(`Cannot read the reference directory ${dir}: ${messageOf(error)}`);
+    return 2;
+  }
   const results: ParityResult[] = [];
   try {
     for (const check of CHECKS) {
       if (only !== undefined && !only.includes(check.component)) continue;
       const started = performance.now();
-      const componentResults = await check.run(reference);
-      results.push(...componentResults);
-      const seconds = ((performance.now() - started) / 1000).toFixed(2);
-      console.error(
-        `${check.component}: ${componentResults.length} tensors compared in ${seconds} s`,
-      );
+      const seconds = (): string => ((performance.now() - started) / 1000).toFixed(2);
+      try {
+        const componentResults = await check.run(reference);
+        results.push(...componentResults);
+        console.error(
+          `${check.component}: ${componentResults.length} tensors compared in ${seconds()} s`,
+        );
+      } catch (error) {
+        results.push({
+          name: check.component,
+          maxAbsError: NaN,
+          tolerance: NaN,
+          passed: false,
+          note: `error: ${messageOf(error)}`,
+        });
+        console.error(`${check.component}: failed after ${seconds()} s: ${messageOf(error)}`);
+      }
     }
   } finally {
     await reference.close();
@@ -52,7 +71,7 @@ async function main(): Promise<number> {
   console.log(
     failures.length === 0
       ? `PASS: ${results.length} tensors within tolerance`
-      : `FAIL: ${failures.length} of ${results.length} tensors exceed their tolerance`,
+      : `FAIL: ${failures.length} of ${results.length} rows exceed their tolerance or could not run`,
   );
   return failures.length === 0 ? 0 : 1;
 }
@@ -60,8 +79,8 @@ async function main(): Promise<number> {
 function printTable(results: readonly ParityResult[]): void {
   const rows = results.map((result) => [
     result.name,
-    result.maxAbsError.toExponential(2),
-    result.tolerance.toExponential(0),
+    Number.isNaN(result.maxAbsError) ? '-' : result.maxAbsError.toExponential(2),
+    Number.isNaN(result.tolerance) ? '-' : result.tolerance.toExponential(0),
     passed(result) ? 'ok' : 'FAIL',
     result.note ?? '',
   ]);
@@ -76,6 +95,11 @@ function printTable(results: readonly ParityResult[]): void {
       .trimEnd();
   console.log(line(header));
   for (const row of rows) console.log(line(row));
+}
+
+/** An error's message on one line (the table and the log stay one row per problem). */
+function messageOf(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ');
 }
 
 process.exitCode = await main();
