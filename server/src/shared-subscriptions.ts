@@ -99,7 +99,9 @@ export class ResultStream implements AsyncIterableIterator<ExecutionResult> {
   ): Promise<IteratorResult<ExecutionResult, undefined>> {
     if (step.done === true) return { done: true, value: undefined };
     try {
-      return { done: false, value: await this.executeEvent(step.value) };
+      const result = this.executeEvent(step.value);
+      // A shared result is usually there already: no extra turn to wait for it.
+      return { done: false, value: result instanceof Promise ? await result : result };
     } catch (error) {
       await this.source.return?.();
       throw error;
