@@ -46,6 +46,11 @@ interface FanoutRun {
   readonly publisherLate: number;
   /** CPU seconds each process used while events were published. */
   readonly cpuSeconds: Readonly<Record<string, number>>;
+  /** CPU time per delivered message while events were published: the API servers together. */
+  readonly serverCpuUsPerMessage: number;
+  readonly caddyCpuUsPerMessage: number;
+  /** The subscriber processes together. */
+  readonly clientCpuUsPerMessage: number;
   readonly load1: number;
 }
 
@@ -75,6 +80,8 @@ export const fanoutBenchmark: Benchmark = {
         options.log(
           `fanout: ${size} subscribers: run ${run}: p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, ` +
             `max ${result.maxMs} ms, lost ${result.lost}, ${result.serverKiBPerSubscriber} KiB/subscriber, ` +
+            `CPU per message: servers ${result.serverCpuUsPerMessage} µs, Caddy ` +
+            `${result.caddyCpuUsPerMessage} µs, clients ${result.clientCpuUsPerMessage} µs, ` +
             `load ${result.load1}`,
         );
         runs.push(result);
@@ -112,6 +119,18 @@ export const fanoutBenchmark: Benchmark = {
           {
             goal: { better: 'lower', target: 0, text: '= 0' },
           },
+        ),
+        figure(
+          'fanout',
+          `${name}: API servers' CPU per message`,
+          'µs',
+          runs.map((r) => r.serverCpuUsPerMessage),
+        ),
+        figure(
+          'fanout',
+          `${name}: Caddy's CPU per message`,
+          'µs',
+          runs.map((r) => r.caddyCpuUsPerMessage),
         ),
         figure(
           'fanout',
@@ -200,6 +219,15 @@ async function fanoutRun(
     const results = await Promise.all(subscriberChildren.map((child) => child.result));
 
     const latencies = results.flatMap((r) => r.latenciesMs);
+    const cpuUsPerMessage = (names: (name: string) => boolean): number =>
+      round(
+        (Object.entries(cpuSeconds)
+          .filter(([name]) => names(name))
+          .reduce((sum, [, seconds]) => sum + seconds, 0) *
+          1e6) /
+          Math.max(1, latencies.length),
+        1,
+      );
     const summary = summarizeLatencies(latencies);
     const publisherSummary = summarizeLatencies(published.updateMs);
     return {
@@ -218,6 +246,9 @@ async function fanoutRun(
       perServer,
       publisherUpdateP50Ms: round(publisherSummary.p50, 2),
       publisherLate: published.late,
+      serverCpuUsPerMessage: cpuUsPerMessage((name) => bench.apiNames.includes(name)),
+      caddyCpuUsPerMessage: cpuUsPerMessage((name) => name === 'caddy'),
+      clientCpuUsPerMessage: cpuUsPerMessage((name) => name.startsWith('subscribers-')),
       cpuSeconds: Object.fromEntries(
         Object.entries(cpuSeconds).map(([name, seconds]) => [name, round(seconds, 2)]),
       ),
