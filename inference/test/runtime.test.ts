@@ -2,7 +2,9 @@ import { GraphBuilder } from '@zeus/models';
 import { describe, expect, it } from 'vitest';
 import {
   ModelSession,
+  ONNX_RUNTIME,
   providerCandidates,
+  type ProviderEnvironment,
   SessionError,
   tensor,
   tensorFloat32,
@@ -43,10 +45,78 @@ describe('ModelSession', () => {
     );
   });
 
-  it('falls back to the cpu provider on a machine without a GPU', async () => {
-    const session = await ModelSession.load(await reluModel(), { device: 'auto', name: 'relu' });
-    expect(['cuda', 'webgpu', 'cpu']).toContain(session.provider);
+  /**
+   * A machine with the CUDA library installed on which the `failing` providers cannot load a
+   * model; the others load it (on ONNX Runtime's cpu provider, so the test runs anywhere).
+   */
+  function machineWhere(failing: readonly string[]): ProviderEnvironment & { tried: string[] } {
+    const tried: string[] = [];
+    return {
+      tried,
+      hasCuda: () => true,
+      createSession: (model, options) => {
+        const provider = String(options.executionProviders?.[0]);
+        tried.push(provider);
+        return failing.includes(provider)
+          ? Promise.reject(new Error(`no ${provider} device\nsecond line`))
+          : ONNX_RUNTIME.createSession(model, { ...options, executionProviders: ['cpu'] });
+      },
+    };
+  }
+
+  it('auto falls back from cuda to webgpu to the cpu provider, in that order', async () => {
+    const noGpu = machineWhere(['cuda', 'webgpu']);
+    const session = await ModelSession.load(
+      await reluModel(),
+      { device: 'auto', name: 'relu' },
+      noGpu,
+    );
+    expect(session.provider).toBe('cpu');
+    expect(noGpu.tried).toEqual(['cuda', 'webgpu', 'cpu']);
+    const out = await session.run({ x: tensor('float32', Float32Array.from([-3, 4]), [2]) });
+    expect(Array.from(tensorFloat32(out['y']!))).toEqual([0, 4]);
     await session.release();
+
+    const noCuda = machineWhere(['cuda']);
+    const webgpu = await ModelSession.load(
+      await reluModel(),
+      { device: 'auto', name: 'relu' },
+      noCuda,
+    );
+    expect(webgpu.provider).toBe('webgpu');
+    expect(noCuda.tried).toEqual(['cuda', 'webgpu']);
+    await webgpu.release();
+
+    const withCuda = machineWhere([]);
+    const cuda = await ModelSession.load(
+      await reluModel(),
+      { device: 'auto', name: 'relu' },
+      withCuda,
+    );
+    expect(cuda.provider).toBe('cuda');
+    expect(withCuda.tried).toEqual(['cuda']);
+    await cuda.release();
+  });
+
+  it('names every provider it tried when none loads the model', async () => {
+    await expect(
+      ModelSession.load(
+        await reluModel(),
+        { device: 'auto', name: 'relu' },
+        machineWhere(['cuda', 'webgpu', 'cpu']),
+      ),
+    ).rejects.toThrow(
+      'Could not load the relu model on device "auto": cuda: no cuda device; ' +
+        'webgpu: no webgpu device; cpu: no cpu device',
+    );
+  });
+
+  it('tries only the configured provider when the device is set', async () => {
+    const machine = machineWhere(['cuda']);
+    await expect(
+      ModelSession.load(await reluModel(), { device: 'cuda', name: 'relu' }, machine),
+    ).rejects.toThrow(/on device "cuda": cuda: no cuda device$/);
+    expect(machine.tried).toEqual(['cuda']);
   });
 
   it('says which model failed to load and why', async () => {

@@ -66,6 +66,27 @@ export interface SessionOptions {
   readonly logSeverity?: 0 | 1 | 2 | 3 | 4;
 }
 
+/**
+ * What `ModelSession.load` asks of the machine: whether the CUDA library is installed, and
+ * ONNX Runtime's session creation. Tests pass their own to check the fallback order on any
+ * machine; everything else uses the real ones.
+ */
+export interface ProviderEnvironment {
+  readonly hasCuda: () => boolean;
+  readonly createSession: (
+    model: string | Uint8Array,
+    options: ort.InferenceSession.SessionOptions,
+  ) => Promise<ort.InferenceSession>;
+}
+
+export const ONNX_RUNTIME: ProviderEnvironment = {
+  hasCuda: cudaProviderInstalled,
+  createSession: (model, options) =>
+    typeof model === 'string'
+      ? ort.InferenceSession.create(model, options)
+      : ort.InferenceSession.create(model, options),
+};
+
 export class ModelSession {
   private released = false;
 
@@ -79,9 +100,13 @@ export class ModelSession {
    * Loads a model from a file path (external data is found next to it) or bytes, on the first
    * provider of the device setting that accepts it.
    */
-  static async load(model: string | Uint8Array, options: SessionOptions): Promise<ModelSession> {
+  static async load(
+    model: string | Uint8Array,
+    options: SessionOptions,
+    environment: ProviderEnvironment = ONNX_RUNTIME,
+  ): Promise<ModelSession> {
     const failures: string[] = [];
-    for (const provider of providerCandidates(options.device)) {
+    for (const provider of providerCandidates(options.device, environment.hasCuda)) {
       const sessionOptions: ort.InferenceSession.SessionOptions = {
         executionProviders: [provider],
         graphOptimizationLevel: 'all',
@@ -91,10 +116,7 @@ export class ModelSession {
           : { intraOpNumThreads: options.intraOpThreads }),
       };
       try {
-        const session =
-          typeof model === 'string'
-            ? await ort.InferenceSession.create(model, sessionOptions)
-            : await ort.InferenceSession.create(model, sessionOptions);
+        const session = await environment.createSession(model, sessionOptions);
         return new ModelSession(options.name, provider, session);
       } catch (error) {
         failures.push(`${provider}: ${firstLine(error)}`);
