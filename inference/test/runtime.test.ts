@@ -55,7 +55,8 @@ describe('ModelSession', () => {
       tried,
       hasCuda: () => true,
       createSession: (model, options) => {
-        const provider = String(options.executionProviders?.[0]);
+        const first = options.executionProviders?.[0];
+        const provider = typeof first === 'string' ? first : String(first?.name);
         tried.push(provider);
         return failing.includes(provider)
           ? Promise.reject(new Error(`no ${provider} device\nsecond line`))
