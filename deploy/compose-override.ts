@@ -39,11 +39,16 @@ function inferenceService(composeFile: string): Service {
   return inference;
 }
 
+/** The worker id of the container on GPU `gpu` (0-based), as docker-compose.yml names GPU 0's. */
+export function workerIdOnGpu(gpu: number): string {
+  return `inference-${gpu + 1}`;
+}
+
 /** `inference` moved to GPU `gpu` (0-based) under worker id inference-<gpu + 1>. */
 function workerOnGpu(base: Service, gpu: number): Service {
   const copy = structuredClone(base);
   const environment = copy['environment'] as Record<string, unknown>;
-  environment['ZEUS_WORKER_ID'] = `inference-${gpu + 1}`;
+  environment['ZEUS_WORKER_ID'] = workerIdOnGpu(gpu);
   const deploy = copy['deploy'] as {
     resources: { reservations: { devices: { device_ids: string[] }[] } };
   };

@@ -14,8 +14,10 @@ import {
   dockerOutput,
   parseComposePs,
   runDocker,
+  type ComposeContainer,
   type EngineInfo,
 } from './docker-cli.ts';
+import { workerIdOnGpu } from './compose-override.ts';
 import { loadDockerDeployConfig } from './docker-config.ts';
 import { gatherDockerFacts } from './docker-facts.ts';
 import { describePlan, planDockerDeployment, type DockerPlan, type Step } from './docker-plan.ts';
@@ -228,9 +230,17 @@ async function waitForModel(
   let lastReport = '';
   for (let poll = 0; Date.now() < deadline; poll++) {
     const status = await systemStatus(step.url);
-    if (status !== null && status.modelReady && status.workersOnline >= step.workers)
-      return undefined;
-    const report = status === null ? 'Zeus does not answer' : describeStatus(status, step.workers);
+    let report = 'Zeus does not answer';
+    if (status !== null) {
+      const rows = await workerRows(step.url);
+      const evidence: WorkerEvidence =
+        rows === null
+          ? { from: 'containers', rows: containerStates(step.services, env, root) }
+          : { from: 'workers', rows };
+      const wait = workersReady(step.services, status.model, evidence);
+      if (wait.done) return undefined;
+      report = describeStatus(status, wait);
+    }
     if (report !== lastReport) console.log(`  ${report}`);
     lastReport = report;
     if (poll % CRASH_CHECK_EVERY === 0) {
@@ -243,6 +253,80 @@ async function waitForModel(
     `The model was not ready within ${MODEL_TIMEOUT_MS / 60_000} minutes: see ` +
     `docker compose logs inference. Zeus keeps trying; ${plan.url} works once it is.`
   );
+}
+
+/** A worker as the `workers` query lists it: the fields the wait reads. */
+export interface WorkerRow {
+  readonly id: string;
+  readonly status: string;
+  readonly ready: boolean;
+  readonly model: string;
+}
+
+/**
+ * What says whether the deployment's workers take jobs: the `workers` query, or, when that needs
+ * an API key (keys on: deploy.ts has none), the containers' health, which Docker takes from the
+ * same worker's /healthz (200 once it takes jobs) every 30 s.
+ */
+export type WorkerEvidence =
+  | { readonly from: 'workers'; readonly rows: readonly WorkerRow[] }
+  | { readonly from: 'containers'; readonly rows: readonly ComposeContainer[] };
+
+export interface WorkersWait {
+  readonly from: WorkerEvidence['from'];
+  /** How many of the deployment's workers take jobs. */
+  readonly ready: number;
+  /** How many of them are online, ready or not (containers: running). */
+  readonly online: number;
+  readonly expected: number;
+  /** Every one of them takes jobs: "Deployment complete." */
+  readonly done: boolean;
+}
+
+/**
+ * Whether each of the deployment's workers (`services`, one per GPU in GPU order: `inference`
+ * is worker inference-1 on GPU 0, `inference-2` inference-2 on GPU 1, …) takes jobs. A worker
+ * counts when it is ONLINE with `model` loaded: one GPU's worker having the model says nothing
+ * of the others, which may still be converting it or failing. Rows of other workers (another
+ * machine's, or one listed from an earlier deployment) do not count.
+ */
+export function workersReady(
+  services: readonly string[],
+  model: string,
+  evidence: WorkerEvidence,
+): WorkersWait {
+  const expected = services.length;
+  let ready = 0;
+  let online = 0;
+  if (evidence.from === 'workers') {
+    const ids = new Set(services.map((_service, gpu) => workerIdOnGpu(gpu)));
+    for (const row of evidence.rows) {
+      if (!ids.has(row.id) || row.status !== 'ONLINE') continue;
+      online++;
+      if (row.ready && row.model === model) ready++;
+    }
+  } else {
+    const names = new Set(services);
+    for (const container of evidence.rows) {
+      if (!names.has(container.service) || container.state !== 'running') continue;
+      online++;
+      if (container.health === 'healthy') ready++;
+    }
+  }
+  return { from: evidence.from, ready, online, expected, done: expected > 0 && ready >= expected };
+}
+
+/** The containers of `services` as `docker compose ps` sees them (none when it fails). */
+function containerStates(
+  services: readonly string[],
+  env: NodeJS.ProcessEnv,
+  root: string,
+): ComposeContainer[] {
+  const ps = captureDocker(['compose', 'ps', '--all', '--format', 'json', ...services], {
+    env,
+    cwd: root,
+  });
+  return ps.status === 0 ? parseComposePs(ps.stdout) : [];
 }
 
 /** A message with the last log lines of a worker that keeps failing; undefined when none does. */
@@ -274,8 +358,7 @@ function crashedWorkers(
 }
 
 interface SystemStatus {
-  readonly workersOnline: number;
-  readonly modelReady: boolean;
+  readonly model: string;
   readonly modelStatus: {
     readonly state: string;
     readonly message: string;
@@ -283,31 +366,51 @@ interface SystemStatus {
   } | null;
 }
 
-/** "1 of 2 worker(s) online; CONVERTING: Converting the weights (40 %)", in 10 % steps. */
-function describeStatus(status: SystemStatus, workers: number): string {
+/**
+ * "1 of 2 worker(s) ready, 2 online; CONVERTING: Converting the weights (40 %)", progress in 10 %
+ * steps.
+ */
+function describeStatus(status: SystemStatus, wait: WorkersWait): string {
   const model = status.modelStatus;
   const percent = model?.progress == null ? '' : ` (${Math.floor(model.progress * 10) * 10} %)`;
   const state = model === null ? 'model not ready' : `${model.state}: ${model.message}${percent}`;
-  return `${status.workersOnline} of ${workers} worker(s) online; ${state}`;
+  const workers =
+    wait.from === 'workers'
+      ? `${wait.ready} of ${wait.expected} worker(s) ready, ${wait.online} online`
+      : `${wait.ready} of ${wait.expected} worker container(s) healthy, ${wait.online} running`;
+  return `${workers}; ${state}`;
 }
 
-/** The `system` query through Caddy; null while Zeus does not answer. */
-async function systemStatus(url: string): Promise<SystemStatus | null> {
+/** A query through Caddy; null while Zeus does not answer it. */
+async function query<T>(url: string, text: string): Promise<T | null> {
   try {
     const response = await fetch(`${url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        query: '{ system { workersOnline modelReady modelStatus { state message progress } } }',
-      }),
+      body: JSON.stringify({ query: text }),
       signal: AbortSignal.timeout(5_000),
     });
     if (!response.ok) return null;
-    const body = (await response.json()) as { data?: { system?: SystemStatus } };
-    return body.data?.system ?? null;
+    const body = (await response.json()) as { data?: T | null };
+    return body.data ?? null;
   } catch {
     return null;
   }
+}
+
+/** The `system` query; null while Zeus does not answer. */
+async function systemStatus(url: string): Promise<SystemStatus | null> {
+  const data = await query<{ system?: SystemStatus }>(
+    url,
+    '{ system { model modelStatus { state message progress } } }',
+  );
+  return data?.system ?? null;
+}
+
+/** The `workers` query; null when it is refused (API keys on) or not answered. */
+async function workerRows(url: string): Promise<WorkerRow[] | null> {
+  const data = await query<{ workers?: WorkerRow[] }>(url, '{ workers { id status ready model } }');
+  return data?.workers ?? null;
 }
 
 /** Polls `check` every POLL_MS: readiness over HTTP has no event to wait on. */
