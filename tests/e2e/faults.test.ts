@@ -5,7 +5,7 @@
  *
  *   1. the worker is killed (SIGKILL) mid-job          6. generated/ becomes read-only
  *   2. Redis is stopped cleanly (SIGTERM)              7. generated/ fills up
- *   3. Redis is killed (SIGKILL)                       8. ffmpeg fails for one job
+ *   3. Redis is killed (SIGKILL)                       8. ffmpeg fails for one job (then retried)
  *   4. an API server holding subscribers is killed     9. the model fails for one job
  *   5. Caddy reloads its configuration
  *
@@ -19,7 +19,8 @@
  * Faults 6 and 7 need a disk of their own: a small tmpfs, mounted when the test runs as root
  * with the right to mount; elsewhere they are skipped and the summary says why. Fault 8 points
  * FFMPEG_PATH at a wrapper that runs the real ffmpeg but, once, asks it for an encoder that does
- * not exist. Fault 9 corrupts the converted text-encoder model on disk, which the worker opens
+ * not exist; the failed job is then retried (retryJob) and must succeed with the same settings
+ * and seed. Fault 9 corrupts the converted text-encoder model on disk, which the worker opens
  * for each new prompt (ZEUS_TEXT_ENCODER=on-demand), then puts it back.
  */
 import { execFile } from 'node:child_process';
@@ -34,7 +35,7 @@ import type { SupervisorEvent } from '../../deploy/supervisor.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { followJob, type FollowedJob } from '../helpers/follow-job.ts';
 import { generatedDisk, type GeneratedDisk } from '../helpers/generated-disk.ts';
-import { graphqlRequest, SUBMIT, type JobResult } from '../helpers/graphql.ts';
+import { graphqlRequest, JOB_FIELDS, SUBMIT, type JobResult } from '../helpers/graphql.ts';
 
 const run = promisify(execFile);
 
@@ -157,6 +158,31 @@ async function submit(
   };
   tracked.push(job);
   return job;
+}
+
+/**
+ * Retries a finished job through Caddy (`retryJob`) and starts following the new job at once;
+ * the new job as `retryJob` answered it.
+ */
+async function retry(
+  fault: string,
+  jobId: string,
+): Promise<{ readonly retried: Tracked; readonly answer: JobResult & { retryOf: string | null } }> {
+  const response = await graphqlRequest<{ retryJob: JobResult & { retryOf: string | null } }>(
+    stack.graphqlUrl,
+    `mutation Retry($id: ID!) { retryJob(id: $id) { ${JOB_FIELDS} retryOf } }`,
+    { id: jobId },
+  );
+  const answer = response.data?.retryJob;
+  if (answer === undefined) throw new Error(`retry failed: ${JSON.stringify(response.errors)}`);
+  const retried: Tracked = {
+    id: answer.id,
+    fault,
+    expected: { status: 'SUCCEEDED' },
+    follower: followJob(stack.webSocketUrl, answer.id),
+  };
+  tracked.push(retried);
+  return { retried, answer };
 }
 
 /** Resolves on the supervisor's next event of this kind for this process. */
@@ -460,7 +486,7 @@ describe('faults, with nothing lost', () => {
   );
 
   it(
-    '8. ffmpeg fails for one job: it fails with ENCODER_FAILED, the next job runs',
+    '8. ffmpeg fails for one job: it fails with ENCODER_FAILED, its retry succeeds, the next job runs',
     async () => {
       const worker = stack.pid('worker-1');
       await writeFile(join(dir, 'ffmpeg-fails-next'), '');
@@ -469,11 +495,21 @@ describe('faults, with nothing lost', () => {
       const failed = await expectFinal(broken);
       expect(failed.error?.message).toBe('The video encoder (ffmpeg) failed.');
       expect(await partialFiles(broken.id)).toEqual([]);
+      // retryJob on the FAILED job: a new job with its settings and seed, which succeeds; the
+      // failed job stays as it was.
+      const { retried, answer } = await retry('ffmpeg (retry)', broken.id);
+      expect(answer.id).not.toBe(broken.id);
+      expect(answer.retryOf).toBe(broken.id);
+      expect(answer.settings).toEqual(failed.settings);
+      const succeeded = await expectFinal(retried);
+      expect(succeeded.settings).toEqual(failed.settings);
+      expect(succeeded.videoUrl).toBe(`/generated/${retried.id}/out.mp4`);
+      expect(await readdir(join(disk.path, retried.id))).toContain('out.mp4');
       await expectFinal(await submit('ffmpeg', SHORT));
       expect(stack.pid('worker-1')).toBe(worker);
       faults[faults.length - 1] = {
         name: 'ffmpeg: unknown encoder for one job',
-        outcome: `job failed: "${failed.error?.message ?? ''}"; next job succeeded`,
+        outcome: `job failed: "${failed.error?.message ?? ''}"; its retry and the next job succeeded`,
       };
     },
     FAULT_TIMEOUT_MS,
