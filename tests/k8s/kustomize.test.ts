@@ -390,7 +390,7 @@ describe.each(VARIANTS)('$name', (variant) => {
     expect(find(objects, 'PodDisruptionBudget', 'zeus-api').spec?.maxUnavailable).toBe(1);
   });
 
-  test(`workers: ${variant.workers} replicas, one GPU each, probed through their heartbeat`, () => {
+  test(`workers: ${variant.workers} replicas, one GPU each, probed on their status server`, () => {
     const workers = deployment('zeus-worker');
     expect(workers.spec?.replicas).toBe(variant.workers);
     // Every GPU is in use: an update must not wait for an extra one.
@@ -419,23 +419,27 @@ describe.each(VARIANTS)('$name', (variant) => {
       fieldPath: 'spec.nodeName',
     });
 
-    // The probes run the script the ConfigMap mounts.
-    const probeMount = worker.volumeMounts?.find((m) => m.name === 'probe');
-    const probeVolume = pod.volumes?.find((v) => v.name === 'probe');
-    expect(probeVolume?.configMap?.name).toBe(generatedName(objects, 'zeus-worker-probe'));
-    const script = `${probeMount?.mountPath ?? '?'}/worker-probe.mjs`;
-    expect(
-      find(objects, 'ConfigMap', probeVolume?.configMap?.name ?? '').data?.['worker-probe.mjs'],
-    ).toContain('modelReady');
-    // Started once it beats; ready once its model is loaded, however long the download takes.
-    expect(worker.startupProbe?.exec?.command).toEqual(['node', script, 'live']);
-    expect(worker.readinessProbe?.exec?.command).toEqual(['node', script, 'ready']);
-    expect(worker.livenessProbe?.exec?.command).toEqual(['node', script, 'live']);
-    // The heartbeat lives 15 s: liveness gives a stuck worker minutes, not seconds.
+    // The probes ask the worker's status server, on the port it listens on, declared.
+    expect(config.ZEUS_WORKER_HOST).toBe('0.0.0.0');
+    expect(worker.ports).toEqual([
+      { name: 'status', containerPort: config.ZEUS_WORKER_PORT, protocol: 'TCP' },
+    ]);
+    const httpGet = (path: string) => ({ httpGet: { path, port: 'status' } });
+    // Ready once /healthz says it takes jobs (200; 503 while the model loads or Redis is down).
+    expect(worker.readinessProbe).toMatchObject(httpGet('/healthz'));
+    // Started and alive while it answers at all: /healthz is 503 during a first start's hour of
+    // download and conversion, and while Redis is down, when a restart would not help.
+    expect(worker.startupProbe).toMatchObject(httpGet('/metrics'));
+    expect(worker.livenessProbe).toMatchObject(httpGet('/metrics'));
+    for (const probe of [worker.startupProbe, worker.readinessProbe, worker.livenessProbe]) {
+      expect(probe?.exec).toBeUndefined();
+    }
+    // Liveness gives a stuck worker minutes, not seconds.
     const liveness = worker.livenessProbe;
     expect(
       (liveness?.periodSeconds ?? 10) * (liveness?.failureThreshold ?? 3),
     ).toBeGreaterThanOrEqual(300);
+    expect(pod.volumes?.find((v) => v.name === 'probe')).toBeUndefined();
     expect(pod.initContainers).toBeUndefined();
 
     // Models and videos where the configuration says, writable.
