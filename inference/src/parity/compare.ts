@@ -1,3 +1,5 @@
+import type { ParityResult } from './types.ts';
+
 /** Largest |a[i] - b[i]|; NaN anywhere counts as an infinite error. Lengths must match. */
 export function maxAbsDiff(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
   if (actual.length !== expected.length) {
@@ -10,4 +12,50 @@ export function maxAbsDiff(actual: ArrayLike<number>, expected: ArrayLike<number
     if (diff > max) max = diff;
   }
   return max;
+}
+
+/**
+ * Fraction of the pixels of 8-bit frames that must equal the reference exactly, as the reference
+ * manifest asks ("abs diff <= 1 (truncation boundary); expect >= 99% exact"). Counted in pixels,
+ * not channel values: a pixel with one channel a level off is not exact.
+ */
+export const MIN_EXACT_PIXEL_FRACTION = 0.99;
+
+/**
+ * 8-bit RGB frames `[F, H, W, 3]` against the reference: every value within one level (the
+ * truncation boundary of ⌊255·x⌋) and at least MIN_EXACT_PIXEL_FRACTION of the pixels exact.
+ */
+export function frameResult(name: string, actual: Uint8Array, expected: Uint8Array): ParityResult {
+  if (actual.length !== expected.length || expected.length % 3 !== 0) {
+    return {
+      name,
+      maxAbsError: Infinity,
+      tolerance: 1,
+      note: `${actual.length} values, expected ${expected.length} (whole RGB pixels)`,
+    };
+  }
+  let differing = 0;
+  let largest = 0;
+  let differingPixels = 0;
+  let lastPixel = -1;
+  for (let i = 0; i < expected.length; i++) {
+    const diff = Math.abs((actual[i] ?? 0) - (expected[i] ?? 0));
+    if (diff === 0) continue;
+    differing++;
+    const pixel = Math.floor(i / 3);
+    if (pixel !== lastPixel) differingPixels++;
+    lastPixel = pixel;
+    if (diff > largest) largest = diff;
+  }
+  const pixelCount = expected.length / 3;
+  const exactPixels = pixelCount === 0 ? 1 : 1 - differingPixels / pixelCount;
+  return {
+    name,
+    maxAbsError: largest,
+    tolerance: 1,
+    passed: largest <= 1 && exactPixels >= MIN_EXACT_PIXEL_FRACTION,
+    note:
+      `${differing} of ${expected.length} values (${differingPixels} of ${pixelCount} pixels) ` +
+      `differ; ${(100 * exactPixels).toFixed(3)} % of pixels exact`,
+  };
 }

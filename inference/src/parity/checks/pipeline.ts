@@ -19,12 +19,10 @@ import { cropFloatVideo, type VideoGeometry } from '../../ltx/geometry.ts';
 import { LtxPipeline, type LtxPipelineOptions, type StepRecord } from '../../ltx/pipeline.ts';
 import { LTX_DECODE_NOISE_SCALE, LTX_DECODE_TIMESTEP } from '../../ltx/vae-decoder.ts';
 import { ReplayNoise } from '../../sampler/noise.ts';
-import { maxAbsDiff } from '../compare.ts';
+import { frameResult, maxAbsDiff } from '../compare.ts';
 import type { Reference } from '../reference.ts';
 import type { ParityCheck, ParityResult } from '../types.ts';
 
-/** Fraction of pixels whose 8-bit values must all match exactly (the rest within one level). */
-const MIN_EXACT_FRACTION = 0.99;
 const NOISE_PREFIX = 'pipeline.noise.';
 
 export const pipelineCheck: ParityCheck = {
@@ -269,42 +267,6 @@ function joinFrames(frames: readonly Uint8Array[]): Uint8Array {
     offset += frame.length;
   }
   return out;
-}
-
-/**
- * 8-bit frames `[F, H, W, 3]`: at most one level apart (the truncation boundary), and at least
- * 99 % of the pixels exactly equal.
- */
-export function frameResult(name: string, actual: Uint8Array, expected: Uint8Array): ParityResult {
-  if (actual.length !== expected.length) {
-    return {
-      name,
-      maxAbsError: Infinity,
-      tolerance: 1,
-      note: `${actual.length} values, expected ${expected.length}`,
-    };
-  }
-  let differing = 0;
-  let largest = 0;
-  const pixels = new Set<number>();
-  for (let i = 0; i < expected.length; i++) {
-    const diff = Math.abs((actual[i] ?? 0) - (expected[i] ?? 0));
-    if (diff === 0) continue;
-    differing++;
-    pixels.add(Math.floor(i / 3));
-    if (diff > largest) largest = diff;
-  }
-  const pixelCount = expected.length / 3;
-  const exactPixels = 1 - pixels.size / pixelCount;
-  return {
-    name,
-    maxAbsError: largest,
-    tolerance: 1,
-    passed: largest <= 1 && exactPixels >= MIN_EXACT_FRACTION,
-    note:
-      `${differing} of ${expected.length} values (${pixels.size} of ${pixelCount} pixels) ` +
-      `differ; ${(100 * exactPixels).toFixed(3)} % of pixels exact`,
-  };
 }
 
 function configNumber(reference: Reference, key: string, fallback: number): number {

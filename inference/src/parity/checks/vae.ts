@@ -4,7 +4,7 @@
  *   the graph's noise scale is 0), its output and every intermediate the reference exposes;
  * - `pipeline.*`: the pipeline's decode from `pipeline.final_latents` + `pipeline.noise.decode`
  *   with the run's decode settings (noise mixing and un-normalisation inside the graph), the
- *   float video and the 8-bit frames (within one level, ≥ 99 % exact);
+ *   float video and the 8-bit frames (within one level, ≥ 99 % of pixels exact);
  * - the same frames decoded in temporal chunks, when the reference video is long enough to
  *   split;
  * - for information, the video decoded with fp16 weights.
@@ -19,12 +19,9 @@ import {
   VaeDecoder,
   type LatentVideo,
 } from '../../ltx/vae-decoder.ts';
-import { maxAbsDiff } from '../compare.ts';
+import { frameResult, maxAbsDiff } from '../compare.ts';
 import type { Reference } from '../reference.ts';
 import type { ParityCheck, ParityResult } from '../types.ts';
-
-/** Fraction of 8-bit values that must match exactly (the rest within one level). */
-const MIN_EXACT_FRACTION = 0.99;
 
 export const vaeCheck: ParityCheck = {
   component: 'vae',
@@ -164,38 +161,6 @@ function floatResult(
     return { name, maxAbsError: Infinity, tolerance, note: 'not produced' };
   }
   return { name, maxAbsError: maxAbsDiff(actual, expected), tolerance };
-}
-
-/** 8-bit frames: at most one level apart (truncation boundary), nearly all exact. */
-function frameResult(name: string, actual: Uint8Array, expected: Uint8Array): ParityResult {
-  if (actual.length !== expected.length) {
-    return {
-      name,
-      maxAbsError: Infinity,
-      tolerance: 1,
-      note: `${actual.length} values, expected ${expected.length}`,
-    };
-  }
-  let differing = 0;
-  let largest = 0;
-  const pixels = new Set<number>();
-  for (let i = 0; i < expected.length; i++) {
-    const diff = Math.abs((actual[i] ?? 0) - (expected[i] ?? 0));
-    if (diff === 0) continue;
-    differing++;
-    pixels.add(Math.floor(i / 3)); // [frames, height, width, 3]
-    if (diff > largest) largest = diff;
-  }
-  const exact = 1 - differing / expected.length;
-  return {
-    name,
-    maxAbsError: largest,
-    tolerance: 1,
-    passed: largest <= 1 && exact >= MIN_EXACT_FRACTION,
-    note:
-      `${differing} of ${expected.length} values (${pixels.size} of ${expected.length / 3} ` +
-      `pixels) differ; ${(100 * exact).toFixed(3)} % exact`,
-  };
 }
 
 async function latentVideo(reference: Reference, name: string): Promise<LatentVideo> {
