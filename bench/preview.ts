@@ -32,8 +32,17 @@ const { values } = parseArgs({
     frames: { type: 'string', default: '121' },
     runs: { type: 'string', default: '50' },
     step: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
+if (values.help) {
+  console.log(`npm run bench:preview -- [options]
+  --width N, --height N, --frames N  video size whose latent grid is measured (768, 512, 121)
+  --runs N                           timed runs of the projection and of the JPEG (50)
+  --step                             also time tiny-random's steps at that size, with and
+                                     without previews, for the cost as a share of a step`);
+  process.exit(0);
+}
 const width = Number(values.width);
 const height = Number(values.height);
 const numFrames = Number(values.frames);
