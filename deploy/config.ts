@@ -25,7 +25,10 @@ export const localDeployEnvironment = z.object({
   ...logSettings,
   /** The port Zeus answers on (Caddy's). */
   ZEUS_PORT: portVariable(8080),
-  /** Worker processes to run (0: none, for a machine that only serves the API). */
+  /**
+   * Worker processes to run (0: none, for a machine that only serves the API). Unset: one per
+   * GPU the workers may use, each on its own (local-gpus.ts); this 1 on a machine without.
+   */
   ZEUS_WORKERS: integerVariable({ min: 0, max: 64 }, 1),
   /** Use this Redis instead of starting one. */
   REDIS_URL: z

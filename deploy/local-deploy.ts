@@ -5,6 +5,7 @@
 import { ensureClientBuilt } from '@zeus/client/build';
 import { ConfigError } from '@zeus/core';
 import { loadLocalDeployConfig } from './config.ts';
+import { detectWorkerGpus, localWorkerCount } from './local-gpus.ts';
 import { startLocalStack } from './local-stack.ts';
 import type { SupervisorEvent } from './supervisor.ts';
 
@@ -32,9 +33,14 @@ export async function deployLocally(
     });
   });
 
+  // ZEUS_WORKERS unset: one worker per GPU, each on its own (local-gpus.ts).
+  const gpus = detectWorkerGpus(env);
+  const workersSet = (env['ZEUS_WORKERS'] ?? '').trim() !== '';
+  const workers = localWorkerCount(workersSet ? config.ZEUS_WORKERS : undefined, gpus);
+  const pinned = gpus.length > 1 && workers > 0 ? `, spread over ${gpus.length} GPUs` : '';
   console.log(
     `Starting Zeus locally: ${config.REDIS_URL === undefined ? 'Redis, ' : ''}3 API servers, ` +
-      `Caddy and ${config.ZEUS_WORKERS} worker(s) running ${config.ZEUS_MODEL}…`,
+      `Caddy and ${workers} worker(s)${pinned} running ${config.ZEUS_MODEL}…`,
   );
   let stack;
   try {
@@ -44,7 +50,8 @@ export async function deployLocally(
       dataDir: config.ZEUS_DATA_DIR,
       generatedDir: config.ZEUS_GENERATED_DIR,
       port: config.ZEUS_PORT,
-      workers: config.ZEUS_WORKERS,
+      workers,
+      workerGpus: gpus,
       redisUrl: config.REDIS_URL,
       caddyAdmin: config.ZEUS_CADDY_ADMIN,
       ...(config.ZEUS_API_PORTS === undefined ? {} : { apiPorts: config.ZEUS_API_PORTS }),

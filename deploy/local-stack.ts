@@ -10,6 +10,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { detectWorkerGpus, workerGpuEnv } from './local-gpus.ts';
 import { freePort, freePorts } from './ports.ts';
 import { REDIS_READY_LINE, redisPidFile, redisServerSpec } from './redis-server.ts';
 import { stopStaleProcess } from './stale-process.ts';
@@ -26,6 +27,12 @@ export interface LocalStackOptions {
   readonly port: number;
   /** Worker processes (0: none). */
   readonly workers: number;
+  /**
+   * The GPUs the workers are spread over (CUDA_VISIBLE_DEVICES entries): with two or more, each
+   * worker gets its own. Default: every GPU nvidia-smi lists, or those CUDA_VISIBLE_DEVICES
+   * names, when the workers may use CUDA (local-gpus.ts).
+   */
+  readonly workerGpus?: readonly string[];
   /** API servers behind Caddy (default 3). */
   readonly apiServers?: number;
   /** Their ports (default: free ports). */
@@ -165,12 +172,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       Number.isInteger(workerPortBase) && workerPortBase > 0
         ? workerNames.map((_, index) => workerPortBase + index)
         : await freePorts(workerNames.length);
+    const gpus = options.workerGpus ?? (workerNames.length > 0 ? detectWorkerGpus(zeusEnv) : []);
     for (const [index, name] of workerNames.entries()) {
       await supervisor.start(
         nodeProcess(name, 'inference/src/main.ts', {
           ZEUS_WORKER_ID: `local-${name}`,
           ZEUS_WORKER_HOST: '127.0.0.1',
           ZEUS_WORKER_PORT: String(workerStatusPorts[index]),
+          ...workerGpuEnv(index, gpus),
         }),
       );
     }
