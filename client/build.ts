@@ -15,8 +15,15 @@ import { fileURLToPath } from 'node:url';
 
 export const CLIENT_DIR = dirname(fileURLToPath(import.meta.url));
 export const DIST_DIR = join(CLIENT_DIR, 'dist');
-/** Written after a successful build: the newest source time it was built from. */
+/** Written after a successful build: the newest source time it was built from, and its mode. */
 const STAMP = join(DIST_DIR, '.zeus-build.json');
+/**
+ * The only mode Zeus builds in. Vite makes a development build whenever NODE_ENV is set to anything
+ * else, and vitest sets NODE_ENV=test in the process that runs the global setup: without forcing
+ * it, a test run would leave a React development build (jsxDEV calls, dev-only warnings, several
+ * times larger) in client/dist for Caddy to serve to users.
+ */
+export const BUILD_MODE = 'production';
 const SOURCES = ['index.html', 'playground.html', 'vite.config.ts', 'package.json', 'src'];
 
 async function newestModification(path: string): Promise<number> {
@@ -37,18 +44,26 @@ export async function sourcesModifiedAt(): Promise<number> {
   return Math.max(...times);
 }
 
-/** True when client/dist was built from the sources as they are now. */
+/**
+ * True when a build stamp says the build is a production build made from sources no older than
+ * `sourcesTime`. A stamp without a mode comes from before the mode was recorded, when test runs
+ * left development builds behind, so it counts as stale.
+ */
+export function isStampFresh(stamp: unknown, sourcesTime: number): boolean {
+  if (typeof stamp !== 'object' || stamp === null) return false;
+  const { sourcesModifiedAt: builtFrom, mode } = stamp as Record<string, unknown>;
+  return mode === BUILD_MODE && typeof builtFrom === 'number' && builtFrom >= sourcesTime;
+}
+
+/** True when client/dist is a production build of the sources as they are now. */
 export async function isBuildFresh(): Promise<boolean> {
-  let stamp: { sourcesModifiedAt?: unknown };
+  let stamp: unknown;
   try {
-    stamp = JSON.parse(await readFile(STAMP, 'utf8')) as typeof stamp;
+    stamp = JSON.parse(await readFile(STAMP, 'utf8'));
   } catch {
     return false;
   }
-  return (
-    typeof stamp.sourcesModifiedAt === 'number' &&
-    stamp.sourcesModifiedAt >= (await sourcesModifiedAt())
-  );
+  return isStampFresh(stamp, await sourcesModifiedAt());
 }
 
 /** Runs `vite build` for the client; rejects with Vite's output when it fails. */
@@ -59,10 +74,15 @@ export async function buildClient(): Promise<void> {
     'bin',
     'vite.js',
   );
-  const child = spawn(process.execPath, [vite, 'build', '--logLevel', 'warn'], {
-    cwd: CLIENT_DIR,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [vite, 'build', '--mode', BUILD_MODE, '--logLevel', 'warn'],
+    {
+      cwd: CLIENT_DIR,
+      env: { ...process.env, NODE_ENV: BUILD_MODE },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const output: Buffer[] = [];
   child.stdout.on('data', (chunk: Buffer) => output.push(chunk));
   child.stderr.on('data', (chunk: Buffer) => output.push(chunk));
@@ -72,10 +92,16 @@ export async function buildClient(): Promise<void> {
       `Building the web app failed (vite exited with ${code}):\n${Buffer.concat(output).toString()}`,
     );
   }
-  await writeFile(STAMP, `${JSON.stringify({ sourcesModifiedAt: sourcesTime })}\n`);
+  await writeFile(
+    STAMP,
+    `${JSON.stringify({ sourcesModifiedAt: sourcesTime, mode: BUILD_MODE })}\n`,
+  );
 }
 
-/** Builds client/dist when it is missing or older than the sources; says whether it built. */
+/**
+ * Builds client/dist when it is missing, older than the sources or not a production build; says
+ * whether it built.
+ */
 export async function ensureClientBuilt(): Promise<{
   readonly built: boolean;
   readonly dir: string;
