@@ -5,7 +5,8 @@
  * records the delay from the record's `updatedAt` (when the publisher's update began) to now.
  *
  * Messages from the benchmark: `{ type: 'finish', steps, waitMs }`: every subscriber should have
- * received steps 1…`steps`; waits up to `waitMs` for stragglers, then reports and exits.
+ * received steps 1…`steps`; waits up to `waitMs` for stragglers, says `received`, closes its
+ * clients, then reports and exits.
  *
  *   argv: <ws url> <subscribers> <first index> <job id,job id,…>
  */
@@ -124,6 +125,8 @@ runChildMain(async () => {
       };
     });
   }
+  // Everything has arrived (or never will): the benchmark stops measuring CPU before clients close.
+  send({ type: 'received' });
   const result: SubscribersResult = {
     subscribers: subscribers.length,
     latenciesMs: latencies,
