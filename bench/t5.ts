@@ -3,9 +3,11 @@
  * random weights of a chosen size (the real T5-XXL is --d-model 4096 --heads 64 --d-ff 10240
  * --layers 24; the defaults are a reduced size a laptop CPU runs in seconds).
  *
- *   npx tsx bench/t5.ts [--d-model 512] [--heads 8] [--d-kv 64] [--d-ff 1024] [--layers 4]
- *     [--vocab 32128] [--tokens 256] [--dtype float32|float16] [--runs 5] [--device cpu]
+ *   npm run bench:t5 -- [--d-model 512] [--heads 8] [--d-kv 64] [--d-ff 1024] [--layers 4]
+ *     [--vocab 32128] [--tokens 256] [--dtype fp32|fp16] [--runs 5] [--device cpu]
  *     [--threads N] [--tokenizer <HF tokenizer folder>]
+ *
+ * `--dtype` is spelt as in the other model benchmarks; float32 and float16 are accepted too.
  *
  * Without --tokenizer, a synthetic SentencePiece model of `--vocab` pieces is used (no
  * normalisation rules, so tokenising a real spiece.model is somewhat slower).
@@ -40,7 +42,7 @@ const { values } = parseArgs({
     layers: { type: 'string', default: '4' },
     vocab: { type: 'string', default: '32128' },
     tokens: { type: 'string', default: '256' },
-    dtype: { type: 'string', default: 'float32' },
+    dtype: { type: 'string', default: 'fp32' },
     runs: { type: 'string', default: '5' },
     device: { type: 'string', default: 'cpu' },
     threads: { type: 'string' },
@@ -61,7 +63,14 @@ const config: T5EncoderConfig = {
 };
 const tokens = Number(values.tokens);
 const runs = Number(values.runs);
-const dtype = values.dtype as T5WeightDType;
+const DTYPES: Readonly<Record<string, T5WeightDType>> = {
+  fp32: 'float32',
+  fp16: 'float16',
+  float32: 'float32',
+  float16: 'float16',
+};
+const dtype = DTYPES[values.dtype];
+if (dtype === undefined) throw new Error('--dtype is fp32 or fp16');
 
 /** Deterministic random weights with the usual 1/√fan-in scale; norms near 1. */
 function randomWeights(): T5WeightReader {
