@@ -1,6 +1,7 @@
 /**
  * VAE encoder parity, for reference sets that provide encoder vectors (the golden set does not;
- * the encoder is checked against an independent implementation in the tests instead):
+ * the tests check the encoder against official vectors in test/fixtures/vae-encoder-reference/,
+ * also through this check):
  *
  * - `vae_encode.input`   [1, 3, F, H, W] pixels in [−1, 1] (required);
  * - `vae_encode.latents` [1, C, f, h, w] what `vae_encode(input, vae, vae_per_channel_normalize=
