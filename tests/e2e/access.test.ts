@@ -1,6 +1,7 @@
 /**
  * Only the right people in, against the real stack through Caddy: API keys on HTTP and
- * WebSocket, each key seeing only its own jobs, the submission rate limit shared by the three
+ * WebSocket, each key seeing only its own jobs (in the workers list too), the submission rate
+ * limit shared by the three
  * servers, browsers' origins (CORS and WebSocket), production switches (no introspection, no
  * playground), and the client address behind Caddy. No worker: jobs stay queued.
  */
@@ -8,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { closeRedis, connectRedis, RedisKeys, WorkerHeartbeats } from '@zeus/core';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -193,6 +195,58 @@ describe('with API keys, a rate limit and the production switches', () => {
     await refused.opened;
     refused.send({ type: 'connection_init', payload: { apiKey: 'not-a-real-key-000' } });
     expect(await refused.closed).toEqual({ code: 4403, reason: 'Forbidden' });
+  });
+
+  it("lists the workers to any key, but another key's job a worker runs only by its id", async () => {
+    // No worker runs here (jobs stay queued). The API lists workers from their heartbeats in
+    // Redis: this one is written by the workers' own module, as a GPU worker on Alice's job.
+    const redis = connectRedis(stack.redisUrl, { name: 'access-test', role: 'requests' });
+    const heartbeats = new WorkerHeartbeats(redis, new RedisKeys());
+    const now = new Date().toISOString();
+    const query = '{ workers { id host status ready currentJobId currentJob { id status } } }';
+    try {
+      await heartbeats.beat(
+        {
+          workerId: 'gpu-box-1',
+          model: 'tiny-random',
+          device: 'cuda',
+          provider: 'cuda',
+          modelReady: true,
+          jobId: aliceJob,
+          pid: 4242,
+          hostname: 'gpu-box',
+          startedAt: now,
+          beatAt: now,
+        },
+        60_000,
+      );
+      const anonymous = await post(stack.graphqlUrl, query);
+      expect(codeOf(anonymous)).toBe('UNAUTHENTICATED');
+      expect(anonymous.body.data ?? null).toBeNull();
+
+      const worker = {
+        id: 'gpu-box-1',
+        host: 'gpu-box',
+        status: 'ONLINE',
+        ready: true,
+        currentJobId: aliceJob,
+      };
+      expect((await post(stack.graphqlUrl, query, {}, bearer(ALICE))).body).toEqual({
+        data: { workers: [{ ...worker, currentJob: { id: aliceJob, status: 'QUEUED' } }] },
+      });
+      // Bob sees that the worker is busy, and with what id (the schema hides only currentJob),
+      // but not Alice's job itself.
+      expect((await post(stack.graphqlUrl, query, {}, bearer(BOB))).body).toEqual({
+        data: { workers: [{ ...worker, currentJob: null }] },
+      });
+      // Nor can he read it by that id.
+      const byId = `{ job(id: "${aliceJob}") { id } }`;
+      expect(codeOf(await post(stack.graphqlUrl, byId, {}, bearer(BOB)))).toBe('FORBIDDEN');
+    } finally {
+      // Offline at once, so that the later tests' queue estimates see no worker.
+      await heartbeats.remove('gpu-box-1');
+      await closeRedis(redis);
+    }
   });
 
   it('limits submissions per key, one count for all three servers, saying when to retry', async () => {
