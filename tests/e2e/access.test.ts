@@ -1,9 +1,9 @@
 /**
  * Only the right people in, against the real stack through Caddy: API keys on HTTP and
  * WebSocket, each key seeing only its own jobs (in the workers list too), the submission rate
- * limit shared by the three
- * servers, browsers' origins (CORS and WebSocket), production switches (no introspection, no
- * playground), and the client address behind Caddy. No worker: jobs stay queued.
+ * limit shared by the three servers, browsers' origins (CORS and WebSocket), production
+ * switches (no introspection, no playground), and the client address behind Caddy. No worker:
+ * jobs stay queued.
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
