@@ -69,8 +69,11 @@ const DTYPES: Readonly<Record<string, T5WeightDType>> = {
   float32: 'float32',
   float16: 'float16',
 };
-const dtype = DTYPES[values.dtype];
-if (dtype === undefined) throw new Error('--dtype is fp32 or fp16');
+const dtype: T5WeightDType = DTYPES[values.dtype] ?? usage('--dtype is fp32 or fp16');
+
+function usage(message: string): never {
+  throw new Error(message);
+}
 
 /** Deterministic random weights with the usual 1/√fan-in scale; norms near 1. */
 function randomWeights(): T5WeightReader {
