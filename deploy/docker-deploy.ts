@@ -6,6 +6,7 @@
  */
 import { existsSync, watch } from 'node:fs';
 import { lchown, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError } from '@zeus/core';
@@ -66,6 +67,7 @@ export async function deployWithDocker(options: DockerDeployOptions): Promise<nu
     port: config.ZEUS_PORT,
     modelsDir: config.ZEUS_MODELS_DIR,
     generatedDir: config.ZEUS_GENERATED_DIR,
+    nodeName: env['ZEUS_NODE_NAME']?.trim() || hostname(),
   });
 
   if (options.dryRun) {

@@ -54,6 +54,7 @@ const OPTIONS: DockerOptions = {
   port: 80,
   modelsDir: '/srv/zeus/models/cache',
   generatedDir: '/srv/zeus/generated',
+  nodeName: 'gpu-server-1',
 };
 
 function dockerCommands(steps: readonly Step[]): string[] {
@@ -113,6 +114,8 @@ describe('planDockerDeployment', () => {
       ZEUS_PORT: '80',
       ZEUS_MODELS_DIR: '/srv/zeus/models/cache',
       ZEUS_GENERATED_DIR: '/srv/zeus/generated',
+      // The workers report this host, not their container's id, as their machine.
+      ZEUS_NODE_NAME: 'gpu-server-1',
     });
   });
 
@@ -334,7 +337,7 @@ describe('describePlan (--dry-run)', () => {
       /^Missing before Zeus can run with Docker:\n {2}- Docker Compose v2 is missing/,
     );
     expect(text).toContain(
-      '  export ZEUS_MODEL=ltxv-2b-0.9.6-distilled ZEUS_PORT=8080 ZEUS_MODELS_DIR=/srv/zeus/models/cache ZEUS_GENERATED_DIR=/srv/zeus/generated',
+      '  export ZEUS_MODEL=ltxv-2b-0.9.6-distilled ZEUS_PORT=8080 ZEUS_MODELS_DIR=/srv/zeus/models/cache ZEUS_GENERATED_DIR=/srv/zeus/generated ZEUS_NODE_NAME=gpu-server-1',
     );
     const commands = text.split('\n').filter((line) => /^ {2}(docker|mkdir|chown|rm) /.test(line));
     const folders =

@@ -85,6 +85,11 @@ export interface DockerOptions {
   /** Host folders, absolute. */
   readonly modelsDir: string;
   readonly generatedDir: string;
+  /**
+   * The machine the workers report in the `workers` query (`ZEUS_NODE_NAME`): this host's name.
+   * A container's own host name is its id, which says nothing once several servers share a queue.
+   */
+  readonly nodeName: string;
 }
 
 export type Step =
@@ -252,6 +257,7 @@ export function planDockerDeployment(facts: DockerFacts, options: DockerOptions)
     ZEUS_PORT: String(options.port),
     ZEUS_MODELS_DIR: options.modelsDir,
     ZEUS_GENERATED_DIR: options.generatedDir,
+    ZEUS_NODE_NAME: options.nodeName,
   };
   const asRoot = facts.hostUser.uid === 0;
   const workerServices = Array.from({ length: Math.max(workers, 1) }, (_, i) =>

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OVERRIDE_FILE } from '../../deploy/compose-override.ts';
@@ -48,6 +48,7 @@ describe('deploy.ts --dry-run', () => {
       ZEUS_GENERATED_DIR: generatedDir,
       ZEUS_PORT: '8088',
       ZEUS_MODEL: undefined,
+      ZEUS_NODE_NAME: undefined,
     });
     const engine = dockerInfo();
     if (!engine.answers) {
@@ -59,7 +60,7 @@ describe('deploy.ts --dry-run', () => {
       expect(output).toContain('Once that is done, deploy.ts runs:');
     }
     expect(output).toContain(
-      `  export ZEUS_MODEL=ltxv-2b-0.9.6-distilled ZEUS_PORT=8088 ZEUS_MODELS_DIR=${modelsDir} ZEUS_GENERATED_DIR=${generatedDir}`,
+      `  export ZEUS_MODEL=ltxv-2b-0.9.6-distilled ZEUS_PORT=8088 ZEUS_MODELS_DIR=${modelsDir} ZEUS_GENERATED_DIR=${generatedDir} ZEUS_NODE_NAME=${hostname()}`,
     );
     const commands = output.split('\n').filter((line) => line.startsWith('  docker '));
     expect(commands).toEqual([
