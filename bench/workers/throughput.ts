@@ -1,8 +1,8 @@
 /**
  * Jobs per minute against the number of workers: the local stack (Redis, one API server, Caddy)
- * with 1, 2 and 3 workers on the tiny model (ZEUS_DEVICE=cpu), each given batches of identical
- * jobs submitted at once; a batch's time runs from its first submission to its last SUCCEEDED
- * record published in Redis.
+ * with 1, 2 and 3 workers on the tiny model (ZEUS_DEVICE=cpu), each given batches of jobs of
+ * one size submitted at once, each job with its own prompt (see submit); a batch's time runs
+ * from its first submission to its last SUCCEEDED record published in Redis.
  *
  * Two modes:
  *   - `compute`: the tiny model as fast as the CPU runs it. Every worker computes on the same
