@@ -2,7 +2,8 @@
  * The web app and the GraphQL playground in Debian's Chromium, against the real local stack
  * (Redis, three API servers, Caddy, a worker running the tiny-random model) through Caddy.
  *
- * ZEUS_UPDATE_SCREENSHOT=1 also writes docs/screenshot.png: the app with a finished job.
+ * ZEUS_UPDATE_SCREENSHOT=1 also writes docs/screenshot.png: the app with a finished video and a
+ * job running.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { ensureClientBuilt } from '@zeus/client/build';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPOSITORY_ROOT, startLocalStack, type LocalStack } from '../../deploy/local-stack.ts';
+import { graphqlRequest, JOB_FIELDS, type JobResult } from '../helpers/graphql.ts';
 import { serverHoldingTheWebSocket } from '../helpers/websocket-upstream.ts';
 import { launchChromium, type TestBrowser } from './browser-chromium.ts';
 
@@ -39,6 +41,9 @@ beforeAll(async () => {
       ZEUS_LOG_LEVEL: 'warn',
       // Every denoising step is published, however fast the tiny model runs.
       ZEUS_PROGRESS_INTERVAL_MS: '0',
+      // Steps of at least 0.8 s: a job killed under the page's feet after its first steps still
+      // has seconds to run once the page has reconnected (8 steps, so 6.4 s a job at least).
+      ZEUS_MIN_STEP_MS: '800',
     },
   });
   browser = await launchChromium(stack.url);
@@ -59,6 +64,8 @@ afterAll(async () => {
 interface PageRecord {
   /** Every value each progress bar showed, by the bar's accessible name. */
   readonly bars: Record<string, number[]>;
+  /** The same, only the values shown after a "Reconnecting…" banner went away again. */
+  readonly barsAfterReconnect: Record<string, number[]>;
   /** How many times the "Reconnecting…" banner appeared. */
   reconnectingShown: number;
 }
@@ -74,21 +81,26 @@ declare global {
  * reconnecting banner shows: updates can be faster than a test's polling.
  */
 function recordPage(): void {
-  const record: PageRecord = { bars: {}, reconnectingShown: 0 };
+  const record: PageRecord = { bars: {}, barsAfterReconnect: {}, reconnectingShown: 0 };
   window.zeusRecord = record;
   let bannerShown = false;
   const scan = (): void => {
-    for (const bar of document.querySelectorAll('[role="progressbar"]')) {
-      const name = bar.getAttribute('aria-label') ?? '';
-      const value = Number(bar.getAttribute('aria-valuenow'));
-      const values = (record.bars[name] ??= []);
-      if (values.at(-1) !== value) values.push(value);
-    }
     const shown = (document.querySelector('.connection')?.textContent ?? '').includes(
       'Reconnecting…',
     );
     if (shown && !bannerShown) record.reconnectingShown += 1;
     bannerShown = shown;
+    const reconnected = !shown && record.reconnectingShown > 0;
+    for (const bar of document.querySelectorAll('[role="progressbar"]')) {
+      const name = bar.getAttribute('aria-label') ?? '';
+      const value = Number(bar.getAttribute('aria-valuenow'));
+      const values = (record.bars[name] ??= []);
+      if (values.at(-1) !== value) values.push(value);
+      if (reconnected) {
+        const after = (record.barsAfterReconnect[name] ??= []);
+        if (after.at(-1) !== value) after.push(value);
+      }
+    }
   };
   new MutationObserver(scan).observe(document, {
     subtree: true,
@@ -204,14 +216,6 @@ describe('the web app in Chromium, through Caddy', () => {
     expect(download.headers.get('content-type')).toBe('video/mp4');
     const bytes = new Uint8Array(await download.arrayBuffer());
     expect(new TextDecoder().decode(bytes.subarray(4, 8))).toBe('ftyp');
-
-    if (process.env['ZEUS_UPDATE_SCREENSHOT'] === '1') {
-      await page.evaluate(() => {
-        if (document.activeElement instanceof HTMLElement) document.activeElement.blur();
-        window.scrollTo(0, 0);
-      });
-      await page.screenshot({ path: SCREENSHOT, animations: 'disabled' });
-    }
     await page.close();
   }, 120_000);
 
@@ -248,21 +252,40 @@ describe('the web app in Chromium, through Caddy', () => {
     const barName = `Progress of “${prompt}”`;
     await page.getByRole('article', { name: prompt }).waitFor();
 
-    // Once a worker runs the job, kill the API server that holds the page's WebSocket.
+    // Early in the job (its steps are paced), kill the API server that holds the page's WebSocket.
     const running = await page.waitForFunction(
       (name) => {
         const bar = document.querySelector(`[role="progressbar"][aria-label="${name}"]`);
         const value = Number(bar?.getAttribute('aria-valuenow') ?? 'NaN');
         const text = bar?.getAttribute('aria-valuetext') ?? '';
-        return !text.includes('queue') && value < 100 ? { value } : false;
+        return !text.includes('queue') && value < 40 ? { value } : false;
       },
       barName,
       { timeout: 60_000 },
     );
+    const { value: shownAtKill } = (await running.jsonValue()) as { value: number };
+    if (process.env['ZEUS_UPDATE_SCREENSHOT'] === '1') {
+      // A finished video playing under a job running, before the connection is cut.
+      await page.evaluate(() => {
+        if (document.activeElement instanceof HTMLElement) document.activeElement.blur();
+        window.scrollTo(0, 0);
+      });
+      await page.screenshot({ path: SCREENSHOT, animations: 'disabled' });
+    }
     const server = await serverHoldingTheWebSocket(stack);
     stack.kill(server, 'SIGKILL');
-    const { value } = (await running.jsonValue()) as { value: number };
-    expect(value).toBeLessThan(100);
+
+    // Asked right after the kill, from a server still up: the job was running, steps to go.
+    const survivor = Object.entries(stack.apiAddresses).find(([name]) => name !== server)?.[1];
+    const atKill = await graphqlRequest<{ jobs: { edges: { node: JobResult }[] } }>(
+      `http://${survivor ?? ''}/graphql`,
+      `{ jobs(first: 1) { edges { node { ${JOB_FIELDS} } } } }`,
+    );
+    const job = atKill.data?.jobs.edges[0]?.node;
+    expect(job?.settings.prompt).toBe(prompt);
+    expect(job?.status).toBe('RUNNING');
+    expect(job?.step).toBeLessThan(job?.totalSteps ?? 0);
+
     await page.waitForFunction(() => (window.zeusRecord?.reconnectingShown ?? 0) > 0, null, {
       timeout: 15_000,
     });
@@ -276,6 +299,12 @@ describe('the web app in Chromium, through Caddy', () => {
       barName,
       { timeout: 60_000 },
     );
+    // Once reconnected, the bar went on moving step by step, past where it was at the kill, and
+    // did not just jump to the end with the finished job.
+    const after = (await pageRecord(page)).barsAfterReconnect[barName] ?? [];
+    expect(after.at(-1)).toBe(100);
+    expect(after.some((value) => value > shownAtKill && value < 100)).toBe(true);
+    expect(after).toEqual([...after].sort((a, b) => a - b));
     const video = await videoFacts(page, prompt);
     expect(Math.abs(video.duration - 121 / 25)).toBeLessThanOrEqual(1 / 25);
 
@@ -288,6 +317,36 @@ describe('the web app in Chromium, through Caddy', () => {
     expect(order.indexOf(prompt)).toBeGreaterThanOrEqual(0);
     await page.close();
   }, 150_000);
+
+  it('shows the same history in another browser, with a profile of its own', async () => {
+    const { stack, browser } = started();
+    const history = async (page: Page) => {
+      const titles = page.getByRole('list', { name: 'Videos, newest first' }).getByRole('heading');
+      await titles.nth(1).waitFor();
+      return titles.allTextContents();
+    };
+    const page = await openApp();
+    const here = await history(page);
+    expect(here.indexOf(firstPrompt)).toBeGreaterThan(0);
+
+    // Nothing is shared with the first browser: no storage, no cookies, no cache.
+    const other = await launchChromium(stack.url);
+    try {
+      const otherPage = await other.context.newPage();
+      await otherPage.goto(stack.url);
+      expect(await history(otherPage)).toEqual(here);
+      const card = otherPage.getByRole('article', { name: firstPrompt });
+      await card.getByRole('link', { name: /^Download/ }).waitFor();
+      await card.getByRole('button', { name: /^Run again/ }).waitFor();
+      const video = await videoFacts(otherPage, firstPrompt);
+      expect(Math.abs(video.duration - 17 / 25)).toBeLessThanOrEqual(1 / 25);
+      expect(other.outsideRequests).toEqual([]);
+      expect(browser.outsideRequests).toEqual([]);
+    } finally {
+      await other.close();
+    }
+    await page.close();
+  }, 60_000);
 
   it('opens the GraphQL playground at /graphql with no outside network, with docs, and runs operations', async () => {
     const { stack, browser } = started();
