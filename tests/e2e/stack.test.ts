@@ -19,7 +19,7 @@ import {
   type WebSocketClient,
 } from '../helpers/graphql.ts';
 import { eventually } from '../helpers/eventually.ts';
-import { probeVideo } from '../helpers/video.ts';
+import { probeVideo, topLevelBoxes } from '../helpers/video.ts';
 
 let stack: LocalStack;
 let dir: string;
@@ -161,6 +161,13 @@ describe('Zeus end to end through Caddy', () => {
       frameRate: '12/1',
       formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
     });
+    // Faststart, as served: the index (moov) comes before the frames (mdat), so a browser can
+    // start playing and seeking before it has the whole file.
+    const boxes = topLevelBoxes(bytes);
+    expect(boxes[0]).toBe('ftyp');
+    expect(boxes).toContain('mdat');
+    expect(boxes.indexOf('moov')).toBeGreaterThan(0);
+    expect(boxes.indexOf('moov')).toBeLessThan(boxes.indexOf('mdat'));
 
     // History has both, newest first.
     const history = await graphqlRequest<{ jobs: { edges: { node: { id: string } }[] } }>(
