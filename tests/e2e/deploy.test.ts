@@ -1,19 +1,22 @@
 /**
  * `deploy.ts --local`, what users run (`npx tsx deploy.ts`): it reports the stack ready with its
- * URL, stops everything on SIGTERM, and explains what keeps it from starting. It runs here as
+ * URL, uses an existing Redis when REDIS_URL names one, stops everything on SIGTERM or Ctrl-C
+ * (SIGINT), and explains what keeps it from starting. It runs here as
  * `node --import tsx deploy.ts`, so signals reach it directly: npx does not pass SIGTERM on.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { closeRedis, connectRedis, RedisKeys } from '@zeus/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerInfo } from '../../deploy/docker-cli.ts';
 import { REPOSITORY_ROOT } from '../../deploy/local-stack.ts';
 import { freePort } from '../../deploy/ports.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { graphqlRequest } from '../helpers/graphql.ts';
+import { startTestRedis } from '../helpers/redis.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -95,6 +98,59 @@ describe('deploy.ts --local', () => {
     expect(await deployment.exited).toBe(0);
     expect(deployment.output()).toContain('Zeus stopped.');
     await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+  });
+
+  it('uses the Redis REDIS_URL names, starts none, and on Ctrl-C (SIGINT) stops, leaving it and its jobs', async () => {
+    const external = await startTestRedis();
+    const redis = connectRedis(external.url, { name: 'deploy-test', role: 'requests' });
+    try {
+      const port = await freePort();
+      const dataDir = join(dir, 'data-external-redis');
+      const deployment = deploy({
+        REDIS_URL: external.url,
+        ZEUS_MODEL: 'tiny-random',
+        ZEUS_MODELS_DIR: join(dir, 'models'),
+        ZEUS_PORT: String(port),
+        // No worker: the job stays queued, in that Redis.
+        ZEUS_WORKERS: '0',
+        ZEUS_DATA_DIR: dataDir,
+        ZEUS_GENERATED_DIR: join(dir, 'generated'),
+        ZEUS_LOG_LEVEL: 'warn',
+      });
+      await deployment.printed(/Deployment complete\. Zeus is at http:\/\/localhost:\d+/);
+      expect(deployment.output()).toMatch(
+        /^Starting Zeus locally: 3 API servers, Caddy and 0 worker\(s\) running tiny-random…$/m,
+      );
+      // Every process the stack started has a log; there is none for a Redis of its own.
+      const logs = await readdir(join(dataDir, 'logs'));
+      expect(logs.some((name) => name.startsWith('api-'))).toBe(true);
+      expect(logs.some((name) => name.startsWith('redis'))).toBe(false);
+
+      const submitted = await graphqlRequest<{ submitPrompt: { id: string; status: string } }>(
+        `http://127.0.0.1:${port}/graphql`,
+        'mutation { submitPrompt(input: { prompt: "A lighthouse in a storm at night" }) { id status } }',
+      );
+      const job = submitted.data?.submitPrompt;
+      expect(job?.status).toBe('QUEUED');
+      const key = new RedisKeys().job(job?.id ?? '');
+      expect(JSON.parse((await redis.get(key)) ?? 'null')).toMatchObject({
+        id: job?.id,
+        status: 'QUEUED',
+      });
+
+      // What the terminal sends on Ctrl-C.
+      deployment.process.kill('SIGINT');
+      expect(await deployment.exited).toBe(0);
+      expect(deployment.output()).toContain('Stopping Zeus (SIGINT)');
+      expect(deployment.output()).toContain('Zeus stopped.');
+      await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+      // The Redis was not deploy.ts's to stop: it still answers, with the job in it.
+      expect(await redis.ping()).toBe('PONG');
+      expect(JSON.parse((await redis.get(key)) ?? 'null')).toMatchObject({ id: job?.id });
+    } finally {
+      await closeRedis(redis);
+      await external.stop();
+    }
   });
 
   // `npx tsx deploy.ts` with no flag: Docker mode when an engine answers (tests/deploy/), the
