@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPOSITORY_ROOT, startLocalStack, type LocalStack } from '../../deploy/local-stack.ts';
+import { freePort } from '../../deploy/ports.ts';
+import { graphqlRequest } from '../helpers/graphql.ts';
 import { probeVideo } from '../helpers/video.ts';
 import { serverHoldingTheWebSocket } from '../helpers/websocket-upstream.ts';
 
@@ -52,10 +54,16 @@ interface Run {
 
 /** Runs `zeus` with ZEUS_URL pointing at the stack, in the test's temporary folder. */
 async function zeus(...args: string[]): Promise<Run> {
-  if (stack === undefined || dataDir === undefined) throw new Error('the stack did not start');
+  if (stack === undefined) throw new Error('the stack did not start');
+  return zeusAt(stack.url, ...args);
+}
+
+/** Runs `zeus` with ZEUS_URL set to `url`, in the test's temporary folder. */
+async function zeusAt(url: string, ...args: string[]): Promise<Run> {
+  if (dataDir === undefined) throw new Error('the stack did not start');
   const child = spawn(ZEUS_BIN, args, {
     cwd: dataDir,
-    env: { ...process.env, ZEUS_URL: stack.url },
+    env: { ...process.env, ZEUS_URL: url },
     stdio: ['ignore', 'pipe', 'pipe'],
     timeout: 90_000,
   });
@@ -227,5 +235,65 @@ describe('the zeus command line against the real stack', () => {
     const human = await zeus('jobs', '--first', '1');
     expect(human.stdout).toMatch(new RegExp(`^${ids[2] ?? ''}  SUCCEEDED`));
     expect(human.stdout).toMatch(/^1 of 3 jobs; next page: zeus jobs --after \S+$/m);
+  });
+
+  // After the history test above, which counts only the jobs that succeeded.
+  it('exits 1 with the reason when the job it follows is cancelled', async () => {
+    if (stack === undefined || dataDir === undefined) throw new Error('the stack did not start');
+    // The model's default size, so the job runs long enough to be cancelled mid-run.
+    const child = spawn(ZEUS_BIN, ['generate', 'a kite over a windy beach', '--json'], {
+      cwd: dataDir,
+      env: { ...process.env, ZEUS_URL: stack.url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 90_000,
+    });
+    const closed = once(child, 'close');
+    const stderr: Buffer[] = [];
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    const events: ({ event: string } & Record<string, unknown>)[] = [];
+    let cancelled: string | null = null;
+    for await (const line of createInterface({ input: child.stdout })) {
+      const event = JSON.parse(line) as { event: string } & Record<string, unknown>;
+      events.push(event);
+      if (cancelled === null && event.event === 'progress' && event['status'] === 'RUNNING') {
+        // Someone else cancels it, over the API: the CLI sees it end CANCELLED.
+        const id = String(event['id']);
+        const response = await graphqlRequest<{ cancelJob: { status: string } }>(
+          stack.graphqlUrl,
+          'mutation Cancel($id: ID!) { cancelJob(id: $id) { status } }',
+          { id },
+        );
+        expect(response.errors).toBeUndefined();
+        cancelled = id;
+      }
+    }
+    const [code] = (await closed) as [number | null];
+    expect(cancelled).not.toBeNull();
+    expect(code).toBe(1);
+    expect(Buffer.concat(stderr).toString()).toBe('');
+    expect(events.at(-1)).toMatchObject({
+      event: 'failed',
+      id: cancelled,
+      status: 'CANCELLED',
+      message: `Job ${cancelled ?? ''} was cancelled.`,
+    });
+    expect(events.map((event) => event.event)).not.toContain('downloaded');
+  }, 90_000);
+
+  it('exits 1 with the reason when Zeus cannot be reached', async () => {
+    // A port nothing listens on.
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const human = await zeusAt(url, 'status');
+    expect(human.code).toBe(1);
+    expect(human.stderr).toMatch(new RegExp(`^zeus: Cannot reach Zeus at ${url}: .+\\n$`));
+    expect(human.stdout).toBe('');
+
+    const json = await zeusAt(url, 'generate', 'a quiet forest', '--json');
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      event: 'error',
+      code: 'NETWORK_ERROR',
+      message: expect.stringMatching(new RegExp(`^Cannot reach Zeus at ${url}: `)) as unknown,
+    });
   });
 });
