@@ -1,6 +1,6 @@
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ltxGoldenDir } from '../../tests/helpers/ltx-golden.ts';
 import { LtxCheckpoint, type LtxTransformerConfig } from '../src/ltx/checkpoint.ts';
 import {
   ropeFrequencies,
@@ -10,9 +10,7 @@ import {
 } from '../src/ltx/transformer-inputs.ts';
 import { SafetensorsFile } from '../src/safetensors.ts';
 
-const GOLDEN_DIR =
-  process.env['ZEUS_LTX_GOLDEN'] ??
-  fileURLToPath(new URL('../../../shared/ltx/golden', import.meta.url));
+const GOLDEN_DIR = ltxGoldenDir();
 
 let vectors: SafetensorsFile;
 let config: LtxTransformerConfig;

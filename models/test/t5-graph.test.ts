@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ltxGoldenDir } from '../../tests/helpers/ltx-golden.ts';
 import { writeSafetensors } from '../src/safetensors.ts';
 import type { T5EncoderConfig } from '../src/t5/config.ts';
 import { buildT5Onnx, convertT5Cached } from '../src/t5/convert.ts';
@@ -17,7 +18,7 @@ import { T5Weights } from '../src/t5/weights.ts';
 import { SafetensorsFile } from '../src/safetensors.ts';
 import { tensorFromTyped, toBigInt64, toFloat32 } from '../src/tensor/tensor.ts';
 
-const GOLDEN = join(import.meta.dirname, '../../../shared/ltx/golden');
+const GOLDEN = ltxGoldenDir();
 const FP16_MAX = 65504;
 
 const dirs: string[] = [];

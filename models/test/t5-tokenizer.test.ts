@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ltxGoldenDir } from '../../tests/helpers/ltx-golden.ts';
 import { PrecompiledCharsmap } from '../src/tokenizer/precompiled-charsmap.ts';
 import {
   encodeSentencePieceModel,
@@ -9,7 +10,7 @@ import {
 } from '../src/tokenizer/sentencepiece-model.ts';
 import { PromptTooLongError, pythonStrip, T5Tokenizer } from '../src/tokenizer/t5-tokenizer.ts';
 
-const GOLDEN = join(import.meta.dirname, '../../../shared/ltx/golden');
+const GOLDEN = ltxGoldenDir();
 
 interface TokenizerCase {
   readonly text: string;

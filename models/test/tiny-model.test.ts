@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ltxGoldenDir } from '../../tests/helpers/ltx-golden.ts';
 import { readVaeConfig } from '../src/ltx/vae-config.ts';
 import { SafetensorsFile } from '../src/safetensors.ts';
 import { generateTinyModel, tinyModelTargets } from '../src/tiny/generate.ts';
@@ -12,7 +13,7 @@ import { PrecompiledCharsmap } from '../src/tokenizer/precompiled-charsmap.ts';
 import { parseSentencePieceModel, PIECE_TYPE } from '../src/tokenizer/sentencepiece-model.ts';
 import { T5Tokenizer } from '../src/tokenizer/t5-tokenizer.ts';
 
-const GOLDEN = resolve(import.meta.dirname, '../../../shared/ltx/golden');
+const GOLDEN = ltxGoldenDir();
 const CHECKPOINT = 'tiny.safetensors';
 
 let root: string;

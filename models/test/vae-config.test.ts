@@ -1,8 +1,8 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ltxGoldenDir } from '../../tests/helpers/ltx-golden.ts';
 import {
   decoderWidths,
   parseVaeConfig,
@@ -12,9 +12,7 @@ import {
 import { buildVaeDecoderGraphs, VaeModelError, type VaeWeights } from '../src/ltx/vae-graph.ts';
 import { SafetensorsFile, writeSafetensors } from '../src/safetensors.ts';
 
-const GOLDEN_DIR =
-  process.env['ZEUS_LTX_GOLDEN'] ??
-  fileURLToPath(new URL('../../../shared/ltx/golden', import.meta.url));
+const GOLDEN_DIR = ltxGoldenDir();
 
 interface Manifest {
   readonly run: {
