@@ -202,24 +202,27 @@ async function fanoutRun(
     const after = memory();
     const perServer = await upstreamRequests(bench);
 
+    // The publisher exits with its result, so it is read apart, as soon as it has finished.
+    const publisherMeter = new CpuMeter(new Map([['publisher', publisher.pid]]));
     const meter = new CpuMeter(
       new Map([
         ...pids,
-        ['publisher', publisher.pid],
         ...subscriberChildren.map(
           (child, index) => [`subscribers-${index + 1}`, child.pid] as const,
         ),
       ]),
     );
     meter.start();
+    publisherMeter.start();
     publisher.send({ type: 'publish', events, intervalMs });
     const published = await publisher.result;
+    const publisherCpu = publisherMeter.stop();
     // CPU is counted until every message has arrived: on a loaded machine delivery ends well
     // after the last publish, and the work per message would otherwise be undercounted.
     const received = subscriberChildren.map((child) => child.next('received'));
     for (const child of subscriberChildren) child.send({ steps: events, waitMs: 10_000 });
     await Promise.all(received);
-    const cpuSeconds = meter.stop();
+    const cpuSeconds = { ...meter.stop(), ...publisherCpu };
     const results = await Promise.all(subscriberChildren.map((child) => child.result));
 
     const latencies = results.flatMap((r) => r.latenciesMs);
