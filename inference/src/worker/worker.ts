@@ -305,6 +305,10 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
           textEncoder: config.ZEUS_TEXT_ENCODER,
           steps: rules.steps,
           onLoadProgress: (progress) => {
+            // A conversion that had to change course (e.g. T5 weights kept in fp32) says so.
+            if (progress.notice !== undefined) {
+              logger.warn({ component: progress.component }, progress.notice);
+            }
             setStatus(loadStatus(progress));
           },
           onLoaded: (info) => {
