@@ -30,10 +30,18 @@ export class CpuMeter {
     for (const [name, pid] of this.pids) this.before.set(name, cpuSeconds(pid));
   }
 
+  /** CPU seconds each process used since `start()`; one that has exited meanwhile is left out. */
   stop(): Record<string, number> {
     const used: Record<string, number> = {};
     for (const [name, pid] of this.pids) {
-      used[name] = cpuSeconds(pid) - (this.before.get(name) ?? 0);
+      let now: number;
+      try {
+        now = cpuSeconds(pid);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw error;
+      }
+      used[name] = now - (this.before.get(name) ?? 0);
     }
     return used;
   }
