@@ -600,7 +600,12 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
         }),
       ]);
     } catch (error) {
-      problems.push(`redis: ${(error as Error).message}`);
+      // Where, and the connection's state, before ioredis's own words (which name its options).
+      const { host, port } = requests.options;
+      problems.push(
+        `redis: no answer from ${host ?? 'localhost'}:${String(port ?? 6379)} ` +
+          `(connection ${requests.status}): ${(error as Error).message}`,
+      );
     }
     return { ready: problems.length === 0, problems };
   }
