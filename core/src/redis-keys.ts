@@ -113,6 +113,11 @@ export class RedisKeys {
     return `${this.prefix}:timings:${model}`;
   }
 
+  /** The same, measured on one worker only (its device may be faster or slower than others). */
+  workerJobTimings(model: string, workerId: string): string {
+    return `${this.prefix}:timings:${model}:worker:${workerId}`;
+  }
+
   /** Lock held by the one process sweeping expired jobs (`ZEUS_RETENTION`). */
   get retentionLock(): string {
     return `${this.prefix}:retention:lock`;

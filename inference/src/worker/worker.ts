@@ -408,7 +408,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
     const started = performance.now();
     const tokens = latentTokens(rules, settings);
     const clock = new JobClock(
-      await timings.get(config.ZEUS_MODEL, tokens).catch(() => null),
+      await timings.forWorker(config.ZEUS_MODEL, tokens, workerId).catch(() => null),
       model.totalSteps,
     );
     /** When the cancel was heard, to log how soon the job stopped. */
@@ -502,9 +502,11 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
       await store.update(jobId, { type: 'succeed', attempt, videoUrl: videoUrlFor(jobId) });
       const measured = clock.measured();
       if (measured !== null) {
-        await timings.record(config.ZEUS_MODEL, tokens, measured).catch((error: unknown) => {
-          jobLogger.warn({ err: error }, 'could not record the stage timings');
-        });
+        await timings
+          .record(config.ZEUS_MODEL, tokens, measured, workerId)
+          .catch((error: unknown) => {
+            jobLogger.warn({ err: error }, 'could not record the stage timings');
+          });
       }
       if (settings.image !== undefined) {
         await uploads.removeJobImage(jobId).catch((error: unknown) => {
