@@ -45,7 +45,18 @@ export function missingPrograms(purpose: Purpose, onPath = isOnPath): SystemProg
   return PROGRAMS[purpose].filter((program) => !onPath(program.command));
 }
 
-function run(command: string, args: string[]): boolean {
+/** What `ensureSystemPrograms` asks of the machine; tests pass their own. */
+export interface SystemEnvironment {
+  /** Whether a command is found on PATH (looked up again after installing). */
+  readonly onPath: (command: string) => boolean;
+  readonly isRoot: boolean;
+  /** Runs a command with its output on the terminal; true when it exited 0. */
+  readonly run: (command: string, args: readonly string[]) => boolean;
+  /** Where the "Installing …" line goes. */
+  readonly log: (line: string) => void;
+}
+
+function runOnTerminal(command: string, args: readonly string[]): boolean {
   const result = spawnSync(command, args, {
     stdio: ['ignore', 'inherit', 'inherit'],
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
@@ -53,28 +64,43 @@ function run(command: string, args: string[]): boolean {
   return result.status === 0;
 }
 
+/** This machine: PATH, the process's user id, spawned commands and stdout. */
+export function currentSystemEnvironment(): SystemEnvironment {
+  return {
+    onPath: isOnPath,
+    isRoot: process.getuid?.() === 0,
+    run: runOnTerminal,
+    log: (line) => {
+      console.log(line);
+    },
+  };
+}
+
 /** Installs what is missing; throws an Error whose message says exactly what to do otherwise. */
-export function ensureSystemPrograms(purpose: Purpose): void {
-  const missing = missingPrograms(purpose);
+export function ensureSystemPrograms(
+  purpose: Purpose,
+  environment: SystemEnvironment = currentSystemEnvironment(),
+): void {
+  const { onPath, isRoot, run, log } = environment;
+  const missing = missingPrograms(purpose, onPath);
   if (missing.length === 0) return;
   const packages = [...new Set(missing.map((program) => program.debianPackage))];
   const list = missing.map((program) => `${program.command} (${program.why})`).join(', ');
   const manual = `Install them with: apt-get install -y ${packages.join(' ')}`;
-  const isRoot = process.getuid?.() === 0;
-  if (!isRoot || !isOnPath('apt-get')) {
+  if (!isRoot || !onPath('apt-get')) {
     throw new Error(
       `Zeus needs ${list}, which ${missing.length === 1 ? 'is' : 'are'} not installed. ${manual}` +
         (isRoot ? ' (apt-get was not found)' : ' (as root)'),
     );
   }
-  console.log(`Installing ${packages.join(', ')} from Debian's packages (needed: ${list})...`);
+  log(`Installing ${packages.join(', ')} from Debian's packages (needed: ${list})...`);
   if (!run('apt-get', ['update', '-qq'])) {
     throw new Error(`apt-get update failed; ${manual} once the package lists can be fetched.`);
   }
   if (!run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages])) {
     throw new Error(`apt-get install failed. ${manual}`);
   }
-  const stillMissing = missingPrograms(purpose);
+  const stillMissing = missingPrograms(purpose, onPath);
   if (stillMissing.length > 0) {
     throw new Error(
       `After installing, still missing: ${stillMissing.map((p) => p.command).join(', ')}. ${manual}`,
