@@ -6,6 +6,7 @@ import {
   describeProgress,
   describeSettings,
   estimateSecondsLeft,
+  isFinal,
   progressPercent,
   type Job,
 } from '@zeus/client';
@@ -42,6 +43,9 @@ function failureMessage(job: Job): string {
   return `Job ${job.id} failed: ${job.error?.message ?? 'no reason given'}${job.error === null ? '' : ` (${job.error.code})`}`;
 }
 
+/** How often the terminal's time left is redrawn between the server's updates. */
+const TICK_MS = 1_000;
+
 /**
  * For people: chatter and progress on stderr; the saved file's path alone on stdout, so
  * `file=$(zeus generate "…")` works.
@@ -49,6 +53,9 @@ function failureMessage(job: Job): string {
 export class HumanReporter implements Reporter {
   #bar: SingleBar | null = null;
   #lastKey = '';
+  /** The job as last received, redrawn by `#ticker` against the clock between updates. */
+  #shown: Job | null = null;
+  #ticker: ReturnType<typeof setInterval> | null = null;
   readonly #now: () => number;
 
   /**
@@ -80,6 +87,7 @@ export class HumanReporter implements Reporter {
       }
       return;
     }
+    this.#shown = job;
     if (this.#bar === null) {
       this.#bar = new SingleBar({
         format: ' {bar} {percentage}% | {text}',
@@ -92,6 +100,8 @@ export class HumanReporter implements Reporter {
     } else {
       this.#bar.update(percent, { text });
     }
+    if (isFinal(job)) this.#stopTicker();
+    else this.#startTicker();
   }
 
   reconnecting(): void {
@@ -131,7 +141,30 @@ export class HumanReporter implements Reporter {
     this.stderr.write(`${message}\n`);
   }
 
+  /**
+   * The server sends an update when the job changes, not every second; like the web app, the
+   * bar counts the time left down from the server's `estimatedFinishAt` (and a queued job's
+   * `estimatedStartAt`) on this machine's clock in between.
+   */
+  #startTicker(): void {
+    if (this.#ticker !== null) return;
+    this.#ticker = setInterval(() => {
+      if (this.#bar === null || this.#shown === null) return;
+      this.#bar.update({ text: describeProgress(this.#shown, this.#now()) });
+    }, TICK_MS);
+    // The command ends when its work does; a forgotten display must not hold the process open.
+    this.#ticker.unref();
+  }
+
+  #stopTicker(): void {
+    if (this.#ticker === null) return;
+    clearInterval(this.#ticker);
+    this.#ticker = null;
+  }
+
   #stopBar(): void {
+    this.#stopTicker();
+    this.#shown = null;
     if (this.#bar === null) return;
     this.#bar.stop();
     this.#bar = null;
