@@ -166,6 +166,9 @@ function barRenderer(stream: NodeJS.WriteStream): ProgressRenderer {
       hideCursor: true,
       autopadding: true,
       fps: 5,
+      // A logged line is written where the first bar was; a bar redrawn only when its text
+      // changes would stay hidden until then (and for good at stop()).
+      forceRedraw: true,
     },
     cliProgress.Presets.shades_classic,
   );
@@ -270,6 +273,9 @@ function barRenderer(stream: NodeJS.WriteStream): ProgressRenderer {
     onProgress,
     stop: () => {
       for (const key of [...bars.keys()]) endBar(key);
+      // cli-progress writes logged lines at its next redraw, and stop() draws the bars without
+      // them: the last ones ("b.bin: downloaded (3.0 MiB)") would be lost.
+      if (total !== undefined) multibar.update();
       multibar.stop();
     },
   };
