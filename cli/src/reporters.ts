@@ -11,6 +11,7 @@ import {
   type Job,
 } from '@zeus/client';
 import { SingleBar } from 'cli-progress';
+import { clearLine, cursorTo } from 'node:readline';
 
 export interface Reporter {
   submitted(job: Job): void;
@@ -94,6 +95,8 @@ export class HumanReporter implements Reporter {
         barCompleteChar: '█',
         barIncompleteChar: '░',
         hideCursor: true,
+        // Redrawn even when its text is unchanged, so it reappears below an interrupting line.
+        forceRedraw: true,
         stream: this.terminal,
       });
       this.#bar.start(100, percent, { text });
@@ -136,9 +139,16 @@ export class HumanReporter implements Reporter {
     this.#stopBar();
   }
 
+  /** A line of its own above the bar: the bar's line is cleared for it and drawn again below. */
   #interrupt(message: string): void {
-    if (this.#bar !== null) this.stderr.write('\n');
+    if (this.#bar === null || this.terminal === null) {
+      this.stderr.write(`${message}\n`);
+      return;
+    }
+    cursorTo(this.terminal, 0);
+    clearLine(this.terminal, 0);
     this.stderr.write(`${message}\n`);
+    this.#bar.render();
   }
 
   /**

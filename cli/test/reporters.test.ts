@@ -1,6 +1,6 @@
 import type { Job } from '@zeus/client';
-import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { FakeTerminal as Vt100 } from '../../tests/helpers/fake-terminal.ts';
 import { HumanReporter, JsonReporter } from '../src/reporters.ts';
 
 const STARTED = Date.parse('2026-11-27T14:30:00.000Z');
@@ -116,28 +116,6 @@ describe('HumanReporter without a terminal', () => {
   });
 });
 
-/**
- * A terminal 100 columns wide that keeps what cli-progress draws: each redraw moves the cursor
- * (escape sequences) and then writes the whole bar as one plain string.
- */
-class FakeTerminal extends Writable {
-  readonly isTTY = true;
-  readonly columns = 100;
-  readonly writes: string[] = [];
-
-  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
-    this.writes.push(chunk.toString());
-    done();
-  }
-
-  /** The text after the bar ("Denoising · step 2 of 8 · about 12 s left") of each redraw. */
-  texts(): string[] {
-    return this.writes
-      .filter((text) => !text.includes('\x1B') && text.includes(' | '))
-      .map((line) => line.slice(line.indexOf(' | ') + 3).trimEnd());
-  }
-}
-
 describe('HumanReporter on a terminal', () => {
   beforeEach(() => {
     vi.useFakeTimers({ now: STARTED + 4_000 });
@@ -146,23 +124,41 @@ describe('HumanReporter on a terminal', () => {
     vi.useRealTimers();
   });
 
-  it("counts the time left down between the server's updates and stops at the end", () => {
-    const terminal = new FakeTerminal();
-    const stderr = recorder();
+  /** A reporter drawing on a fake terminal, and what its last line says after the bar. */
+  function onTerminal() {
+    const screen = new Vt100();
     const reporter = new HumanReporter(
       recorder(),
-      stderr,
-      terminal as unknown as NodeJS.WriteStream,
+      screen,
+      screen as unknown as NodeJS.WriteStream,
       () => Date.now(),
     );
+    const barText = () => {
+      const line = screen.visible().at(-1) ?? '';
+      return line.slice(line.indexOf(' | ') + 3);
+    };
+    return { screen, reporter, barText };
+  }
+
+  it("counts the time left down between the server's updates and stops at the end", () => {
+    const { screen, reporter, barText } = onTerminal();
+    const seen: string[] = [];
+    const wait = (seconds: number) => {
+      for (let i = 0; i < seconds; i++) {
+        vi.advanceTimersByTime(1_000);
+        seen.push(barText());
+      }
+    };
     reporter.update(running(2, 16));
-    vi.advanceTimersByTime(1_000);
-    vi.advanceTimersByTime(3_000);
+    seen.push(barText());
+    wait(4);
     // The next update moves the estimate back: the bar goes by the server's new figure.
     reporter.update(running(4, 14));
-    vi.advanceTimersByTime(2_000);
-    vi.advanceTimersByTime(5_000);
-    expect(terminal.texts()).toEqual([
+    // cli-progress draws a change at its next frame (every 100 ms); the ticker runs on the second.
+    vi.advanceTimersByTime(500);
+    seen.push(barText());
+    wait(7);
+    expect(seen).toEqual([
       'Denoising · step 2 of 8 · about 12 s left',
       'Denoising · step 2 of 8 · about 11 s left',
       'Denoising · step 2 of 8 · about 10 s left',
@@ -175,8 +171,11 @@ describe('HumanReporter on a terminal', () => {
       'Denoising · step 4 of 8 · about 2 s left',
       'Denoising · step 4 of 8 · about 1 s left',
       'Denoising · step 4 of 8 · almost done',
+      'Denoising · step 4 of 8 · almost done',
     ]);
-    expect(terminal.writes.join('')).toContain(' 50% | Denoising · step 4 of 8 · almost done');
+    expect(screen.visible()).toEqual([
+      ` ${'█'.repeat(20)}${'░'.repeat(20)} 50% | Denoising · step 4 of 8 · almost done`,
+    ]);
 
     const done = job({
       status: 'SUCCEEDED',
@@ -188,28 +187,24 @@ describe('HumanReporter on a terminal', () => {
     reporter.update(done);
     reporter.succeeded(done, 'http://zeus.test');
     reporter.close();
-    const drawn = terminal.writes.length;
-    expect(terminal.texts().at(-1)).toBe('Done');
     expect(vi.getTimerCount()).toBe(0);
     vi.advanceTimersByTime(10_000);
-    expect(terminal.writes).toHaveLength(drawn);
-    expect(stderr.text()).toBe('Done: http://zeus.test/generated/job-1/out.mp4\n');
+    expect(screen.visible()).toEqual([
+      ` ${'█'.repeat(40)} 100% | Done`,
+      'Done: http://zeus.test/generated/job-1/out.mp4',
+    ]);
   });
 
   it("counts a queued job's start down, and stops ticking when the job fails", () => {
-    const terminal = new FakeTerminal();
-    const stderr = recorder();
-    const reporter = new HumanReporter(
-      recorder(),
-      stderr,
-      terminal as unknown as NodeJS.WriteStream,
-      () => Date.now(),
-    );
+    const { screen, reporter, barText } = onTerminal();
     reporter.update(
       job({ queuePosition: 1, estimatedStartAt: new Date(STARTED + 6_000).toISOString() }),
     );
+    const seen = [barText()];
     vi.advanceTimersByTime(1_000);
+    seen.push(barText());
     vi.advanceTimersByTime(1_000);
+    seen.push(barText());
     const failed = job({
       status: 'FAILED',
       stage: 'DONE',
@@ -220,13 +215,31 @@ describe('HumanReporter on a terminal', () => {
     expect(vi.getTimerCount()).toBe(1); // cli-progress's own redraw, until the bar stops
     reporter.jobFailed(failed);
     expect(vi.getTimerCount()).toBe(0);
-    expect(terminal.texts()).toEqual([
+    expect(seen).toEqual([
       'Next in the queue · starts in about 2 s',
       'Next in the queue · starts in about 1 s',
       'Next in the queue',
-      'Failed',
     ]);
-    expect(stderr.text()).toBe('Job job-1 failed: the worker stopped (WORKER_LOST)\n');
+    expect(screen.visible()).toEqual([
+      ` ${'░'.repeat(40)} 0% | Failed`,
+      'Job job-1 failed: the worker stopped (WORKER_LOST)',
+    ]);
+  });
+
+  it('writes a reconnection message above the bar and draws the bar again below it', () => {
+    const { screen, reporter } = onTerminal();
+    reporter.update({ ...running(2, 16), estimatedFinishAt: null });
+    reporter.reconnecting();
+    vi.advanceTimersByTime(1_000);
+    reporter.reconnected();
+    vi.advanceTimersByTime(1_000);
+    expect(screen.visible()).toEqual([
+      'Reconnecting to Zeus…',
+      'Reconnected.',
+      ` ${'█'.repeat(10)}${'░'.repeat(30)} 25% | Denoising · step 2 of 8`,
+    ]);
+    reporter.close();
+    expect(vi.getTimerCount()).toBe(0);
   });
 });
 
