@@ -28,6 +28,7 @@ function fakeMachine(options: {
     'redis-server': ['redis-server'],
     caddy: ['caddy'],
     ffmpeg: ['ffmpeg', 'ffprobe'],
+    curl: ['curl'],
     chromium: ['chromium'],
   };
   const commands: string[] = [];
@@ -52,7 +53,7 @@ function fakeMachine(options: {
   };
 }
 
-const EVERYTHING = ['apt-get', 'redis-server', 'caddy', 'ffmpeg', 'ffprobe', 'chromium'];
+const EVERYTHING = ['apt-get', 'redis-server', 'caddy', 'ffmpeg', 'ffprobe', 'curl', 'chromium'];
 
 describe('ensureSystemPrograms', () => {
   it('runs nothing when every program is on PATH', () => {
@@ -73,12 +74,12 @@ describe('ensureSystemPrograms', () => {
     ensureSystemPrograms('tests', machine.environment);
     expect(machine.commands).toEqual([
       'apt-get update -qq',
-      'apt-get install -y -qq --no-install-recommends redis-server ffmpeg chromium',
+      'apt-get install -y -qq --no-install-recommends redis-server ffmpeg curl chromium',
     ]);
     expect(machine.logged).toEqual([
-      "Installing redis-server, ffmpeg, chromium from Debian's packages (needed: " +
+      "Installing redis-server, ffmpeg, curl, chromium from Debian's packages (needed: " +
         'redis-server (job queue and state), ffmpeg (MP4 encoding), ffprobe (MP4 checks), ' +
-        'chromium (browser tests))...',
+        "curl (the README's API examples), chromium (browser tests))...",
     ]);
   });
 
@@ -104,7 +105,9 @@ describe('ensureSystemPrograms', () => {
   });
 
   it('says when apt-get itself is missing', () => {
-    const machine = fakeMachine({ installed: ['redis-server', 'caddy', 'ffmpeg', 'ffprobe'] });
+    const machine = fakeMachine({
+      installed: ['redis-server', 'caddy', 'ffmpeg', 'ffprobe', 'curl'],
+    });
     expect(() => {
       ensureSystemPrograms('tests', machine.environment);
     }).toThrow(

@@ -1,10 +1,10 @@
 /**
- * Installs the system programs Zeus runs next to Node (Redis, Caddy, ffmpeg, and Chromium for the
- * browser tests) from Debian's packages when they are missing.
+ * Installs the system programs Zeus runs next to Node (Redis, Caddy, ffmpeg, and curl and
+ * Chromium for the tests) from Debian's packages when they are missing.
  *
  * Uses only Node built-ins: `deploy.ts` imports it before `npm install` has run.
  *
- *   tsx scripts/system-deps.ts --for tests   # redis-server, caddy, ffmpeg, ffprobe, chromium
+ *   tsx scripts/system-deps.ts --for tests   # redis-server, caddy, ffmpeg, ffprobe, curl, chromium
  *   tsx scripts/system-deps.ts --for local   # redis-server, caddy, ffmpeg, ffprobe
  */
 import { spawnSync } from 'node:child_process';
@@ -33,6 +33,7 @@ const PROGRAMS: Record<Purpose, readonly SystemProgram[]> = {
     { command: 'caddy', debianPackage: 'caddy', why: 'load balancer and static files' },
     { command: 'ffmpeg', debianPackage: 'ffmpeg', why: 'MP4 encoding' },
     { command: 'ffprobe', debianPackage: 'ffmpeg', why: 'MP4 checks' },
+    { command: 'curl', debianPackage: 'curl', why: "the README's API examples" },
     { command: 'chromium', debianPackage: 'chromium', why: 'browser tests' },
   ],
 };
