@@ -3,13 +3,15 @@
  * runs): Redis, three API servers behind Caddy, and a worker running tiny-random on ONNX
  * Runtime. Every request goes through Caddy.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { closeRedis, connectRedis } from '@zeus/core';
 import type { Client } from 'graphql-ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalStack, type LocalStack } from '../../deploy/local-stack.ts';
+import { REPOSITORY_ROOT, startLocalStack, type LocalStack } from '../../deploy/local-stack.ts';
 import {
   graphqlRequest,
   SUBMIT,
@@ -20,6 +22,17 @@ import {
 } from '../helpers/graphql.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { probeVideo, topLevelBoxes } from '../helpers/video.ts';
+import {
+  curlGraphqlBody,
+  keyPaths,
+  missingFields,
+  readmeApiExamples,
+  shellCommands,
+  substitute,
+  type ShellCommand,
+} from '../helpers/readme-examples.ts';
+
+const execFileAsync = promisify(execFile);
 
 let stack: LocalStack;
 let dir: string;
@@ -38,7 +51,8 @@ beforeAll(async () => {
       // The worker generates the tiny model's files here and converts them.
       ZEUS_MODELS_DIR: join(dir, 'models'),
       ZEUS_DEVICE: 'cpu',
-      ZEUS_LOG_LEVEL: 'warn',
+      // Info, as deployed: the job-id test reads the lines about one job from the logs.
+      ZEUS_LOG_LEVEL: 'info',
       // The tiny model's steps take milliseconds: publish every one so the test sees them all.
       ZEUS_PROGRESS_INTERVAL_MS: '0',
       // A killed worker's job comes back after about twice this.
@@ -84,6 +98,16 @@ async function counts(): Promise<{ queueLength: number; totalCount: number }> {
     queueLength: response.data?.system.queueLength ?? -1,
     totalCount: response.data?.jobs.totalCount ?? -1,
   };
+}
+
+/** One line of a process's log (pino JSON). */
+interface LogLine {
+  readonly level: string;
+  readonly time: string;
+  readonly component: string;
+  readonly pid: number;
+  readonly msg: string;
+  readonly jobId?: string;
 }
 
 /** A job big enough to keep the worker busy for a second or more. */
@@ -317,10 +341,260 @@ describe('Zeus end to end through Caddy', () => {
     expect(updates.at(-1)?.status).toBe('SUCCEEDED');
   });
 
+  it("carries a job's id through the logs: submitted on an API server, then the worker's lines", async () => {
+    const job = await submit({ prompt: 'a heron standing in a river', ...SMALL });
+    expect((await watchJob(client(), job.id).completed).at(-1)?.status).toBe('SUCCEEDED');
+
+    // Every process's JSON lines, as local mode keeps them (.zeus/logs/<process>.log).
+    const linesAbout = async (): Promise<Map<string, LogLine[]>> => {
+      const byProcess = new Map<string, LogLine[]>();
+      for (const name of stack.processNames.filter((name) => name !== 'caddy')) {
+        const text = await readFile(join(stack.logDir, `${name}.log`), 'utf8');
+        const lines = text
+          .split('\n')
+          .filter((line) => line.startsWith('{"level"'))
+          .map((line) => JSON.parse(line) as LogLine)
+          .filter((line) => line.jobId === job.id);
+        byProcess.set(name, lines);
+      }
+      return byProcess;
+    };
+    // The worker's output reaches its file through a pipe: wait for its last line about the job.
+    const byProcess = await eventually(async () => {
+      const lines = await linesAbout();
+      if (!(lines.get('worker-1') ?? []).some((line) => line.msg === 'job succeeded')) {
+        throw new Error('no "job succeeded" line yet');
+      }
+      return lines;
+    }, 10_000);
+
+    const submitted = [...byProcess.entries()].flatMap(([name, lines]) =>
+      lines.filter((line) => line.msg === 'job submitted').map((line) => ({ name, line })),
+    );
+    expect(submitted).toHaveLength(1);
+    expect(submitted[0]?.name).toMatch(/^api-\d$/);
+    expect(submitted[0]?.line).toMatchObject({
+      level: 'info',
+      component: 'api',
+      jobId: job.id,
+      settings: { prompt: 'a heron standing in a river', seed: job.settings.seed },
+    });
+    const worker = byProcess.get('worker-1') ?? [];
+    expect(worker.map((line) => line.msg)).toEqual(['job started', 'job succeeded']);
+    for (const line of [submitted[0]?.line, ...worker]) {
+      expect(line).toMatchObject({ jobId: job.id, pid: expect.any(Number) as unknown });
+      expect(Date.parse(line?.time ?? '')).not.toBeNaN();
+    }
+    expect(worker.every((line) => line.component === 'worker' && line.level === 'info')).toBe(true);
+    expect(worker[0]?.pid).toBe(stack.pid('worker-1'));
+  });
+
   it('serves the web app for every other path', async () => {
     const page = await fetch(`${stack.url}/`);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/text\/html/);
     expect(await page.text()).toMatch(/Zeus/);
+  });
+});
+
+/**
+ * The README's API examples (the blocks marked `<!-- tested: api-example … -->`), run as a user
+ * copies them: the real curl through a shell, and `node watch.mjs <job-id>` from a folder that
+ * sees this repository's packages. Only the address and the `<…>` placeholders change.
+ */
+describe("the README's API examples, as written", () => {
+  const examples = readmeApiExamples();
+  let exampleDir: string;
+  /** Filled as the examples run, in the README's order. */
+  const ids = { job: '', upload: '', imageJob: '' };
+
+  beforeAll(async () => {
+    exampleDir = join(dir, 'readme');
+    await mkdir(exampleDir);
+    await symlink(join(REPOSITORY_ROOT, 'node_modules'), join(exampleDir, 'node_modules'));
+  });
+
+  function example(name: string, language: string): string {
+    const found = examples.get(name);
+    if (found === undefined) throw new Error(`README has no API example named "${name}"`);
+    expect(found.language).toBe(language);
+    return found.code;
+  }
+
+  /** Runs one curl command from the README through a shell, in the examples' folder. */
+  async function curl(command: string, placeholders: Record<string, string> = {}): Promise<string> {
+    const { stdout } = await execFileAsync(
+      'sh',
+      ['-c', substitute(command, stack.url, placeholders)],
+      {
+        cwd: exampleDir,
+        timeout: 30_000,
+      },
+    );
+    return stdout;
+  }
+
+  /** Runs a GraphQL curl example: no errors, and every field it selects is in the answer. */
+  async function curlGraphql<Data>(
+    command: string,
+    placeholders: Record<string, string> = {},
+  ): Promise<Data> {
+    const answer = JSON.parse(await curl(command, placeholders)) as { data?: Data; errors?: [] };
+    expect(answer.errors).toBeUndefined();
+    expect(missingFields(curlGraphqlBody(command).query, answer.data)).toEqual([]);
+    if (answer.data == null) throw new Error('no data');
+    return answer.data;
+  }
+
+  /** The one command of a `sh` example. */
+  function onlyCommand(name: string): ShellCommand {
+    const commands = shellCommands(example(name, 'sh'));
+    expect(commands).toHaveLength(1);
+    return commands[0] as ShellCommand;
+  }
+
+  it('marks every example the test runs', () => {
+    expect([...examples.keys()]).toEqual([
+      'submit',
+      'job',
+      'watch',
+      'download',
+      'upload',
+      'submit-image',
+      'eta',
+      'cancel-retry',
+      'batch',
+    ]);
+  });
+
+  it('submits a prompt, asks for its state, follows it with graphql-ws and downloads the MP4', async () => {
+    const submitted = await curlGraphql<{
+      submitPrompt: { id: string; status: string; settings: { seed: number } };
+    }>(onlyCommand('submit').command);
+    expect(submitted.submitPrompt.status).toBe('QUEUED');
+    expect(submitted.submitPrompt.settings.seed).toEqual(expect.any(Number));
+    ids.job = submitted.submitPrompt.id;
+
+    const state = await curlGraphql<{ job: { status: string; totalSteps: number } }>(
+      onlyCommand('job').command,
+      { 'job-id': ids.job },
+    );
+    expect(['QUEUED', 'RUNNING', 'SUCCEEDED']).toContain(state.job.status);
+    expect(state.job.totalSteps).toBe(8);
+
+    // `node watch.mjs <job-id>`, in a folder whose node_modules is this repository's.
+    const script = example('watch', 'js');
+    await writeFile(join(exampleDir, 'watch.mjs'), substitute(script, stack.url, {}));
+    const { stdout } = await execFileAsync(process.execPath, ['watch.mjs', ids.job], {
+      cwd: exampleDir,
+      timeout: 30_000,
+    });
+    const lines = stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const subscription = /const query = `([\s\S]*?)`;/.exec(script)?.[1] ?? '';
+    for (const line of lines) {
+      expect(missingFields(subscription, { jobUpdated: line })).toEqual([]);
+    }
+    expect(lines.at(-1)).toMatchObject({
+      status: 'SUCCEEDED',
+      stage: 'DONE',
+      step: 8,
+      totalSteps: 8,
+      progress: 1,
+      videoUrl: `/generated/${ids.job}/out.mp4`,
+      error: null,
+    });
+    expect(lines.filter((line) => line['status'] === 'RUNNING').length).toBeGreaterThan(0);
+
+    await curl(onlyCommand('download').command, { 'job-id': ids.job });
+    expect(await probeVideo(join(exampleDir, 'out.mp4'))).toMatchObject({
+      codec: 'h264',
+      width: 256,
+      height: 256,
+      frames: 17,
+    });
+  });
+
+  it('uploads a first frame, submits with it, reads its time left, cancels it and retries it', async () => {
+    // fox.jpg, the picture the README uploads.
+    await execFileAsync(
+      'ffmpeg',
+      ['-v', 'error', '-f', 'lavfi', '-i', 'color=c=orange:s=320x240', '-frames:v', '1', 'fox.jpg'],
+      { cwd: exampleDir, timeout: 30_000 },
+    );
+    const upload = onlyCommand('upload');
+    const uploaded = JSON.parse(await curl(upload.command)) as Record<string, unknown>;
+    // The README's sample answer (after the status it shows) has the same fields.
+    const sample = JSON.parse((upload.answer ?? '').replace(/^\d{3} /, '')) as unknown;
+    expect(keyPaths(uploaded)).toEqual(keyPaths(sample));
+    expect(uploaded).toMatchObject({ type: 'jpeg', width: 320, height: 240 });
+    ids.upload = String(uploaded['id']);
+
+    // A big job ahead keeps the worker busy, so the image job is still queued when cancelled.
+    const ahead = await submit({ prompt: 'a wide shot of a city at night', ...BIG });
+    const withImage = await curlGraphql<{
+      submitPrompt: { id: string; settings: { image: { width: number; height: number } } };
+    }>(onlyCommand('submit-image').command, { 'upload-id': ids.upload });
+    expect(withImage.submitPrompt.settings.image).toMatchObject({ width: 320, height: 240 });
+    ids.imageJob = withImage.submitPrompt.id;
+
+    const eta = onlyCommand('eta');
+    const timeLeft = await curlGraphql<Record<string, unknown>>(eta.command, {
+      'job-id': ids.imageJob,
+    });
+    expect(keyPaths(timeLeft)).toEqual(
+      keyPaths((JSON.parse(eta.answer ?? '') as { data: unknown }).data),
+    );
+    expect(timeLeft).toMatchObject({ job: { status: 'QUEUED' } });
+
+    const [cancel, retry, ...rest] = shellCommands(example('cancel-retry', 'sh'));
+    expect(rest).toEqual([]);
+    const cancelled = await curlGraphql<{ cancelJob: { id: string; status: string } }>(
+      cancel?.command ?? '',
+      { 'job-id': ids.imageJob },
+    );
+    expect(cancelled.cancelJob).toEqual({ id: ids.imageJob, status: 'CANCELLED' });
+    const retried = await curlGraphql<{
+      retryJob: { id: string; retryOf: string; status: string; settings: { seed: number } };
+    }>(retry?.command ?? '', { 'job-id': ids.imageJob });
+    expect(retried.retryJob).toMatchObject({ retryOf: ids.imageJob, status: 'QUEUED' });
+    expect(retried.retryJob.id).not.toBe(ids.imageJob);
+
+    // Free the worker for what follows.
+    for (const id of [retried.retryJob.id, ahead.id]) {
+      const response = await graphqlRequest(
+        stack.graphqlUrl,
+        'mutation ($id: ID!) { cancelJob(id: $id) { status } }',
+        { id },
+      );
+      expect(response.errors).toBeUndefined();
+    }
+  });
+
+  it('submits a batch: each prompt with each seed, in order', async () => {
+    const batch = await curlGraphql<{
+      submitBatch: {
+        id: string;
+        jobs: { id: string; settings: { prompt: string; seed: number } }[];
+      };
+    }>(onlyCommand('batch').command);
+    // "six jobs: the fox with seeds 1, 2, 3, then the wolf with seeds 1, 2, 3"
+    expect(batch.submitBatch.jobs.map((job) => job.settings)).toEqual([
+      { prompt: 'a red fox', seed: 1 },
+      { prompt: 'a red fox', seed: 2 },
+      { prompt: 'a red fox', seed: 3 },
+      { prompt: 'a grey wolf', seed: 1 },
+      { prompt: 'a grey wolf', seed: 2 },
+      { prompt: 'a grey wolf', seed: 3 },
+    ]);
+    await Promise.all(
+      batch.submitBatch.jobs.map((job) =>
+        graphqlRequest(stack.graphqlUrl, 'mutation ($id: ID!) { cancelJob(id: $id) { id } }', {
+          id: job.id,
+        }),
+      ),
+    );
   });
 });
