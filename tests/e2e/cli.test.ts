@@ -280,6 +280,70 @@ describe('the zeus command line against the real stack', () => {
     expect(events.map((event) => event.event)).not.toContain('downloaded');
   }, 90_000);
 
+  // After the history test above, which counts the jobs before this batch.
+  it('makes a numbered video per job with --count, each with its own seed, at --priority', async () => {
+    const run = await zeus(
+      'generate',
+      'a red fox in the snow',
+      ...SIZE,
+      '--count',
+      '2',
+      '--priority',
+      '3',
+      '--out',
+      'fox.mp4',
+    );
+    expect(run.code).toBe(0);
+    const queued = [
+      ...run.stderr.matchAll(/^Queued job ([0-9a-f-]{36}): 256×256 · 17 frames .* · seed (\d+)$/gm),
+    ].map(([, id = '', seed = '']) => ({ id, seed: Number(seed) }));
+    expect(queued).toHaveLength(2);
+    expect(new Set(queued.map((job) => job.seed)).size).toBe(2);
+    const files = ['fox-1.mp4', 'fox-2.mp4'].map((name) => join(dataDir ?? '', name));
+    expect(run.stdout).toBe(files.map((file) => `${file}\n`).join(''));
+    expect(run.stderr.match(/^Saved .*fox-\d\.mp4 \([\d.]+ kB\)$/gm)).toHaveLength(2);
+    for (const file of files) {
+      expect(await probeVideo(file)).toMatchObject({
+        codec: 'h264',
+        pixelFormat: 'yuv420p',
+        width: 256,
+        height: 256,
+        frames: 17,
+        frameRate: '25/1',
+      });
+    }
+
+    // Zeus has them as one batch, at that priority, with the seeds the CLI reported, in order.
+    const jobs = await Promise.all(
+      queued.map(async ({ id }) => {
+        const response = await graphqlRequest<{
+          job: {
+            status: string;
+            priority: number;
+            batchId: string | null;
+            settings: { seed: number };
+          };
+        }>(
+          stack?.graphqlUrl ?? '',
+          'query ($id: ID!) { job(id: $id) { status priority batchId settings { seed } } }',
+          { id },
+        );
+        expect(response.errors).toBeUndefined();
+        return response.data?.job;
+      }),
+    );
+    expect(jobs.map((job) => job?.settings.seed)).toEqual(queued.map((job) => job.seed));
+    expect(jobs.map((job) => [job?.status, job?.priority])).toEqual([
+      ['SUCCEEDED', 3],
+      ['SUCCEEDED', 3],
+    ]);
+    expect(jobs[0]?.batchId).toEqual(expect.any(String));
+    expect(jobs[1]?.batchId).toBe(jobs[0]?.batchId);
+    // Two different videos: random seeds make different noise.
+    const [first, second] = await Promise.all(files.map((file) => readFile(file)));
+    expect(first?.equals(second ?? Buffer.alloc(0))).toBe(false);
+  }, 90_000);
+
   it('exits 1 with the reason when Zeus cannot be reached', async () => {
     // A port nothing listens on.
     const url = `http://127.0.0.1:${await freePort()}`;
