@@ -1,7 +1,7 @@
 /**
  * Job control in the web app, in Debian's Chromium against the real stack (the tiny model paced
  * to STEP_MS a step, finished jobs kept an hour): several videos at once, the server's time
- * left, Cancel, Retry with the same seed, and when a video expires.
+ * left, Cancel, Retry with the same seed, when a video expires, and live previews.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -131,4 +131,97 @@ describe('job control in the web app', () => {
     expect(await second.getByText(/^Expires in (59 min|1 h)/).count()).toBe(1);
     await page.close();
   }, 120_000);
+
+  it('shows a live preview while a job denoises, at most 512 px, and none when turned off', async () => {
+    if (stack === undefined || browser === undefined) throw new Error('the stack did not start');
+    const page = await browser.context.newPage();
+    await page.goto(stack.url);
+    await page.waitForFunction(
+      () => document.querySelector<HTMLButtonElement>('button[type="submit"]')?.disabled === false,
+    );
+    // Wider than 512 px, so the preview has to be scaled down: 512×171.
+    const submit = async (prompt: string) => {
+      await page.getByRole('textbox', { name: 'Prompt', exact: true }).fill(prompt);
+      await page.getByRole('spinbutton', { name: 'Width' }).fill('768');
+      await page.getByRole('spinbutton', { name: 'Height' }).fill('256');
+      await page.getByRole('spinbutton', { name: 'Frames' }).fill('17');
+      await page.getByRole('button', { name: 'Generate' }).click();
+      const card = page.getByRole('article', { name: prompt });
+      await card.waitFor({ timeout: 5_000 });
+      const titleId = (await card.getAttribute('aria-labelledby')) ?? '';
+      return { card, jobId: /^job-(.+)-title$/.exec(titleId)?.[1] ?? '' };
+    };
+
+    const previews = page.getByRole('checkbox', { name: 'Live previews while it is made' });
+    expect(await previews.isChecked()).toBe(true);
+    const withPreview = await submit('A lighthouse beam sweeping through fog');
+    // While it denoises, the card shows the job's latest preview, loaded by the browser.
+    const shown = await page.waitForFunction(
+      (titleId) => {
+        const card = document.querySelector(`article[aria-labelledby="${titleId}"]`);
+        const image = card?.querySelector<HTMLImageElement>('img.job-preview');
+        if (image == null || !image.complete || image.naturalWidth === 0) return false;
+        return {
+          src: image.getAttribute('src'),
+          alt: image.alt,
+          naturalWidth: image.naturalWidth,
+          naturalHeight: image.naturalHeight,
+          status: card?.querySelector('.status')?.textContent,
+        };
+      },
+      `job-${withPreview.jobId}-title`,
+      { timeout: 30_000 },
+    );
+    const image = (await shown.jsonValue()) as {
+      src: string;
+      alt: string;
+      naturalWidth: number;
+      naturalHeight: number;
+      status: string;
+    };
+    expect(image.status).toBe('Running');
+    expect(image.src).toMatch(new RegExp(`^/generated/${withPreview.jobId}/preview-\\d+\\.jpg$`));
+    expect(image.alt).toMatch(
+      /^Live preview of “A lighthouse beam sweeping through fog”, step \d+ of 8$/,
+    );
+    expect({ width: image.naturalWidth, height: image.naturalHeight }).toEqual({
+      width: 512,
+      height: 171,
+    });
+    // Caddy serves it as a JPEG.
+    const served = await fetch(new URL(image.src, stack.url));
+    expect(served.headers.get('content-type')).toBe('image/jpeg');
+    // Once the video is done, the video replaces the preview.
+    await withPreview.card.getByRole('link', { name: /^Download/ }).waitFor({ timeout: 30_000 });
+    expect(await withPreview.card.locator('img').count()).toBe(0);
+
+    // Previews off for the next job: it denoises step by step, and no preview ever appears.
+    await previews.uncheck();
+    const quietPrompt = 'A lighthouse in fog, no previews';
+    await page.evaluate((prompt) => {
+      const seen: { previews: string[]; progress: number[] } = { previews: [], progress: [] };
+      (window as unknown as { zeusSeen: typeof seen }).zeusSeen = seen;
+      new MutationObserver(() => {
+        for (const image of document.querySelectorAll('img.job-preview')) {
+          const alt = image.getAttribute('alt') ?? '';
+          if (!seen.previews.includes(alt)) seen.previews.push(alt);
+        }
+        const bar = document.querySelector(
+          `[role="progressbar"][aria-label="Progress of “${prompt}”"]`,
+        );
+        if (bar === null) return;
+        const value = Number(bar.getAttribute('aria-valuenow'));
+        if (seen.progress.at(-1) !== value) seen.progress.push(value);
+      }).observe(document, { subtree: true, childList: true, attributes: true });
+    }, quietPrompt);
+    const withoutPreview = await submit(quietPrompt);
+    await withoutPreview.card.getByRole('link', { name: /^Download/ }).waitFor({ timeout: 30_000 });
+    const seen = await page.evaluate(
+      () =>
+        (window as unknown as { zeusSeen: { previews: string[]; progress: number[] } }).zeusSeen,
+    );
+    expect(seen.previews).toEqual([]);
+    expect(seen.progress.some((value) => value > 0 && value < 100)).toBe(true);
+    await page.close();
+  }, 90_000);
 });
