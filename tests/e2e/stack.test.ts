@@ -380,7 +380,9 @@ describe('Zeus end to end through Caddy', () => {
       settings: { prompt: 'a heron standing in a river', seed: job.settings.seed },
     });
     const worker = byProcess.get('worker-1') ?? [];
-    expect(worker.map((line) => line.msg)).toEqual(['job started', 'job succeeded']);
+    const messages = worker.map((line) => line.msg);
+    expect(messages[0]).toBe('job started');
+    expect(messages.at(-1)).toBe('job succeeded');
     for (const line of [submitted[0]?.line, ...worker]) {
       expect(line).toMatchObject({ jobId: job.id, pid: expect.any(Number) as unknown });
       expect(Date.parse(line?.time ?? '')).not.toBeNaN();
@@ -459,6 +461,7 @@ describe("the README's API examples, as written", () => {
       'job',
       'watch',
       'download',
+      'previews',
       'upload',
       'submit-image',
       'eta',
@@ -515,6 +518,42 @@ describe("the README's API examples, as written", () => {
       height: 256,
       frames: 17,
     });
+  });
+
+  it("prints a running job's live previews, which Caddy serves as JPEGs", async () => {
+    // The previews fragment, with the client of watch.mjs and the job's id from the command line.
+    const watch = example('watch', 'js');
+    const script = [
+      watch.slice(0, watch.indexOf('const query')),
+      'const id = process.argv[2];',
+      example('previews', 'js'),
+      'await client.dispose();',
+    ].join('\n');
+    await writeFile(join(exampleDir, 'previews.mjs'), substitute(script, stack.url, {}));
+    // A big job ahead keeps ours queued while node starts and subscribes.
+    const ahead = await submit({ prompt: 'a crowded market at noon', ...BIG });
+    const job = await submit({ prompt: 'a kingfisher diving', ...SMALL });
+    const { stdout } = await execFileAsync(process.execPath, ['previews.mjs', job.id], {
+      cwd: exampleDir,
+      timeout: 30_000,
+    });
+    const urls = stdout.trimEnd().split('\n');
+    expect(urls.length).toBeGreaterThan(0);
+    for (const url of urls) {
+      expect(url).toMatch(new RegExp(`^${stack.url}/generated/${job.id}/preview-\\d+\\.jpg$`));
+    }
+    const preview = await fetch(urls.at(-1) ?? '');
+    expect(preview.status).toBe(200);
+    expect(preview.headers.get('content-type')).toBe('image/jpeg');
+    expect([...new Uint8Array(await preview.arrayBuffer()).subarray(0, 2)]).toEqual([0xff, 0xd8]);
+    expect(
+      (
+        await graphqlRequest<{ job: { status: string } }>(
+          stack.graphqlUrl,
+          `{ job(id: "${ahead.id}") { status } }`,
+        )
+      ).data?.job.status,
+    ).toBe('SUCCEEDED');
   });
 
   it('uploads a first frame, submits with it, reads its time left, cancels it and retries it', async () => {
