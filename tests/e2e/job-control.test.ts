@@ -7,17 +7,17 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createInterface } from 'node:readline';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifyWebhook } from '@zeus/core';
 import { createClient, type Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { REPOSITORY_ROOT, startLocalStack, type LocalStack } from '../../deploy/local-stack.ts';
+import { REPOSITORY_ROOT, type LocalStack } from '../../deploy/local-stack.ts';
+import { startTinyStack } from '../helpers/tiny-stack.ts';
 import { deferred } from '../helpers/deferred.ts';
 import { eventually } from '../helpers/eventually.ts';
 
@@ -41,33 +41,21 @@ let dir: string;
 const clients: Client[] = [];
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'zeus-job-control-'));
-  stack = await startLocalStack({
-    dataDir: join(dir, 'data'),
-    generatedDir: join(dir, 'generated'),
-    port: 0,
-    workers: 1,
-    waitForModel: true,
-    env: {
-      ZEUS_MODEL: 'tiny-random',
-      ZEUS_MODELS_DIR: join(dir, 'models'),
-      ZEUS_DEVICE: 'cpu',
-      ZEUS_LOG_LEVEL: 'warn',
-      ZEUS_PROGRESS_INTERVAL_MS: '0',
-      ZEUS_MIN_STEP_MS: String(STEP_MS),
-      ZEUS_API_KEYS: Object.entries(KEYS)
-        .map(([name, key]) => `${name}:${key}`)
-        .join(','),
-      ZEUS_KEY_PRIORITIES: 'alice:10',
-      ZEUS_RATE_LIMIT: '10/60s',
-      ZEUS_MAX_QUEUED: '8',
-      ZEUS_MAX_BATCH: '6',
-      ZEUS_WEBHOOK_SECRET: SECRET,
-      // The receiver is on loopback.
-      ZEUS_WEBHOOK_ALLOW_PRIVATE: 'true',
-      ZEUS_WEBHOOK_BACKOFF_MS: '200',
-    },
-  });
+  ({ stack, dir } = await startTinyStack('job-control', {
+    ZEUS_PROGRESS_INTERVAL_MS: '0',
+    ZEUS_MIN_STEP_MS: String(STEP_MS),
+    ZEUS_API_KEYS: Object.entries(KEYS)
+      .map(([name, key]) => `${name}:${key}`)
+      .join(','),
+    ZEUS_KEY_PRIORITIES: 'alice:10',
+    ZEUS_RATE_LIMIT: '10/60s',
+    ZEUS_MAX_QUEUED: '8',
+    ZEUS_MAX_BATCH: '6',
+    ZEUS_WEBHOOK_SECRET: SECRET,
+    // The receiver is on loopback.
+    ZEUS_WEBHOOK_ALLOW_PRIVATE: 'true',
+    ZEUS_WEBHOOK_BACKOFF_MS: '200',
+  }));
 }, 180_000);
 
 afterAll(async () => {

@@ -6,15 +6,15 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { writeFile, readdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GenerationSettings } from '@zeus/core';
 import { ensureModelFiles, modelSpec } from '@zeus/models';
 import type { Client } from 'graphql-ws';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { REPOSITORY_ROOT, startLocalStack, type LocalStack } from '../../deploy/local-stack.ts';
+import { REPOSITORY_ROOT, type LocalStack } from '../../deploy/local-stack.ts';
+import { startTinyStack } from '../helpers/tiny-stack.ts';
 import { prepareFirstFrame } from '../../inference/src/image/first-frame.ts';
 import { LtxPipeline, type LtxGenerationHooks } from '../../inference/src/ltx/pipeline.ts';
 import { decodeYuv, psnr, rgbToYuv } from '../helpers/frames.ts';
@@ -26,23 +26,11 @@ let dir: string;
 const sockets: WebSocketClient[] = [];
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'zeus-e2e-previews-'));
-  stack = await startLocalStack({
-    dataDir: join(dir, 'data'),
-    generatedDir: join(dir, 'generated'),
-    port: 0,
-    workers: 1,
-    waitForModel: true,
-    env: {
-      ZEUS_MODEL: 'tiny-random',
-      ZEUS_MODELS_DIR: join(dir, 'models'),
-      ZEUS_DEVICE: 'cpu',
-      ZEUS_LOG_LEVEL: 'warn',
-      // The tiny model's steps take milliseconds: publish every one.
-      ZEUS_PROGRESS_INTERVAL_MS: '0',
-      ZEUS_MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES),
-    },
-  });
+  ({ stack, dir } = await startTinyStack('e2e-previews', {
+    // The tiny model's steps take milliseconds: publish every one.
+    ZEUS_PROGRESS_INTERVAL_MS: '0',
+    ZEUS_MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES),
+  }));
 });
 afterEach(async () => {
   const open = sockets.splice(0);

@@ -4,11 +4,11 @@
  * pages on without it.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalStack, type LocalStack } from '../../deploy/local-stack.ts';
+import type { LocalStack } from '../../deploy/local-stack.ts';
+import { startTinyStack } from '../helpers/tiny-stack.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { followJob } from '../helpers/follow-job.ts';
 import { graphqlRequest, SUBMIT, type JobResult } from '../helpers/graphql.ts';
@@ -18,21 +18,9 @@ let stack: LocalStack;
 let dir: string;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'zeus-retention-'));
-  stack = await startLocalStack({
-    dataDir: join(dir, 'data'),
-    generatedDir: join(dir, 'generated'),
-    port: 0,
-    workers: 1,
-    waitForModel: true,
-    env: {
-      ZEUS_MODEL: 'tiny-random',
-      ZEUS_MODELS_DIR: join(dir, 'models'),
-      ZEUS_DEVICE: 'cpu',
-      ZEUS_LOG_LEVEL: 'warn',
-      ZEUS_RETENTION: `${RETENTION_SECONDS}s`,
-    },
-  });
+  ({ stack, dir } = await startTinyStack('retention', {
+    ZEUS_RETENTION: `${RETENTION_SECONDS}s`,
+  }));
 }, 180_000);
 
 afterAll(async () => {

@@ -4,14 +4,14 @@
  * Runtime. Every request goes through Caddy.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { closeRedis, connectRedis } from '@zeus/core';
 import type { Client } from 'graphql-ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { REPOSITORY_ROOT, startLocalStack, type LocalStack } from '../../deploy/local-stack.ts';
+import { REPOSITORY_ROOT, type LocalStack } from '../../deploy/local-stack.ts';
+import { startTinyStack } from '../helpers/tiny-stack.ts';
 import {
   graphqlRequest,
   SUBMIT,
@@ -39,26 +39,14 @@ let dir: string;
 const sockets: WebSocketClient[] = [];
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'zeus-e2e-'));
-  stack = await startLocalStack({
-    dataDir: join(dir, 'data'),
-    generatedDir: join(dir, 'generated'),
-    port: 0,
-    workers: 1,
-    waitForModel: true,
-    env: {
-      ZEUS_MODEL: 'tiny-random',
-      // The worker generates the tiny model's files here and converts them.
-      ZEUS_MODELS_DIR: join(dir, 'models'),
-      ZEUS_DEVICE: 'cpu',
-      // Info, as deployed: the job-id test reads the lines about one job from the logs.
-      ZEUS_LOG_LEVEL: 'info',
-      // The tiny model's steps take milliseconds: publish every one so the test sees them all.
-      ZEUS_PROGRESS_INTERVAL_MS: '0',
-      // A killed worker's job comes back after about twice this.
-      ZEUS_JOB_LOCK_MS: '2000',
-    },
-  });
+  ({ stack, dir } = await startTinyStack('e2e', {
+    // Info, as deployed: the job-id test reads the lines about one job from the logs.
+    ZEUS_LOG_LEVEL: 'info',
+    // The tiny model's steps take milliseconds: publish every one so the test sees them all.
+    ZEUS_PROGRESS_INTERVAL_MS: '0',
+    // A killed worker's job comes back after about twice this.
+    ZEUS_JOB_LOCK_MS: '2000',
+  }));
 });
 
 // Each test starts with no WebSocket open, so Caddy's connection counts are the test's own.

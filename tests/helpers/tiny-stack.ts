@@ -1,0 +1,37 @@
+/**
+ * The end-to-end tests' usual stack: Redis, the API servers and Caddy with one worker running the
+ * tiny model on the CPU, in a temporary folder of its own (`data/`, `generated/` and the
+ * worker's `models/` under `dir`). `env` adds settings or overrides these.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startLocalStack, type LocalStack } from '../../deploy/local-stack.ts';
+
+export async function startTinyStack(
+  name: string,
+  env: Readonly<Record<string, string>>,
+): Promise<{ readonly stack: LocalStack; readonly dir: string }> {
+  const dir = await mkdtemp(join(tmpdir(), `zeus-${name}-`));
+  try {
+    const stack = await startLocalStack({
+      dataDir: join(dir, 'data'),
+      generatedDir: join(dir, 'generated'),
+      port: 0,
+      workers: 1,
+      waitForModel: true,
+      env: {
+        ZEUS_MODEL: 'tiny-random',
+        // The worker generates the tiny model's files here and converts them.
+        ZEUS_MODELS_DIR: join(dir, 'models'),
+        ZEUS_DEVICE: 'cpu',
+        ZEUS_LOG_LEVEL: 'warn',
+        ...env,
+      },
+    });
+    return { stack, dir };
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
