@@ -38,15 +38,7 @@ import { defaultModelsDir, modelDir, TOKENIZER_DIR } from '@zeus/models';
 import { typeDefs } from '@zeus/schema';
 import cors from 'cors';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import {
-  getOperationAST,
-  GraphQLError,
-  parse,
-  specifiedRules,
-  validate,
-  type DocumentNode,
-  type ExecutionArgs,
-} from 'graphql';
+import { getOperationAST, specifiedRules, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import proxyAddr from 'proxy-addr';
 import { WebSocketServer } from 'ws';
@@ -67,6 +59,7 @@ import { JobService } from './job-service.ts';
 import { PromptTokens } from './prompt-tokens.ts';
 import { outputsHandler } from './outputs-route.ts';
 import { createResolvers, type ApiContext } from './resolvers.ts';
+import { OperationDocuments } from './operation-documents.ts';
 import { sharedSubscribe } from './shared-subscriptions.ts';
 import {
   acceptUpload,
@@ -211,6 +204,11 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
     logger.error({ err: error }, 'webhook delivery could not start');
   });
   const validationRules = limitRules({ introspection: config.ZEUS_INTROSPECTION });
+  const operationDocuments = new OperationDocuments({
+    schema,
+    rules: [...specifiedRules, ...validationRules],
+    maxTokens: REQUEST_LIMITS.maxTokens,
+  });
   const trustProxy = proxyAddr.compile(config.ZEUS_TRUSTED_PROXIES);
 
   const app = express();
@@ -269,15 +267,10 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
         if (Object.keys(ctx.subscriptions).length > REQUEST_LIMITS.maxSubscriptionsPerSocket) {
           return [limitError('maxSubscriptionsPerSocket', null)];
         }
-        let document: DocumentNode;
-        try {
-          document = parse(payload.query, { maxLexicalTokens: REQUEST_LIMITS.maxTokens });
-        } catch (error) {
-          if (error instanceof GraphQLError) return [error];
-          throw error;
-        }
-        const errors = validate(schema, document, [...specifiedRules, ...validationRules]);
-        if (errors.length > 0) return errors;
+        // Parsed and validated once per query text: subscribers share the document.
+        const checked = operationDocuments.get(payload.query);
+        if (!checked.ok) return checked.errors;
+        const { document } = checked;
         const operation = getOperationAST(document, payload.operationName);
         if (operation != null) metrics.countOperation(operation.operation, 'websocket');
         const contextValue: ApiContext = {
