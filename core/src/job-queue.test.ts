@@ -216,6 +216,39 @@ describe('JobQueue and JobConsumer (BullMQ)', () => {
     expect(delivered).toEqual([ids[2], ids[4], ids[5], ids[0], ids[1]]);
     await queue.close();
   });
+
+  it('orders jobs added one at a time (no transaction) and in a batch by the same rules', async () => {
+    const keys = freshKeys();
+    const queue = new JobQueue(connect('requests'), keys);
+    const [a, b, c, d] = Array.from({ length: 4 }, () => randomUUID());
+    if (a === undefined || b === undefined || c === undefined || d === undefined) throw new Error();
+    await queue.add(a, 0);
+    await queue.addMany([
+      { id: b, priority: 3 },
+      { id: c, priority: 0 },
+    ]);
+    await queue.add(d, 3);
+    await queue.add(a, 10); // already queued: stays where it is
+
+    const delivered: string[] = [];
+    const done = deferred();
+    const consumer = new JobConsumer(
+      connect('background'),
+      keys,
+      handlers({
+        process: ({ jobId }) => {
+          delivered.push(jobId);
+          if (delivered.length === 4) done.resolve(undefined);
+          return Promise.resolve();
+        },
+      }),
+      { lockDurationMs: 5_000, maxStalledCount: 1 },
+    );
+    await done.promise;
+    await consumer.close();
+    expect(delivered).toEqual([b, d, a, c]);
+    await queue.close();
+  });
 });
 
 describe('WebhookQueue and WebhookConsumer (BullMQ)', () => {
