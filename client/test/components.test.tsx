@@ -1,12 +1,14 @@
 // @vitest-environment happy-dom
 import { ApolloClient, ApolloLink, InMemoryCache } from '@apollo/client';
 import { ApolloProvider } from '@apollo/client/react';
-import { cleanup, render, screen } from '@testing-library/react';
+import { act, cleanup, render, screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { useState } from 'react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { SubmitResult } from '../src/api/hooks.ts';
+import { ConnectionMonitor } from '../src/api/connection.ts';
+import { ConnectionContext, type SubmitResult } from '../src/api/hooks.ts';
 import type { PromptInput } from '../src/api/operations.ts';
+import { ConnectionBanner } from '../src/components/ConnectionBanner.tsx';
 import { JobCard } from '../src/components/JobCard.tsx';
 import { ProgressBar } from '../src/components/ProgressBar.tsx';
 import { PromptForm } from '../src/components/PromptForm.tsx';
@@ -207,5 +209,31 @@ describe('JobCard', () => {
     expect(screen.getByText(/ffmpeg exited with code 1/)).toBeTruthy();
     expect(screen.getByText('ENCODER_FAILED')).toBeTruthy();
     expect(screen.queryByRole('link', { name: /^Download/ })).toBeNull();
+  });
+});
+
+describe('ConnectionBanner', () => {
+  it('says the live connection is being retried only when it dropped, not when the key was refused', () => {
+    const monitor = new ConnectionMonitor();
+    render(
+      <ConnectionContext.Provider value={monitor}>
+        <ConnectionBanner />
+      </ConnectionContext.Provider>,
+    );
+    const banner = screen.getByRole('status');
+    expect(banner.textContent).toBe('');
+    act(() => {
+      monitor.set('reconnecting');
+    });
+    expect(banner.textContent).toContain('Reconnecting… The live connection to Zeus dropped');
+    // Refused: the key prompt tells the user what to do; "dropped" would be wrong.
+    act(() => {
+      monitor.set('refused');
+    });
+    expect(banner.textContent).toBe('');
+    act(() => {
+      monitor.set('connected');
+    });
+    expect(banner.textContent).toBe('');
   });
 });

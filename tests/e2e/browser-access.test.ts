@@ -135,6 +135,12 @@ describe('the web app with no worker and API keys on', () => {
   it('asks for the key once, refuses a wrong one, remembers the right one and shows only its jobs', async () => {
     const { stack, browser } = started();
     const page = await browser.context.newPage();
+    let closedSockets = 0;
+    page.on('websocket', (socket) => {
+      socket.on('close', () => {
+        closedSockets += 1;
+      });
+    });
     await page.goto(stack.url);
 
     // The history needs a key and the browser has none: the app asks, in the page.
@@ -157,6 +163,12 @@ describe('the web app with no worker and API keys on', () => {
       .getByText('Zeus refused the key this browser sent. Check it and enter it again.')
       .waitFor();
     expect(await page.getByRole('article').count()).toBe(0);
+    // The app's WebSocket reconnects with the new key and is refused (4403), again at every
+    // retry; the second refusal comes after the first has been handled. A refused key is not a
+    // dropped connection: no "Reconnecting…" banner beside the key prompt.
+    const closedBefore = closedSockets;
+    await expect.poll(() => closedSockets - closedBefore, { timeout: 10_000 }).toBeGreaterThan(2);
+    expect(await page.getByText('Reconnecting…').count()).toBe(0);
 
     // The right key: the prompt goes away and Alice's job is listed, Bob's is not.
     await keyField.fill(`  ${ALICE} `);

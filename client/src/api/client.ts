@@ -92,12 +92,11 @@ export function createZeusClient(options: ZeusClientOptions): ZeusClient {
         if (wasRetry && apollo !== null) void apollo.refetchObservableQueries();
       },
       closed: (event) => {
-        if ((event as { code?: unknown } | null)?.code === FORBIDDEN_CLOSE_CODE) {
-          apiKeys?.refusedByServer();
-        }
+        const refused = (event as { code?: unknown } | null)?.code === FORBIDDEN_CLOSE_CODE;
+        if (refused) apiKeys?.refusedByServer();
         activeSocket = null;
         clearTimeout(pongTimer);
-        if (!disposed) connection.set('reconnecting');
+        if (!disposed) connection.set(refused ? 'refused' : 'reconnecting');
       },
       ping: (received) => {
         if (received) return;

@@ -9,7 +9,12 @@ export type ConnectionState =
   /** Connected: live progress flows. */
   | 'connected'
   /** The connection dropped (a server restarted, the network went away) and is being retried. */
-  | 'reconnecting';
+  | 'reconnecting'
+  /**
+   * Zeus refused the API key the app sent (or that it sent none): the key prompt says so, and
+   * the app retries, with the key entered by then. Not a dropped connection.
+   */
+  | 'refused';
 
 type Listener = (state: ConnectionState) => void;
 
