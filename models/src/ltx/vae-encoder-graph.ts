@@ -23,7 +23,7 @@
  * With float16 weights the convolutions run in float16, every PixelNorm, SiLU and the
  * posterior in float32 (like the decoder graph).
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { convertCached, type ConversionEvent } from '../convert/cache.ts';
 import { attr, GraphBuilder } from '../onnx/graph-builder.ts';
@@ -39,6 +39,7 @@ import {
 import {
   checkpointVaeWeights,
   pixelNorm,
+  readVaeManifest,
   silu,
   VaeModelError,
   type VaeDtype,
@@ -434,12 +435,7 @@ export async function buildVaeEncoderOnnx(
 
 /** Reads the manifest of a converted encoder folder. */
 export async function readVaeEncoderManifest(dir: string): Promise<VaeEncoderManifest> {
-  const path = join(dir, VAE_ENCODER_MANIFEST_FILE);
-  const manifest = JSON.parse(await readFile(path, 'utf8')) as { readonly format?: unknown };
-  if (manifest.format !== 1) {
-    throw new VaeModelError(`${path} has format ${String(manifest.format)}; this Zeus reads 1`);
-  }
-  return manifest as VaeEncoderManifest;
+  return readVaeManifest<VaeEncoderManifest>(join(dir, VAE_ENCODER_MANIFEST_FILE));
 }
 
 export interface ConvertVaeEncoderOptions {

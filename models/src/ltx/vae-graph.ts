@@ -662,12 +662,18 @@ export async function buildVaeDecoderOnnx(
 
 /** Reads the manifest of a converted decoder folder. */
 export async function readVaeDecoderManifest(dir: string): Promise<VaeDecoderManifest> {
-  const path = join(dir, VAE_MANIFEST_FILE);
+  return readVaeManifest<VaeDecoderManifest>(join(dir, VAE_MANIFEST_FILE));
+}
+
+/** Reads a converted VAE part's manifest (decoder or encoder), refusing a format it does not know. */
+export async function readVaeManifest<Manifest extends { readonly format: 1 }>(
+  path: string,
+): Promise<Manifest> {
   const manifest = JSON.parse(await readFile(path, 'utf8')) as { readonly format?: unknown };
   if (manifest.format !== 1) {
     throw new VaeModelError(`${path} has format ${String(manifest.format)}; this Zeus reads 1`);
   }
-  return manifest as VaeDecoderManifest;
+  return manifest as Manifest;
 }
 
 export interface ConvertVaeOptions {
