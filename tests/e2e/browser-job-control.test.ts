@@ -3,13 +3,12 @@
  * to STEP_MS a step, finished jobs kept an hour): several videos at once, the server's time
  * left, Cancel, Retry with the same seed, when a video expires, and live previews.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { ensureClientBuilt } from '@zeus/client/build';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalStack, type LocalStack } from '../../deploy/local-stack.ts';
+import type { LocalStack } from '../../deploy/local-stack.ts';
 import { launchChromium, type TestBrowser } from './browser-chromium.ts';
+import { startTinyStack } from '../helpers/tiny-stack.ts';
 
 const STEP_MS = 500;
 let stack: LocalStack | undefined;
@@ -17,23 +16,12 @@ let browser: TestBrowser | undefined;
 let dataDir: string | undefined;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'zeus-browser-control-'));
   await ensureClientBuilt();
-  stack = await startLocalStack({
-    dataDir,
-    generatedDir: join(dataDir, 'generated'),
-    port: 0,
-    workers: 1,
-    waitForModel: true,
-    env: {
-      ZEUS_MODEL: 'tiny-random',
-      ZEUS_MODELS_DIR: join(dataDir, 'models'),
-      ZEUS_LOG_LEVEL: 'warn',
-      ZEUS_PROGRESS_INTERVAL_MS: '0',
-      ZEUS_MIN_STEP_MS: String(STEP_MS),
-      ZEUS_RETENTION: '1h',
-    },
-  });
+  ({ stack, dir: dataDir } = await startTinyStack('browser-control', {
+    ZEUS_PROGRESS_INTERVAL_MS: '0',
+    ZEUS_MIN_STEP_MS: String(STEP_MS),
+    ZEUS_RETENTION: '1h',
+  }));
   browser = await launchChromium(stack.url);
 }, 180_000);
 

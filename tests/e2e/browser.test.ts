@@ -5,16 +5,16 @@
  * ZEUS_UPDATE_SCREENSHOT=1 also writes docs/screenshot.png: the app with a finished video and a
  * job running.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureClientBuilt } from '@zeus/client/build';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPOSITORY_ROOT, startLocalStack, type LocalStack } from '../../deploy/local-stack.ts';
+import { REPOSITORY_ROOT, type LocalStack } from '../../deploy/local-stack.ts';
 import { graphqlRequest, JOB_FIELDS, type JobResult } from '../helpers/graphql.ts';
 import { serverHoldingTheWebSocket } from '../helpers/websocket-upstream.ts';
 import { launchChromium, type TestBrowser } from './browser-chromium.ts';
+import { startTinyStack } from '../helpers/tiny-stack.ts';
 
 /** Small videos, so the tiny model finishes each in seconds. */
 const SIZE = { width: '256', height: '256', numFrames: '17', frameRate: '25' } as const;
@@ -25,27 +25,15 @@ let browser: TestBrowser | undefined;
 let dataDir: string | undefined;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'zeus-browser-e2e-'));
   // Caddy serves client/dist: build it first if the sources changed since the last build.
   await ensureClientBuilt();
-  stack = await startLocalStack({
-    dataDir,
-    generatedDir: join(dataDir, 'generated'),
-    port: 0,
-    workers: 1,
-    waitForModel: true,
-    env: {
-      ZEUS_MODEL: 'tiny-random',
-      // The worker generates the tiny model's files here and converts them.
-      ZEUS_MODELS_DIR: join(dataDir, 'models'),
-      ZEUS_LOG_LEVEL: 'warn',
-      // Every denoising step is published, however fast the tiny model runs.
-      ZEUS_PROGRESS_INTERVAL_MS: '0',
-      // Steps of at least 0.8 s: a job killed under the page's feet after its first steps still
-      // has seconds to run once the page has reconnected (8 steps, so 6.4 s a job at least).
-      ZEUS_MIN_STEP_MS: '800',
-    },
-  });
+  ({ stack, dir: dataDir } = await startTinyStack('browser-e2e', {
+    // Every denoising step is published, however fast the tiny model runs.
+    ZEUS_PROGRESS_INTERVAL_MS: '0',
+    // Steps of at least 0.8 s: a job killed under the page's feet after its first steps still
+    // has seconds to run once the page has reconnected (8 steps, so 6.4 s a job at least).
+    ZEUS_MIN_STEP_MS: '800',
+  }));
   browser = await launchChromium(stack.url);
 }, 180_000);
 

@@ -5,15 +5,15 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPOSITORY_ROOT, startLocalStack, type LocalStack } from '../../deploy/local-stack.ts';
+import { REPOSITORY_ROOT, type LocalStack } from '../../deploy/local-stack.ts';
 import { freePort } from '../../deploy/ports.ts';
 import { graphqlRequest } from '../helpers/graphql.ts';
 import { probeVideo } from '../helpers/video.ts';
 import { serverHoldingTheWebSocket } from '../helpers/websocket-upstream.ts';
+import { startTinyStack } from '../helpers/tiny-stack.ts';
 
 const ZEUS_BIN = join(REPOSITORY_ROOT, 'node_modules', '.bin', 'zeus');
 /** Small videos, so the tiny model finishes each in seconds. */
@@ -23,22 +23,10 @@ let stack: LocalStack | undefined;
 let dataDir: string | undefined;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'zeus-cli-e2e-'));
-  stack = await startLocalStack({
-    dataDir,
-    generatedDir: join(dataDir, 'generated'),
-    port: 0,
-    workers: 1,
-    waitForModel: true,
-    env: {
-      ZEUS_MODEL: 'tiny-random',
-      // The worker generates the tiny model's files here and converts them.
-      ZEUS_MODELS_DIR: join(dataDir, 'models'),
-      ZEUS_LOG_LEVEL: 'warn',
-      // Every denoising step is published, however fast the tiny model runs.
-      ZEUS_PROGRESS_INTERVAL_MS: '0',
-    },
-  });
+  ({ stack, dir: dataDir } = await startTinyStack('cli-e2e', {
+    // Every denoising step is published, however fast the tiny model runs.
+    ZEUS_PROGRESS_INTERVAL_MS: '0',
+  }));
 }, 180_000);
 
 afterAll(async () => {
