@@ -5,6 +5,7 @@
  * show what Caddy costs. The load comes from autocannon in its own process. Around each run,
  * the CPU time every process used is read from /proc: where the two cores went.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connectRedis, closeRedis, RedisKeys } from '@zeus/core';
 import { numberSetting, type Benchmark } from '../lib/benchmark.ts';
 import { BenchChild } from '../lib/child.ts';
@@ -167,6 +168,18 @@ async function loadOnce(
   return child.result;
 }
 
+/** A count read every 100 ms until two reads agree (5 s at most): what it settles at. */
+async function settledCount(read: () => Promise<number>): Promise<number> {
+  let last = await read();
+  for (let tries = 0; tries < 50; tries += 1) {
+    await sleep(100);
+    const now = await read();
+    if (now === last) return now;
+    last = now;
+  }
+  return last;
+}
+
 async function measuredRun(
   bench: BenchStack,
   redis: ReturnType<typeof connectRedis>,
@@ -175,7 +188,8 @@ async function measuredRun(
   seconds: number,
 ): Promise<SubmitRun> {
   const keys = new RedisKeys();
-  const queuedBefore = await redis.zcard(keys.queued);
+  // Requests the previous load left in flight may still be landing: count once they have.
+  const queuedBefore = await settledCount(() => redis.zcard(keys.queued));
   const child = new BenchChild<SubmitLoadResult>(
     'api/submit-load.ts',
     [url, String(connections), String(seconds)],
@@ -188,7 +202,7 @@ async function measuredRun(
   const result = await child.result;
   const used = meter.stop();
   const own = process.cpuUsage(ownCpuBefore);
-  const stored = (await redis.zcard(keys.queued)) - queuedBefore;
+  const stored = (await settledCount(() => redis.zcard(keys.queued))) - queuedBefore;
   const cpu: Record<string, number> = {
     ...used,
     'load generator': result.cpuSeconds,
