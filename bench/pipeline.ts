@@ -28,7 +28,6 @@ import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import {
   Mp4Writer,
   ThreadedPipeline,
@@ -49,24 +48,37 @@ import {
   tinyTokenizerJsonFiles,
   tinyTokenizerPieces,
 } from '../models/src/tiny/tokenizer.ts';
+import { scriptArgs } from './lib/script-args.ts';
 
-const { values } = parseArgs({
-  options: {
-    model: { type: 'string', default: 'tiny' },
-    layers: { type: 'string', default: '28' },
-    't5-layers': { type: 'string', default: '24' },
-    device: { type: 'string', default: 'cpu' },
-    width: { type: 'string', default: '256' },
-    height: { type: 'string', default: '256' },
-    frames: { type: 'string', default: '33' },
-    fps: { type: 'string', default: '25' },
-    precision: { type: 'string' },
-    'text-encoder': { type: 'string', default: 'auto' },
-    'chunk-frames': { type: 'string', default: '8' },
-    runs: { type: 'string', default: '2' },
-    threads: { type: 'string' },
-    dir: { type: 'string', default: join(tmpdir(), 'zeus-bench') },
-  },
+const USAGE = `npm run bench:pipeline -- [options]
+  --model tiny|2b                 tiny-random, or the real architecture with random weights (tiny)
+  --layers N --t5-layers N        2b only: transformer and T5 blocks (28, 24)
+  --device cpu|cuda|webgpu|auto   execution provider (cpu)
+  --width N --height N --frames N video size (256, 256, 33)
+  --fps N                         frame rate of the MP4 (25)
+  --precision fp16|fp32           the worker's ZEUS_PRECISION (its default for the device)
+  --text-encoder auto|gpu|cpu|on-demand
+                                  where T5 runs (auto)
+  --chunk-frames N                latent frames per VAE call (8)
+  --runs N                        generations after the warm-up one (2)
+  --threads N                     CPU threads (ONNX Runtime's default)
+  --dir DIR                       where model sets are written once (the OS temp folder)`;
+
+const { values, fail } = scriptArgs(USAGE, {
+  model: { type: 'string', default: 'tiny' },
+  layers: { type: 'string', default: '28' },
+  't5-layers': { type: 'string', default: '24' },
+  device: { type: 'string', default: 'cpu' },
+  width: { type: 'string', default: '256' },
+  height: { type: 'string', default: '256' },
+  frames: { type: 'string', default: '33' },
+  fps: { type: 'string', default: '25' },
+  precision: { type: 'string' },
+  'text-encoder': { type: 'string', default: 'auto' },
+  'chunk-frames': { type: 'string', default: '8' },
+  runs: { type: 'string', default: '2' },
+  threads: { type: 'string' },
+  dir: { type: 'string', default: join(tmpdir(), 'zeus-bench') },
 });
 
 const PROMPT =
@@ -80,14 +92,14 @@ const numFrames = Number(values.frames);
 const frameRate = Number(values.fps);
 const runs = Math.max(1, Number(values.runs));
 const device = values.device as Device;
-if (!['cpu', 'cuda', 'webgpu', 'auto'].includes(device))
-  throw new Error(`Unknown device ${device}`);
+if (values.model !== 'tiny' && values.model !== '2b') fail('--model is tiny or 2b');
+if (!['cpu', 'cuda', 'webgpu', 'auto'].includes(device)) fail(`Unknown device ${device}`);
 if (values.precision !== undefined && !['fp16', 'fp32'].includes(values.precision)) {
-  throw new Error('--precision is fp16 or fp32');
+  fail('--precision is fp16 or fp32');
 }
 const textEncoder = values['text-encoder'] as TextEncoderSetting;
 if (!['auto', 'gpu', 'cpu', 'on-demand'].includes(textEncoder)) {
-  throw new Error('--text-encoder is auto, gpu, cpu or on-demand');
+  fail('--text-encoder is auto, gpu, cpu or on-demand');
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -18,31 +18,26 @@
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { encodeJpeg } from '@zeus/core';
 import { ensureModelFiles, modelSpec } from '@zeus/models';
 import { LtxPipeline } from '../inference/src/ltx/pipeline.ts';
 import { projectPreview, previewSize } from '../inference/src/ltx/preview.ts';
 import { gaussian } from '../inference/src/sampler/noise.ts';
+import { scriptArgs } from './lib/script-args.ts';
 
-const { values } = parseArgs({
-  options: {
-    width: { type: 'string', default: '768' },
-    height: { type: 'string', default: '512' },
-    frames: { type: 'string', default: '121' },
-    runs: { type: 'string', default: '50' },
-    step: { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
-});
-if (values.help) {
-  console.log(`npm run bench:preview -- [options]
+const USAGE = `npm run bench:preview -- [options]
   --width N, --height N, --frames N  video size whose latent grid is measured (768, 512, 121)
   --runs N                           timed runs of the projection and of the JPEG (50)
   --step                             also time tiny-random's steps at that size, with and
-                                     without previews, for the cost as a share of a step`);
-  process.exit(0);
-}
+                                     without previews, for the cost as a share of a step`;
+
+const { values } = scriptArgs(USAGE, {
+  width: { type: 'string', default: '768' },
+  height: { type: 'string', default: '512' },
+  frames: { type: 'string', default: '121' },
+  runs: { type: 'string', default: '50' },
+  step: { type: 'boolean', default: false },
+});
 const width = Number(values.width);
 const height = Number(values.height);
 const numFrames = Number(values.frames);

@@ -15,7 +15,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { ModelSession, tensor, type Device } from '@zeus/inference';
 import {
   buildT5Graph,
@@ -27,27 +26,38 @@ import {
   type T5WeightDType,
   type T5WeightReader,
 } from '@zeus/models';
+import { scriptArgs } from './lib/script-args.ts';
 
 const PROMPT =
   'A red fox trots through fresh snow at dawn, its breath visible in the cold air, while the ' +
   'low sun paints the pine forest gold; the camera follows at ground level in a slow tracking ' +
   'shot, shallow depth of field, soft cinematic lighting, fine detail in the fur and the snow.';
 
-const { values } = parseArgs({
-  options: {
-    'd-model': { type: 'string', default: '512' },
-    heads: { type: 'string', default: '8' },
-    'd-kv': { type: 'string', default: '64' },
-    'd-ff': { type: 'string', default: '1024' },
-    layers: { type: 'string', default: '4' },
-    vocab: { type: 'string', default: '32128' },
-    tokens: { type: 'string', default: '256' },
-    dtype: { type: 'string', default: 'fp32' },
-    runs: { type: 'string', default: '5' },
-    device: { type: 'string', default: 'cpu' },
-    threads: { type: 'string' },
-    tokenizer: { type: 'string' },
-  },
+const USAGE = `npm run bench:t5 -- [options]
+  --d-model N --heads N --d-kv N --d-ff N --layers N
+                        the encoder's size (512, 8, 64, 1024, 4; T5-XXL: 4096 64 64 10240 24)
+  --vocab N             vocabulary of the synthetic tokenizer (32128)
+  --tokens N            tokens the prompt is padded to (256)
+  --dtype fp32|fp16     weights (fp32)
+  --runs N              timed runs (5)
+  --device cpu|cuda|webgpu|auto
+                        execution provider (cpu)
+  --threads N           CPU threads (ONNX Runtime's default)
+  --tokenizer DIR       a Hugging Face T5 tokenizer folder instead of the synthetic one`;
+
+const { values, fail } = scriptArgs(USAGE, {
+  'd-model': { type: 'string', default: '512' },
+  heads: { type: 'string', default: '8' },
+  'd-kv': { type: 'string', default: '64' },
+  'd-ff': { type: 'string', default: '1024' },
+  layers: { type: 'string', default: '4' },
+  vocab: { type: 'string', default: '32128' },
+  tokens: { type: 'string', default: '256' },
+  dtype: { type: 'string', default: 'fp32' },
+  runs: { type: 'string', default: '5' },
+  device: { type: 'string', default: 'cpu' },
+  threads: { type: 'string' },
+  tokenizer: { type: 'string' },
 });
 
 const config: T5EncoderConfig = {
@@ -69,11 +79,7 @@ const DTYPES: Readonly<Record<string, T5WeightDType>> = {
   float32: 'float32',
   float16: 'float16',
 };
-const dtype: T5WeightDType = DTYPES[values.dtype] ?? usage('--dtype is fp32 or fp16');
-
-function usage(message: string): never {
-  throw new Error(message);
-}
+const dtype: T5WeightDType = DTYPES[values.dtype] ?? fail('--dtype is fp32 or fp16');
 
 /** Deterministic random weights with the usual 1/√fan-in scale; norms near 1. */
 function randomWeights(): T5WeightReader {

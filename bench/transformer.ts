@@ -12,7 +12,6 @@
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import {
   buildTransformerGraph,
   convertCached,
@@ -29,26 +28,34 @@ import {
   tokenCount,
   type Device,
 } from '@zeus/inference';
+import { scriptArgs } from './lib/script-args.ts';
 
-const { values } = parseArgs({
-  options: {
-    device: { type: 'string', default: 'cpu' },
-    width: { type: 'string', default: '256' },
-    height: { type: 'string', default: '256' },
-    frames: { type: 'string', default: '9' },
-    dtype: { type: 'string', default: 'fp32' },
-    layers: { type: 'string', default: '28' },
-    runs: { type: 'string', default: '3' },
-    'prompt-tokens': { type: 'string', default: '64' },
-    threads: { type: 'string' },
-    'cache-dir': { type: 'string', default: join(tmpdir(), 'zeus-bench') },
-  },
+const USAGE = `npm run bench:transformer -- [options]
+  --device cpu|cuda|webgpu|auto   execution provider (cpu)
+  --width N --height N --frames N video size (256, 256, 9); production: 768 512 121
+  --dtype fp32|fp16               weights (fp32)
+  --layers N                      transformer blocks (28, the real model)
+  --runs N                        timed steps (3)
+  --prompt-tokens N               unmasked text tokens (64)
+  --threads N                     CPU threads (ONNX Runtime's default)
+  --cache-dir DIR                 where the model is written once (the OS temp folder)`;
+
+const { values, fail } = scriptArgs(USAGE, {
+  device: { type: 'string', default: 'cpu' },
+  width: { type: 'string', default: '256' },
+  height: { type: 'string', default: '256' },
+  frames: { type: 'string', default: '9' },
+  dtype: { type: 'string', default: 'fp32' },
+  layers: { type: 'string', default: '28' },
+  runs: { type: 'string', default: '3' },
+  'prompt-tokens': { type: 'string', default: '64' },
+  threads: { type: 'string' },
+  'cache-dir': { type: 'string', default: join(tmpdir(), 'zeus-bench') },
 });
 
 const device = values.device as Device;
-if (!['cpu', 'cuda', 'webgpu', 'auto'].includes(device))
-  throw new Error(`Unknown device ${device}`);
-if (values.dtype !== 'fp32' && values.dtype !== 'fp16') throw new Error('--dtype is fp32 or fp16');
+if (!['cpu', 'cuda', 'webgpu', 'auto'].includes(device)) fail(`Unknown device ${device}`);
+if (values.dtype !== 'fp32' && values.dtype !== 'fp16') fail('--dtype is fp32 or fp16');
 const dtype: TransformerDType = values.dtype === 'fp16' ? 'float16' : 'float32';
 const layers = Number(values.layers);
 const runs = Number(values.runs);

@@ -16,7 +16,6 @@
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { VaeDecoder, type Device, type LatentVideo } from '@zeus/inference';
 import {
   convertCached,
@@ -25,27 +24,34 @@ import {
   writeVaeDecoderOnnx,
   type VaeDtype,
 } from '@zeus/models';
+import { scriptArgs } from './lib/script-args.ts';
 
-const { values } = parseArgs({
-  options: {
-    device: { type: 'string', default: 'cpu' },
-    dtype: { type: 'string', default: 'fp32' },
-    width: { type: 'string', default: '128' },
-    height: { type: 'string', default: '96' },
-    frames: { type: 'string', default: '57' },
-    'chunk-frames': { type: 'string', default: '8' },
-    runs: { type: 'string', default: '1' },
-    threads: { type: 'string' },
-    'base-channels': { type: 'string', default: '128' },
-    'cache-dir': { type: 'string', default: join(tmpdir(), 'zeus-bench') },
-  },
+const USAGE = `npm run bench:vae -- [options]
+  --device cpu|cuda|webgpu|auto   execution provider (cpu)
+  --dtype fp32|fp16               weights and activations (fp32)
+  --width N --height N --frames N video size (128, 96, 57); the production size is 768 512 121
+  --chunk-frames N                latent frames per streamed call (8)
+  --runs N                        timed runs (1)
+  --threads N                     CPU threads (ONNX Runtime's default)
+  --base-channels N               the decoder's widest width / 8 (128, the real model)
+  --cache-dir DIR                 where the model is written once (the OS temp folder)`;
+
+const { values, fail } = scriptArgs(USAGE, {
+  device: { type: 'string', default: 'cpu' },
+  dtype: { type: 'string', default: 'fp32' },
+  width: { type: 'string', default: '128' },
+  height: { type: 'string', default: '96' },
+  frames: { type: 'string', default: '57' },
+  'chunk-frames': { type: 'string', default: '8' },
+  runs: { type: 'string', default: '1' },
+  threads: { type: 'string' },
+  'base-channels': { type: 'string', default: '128' },
+  'cache-dir': { type: 'string', default: join(tmpdir(), 'zeus-bench') },
 });
 
 const device = values.device as Device;
-if (!['cpu', 'cuda', 'webgpu', 'auto'].includes(device)) {
-  throw new Error(`Unknown device ${device}`);
-}
-if (values.dtype !== 'fp32' && values.dtype !== 'fp16') throw new Error('--dtype is fp32 or fp16');
+if (!['cpu', 'cuda', 'webgpu', 'auto'].includes(device)) fail(`Unknown device ${device}`);
+if (values.dtype !== 'fp32' && values.dtype !== 'fp16') fail('--dtype is fp32 or fp16');
 const dtype: VaeDtype = values.dtype === 'fp16' ? 'float16' : 'float32';
 const width = Number(values.width);
 const height = Number(values.height);
@@ -54,7 +60,7 @@ const chunkFrames = Number(values['chunk-frames']);
 const runs = Number(values.runs);
 const baseChannels = Number(values['base-channels']);
 if (width % 32 !== 0 || height % 32 !== 0 || (frames - 1) % 8 !== 0) {
-  throw new Error('--width and --height must be multiples of 32, --frames 8k + 1');
+  fail('--width and --height must be multiples of 32, --frames 8k + 1');
 }
 
 /** The 0.9.5 / 0.9.6 VAE config (PIPELINE_FACTS §1.4). */
