@@ -93,9 +93,11 @@ describe('npm run bench, small', () => {
       expect(result?.errors).toBe(0);
       expect(result?.accepted).toBeGreaterThan(0);
       expect(result?.accepted).toBe(result?.requests);
-      // Requests still in flight when the load stopped are stored but not counted.
+      // Requests in flight when a load stopped are stored but not answered: at most 64 (the
+      // connections) of this run's, and of the load before it any that land after the
+      // benchmark's count has settled (a slow machine).
       expect(result?.stored).toBeGreaterThanOrEqual(result?.accepted ?? Infinity);
-      expect(result?.stored).toBeLessThanOrEqual((result?.accepted ?? 0) + 64);
+      expect(result?.stored).toBeLessThanOrEqual((result?.accepted ?? 0) + 2 * 64);
       expect(result?.latencyP99Ms).toBeGreaterThan(0);
     }
     const [throughCaddy] = report.details.submit.caddy.runs;
