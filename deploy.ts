@@ -22,6 +22,22 @@ import { dockerInfo } from './deploy/docker-cli.ts';
 import { ensureSystemPrograms, missingPrograms } from './scripts/system-deps.ts';
 
 const USAGE = 'usage: npx tsx deploy.ts [--local | --docker] [--gpus N] [--dry-run]';
+const HELP = `${USAGE}
+
+Runs the whole Zeus stack: Redis, three API servers behind Caddy, and the GPU workers.
+
+  (no option)  Docker when a Docker engine answers, otherwise --local
+  --docker     the stack as containers (docker-compose.yml), one worker per GPU; says what is
+               missing first (engine, Compose, NVIDIA container toolkit)
+  --local      the same stack as processes on this machine (installs redis-server, caddy and
+               ffmpeg first when they are missing); one worker per GPU, or ZEUS_WORKERS
+  --gpus N     Docker: N workers on GPUs 0…N-1 (default: every GPU)
+  --dry-run    print what it would do, and do nothing
+  --help       this text
+
+Zeus answers on port ZEUS_PORT: 8080 in local mode, 80 with Docker. Every setting is an
+environment variable (ZEUS_MODEL, ZEUS_API_KEYS, ZEUS_WORKERS, REDIS_URL, …): README.md,
+"Configuration". Stop it with Ctrl-C.`;
 
 const root = dirname(fileURLToPath(import.meta.url));
 let flags;
@@ -41,7 +57,7 @@ try {
   process.exit(2);
 }
 if (flags.help) {
-  console.log(USAGE);
+  console.log(HELP);
   process.exit(0);
 }
 const usageError = (message: string): never => {

@@ -104,6 +104,19 @@ describe('deploy.ts --dry-run', () => {
     expect(output).not.toContain('docker compose');
   });
 
+  it('explains itself with --help: each option, the port, where the settings are', async () => {
+    const { code, output } = await deploy(['--help']);
+    expect(code).toBe(0);
+    expect(output.split('\n')[0]).toBe(
+      'usage: npx tsx deploy.ts [--local | --docker] [--gpus N] [--dry-run]',
+    );
+    for (const option of ['--docker', '--local', '--gpus N', '--dry-run', '--help']) {
+      expect(output).toMatch(new RegExp(`^  ${option} +\\S`, 'm'));
+    }
+    expect(output).toContain('8080 in local mode, 80 with Docker');
+    expect(output).toContain('README.md');
+  });
+
   it('rejects bad command lines with the usage', async () => {
     for (const args of [
       ['--gpus', '0'],
