@@ -16,7 +16,13 @@
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { VaeDecoder, type Device, type LatentVideo } from '@zeus/inference';
+import {
+  parseVaeTile,
+  VaeDecoder,
+  type Device,
+  type LatentVideo,
+  type VaeTiling,
+} from '@zeus/inference';
 import {
   convertCached,
   parseVaeConfig,
@@ -34,7 +40,9 @@ const USAGE = `npm run bench:vae -- [options]
   --runs N                        timed runs (1)
   --threads N                     CPU threads (ONNX Runtime's default)
   --base-channels N               the decoder's widest width / 8 (128, the real model)
-  --cache-dir DIR                 where the model is written once (the OS temp folder)`;
+  --cache-dir DIR                 where the model is written once (the OS temp folder)
+  --tile PX                       only the streamed decode, in PX-pixel spatial tiles (as
+                                  ZEUS_VAE_TILE; 4096 for whole frames), for its peak memory`;
 
 const { values, fail } = scriptArgs(USAGE, {
   device: { type: 'string', default: 'cpu' },
@@ -47,12 +55,21 @@ const { values, fail } = scriptArgs(USAGE, {
   threads: { type: 'string' },
   'base-channels': { type: 'string', default: '128' },
   'cache-dir': { type: 'string', default: join(tmpdir(), 'zeus-bench') },
+  tile: { type: 'string' },
 });
 
 const device = values.device as Device;
 if (!['cpu', 'cuda', 'webgpu', 'auto'].includes(device)) fail(`Unknown device ${device}`);
 if (values.dtype !== 'fp32' && values.dtype !== 'fp16') fail('--dtype is fp32 or fp16');
 const dtype: VaeDtype = values.dtype === 'fp16' ? 'float16' : 'float32';
+let tiling: VaeTiling | undefined;
+if (values.tile !== undefined) {
+  try {
+    tiling = parseVaeTile(values.tile) ?? fail('--tile takes a size in pixels');
+  } catch (error) {
+    fail(`--tile ${(error as Error).message}`);
+  }
+}
 const width = Number(values.width);
 const height = Number(values.height);
 const frames = Number(values.frames);
@@ -165,6 +182,22 @@ async function main(): Promise<void> {
   const latents = gaussianLatents(latentShape, 1);
   const noise = gaussianLatents(latentShape, 2);
   const latentFrames = latentShape[2] ?? 1;
+  if (tiling !== undefined) {
+    for (let run = 1; run <= runs; run++) {
+      const started = performance.now();
+      let count = 0;
+      for await (const batch of decoder.decodeFrames(latents, noise, { chunkFrames, tiling })) {
+        count += batch.count;
+      }
+      console.log(
+        `run ${run}: streamed in ${values.tile ?? ''}-pixel tiles (${tiling.cells} cells, ` +
+          `sharing ${tiling.overlap}): ${seconds(performance.now() - started)}, ${count} frames`,
+      );
+    }
+    await decoder.release();
+    console.log(`peak RSS ${gib(peakRss())}`);
+    return;
+  }
   for (let run = 1; run <= runs; run++) {
     const onePassStarted = performance.now();
     const video = await decoder.decode(latents, noise);

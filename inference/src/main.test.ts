@@ -40,6 +40,20 @@ function runWorker(env: Record<string, string>): Promise<{ code: number | null; 
 }
 
 describe('worker process', () => {
+  it('refuses a bad ZEUS_VAE_TILE with every other bad setting, in one error', async () => {
+    const { code, stderr } = await runWorker({
+      ZEUS_VAE_TILE: '500',
+      ZEUS_TEXT_ENCODER: 'nowhere',
+      ZEUS_MODEL: 'tiny-random',
+      REDIS_URL: 'redis://127.0.0.1:9',
+    });
+    expect(stderr).toContain(
+      'ZEUS_VAE_TILE: must be off or a tile size in pixels, a multiple of 32 from 128 to 4096 (got "500")',
+    );
+    expect(stderr).toContain('ZEUS_TEXT_ENCODER');
+    expect(code).toBe(EXIT_CONFIG);
+  });
+
   it('with ZEUS_VIDEO_ENCODER=nvenc where NVENC does not work, exits at once saying why', async (context) => {
     const probe = await probeNvenc();
     if (probe.works) context.skip();

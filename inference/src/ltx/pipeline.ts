@@ -80,6 +80,7 @@ import {
   type FrameBatch,
 } from './vae-decoder.ts';
 import { VaeEncoder } from './vae-encoder.ts';
+import type { VaeTiling } from './vae-tiles.ts';
 
 /** num_inference_steps of configs/ltxv-2b-0.9.6-distilled.yaml. */
 export const LTX_DISTILLED_STEPS = 8;
@@ -132,6 +133,8 @@ export interface LtxPipelineOptions {
   readonly maxPromptTokens?: number;
   /** Video frames per decoder call; null decodes in one pass. Default 8. */
   readonly decodeChunkFrames?: number | null;
+  /** Decode frames larger than a tile as blended spatial tiles (vae-tiles.ts). Default: none. */
+  readonly decodeTiling?: VaeTiling;
   /** Noise added to an image-conditioned first frame before each step. Default 0.15 (inference.py). */
   readonly imageConditionNoiseScale?: number;
   /** Build the decoder with float outputs (`trace.decoded` then has the float video). */
@@ -529,6 +532,7 @@ export class LtxPipeline implements VideoPipeline {
         timestep: this.options.decodeTimestep ?? LTX_DECODE_TIMESTEP,
         noiseScale: this.options.decodeNoiseScale ?? LTX_DECODE_NOISE_SCALE,
         ...(chunkFrames === undefined ? {} : { chunkFrames }),
+        ...(this.options.decodeTiling === undefined ? {} : { tiling: this.options.decodeTiling }),
       },
     );
     for await (const batch of batches) {

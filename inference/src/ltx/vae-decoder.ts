@@ -23,6 +23,15 @@ import {
   type VaeStreamLayout,
 } from '@zeus/models';
 import { ModelSession, tensor, type Device, type OrtTensor } from '../onnx/runtime.ts';
+import {
+  addTile,
+  axisTotals,
+  axisWeights,
+  planAxis,
+  toFrames,
+  type AxisTile,
+  type VaeTiling,
+} from './vae-tiles.ts';
 
 /** decode_timestep and decode_noise_scale of configs/ltxv-2b-0.9.6-distilled.yaml. */
 export const LTX_DECODE_TIMESTEP = 0.05;
@@ -45,6 +54,12 @@ export interface DecodeOptions {
    * decode in one pass. Short videos decode in one pass regardless.
    */
   readonly chunkFrames?: number;
+  /**
+   * Decode frames larger than a tile as overlapping spatial tiles, blended (vae-tiles.ts): the
+   * activations are a tile's instead of the frame's. Left out: whole frames. Frames only: the
+   * float outputs of parity models are not given when tiles are used.
+   */
+  readonly tiling?: VaeTiling;
 }
 
 export interface FrameBatch {
@@ -148,6 +163,82 @@ export class VaeDecoder {
     options: DecodeOptions = {},
   ): AsyncGenerator<FrameBatch> {
     const dims = checkLatents(latents, noise);
+    if (options.tiling !== undefined) {
+      const rows = planAxis(dims[3], options.tiling);
+      const columns = planAxis(dims[4], options.tiling);
+      if (rows.length > 1 || columns.length > 1) {
+        yield* this.decodeTiles(latents, noise, rows, columns, options);
+        return;
+      }
+    }
+    yield* this.decodeWhole(latents, noise, dims, options);
+  }
+
+  /**
+   * Every tile through its own temporal stream, in step: each call of the plan is made for one
+   * tile after the other (so only one tile's activations exist at a time), then their frames
+   * are blended into whole frames.
+   */
+  private async *decodeTiles(
+    latents: LatentVideo,
+    noise: LatentVideo,
+    rows: readonly AxisTile[],
+    columns: readonly AxisTile[],
+    options: DecodeOptions,
+  ): AsyncGenerator<FrameBatch> {
+    const tiles = rows.flatMap((row, r) => columns.map((column, c) => ({ row, column, r, c })));
+    const streams = tiles.map(({ row, column }) => {
+      const tileLatents = cropLatents(latents, row, column);
+      const tileNoise = cropLatents(noise, row, column);
+      return this.decodeWhole(
+        tileLatents,
+        tileNoise,
+        checkLatents(tileLatents, tileNoise),
+        options,
+      );
+    });
+    let blend: Blend | undefined;
+    for (;;) {
+      const batches: FrameBatch[] = [];
+      for (const stream of streams) {
+        const step = await stream.next();
+        if (step.done !== true) batches.push(step.value);
+      }
+      if (batches.length === 0) return;
+      const [head] = batches;
+      if (head === undefined || batches.length !== streams.length) {
+        throw new VaeDecodeError('The tiles of a frame did not decode in step');
+      }
+      blend ??= makeBlend(rows, columns, head.height / (rows[0]?.end ?? 1));
+      const size = { count: head.count, height: blend.height, width: blend.width };
+      const sums = new Float32Array(size.count * size.height * size.width * 3);
+      tiles.forEach(({ row, column, r, c }, index) => {
+        const batch = batches[index];
+        if (batch === undefined || batch.count !== head.count || batch.start !== head.start) {
+          throw new VaeDecodeError('The tiles of a frame did not decode in step');
+        }
+        const rowWeights = blend?.rowWeights[r] ?? new Float32Array();
+        const columnWeights = blend?.columnWeights[c] ?? new Float32Array();
+        const top = row.start * (blend?.scale ?? 0);
+        const left = column.start * (blend?.scale ?? 0);
+        addTile(sums, size, batch.frames, { top, left }, rowWeights, columnWeights);
+      });
+      yield {
+        frames: toFrames(sums, size, blend.rowTotals, blend.columnTotals),
+        count: head.count,
+        start: head.start,
+        height: blend.height,
+        width: blend.width,
+      };
+    }
+  }
+
+  private async *decodeWhole(
+    latents: LatentVideo,
+    noise: LatentVideo,
+    dims: Dims5,
+    options: DecodeOptions,
+  ): AsyncGenerator<FrameBatch> {
     const calls = this.plan(dims[2], options);
     const [firstCall, ...rest] = calls;
     if (firstCall === undefined) return;
@@ -258,6 +349,49 @@ export class VaeDecoder {
 }
 
 type Dims5 = [number, number, number, number, number];
+
+interface Blend {
+  /** Pixels per latent cell. */
+  readonly scale: number;
+  readonly height: number;
+  readonly width: number;
+  readonly rowWeights: readonly Float32Array[];
+  readonly columnWeights: readonly Float32Array[];
+  readonly rowTotals: Float32Array;
+  readonly columnTotals: Float32Array;
+}
+
+function makeBlend(rows: readonly AxisTile[], columns: readonly AxisTile[], scale: number): Blend {
+  if (!Number.isInteger(scale) || scale < 1) {
+    throw new VaeDecodeError(`A tile decoded to ${scale} pixels a latent cell`);
+  }
+  return {
+    scale,
+    height: (rows.at(-1)?.end ?? 0) * scale,
+    width: (columns.at(-1)?.end ?? 0) * scale,
+    rowWeights: rows.map((_, index) => axisWeights(rows, index, scale)),
+    columnWeights: columns.map((_, index) => axisWeights(columns, index, scale)),
+    rowTotals: axisTotals(rows, scale),
+    columnTotals: axisTotals(columns, scale),
+  };
+}
+
+/** Rows [row.start, row.end) and columns [column.start, column.end) of every latent frame. */
+function cropLatents(video: LatentVideo, row: AxisTile, column: AxisTile): LatentVideo {
+  const [batch = 1, channels = 0, frames = 0, height = 0, width = 0] = video.shape;
+  const rows = row.end - row.start;
+  const cols = column.end - column.start;
+  const out = new Float32Array(batch * channels * frames * rows * cols);
+  let to = 0;
+  for (let plane = 0; plane < batch * channels * frames; plane++) {
+    for (let y = row.start; y < row.end; y++) {
+      const from = (plane * height + y) * width + column.start;
+      out.set(video.data.subarray(from, from + cols), to);
+      to += cols;
+    }
+  }
+  return { data: out, shape: [batch, channels, frames, rows, cols] };
+}
 
 function checkLatents(latents: LatentVideo, noise: LatentVideo): Dims5 {
   const dims = [...latents.shape];

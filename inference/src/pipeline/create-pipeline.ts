@@ -5,6 +5,7 @@
 import type { ModelFiles } from '@zeus/models';
 import type { LtxPipelineInfo, ModelLoadProgress, Precision } from '../ltx/pipeline.ts';
 import type { TextEncoderSetting } from '../ltx/text-encoder-placement.ts';
+import type { VaeTiling } from '../ltx/vae-tiles.ts';
 import type { Device } from '../onnx/runtime.ts';
 import { ThreadedPipeline } from './thread/threaded-pipeline.ts';
 import type { VideoPipeline } from './types.ts';
@@ -17,6 +18,8 @@ export interface PipelineConfig {
   /** Default: fp16 on GPU providers, fp32 on the CPU. */
   readonly precision?: Precision | undefined;
   readonly textEncoder: TextEncoderSetting;
+  /** Spatial tiles for the VAE decoder (`ZEUS_VAE_TILE`); undefined: whole frames. */
+  readonly vaeTiling?: VaeTiling | undefined;
   /** Denoising steps per video. */
   readonly steps: number;
   readonly onLoadProgress?: (progress: ModelLoadProgress) => void;
@@ -35,6 +38,7 @@ export function createPipeline(config: PipelineConfig): VideoPipeline {
       textEncoder: config.textEncoder,
       steps: config.steps,
       ...(config.precision === undefined ? {} : { precision: config.precision }),
+      ...(config.vaeTiling === undefined ? {} : { decodeTiling: config.vaeTiling }),
     },
     ...(config.onLoadProgress === undefined ? {} : { onLoadProgress: config.onLoadProgress }),
     ...(config.onLoaded === undefined ? {} : { onLoaded: config.onLoaded }),

@@ -16,6 +16,7 @@ import { hubSettingsFromEnv, HubSettingsError } from '@zeus/models';
 import { z } from 'zod';
 import { PRECISIONS } from '../ltx/pipeline.ts';
 import { TEXT_ENCODER_SETTINGS } from '../ltx/text-encoder-placement.ts';
+import { parseVaeTile } from '../ltx/vae-tiles.ts';
 import { DEVICES } from '../onnx/runtime.ts';
 import { VIDEO_ENCODER_SETTINGS } from '../video/encoder-choice.ts';
 
@@ -52,6 +53,23 @@ export const workerEnvironment = z
      * `libx264` never asks (video/encoder-choice.ts).
      */
     ZEUS_VIDEO_ENCODER: z.enum(VIDEO_ENCODER_SETTINGS).default('auto'),
+    /**
+     * `off` (default): the VAE decodes whole frames. A size in pixels (e.g. 512): frames larger
+     * than that are decoded as tiles of that size sharing a quarter of it, blended, so the
+     * decoder's memory is a tile's (for large frames on a GPU with little memory; seams are
+     * blended, not exact).
+     */
+    ZEUS_VAE_TILE: z
+      .string()
+      .default('off')
+      .transform((text, context) => {
+        try {
+          return parseVaeTile(text);
+        } catch (error) {
+          context.addIssue({ code: 'custom', message: (error as Error).message });
+          return z.NEVER;
+        }
+      }),
     /**
      * After a failure to download or load the model, the worker tries again after this long,
      * doubling up to ten minutes while it keeps failing.

@@ -34,6 +34,7 @@ import { freePort } from '../../../deploy/ports.ts';
 import { eventually } from '../../../tests/helpers/eventually.ts';
 import { startTestRedis, type TestRedis } from '../../../tests/helpers/redis.ts';
 import { startTestS3 } from '../../../tests/helpers/s3-server.ts';
+import { decodeYuv, psnr } from '../../../tests/helpers/frames.ts';
 import { probeVideo } from '../../../tests/helpers/video.ts';
 import { workerEnvironment } from './config.ts';
 import { startWorker, type RunningWorker } from './worker.ts';
@@ -164,6 +165,33 @@ describe('worker', () => {
 
     await worker.close();
     expect(await zeus.heartbeats.online()).toEqual([]);
+  });
+
+  it('with ZEUS_VAE_TILE, decodes frames larger than a tile in blended tiles', async () => {
+    // The same job (same seed) by a worker decoding whole frames and by one decoding 128-pixel
+    // tiles: a 256x192 frame is 3 × 2 tiles there. The videos are not the same (the tiles
+    // lack each other's context at the seams) but close.
+    const zeus = installation();
+    const videos: string[] = [];
+    for (const tile of ['off', '128']) {
+      const worker = await zeus.start(`worker-tile-${tile}`, { ZEUS_VAE_TILE: tile });
+      const job = await zeus.submit({ width: 256, height: 192, numFrames: 9, frameRate: 8 });
+      const finished = zeus.watch(job.id, zeus.final);
+      await zeus.queue.add(job.id);
+      expect((await finished).status).toBe('SUCCEEDED');
+      await worker.close();
+      const path = join(zeus.generatedDir, job.id, 'out.mp4');
+      expect(await probeVideo(path)).toMatchObject({ width: 256, height: 192, frames: 9 });
+      videos.push(path);
+    }
+    const [whole, tiled] = await Promise.all(videos.map((path) => decodeYuv(path)));
+    if (whole === undefined || tiled === undefined) throw new Error('no frames');
+    expect(Buffer.from(tiled).equals(Buffer.from(whole))).toBe(false);
+    const close = psnr(tiled, whole);
+    console.log(
+      `worker, tiny-random 256x192, 128-pixel tiles vs whole frames: ${close.toFixed(1)} dB`,
+    );
+    expect(close).toBeGreaterThan(20);
   });
 
   it('with ZEUS_STORAGE=s3, puts the video and previews in the bucket and keeps nothing local', async () => {

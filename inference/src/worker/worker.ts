@@ -303,6 +303,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
           device: config.ZEUS_DEVICE,
           precision: config.ZEUS_PRECISION,
           textEncoder: config.ZEUS_TEXT_ENCODER,
+          vaeTiling: config.ZEUS_VAE_TILE,
           steps: rules.steps,
           onLoadProgress: (progress) => {
             // A conversion that had to change course (e.g. T5 weights kept in fp32) says so.
