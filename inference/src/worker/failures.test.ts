@@ -1,6 +1,7 @@
 import { JobFailure } from '@zeus/core';
 import { describe, expect, it } from 'vitest';
 import { SessionError } from '../onnx/runtime.ts';
+import { ModelThreadError } from '../pipeline/thread/protocol.ts';
 import { EncoderError } from '../video/mp4-writer.ts';
 import { describeFailure } from './failures.ts';
 
@@ -29,6 +30,27 @@ describe('describeFailure', () => {
       code: 'INTERNAL_ERROR',
       message: 'The worker failed unexpectedly.',
     });
+  });
+
+  it('says when the model ran out of memory, and tells the operator what to change', () => {
+    const messages = [
+      'The VAE decoder model failed: Non-zero status code returned while running Conv node. CUDA failure 2: out of memory',
+      'The transformer model failed: BFCArena::AllocateRawInternal Failed to allocate memory for requested buffer of size 4294967296',
+      'The VAE decoder model failed: std::bad_alloc',
+    ];
+    for (const message of messages) {
+      const failure = describeFailure(new SessionError(message));
+      expect(failure, message).toEqual({
+        code: 'MODEL_FAILED',
+        message:
+          'The model ran out of memory while generating the video: a smaller size or fewer frames needs less.',
+        hint: expect.stringContaining('ZEUS_VAE_TILE=512') as unknown,
+      });
+    }
+    // Through the model thread too.
+    expect(describeFailure(new ModelThreadError('Error', 'WebGPU: out of memory')).message).toMatch(
+      /^The model ran out of memory/,
+    );
   });
 
   it("reads a disk problem in ffmpeg's last words as STORAGE_FAILED", () => {

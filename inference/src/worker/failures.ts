@@ -10,7 +10,12 @@ import { EncoderError } from '../video/mp4-writer.ts';
 export interface FailureDescription {
   readonly code: JobErrorCode;
   readonly message: string;
+  /** For the worker's operator (the log), when there is something they can change. */
+  readonly hint?: string;
 }
+
+/** ONNX Runtime's words when a provider cannot allocate (CUDA, its arena, WebGPU, the CPU). */
+const OUT_OF_MEMORY = /out of memory|failed to allocate|bad_alloc|cudaErrorMemoryAllocation/i;
 
 /** File-system error codes, in words users understand. */
 const STORAGE_PROBLEMS: Readonly<Record<string, string>> = {
@@ -44,6 +49,17 @@ export function describeFailure(error: unknown): FailureDescription {
     return { code: 'ENCODER_FAILED', message: 'The video encoder (ffmpeg) failed.' };
   }
   if (error instanceof SessionError || error instanceof ModelThreadError) {
+    if (OUT_OF_MEMORY.test(error.message)) {
+      return {
+        code: 'MODEL_FAILED',
+        message:
+          'The model ran out of memory while generating the video: a smaller size or fewer ' +
+          'frames needs less.',
+        hint:
+          'out of memory: if it happens while decoding large frames, ZEUS_VAE_TILE=512 makes ' +
+          'the VAE decode them in tiles; ZEUS_TEXT_ENCODER=cpu frees the text encoder memory',
+      };
+    }
     return { code: 'MODEL_FAILED', message: 'The model failed while generating the video.' };
   }
   const code = (error as NodeJS.ErrnoException | null)?.code;

@@ -560,7 +560,14 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
       }
       const failure = describeFailure(error);
       metrics.jobEnded('failed', failure.code);
-      jobLogger.error({ err: error, code: failure.code }, 'job failed');
+      jobLogger.error(
+        {
+          err: error,
+          code: failure.code,
+          ...(failure.hint === undefined ? {} : { hint: failure.hint }),
+        },
+        'job failed',
+      );
       await store
         .update(jobId, { type: 'fail', attempt, code: failure.code, message: failure.message })
         .catch(ignoreConflict);
