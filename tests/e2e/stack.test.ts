@@ -4,6 +4,7 @@
  * Runtime. Every request goes through Caddy.
  */
 import { execFile } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -459,27 +460,49 @@ describe("the README's API examples, as written", () => {
   });
 
   it('submits a prompt, asks for its state, follows it with graphql-ws and downloads the MP4', async () => {
-    const submitted = await curlGraphql<{
-      submitPrompt: { id: string; status: string; settings: { seed: number } };
-    }>(onlyCommand('submit').command);
-    expect(submitted.submitPrompt.status).toBe('QUEUED');
-    expect(submitted.submitPrompt.settings.seed).toEqual(expect.any(Number));
-    ids.job = submitted.submitPrompt.id;
-
-    const state = await curlGraphql<{ job: { status: string; totalSteps: number } }>(
-      onlyCommand('job').command,
-      { 'job-id': ids.job },
-    );
-    expect(['QUEUED', 'RUNNING', 'SUCCEEDED']).toContain(state.job.status);
-    expect(state.job.totalSteps).toBe(8);
-
-    // `node watch.mjs <job-id>`, in a folder whose node_modules is this repository's.
+    // The tiny model finishes a job in about a second, sooner than `node watch.mjs` starts:
+    // the worker is held (SIGSTOP) until the script follows the job, as it would follow the
+    // real model's minutes-long jobs, so that it sees the job run.
+    stack.kill('worker-1', 'SIGSTOP');
+    let held = true;
+    const release = (): void => {
+      if (!held) return;
+      held = false;
+      stack.kill('worker-1', 'SIGCONT');
+    };
+    let stdout = '';
     const script = example('watch', 'js');
-    await writeFile(join(exampleDir, 'watch.mjs'), substitute(script, stack.url, {}));
-    const { stdout } = await execFileAsync(process.execPath, ['watch.mjs', ids.job], {
-      cwd: exampleDir,
-      timeout: 30_000,
-    });
+    try {
+      const submitted = await curlGraphql<{
+        submitPrompt: { id: string; status: string; settings: { seed: number } };
+      }>(onlyCommand('submit').command);
+      expect(submitted.submitPrompt.status).toBe('QUEUED');
+      expect(submitted.submitPrompt.settings.seed).toEqual(expect.any(Number));
+      ids.job = submitted.submitPrompt.id;
+
+      const state = await curlGraphql<{ job: { status: string; totalSteps: number } }>(
+        onlyCommand('job').command,
+        { 'job-id': ids.job },
+      );
+      expect(state.job.status).toBe('QUEUED');
+      expect(state.job.totalSteps).toBe(8);
+
+      // `node watch.mjs <job-id>`, in a folder whose node_modules is this repository's.
+      await writeFile(join(exampleDir, 'watch.mjs'), substitute(script, stack.url, {}));
+      const watch = execFile(process.execPath, ['watch.mjs', ids.job], {
+        cwd: exampleDir,
+        timeout: 30_000,
+      });
+      // Its first line is the job's state when it subscribed: from then on it hears every step.
+      watch.stdout?.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString('utf8');
+        if (stdout.includes('\n')) release();
+      });
+      const [code] = (await once(watch, 'close')) as [number | null];
+      expect(code).toBe(0);
+    } finally {
+      release();
+    }
     const lines = stdout
       .trimEnd()
       .split('\n')
@@ -497,6 +520,8 @@ describe("the README's API examples, as written", () => {
       videoUrl: `/generated/${ids.job}/out.mp4`,
       error: null,
     });
+    // It subscribed while the job waited, and heard it run.
+    expect(lines[0]?.['status']).toBe('QUEUED');
     expect(lines.filter((line) => line['status'] === 'RUNNING').length).toBeGreaterThan(0);
 
     await curl(onlyCommand('download').command, { 'job-id': ids.job });
