@@ -187,6 +187,27 @@ describe('JobQueue and JobConsumer (BullMQ)', () => {
     await queue.close();
   });
 
+  /** The ids of the first `count` jobs a consumer is given from the queue, in order. */
+  async function deliveryOrder(keys: RedisKeys, count: number): Promise<string[]> {
+    const delivered: string[] = [];
+    const done = deferred();
+    const consumer = new JobConsumer(
+      connect('background'),
+      keys,
+      handlers({
+        process: ({ jobId }) => {
+          delivered.push(jobId);
+          if (delivered.length === count) done.resolve(undefined);
+          return Promise.resolve();
+        },
+      }),
+      { lockDurationMs: 5_000, maxStalledCount: 1 },
+    );
+    await done.promise;
+    await consumer.close();
+    return delivered;
+  }
+
   it('delivers higher priorities first, equal ones in the order added, and removes on request', async () => {
     const keys = freshKeys();
     const queue = new JobQueue(connect('requests'), keys);
@@ -197,22 +218,7 @@ describe('JobQueue and JobConsumer (BullMQ)', () => {
     const removedId = ids[3] ?? '';
     expect(await queue.remove(removedId)).toBe(true);
 
-    const delivered: string[] = [];
-    const done = deferred();
-    const consumer = new JobConsumer(
-      connect('background'),
-      keys,
-      handlers({
-        process: ({ jobId }) => {
-          delivered.push(jobId);
-          if (delivered.length === 5) done.resolve(undefined);
-          return Promise.resolve();
-        },
-      }),
-      { lockDurationMs: 5_000, maxStalledCount: 1 },
-    );
-    await done.promise;
-    await consumer.close();
+    const delivered = await deliveryOrder(keys, 5);
     expect(delivered).toEqual([ids[2], ids[4], ids[5], ids[0], ids[1]]);
     await queue.close();
   });
@@ -230,22 +236,7 @@ describe('JobQueue and JobConsumer (BullMQ)', () => {
     await queue.add(d, 3);
     await queue.add(a, 10); // already queued: stays where it is
 
-    const delivered: string[] = [];
-    const done = deferred();
-    const consumer = new JobConsumer(
-      connect('background'),
-      keys,
-      handlers({
-        process: ({ jobId }) => {
-          delivered.push(jobId);
-          if (delivered.length === 4) done.resolve(undefined);
-          return Promise.resolve();
-        },
-      }),
-      { lockDurationMs: 5_000, maxStalledCount: 1 },
-    );
-    await done.promise;
-    await consumer.close();
+    const delivered = await deliveryOrder(keys, 4);
     expect(delivered).toEqual([b, d, a, c]);
     await queue.close();
   });
