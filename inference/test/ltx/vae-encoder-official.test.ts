@@ -12,24 +12,18 @@
  * with ZEUS_LTX_GOLDEN naming a reference set with another checkpoint, these tests are skipped.
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  buildVaeEncoderOnnx,
-  SafetensorsFile,
-  tensorFromTyped,
-  toFloat32,
-  writeSafetensors,
-} from '@zeus/models';
+import { buildVaeEncoderOnnx, SafetensorsFile, toFloat32 } from '@zeus/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VaeEncoder } from '../../src/ltx/vae-encoder.ts';
 import { vaeEncoderCheck } from '../../src/parity/checks/vae-encoder.ts';
 import { maxAbsDiff } from '../../src/parity/compare.ts';
-import { Reference } from '../../src/parity/reference.ts';
 import { passed } from '../../src/parity/types.ts';
 import { GOLDEN_DIR } from '../ltx-golden.ts';
+import { writeReferenceSet, type ReferenceTensor } from './reference-set.ts';
 
 const TOLERANCE = 1e-4;
 const DEBUG_TOLERANCE = 5e-4;
@@ -114,26 +108,18 @@ describe.skipIf(!sameCheckpoint)('VAE encoder graph against the official ltx_vid
   });
 
   it('`npm run parity` passes on these vectors as a reference set (vae_encode.*)', async () => {
-    const dir = await tempDir();
-    await symlink(checkpoint, join(dir, 'checkpoint.safetensors'));
     const names = ['input', 'noise', 'latents', 'mean', 'logvar'];
     const tensors = await Promise.all(
-      names.map(async (name) => {
+      names.map(async (name): Promise<ReferenceTensor> => {
         const { data, shape } = await read(`image.${name}`);
-        return [`vae_encode.${name}`, tensorFromTyped('float32', shape, data)] as const;
+        return [`vae_encode.${name}`, shape, data];
       }),
     );
-    await writeSafetensors(join(dir, 'vectors.safetensors'), tensors, {});
-    await writeFile(
-      join(dir, 'manifest.json'),
-      JSON.stringify({
-        run: {},
-        configs: {},
-        tolerances_max_abs_fp32: { 'vae_encode.*': TOLERANCE },
-        tensors: tensors.map(([name, t]) => ({ name, shape: t.shape, dtype: 'float32' })),
-      }),
-    );
-    const reference = await Reference.open(dir);
+    const reference = await writeReferenceSet(await tempDir(), {
+      checkpoint,
+      tensors,
+      tolerances: { 'vae_encode.*': TOLERANCE },
+    });
     try {
       const results = await vaeEncoderCheck.run(reference);
       expect(results.map((result) => result.name)).toEqual([

@@ -3,10 +3,9 @@
  * `vae_encode.*` tensors come from the independent encoder (naive-vae-encoder.ts), to check the
  * plumbing other reference sets will use. The golden set itself has no encoder vectors.
  */
-import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tensorFromTyped, writeSafetensors } from '@zeus/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { vaeEncoderCheck } from '../../src/parity/checks/vae-encoder.ts';
 import { Reference } from '../../src/parity/reference.ts';
@@ -14,6 +13,7 @@ import { passed } from '../../src/parity/types.ts';
 import { gaussian } from '../../src/sampler/noise.ts';
 import { GOLDEN_DIR } from '../ltx-golden.ts';
 import { naiveVaeEncode } from './naive-vae-encoder.ts';
+import { writeReferenceSet, type ReferenceTensor } from './reference-set.ts';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -25,7 +25,6 @@ async function referenceSet(options: { noise: boolean; spoil?: number }): Promis
   const dir = await mkdtemp(join(tmpdir(), 'zeus-encoder-reference-'));
   dirs.push(dir);
   const checkpoint = join(GOLDEN_DIR, 'checkpoint.safetensors');
-  await symlink(checkpoint, join(dir, 'checkpoint.safetensors'));
   const shape = [1, 3, 9, 64, 64];
   const input = gaussian(21, 0, 0, 3 * 9 * 64 * 64).map((value) => Math.tanh(value / 2));
   const latentShape = [1, 128, 2, 2, 2];
@@ -34,25 +33,13 @@ async function referenceSet(options: { noise: boolean; spoil?: number }): Promis
   const latents = encoded.latents.map((value, i) =>
     i === 5 ? value + (options.spoil ?? 0) : value,
   );
-  const tensors: [string, ReturnType<typeof tensorFromTyped>][] = [
-    ['vae_encode.input', tensorFromTyped('float32', shape, input)],
-    ['vae_encode.latents', tensorFromTyped('float32', latentShape, latents)],
-    ['vae_encode.mean', tensorFromTyped('float32', latentShape, encoded.mean)],
+  const tensors: ReferenceTensor[] = [
+    ['vae_encode.input', shape, input],
+    ['vae_encode.latents', latentShape, latents],
+    ['vae_encode.mean', latentShape, encoded.mean],
   ];
-  if (noise !== undefined) {
-    tensors.push(['vae_encode.noise', tensorFromTyped('float32', latentShape, noise)]);
-  }
-  await writeSafetensors(join(dir, 'vectors.safetensors'), tensors, {});
-  await writeFile(
-    join(dir, 'manifest.json'),
-    JSON.stringify({
-      run: {},
-      configs: {},
-      tolerances_max_abs_fp32: { 'vae_encode.*': 1e-3 },
-      tensors: tensors.map(([name, tensor]) => ({ name, shape: tensor.shape, dtype: 'float32' })),
-    }),
-  );
-  return Reference.open(dir);
+  if (noise !== undefined) tensors.push(['vae_encode.noise', latentShape, noise]);
+  return writeReferenceSet(dir, { checkpoint, tensors, tolerances: { 'vae_encode.*': 1e-3 } });
 }
 
 describe('the parity command on encoder vectors', () => {
