@@ -209,26 +209,25 @@ export class VaeDecoder {
       if (head === undefined || batches.length !== streams.length) {
         throw new VaeDecodeError('The tiles of a frame did not decode in step');
       }
-      blend ??= makeBlend(rows, columns, head.height / (rows[0]?.end ?? 1));
-      const size = { count: head.count, height: blend.height, width: blend.width };
+      const current = (blend ??= makeBlend(rows, columns, head.height / (rows[0]?.end ?? 1)));
+      const size = { count: head.count, height: current.height, width: current.width };
       const sums = new Float32Array(size.count * size.height * size.width * 3);
       tiles.forEach(({ row, column, r, c }, index) => {
         const batch = batches[index];
         if (batch === undefined || batch.count !== head.count || batch.start !== head.start) {
           throw new VaeDecodeError('The tiles of a frame did not decode in step');
         }
-        const rowWeights = blend?.rowWeights[r] ?? new Float32Array();
-        const columnWeights = blend?.columnWeights[c] ?? new Float32Array();
-        const top = row.start * (blend?.scale ?? 0);
-        const left = column.start * (blend?.scale ?? 0);
-        addTile(sums, size, batch.frames, { top, left }, rowWeights, columnWeights);
+        const rowWeights = current.rowWeights[r] ?? new Float32Array();
+        const columnWeights = current.columnWeights[c] ?? new Float32Array();
+        const place = { top: row.start * current.scale, left: column.start * current.scale };
+        addTile(sums, size, batch.frames, place, rowWeights, columnWeights);
       });
       yield {
-        frames: toFrames(sums, size, blend.rowTotals, blend.columnTotals),
+        frames: toFrames(sums, size, current.rowTotals, current.columnTotals),
         count: head.count,
         start: head.start,
-        height: blend.height,
-        width: blend.width,
+        height: current.height,
+        width: current.width,
       };
     }
   }
