@@ -37,6 +37,21 @@ export function booleanVariable(fallback: boolean) {
     .default(fallback);
 }
 
+/** A string setting read by a parser that throws with what is wrong (its message is the problem). */
+export function parsedVariable<T>(parse: (text: string) => T, fallback: string) {
+  return z
+    .string()
+    .default(fallback)
+    .transform((text, context) => {
+      try {
+        return parse(text);
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    });
+}
+
 /** A TCP port; 0 lets the system choose a free one. */
 export function portVariable(fallback: number) {
   return integerVariable({ min: 0, max: 65_535 }, fallback);
@@ -85,15 +100,5 @@ export const retentionSettings = {
    * (for ever). Workers sweep expired jobs; API servers say when each expires. Milliseconds, or
    * null for off.
    */
-  ZEUS_RETENTION: z
-    .string()
-    .default('off')
-    .transform((text, context) => {
-      try {
-        return parseRetention(text);
-      } catch (error) {
-        context.addIssue({ code: 'custom', message: (error as Error).message });
-        return z.NEVER;
-      }
-    }),
+  ZEUS_RETENTION: parsedVariable(parseRetention, 'off'),
 };

@@ -5,6 +5,7 @@ import {
   integerVariable,
   logSettings,
   modelSettings,
+  parsedVariable,
   parseKeyPriorities,
   parseRateLimit,
   portVariable,
@@ -17,21 +18,6 @@ import proxyAddr from 'proxy-addr';
 import { z } from 'zod';
 import { ApiKeyRing, parseApiKeys } from './auth.ts';
 import { parseAllowedOrigins } from './origins.ts';
-
-/** A string setting read by a parser that throws with what is wrong. */
-function parsedVariable<T>(parse: (text: string) => T, fallback: string) {
-  return z
-    .string()
-    .default(fallback)
-    .transform((text, context) => {
-      try {
-        return parse(text);
-      } catch (error) {
-        context.addIssue({ code: 'custom', message: (error as Error).message });
-        return z.NEVER;
-      }
-    });
-}
 
 export const securitySettings = {
   /**

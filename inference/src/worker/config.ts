@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import {
   checkStorageSettings,
   integerVariable,
+  parsedVariable,
   portVariable,
   logSettings,
   modelSettings,
@@ -59,17 +60,7 @@ export const workerEnvironment = z
      * decoder's memory is a tile's (for large frames on a GPU with little memory; seams are
      * blended, not exact).
      */
-    ZEUS_VAE_TILE: z
-      .string()
-      .default('off')
-      .transform((text, context) => {
-        try {
-          return parseVaeTile(text);
-        } catch (error) {
-          context.addIssue({ code: 'custom', message: (error as Error).message });
-          return z.NEVER;
-        }
-      }),
+    ZEUS_VAE_TILE: parsedVariable(parseVaeTile, 'off'),
     /**
      * After a failure to download or load the model, the worker tries again after this long,
      * doubling up to ten minutes while it keeps failing.
