@@ -444,19 +444,31 @@ describe('priorities and batches', () => {
 
     // The queue holds 8: a batch one job too big for what is left is refused whole. (A refused
     // submission counts against the rate limit, as a single one does: Bob has room for it.)
-    const before = dataOf(
-      await call<{ system: { queueLength: number } }>('carol', '{ system { queueLength } }'),
-    ).system.queueLength;
-    const full = await call(
-      'bob',
-      'mutation ($input: BatchInput!) { submitBatch(input: $input) { id } }',
-      { input: { settings: { prompt: 'no room', ...SMALL }, count: 8 - before + 1 } },
-    );
+    // The worker is held (SIGSTOP) meanwhile: were it to take a job between reading the queue's
+    // length and submitting, the batch would fit (CI from a clean clone once saw that).
+    const queueLength = async (): Promise<number> =>
+      dataOf(await call<{ system: { queueLength: number } }>('carol', '{ system { queueLength } }'))
+        .system.queueLength;
+    stack.kill('worker-1', 'SIGSTOP');
+    let before: number;
+    let full: Answer<{ submitBatch: { jobs: { id: string }[] } }>;
+    try {
+      // A queue command the worker sent just before it stopped has run by now.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      before = await queueLength();
+      full = await call(
+        'bob',
+        'mutation ($input: BatchInput!) { submitBatch(input: $input) { jobs { id } } }',
+        { input: { settings: { prompt: 'no room', ...SMALL }, count: 8 - before + 1 } },
+      );
+    } finally {
+      stack.kill('worker-1', 'SIGCONT');
+    }
+    // Should it have been queued after all, its jobs go before the check fails, so that the
+    // tests after this one still find room.
+    for (const job of full.data?.submitBatch.jobs ?? []) await cancel('bob', job.id);
     expect(errorOf(full)).toMatchObject({ code: 'QUEUE_FULL' });
-    const after = dataOf(
-      await call<{ system: { queueLength: number } }>('carol', '{ system { queueLength } }'),
-    ).system.queueLength;
-    expect(after).toBeLessThanOrEqual(before);
+    expect(await queueLength()).toBeLessThanOrEqual(before);
 
     for (const job of batch.jobs) await cancel('carol', job.id);
 
