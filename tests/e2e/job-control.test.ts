@@ -281,11 +281,19 @@ describe('cancel and retry', () => {
       }
     });
     const answer = await cancelling.promise;
-    expect(dataOf(answer).cancelJob.status).toBe('CANCELLED');
+    const atCancel = dataOf(answer).cancelJob;
+    expect(atCancel.status).toBe('CANCELLED');
+    // The cancel was sent at step 2; on a busy machine the worker may report one more step
+    // before it lands, never more than that.
+    expect(atCancel.step - stepAtCancel).toBeGreaterThanOrEqual(0);
+    expect(atCancel.step - stepAtCancel).toBeLessThanOrEqual(1);
     const stopped = await runningFollowed.done;
     expect(stopped).toMatchObject({ status: 'CANCELLED', stage: 'DONE', videoUrl: null });
     // No step was reported after the cancel.
-    expect(stopped.step).toBe(stepAtCancel);
+    expect(stopped.step).toBe(atCancel.step);
+    expect(
+      runningFollowed.events.filter(({ job }) => job.status === 'RUNNING').at(-1)?.job.step ?? 0,
+    ).toBeLessThanOrEqual(atCancel.step);
 
     // The worker goes on: the next job starts once the model thread has stopped the first.
     const nextDone = await nextFollowed.done;
