@@ -43,11 +43,46 @@ interface Run {
 /** Runs `zeus` with ZEUS_URL pointing at the stack, in the test's temporary folder. */
 async function zeus(...args: string[]): Promise<Run> {
   if (stack === undefined) throw new Error('the stack did not start');
-  return zeusAt(stack.url, ...args);
+  return runZeus(stack.url, args);
 }
 
 /** Runs `zeus` with ZEUS_URL set to `url`, in the test's temporary folder. */
 async function zeusAt(url: string, ...args: string[]): Promise<Run> {
+  return runZeus(url, args);
+}
+
+/**
+ * Runs `zeus generate …` against the stack with the worker held (SIGSTOP) until the command
+ * prints its first update of the job: the tiny model could otherwise finish the job before the
+ * command has subscribed (CI under load once saw it start following at "Decoding"), where the
+ * real model's jobs take minutes.
+ */
+async function zeusFollowingFromTheStart(...args: string[]): Promise<Run> {
+  if (stack === undefined) throw new Error('the stack did not start');
+  const held = stack;
+  held.kill('worker-1', 'SIGSTOP');
+  let holding = true;
+  const release = (): void => {
+    if (!holding) return;
+    holding = false;
+    held.kill('worker-1', 'SIGCONT');
+  };
+  try {
+    return await runZeus(held.url, args, (output) => {
+      // A progress line (`[  0%] …`), or a progress event with --json.
+      if (/^\[ *\d+%\] |^\{"event":"progress"/m.test(output)) release();
+    });
+  } finally {
+    release();
+  }
+}
+
+/** Runs `zeus` with `args`; `onOutput` sees stdout and stderr so far after each chunk. */
+async function runZeus(
+  url: string,
+  args: readonly string[],
+  onOutput: (output: string) => void = () => undefined,
+): Promise<Run> {
   if (dataDir === undefined) throw new Error('the stack did not start');
   const child = spawn(ZEUS_BIN, args, {
     cwd: dataDir,
@@ -57,8 +92,17 @@ async function zeusAt(url: string, ...args: string[]): Promise<Run> {
   });
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
-  child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-  child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+  const seen = (): void => {
+    onOutput(`${Buffer.concat(stdout).toString()}\n${Buffer.concat(stderr).toString()}`);
+  };
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout.push(chunk);
+    seen();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr.push(chunk);
+    seen();
+  });
   const [code] = (await once(child, 'close')) as [number | null];
   return {
     code,
@@ -85,7 +129,7 @@ describe('the zeus command line against the real stack', () => {
   });
 
   it('generates a video with a progress display and writes a valid MP4', async () => {
-    const run = await zeus(
+    const run = await zeusFollowingFromTheStart(
       'generate',
       'a lighthouse at dusk, waves',
       ...SIZE,
@@ -95,7 +139,8 @@ describe('the zeus command line against the real stack', () => {
     expect(run.stderr).toMatch(
       /^Queued job [0-9a-f-]{36}: 256×256 · 17 frames at 25 fps \(0\.68 s\) · seed \d+$/m,
     );
-    // One line per change while not on a terminal: denoising steps, then done.
+    // One line per change while not on a terminal: queued, denoising steps, then done.
+    expect(run.stderr).toMatch(/^\[ {2}0%\] Next in the queue/m);
     expect(run.stderr).toMatch(/^\[ *\d+%\] Denoising · step 1 of 8/m);
     expect(run.stderr).toMatch(/^\[ *\d+%\] Denoising · step 8 of 8/m);
     expect(run.stderr).toMatch(/^\[100%\] Done$/m);
@@ -116,7 +161,7 @@ describe('the zeus command line against the real stack', () => {
   }, 90_000);
 
   it('writes one JSON event per line with --json', async () => {
-    const run = await zeus(
+    const run = await zeusFollowingFromTheStart(
       'generate',
       'a paper boat on a puddle',
       ...SIZE,
