@@ -12,7 +12,7 @@ import { ensureModelFiles, modelSpec, type ModelFiles } from '@zeus/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LtxPipeline } from '../../ltx/pipeline.ts';
 import type { GenerationHooks, PipelineProgress } from '../types.ts';
-import { ModelThreadError } from './protocol.ts';
+import { FRAMES_IN_FLIGHT, ModelThreadError } from './protocol.ts';
 import { ThreadedPipeline } from './threaded-pipeline.ts';
 
 let dir: string;
@@ -152,8 +152,17 @@ describe('ThreadedPipeline', () => {
 
   it('fails the running job when the thread dies, then starts a new one for the next job', async () => {
     const run = collector();
+    // The sink takes no frame until the thread has died: the thread stops at its window of
+    // frames in flight (FRAMES_IN_FLIGHT of the 25), so the job cannot finish before the crash
+    // lands, however late a busy machine delivers it (under load it once did).
+    expect(settings.numFrames).toBeGreaterThan(FRAMES_IN_FLIGHT);
+    let releaseSink = (): void => undefined;
+    const sinkHeld = new Promise<void>((resolve) => {
+      releaseSink = resolve;
+    });
     const dying = threaded.generate(settings, {
       ...run.hooks,
+      frames: { write: () => sinkHeld },
       onProgress: (update) => {
         if (update.stage === 'DENOISING' && update.step === 1) {
           threaded['thread']?.worker.postMessage({ type: 'crash' });
@@ -162,6 +171,7 @@ describe('ThreadedPipeline', () => {
     });
     await expect(dying).rejects.toBeInstanceOf(ModelThreadError);
     await expect(dying).rejects.toThrow(/model thread stopped unexpectedly/);
+    releaseSink();
     expect(exits).toHaveLength(1);
 
     const next = collector();
