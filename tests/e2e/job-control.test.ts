@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { verifyWebhook } from '@zeus/core';
 import { createClient, type Client } from 'graphql-ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { REPOSITORY_ROOT, type LocalStack } from '../../deploy/local-stack.ts';
 import { startTinyStack } from '../helpers/tiny-stack.ts';
@@ -66,6 +66,21 @@ afterAll(async () => {
   );
   await stack.stop();
   await rm(dir, { recursive: true, force: true });
+});
+
+// A failed test may leave jobs queued or running: they are cancelled, so that the tests after it
+// find the worker free and the queue (ZEUS_MAX_QUEUED) with room, and fail only for themselves.
+afterEach(async (context) => {
+  if (context.task.result?.state !== 'fail') return;
+  for (const key of Object.keys(KEYS) as KeyName[]) {
+    const answer = await call<{ jobs: { edges: { node: { id: string; status: string } }[] } }>(
+      key,
+      '{ jobs(first: 100) { edges { node { id status } } } }',
+    );
+    for (const { node } of answer.data?.jobs.edges ?? []) {
+      if (node.status === 'QUEUED' || node.status === 'RUNNING') await cancel(key, node.id);
+    }
+  }
 });
 
 const JOB = `id status stage step totalSteps queuePosition priority etaSeconds estimatedStartAt
@@ -243,6 +258,30 @@ describe('time remaining', () => {
 describe('cancel and retry', () => {
   it('takes a queued job out of the queue, stops a running one within a step, and goes on', async () => {
     const running = await submit('erin', { prompt: 'to be stopped', seed: 11 });
+    // Followed from now: once it runs, the two behind it keep their places (the worker could
+    // otherwise take it between their submissions, moving the first up before the second is
+    // queued); it is cancelled at its first denoising step from 2 once the queued one is.
+    let cancelArmed = false;
+    let cancelledAt = 0;
+    let stepAtCancel = -1;
+    const cancelling = deferred<Answer<{ cancelJob: Job }>>();
+    const isRunning = deferred();
+    const runningFollowed = follow('erin', running.id, (job) => {
+      if (job.status === 'RUNNING') isRunning.resolve(undefined);
+      if (cancelArmed && stepAtCancel < 0 && job.stage === 'DENOISING' && job.step >= 2) {
+        stepAtCancel = job.step;
+        cancelledAt = performance.now();
+        void cancel('erin', running.id).then(
+          (answer) => {
+            cancelling.resolve(answer);
+          },
+          (error: unknown) => {
+            cancelling.reject(error as Error);
+          },
+        );
+      }
+    });
+    await Promise.race([isRunning.promise, runningFollowed.done]);
     const queued = await submit('erin', { prompt: 'never to run', seed: 12 });
     const next = await submit('erin', { prompt: 'runs next', seed: 13 });
     expect(next.queuePosition).toBe((queued.queuePosition ?? 0) + 1);
@@ -263,28 +302,19 @@ describe('cancel and retry', () => {
       if (found.status === 'QUEUED' && found.queuePosition !== 1) throw new Error('not moved');
     }, 10_000);
 
-    let cancelledAt = 0;
-    let stepAtCancel = -1;
-    const cancelling = deferred<Answer<{ cancelJob: Job }>>();
-    const runningFollowed = follow('erin', running.id, (job) => {
-      if (stepAtCancel < 0 && job.stage === 'DENOISING' && job.step === 2) {
-        stepAtCancel = job.step;
-        cancelledAt = performance.now();
-        void cancel('erin', running.id).then(
-          (answer) => {
-            cancelling.resolve(answer);
-          },
-          (error: unknown) => {
-            cancelling.reject(error as Error);
-          },
-        );
-      }
-    });
-    const answer = await cancelling.promise;
+    cancelArmed = true;
+    const answer = await Promise.race([
+      cancelling.promise,
+      // Fails at once, rather than at the test's timeout, should the job end uncancelled.
+      runningFollowed.done.then(async (job) => {
+        if (job.status !== 'CANCELLED') throw new Error(`ended ${job.status}, not cancelled`);
+        return cancelling.promise;
+      }),
+    ]);
     const atCancel = dataOf(answer).cancelJob;
     expect(atCancel.status).toBe('CANCELLED');
-    // The cancel was sent at step 2; on a busy machine the worker may report one more step
-    // before it lands, never more than that.
+    // On a busy machine the worker may report one more step before the cancel lands, never
+    // more than that.
     expect(atCancel.step - stepAtCancel).toBeGreaterThanOrEqual(0);
     expect(atCancel.step - stepAtCancel).toBeLessThanOrEqual(1);
     const stopped = await runningFollowed.done;
