@@ -201,6 +201,9 @@ function follow(key: KeyName, id: string, onEvent: (job: Job) => void = () => un
   return { events, done };
 }
 
+/** How far a busy machine may move a tiny job's timings (see the time-remaining test). */
+const NOISE_MS = 750;
+
 const ms = (time: string | null): number => (time === null ? Number.NaN : Date.parse(time));
 
 describe('time remaining', () => {
@@ -240,7 +243,11 @@ describe('time remaining', () => {
       `ETA at mid-job: predicted ${predictedLeft} ms left, took ${actualLeft} ms ` +
         `(${(error * 100).toFixed(1)}% off)`,
     );
-    expect(error).toBeLessThan(0.2);
+    // Within 20%, or NOISE_MS: the tiny model's half job is about 1.2 s, and with the whole
+    // suite running beside it its decoding and saving have taken up to 0.6 s longer than the
+    // job before it (34% off, twice in ten runs; never more than 6% with the machine to
+    // itself). A real job's half lasts a minute, where such noise is nothing.
+    expect(Math.abs(predictedLeft - actualLeft)).toBeLessThan(Math.max(NOISE_MS, 0.2 * actualLeft));
     // A finished job has no estimate.
     expect(final.etaSeconds).toBeNull();
     expect(final.estimatedFinishAt).toBeNull();
@@ -251,7 +258,7 @@ describe('time remaining', () => {
     if (atMid?.estimatedStartAt == null) throw new Error('no start estimate at mid-job');
     const startError = Math.abs(ms(atMid.estimatedStartAt) - ms(behindDone.startedAt));
     console.log(`queued job: start predicted within ${startError} ms`);
-    expect(startError).toBeLessThan(Math.max(500, 0.2 * actualLeft));
+    expect(startError).toBeLessThan(Math.max(NOISE_MS, 0.2 * actualLeft));
   }, 60_000);
 });
 
