@@ -13,6 +13,7 @@ import { freePort } from '../../deploy/ports.ts';
 import { graphqlRequest } from '../helpers/graphql.ts';
 import { probeVideo } from '../helpers/video.ts';
 import { serverHoldingTheWebSocket } from '../helpers/websocket-upstream.ts';
+import { holdWorker } from '../helpers/hold-worker.ts';
 import { startTinyStack } from '../helpers/tiny-stack.ts';
 
 const ZEUS_BIN = join(REPOSITORY_ROOT, 'node_modules', '.bin', 'zeus');
@@ -59,16 +60,9 @@ async function zeusAt(url: string, ...args: string[]): Promise<Run> {
  */
 async function zeusFollowingFromTheStart(...args: string[]): Promise<Run> {
   if (stack === undefined) throw new Error('the stack did not start');
-  const held = stack;
-  held.kill('worker-1', 'SIGSTOP');
-  let holding = true;
-  const release = (): void => {
-    if (!holding) return;
-    holding = false;
-    held.kill('worker-1', 'SIGCONT');
-  };
+  const release = holdWorker(stack);
   try {
-    return await runZeus(held.url, args, (output) => {
+    return await runZeus(stack.url, args, (output) => {
       // A progress line (`[  0%] …`), or a progress event with --json.
       if (/^\[ *\d+%\] |^\{"event":"progress"/m.test(output)) release();
     });

@@ -17,6 +17,7 @@ import { createClient, type Client } from 'graphql-ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { REPOSITORY_ROOT, type LocalStack } from '../../deploy/local-stack.ts';
+import { holdWorker } from '../helpers/hold-worker.ts';
 import { startTinyStack } from '../helpers/tiny-stack.ts';
 import { deferred } from '../helpers/deferred.ts';
 import { eventually } from '../helpers/eventually.ts';
@@ -496,7 +497,7 @@ describe('priorities and batches', () => {
     const queueLength = async (): Promise<number> =>
       dataOf(await call<{ system: { queueLength: number } }>('carol', '{ system { queueLength } }'))
         .system.queueLength;
-    stack.kill('worker-1', 'SIGSTOP');
+    const release = holdWorker(stack);
     let before: number;
     let full: Answer<{ submitBatch: { jobs: { id: string }[] } }>;
     try {
@@ -509,7 +510,7 @@ describe('priorities and batches', () => {
         { input: { settings: { prompt: 'no room', ...SMALL }, count: 8 - before + 1 } },
       );
     } finally {
-      stack.kill('worker-1', 'SIGCONT');
+      release();
     }
     // Should it have been queued after all, its jobs go before the check fails, so that the
     // tests after this one still find room.

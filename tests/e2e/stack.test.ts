@@ -12,6 +12,7 @@ import { closeRedis, connectRedis } from '@zeus/core';
 import type { Client } from 'graphql-ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { REPOSITORY_ROOT, type LocalStack } from '../../deploy/local-stack.ts';
+import { holdWorker } from '../helpers/hold-worker.ts';
 import { startTinyStack } from '../helpers/tiny-stack.ts';
 import {
   graphqlRequest,
@@ -463,13 +464,7 @@ describe("the README's API examples, as written", () => {
     // The tiny model finishes a job in about a second, sooner than `node watch.mjs` starts:
     // the worker is held (SIGSTOP) until the script follows the job, as it would follow the
     // real model's minutes-long jobs, so that it sees the job run.
-    stack.kill('worker-1', 'SIGSTOP');
-    let held = true;
-    const release = (): void => {
-      if (!held) return;
-      held = false;
-      stack.kill('worker-1', 'SIGCONT');
-    };
+    const release = holdWorker(stack);
     let stdout = '';
     const script = example('watch', 'js');
     try {
