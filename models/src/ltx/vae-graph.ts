@@ -25,6 +25,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { convertCached, type ConversionEvent } from '../convert/cache.ts';
 import { attr, GraphBuilder } from '../onnx/graph-builder.ts';
+import { padAxis } from '../onnx/pad.ts';
 import { ONNX_DATA_TYPE } from '../onnx/proto.ts';
 import { elementCount, f32ToF16 } from '../tensor/dtype.ts';
 import { tensorFromTyped, type HostTensor } from '../tensor/tensor.ts';
@@ -335,14 +336,16 @@ class DecoderGraph {
     const { g } = this;
     const weight = this.weight(`${key}.weight`, [outChannels, inChannels, 3, 3, 3], this.act);
     const bias = this.weight(`${key}.bias`, [outChannels], this.act);
-    const timeAxes = g.ints([FRAMES_AXIS]);
+    const time = { rank: 5, axis: FRAMES_AXIS, mode: 'edge' } as const;
     let padded: string;
     if (this.mode === 'full') {
-      padded = g.op('Pad', [x, g.ints([1, 1]), '', timeAxes], { mode: attr.s('edge') });
+      padded = padAxis(g, x, { ...time, before: 1, after: 1 });
     } else {
-      const left = g.ints([this.mode === 'first' ? 1 : 0]);
-      const pads = g.op('Concat', [left, this.last], { axis: attr.i(0) });
-      const own = g.op('Pad', [x, pads, '', timeAxes], { mode: attr.s('edge') });
+      const own = padAxis(g, x, {
+        ...time,
+        before: this.mode === 'first' ? 1 : 0,
+        after: this.last,
+      });
       padded =
         this.mode === 'first'
           ? own
@@ -608,7 +611,7 @@ export const VAE_MANIFEST_FILE = 'vae-decoder.json';
 const FIRST_MODEL_FILE = 'model.onnx';
 const NEXT_MODEL_FILE = 'next.onnx';
 /** Bump when the graphs change for the same checkpoint (the conversion cache keys on it). */
-const CONVERTER_VERSION = 1;
+const CONVERTER_VERSION = 2;
 
 export interface BuildVaeOptions extends VaeGraphOptions {
   readonly onProgress?: (bytesWritten: number, bytesTotal: number) => void;
