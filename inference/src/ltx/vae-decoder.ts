@@ -18,6 +18,7 @@ import {
   planStream,
   readVaeDecoderManifest,
   VAE_IO,
+  vaeTimestepFeatures,
   type StreamCall,
   type VaeDtype,
   type VaeStreamLayout,
@@ -93,6 +94,8 @@ export interface VaeDecoderModels {
   readonly next: string | Uint8Array;
   readonly layout: VaeStreamLayout;
   readonly dtype: VaeDtype;
+  /** The manifest's `timestepScaleMultiplier`. */
+  readonly timestepScaleMultiplier: number;
 }
 
 export interface VaeDecoderOptions {
@@ -110,6 +113,7 @@ export class VaeDecoder {
     private readonly next: ModelSession,
     readonly layout: VaeStreamLayout,
     private readonly dtype: VaeDtype,
+    private readonly timestepScaleMultiplier: number,
   ) {}
 
   /** Loads a converted decoder folder (see convertVaeDecoder) or explicit models. */
@@ -125,6 +129,7 @@ export class VaeDecoder {
         next: join(source, manifest.nextModel),
         layout: manifest.layout,
         dtype: manifest.dtype,
+        timestepScaleMultiplier: manifest.timestepScaleMultiplier,
       };
     } else {
       models = source;
@@ -137,7 +142,13 @@ export class VaeDecoder {
     const first = await ModelSession.load(models.first, sessionOptions('VAE decoder'));
     try {
       const next = await ModelSession.load(models.next, sessionOptions('VAE decoder (stream)'));
-      return new VaeDecoder(first, next, models.layout, models.dtype);
+      return new VaeDecoder(
+        first,
+        next,
+        models.layout,
+        models.dtype,
+        models.timestepScaleMultiplier,
+      );
     } catch (error) {
       await first.release();
       throw error;
@@ -310,7 +321,8 @@ export class VaeDecoder {
 
   private timestepFeed(options: DecodeOptions): Record<string, OrtTensor> {
     const timestep = options.timestep ?? LTX_DECODE_TIMESTEP;
-    return { [VAE_IO.timestep]: tensor('float32', Float32Array.of(timestep), [1]) };
+    const features = vaeTimestepFeatures(timestep, this.timestepScaleMultiplier);
+    return { [VAE_IO.timestepFeatures]: tensor('float32', features, [1, features.length]) };
   }
 
   /** Decodes the whole video and returns it in one piece. */

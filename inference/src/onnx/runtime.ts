@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { GraphBuilder, halfToFloat } from '@zeus/models';
+import { attention, attr, GraphBuilder, halfToFloat, type AttentionKernel } from '@zeus/models';
 import * as ort from 'onnxruntime-node';
 
 export type Device = 'auto' | 'cuda' | 'webgpu' | 'cpu';
@@ -54,6 +54,152 @@ export async function resolveProvider(device: Device): Promise<ExecutionProvider
   const probe = await ModelSession.load(await g.toBytes(), { device, name: 'provider probe' });
   await probe.release();
   return probe.provider;
+}
+
+export type ProbeResult = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
+/**
+ * Whether `provider` loads and runs a small model on this machine, and with `float16` one that
+ * computes in float16 too (WebGPU adapters without the shader-f16 feature, SwiftShader's among
+ * them, load float16 models but fail at their first float16 kernel). The reason is ONNX
+ * Runtime's first line when it cannot.
+ */
+export async function probeProvider(
+  provider: ExecutionProvider,
+  options: { readonly float16?: boolean } = {},
+): Promise<ProbeResult> {
+  const g = new GraphBuilder({ name: 'provider_probe' });
+  const x = g.input('x', 'float32', [2]);
+  const y =
+    options.float16 === true
+      ? g.op(
+          'Cast',
+          [g.op('Mul', [g.op('Cast', [x], { to: attr.i(10) }), g.scalar(2, 'float16')])],
+          {
+            to: attr.i(1),
+          },
+        )
+      : g.op('Mul', [x, g.scalar(2)]);
+  g.output(y, 'y', 'float32', [2]);
+  let session: ModelSession | undefined;
+  try {
+    session = await ModelSession.load(await g.toBytes(), {
+      device: provider,
+      name: 'probe',
+      // Its failure is an answer, not an error to print.
+      logSeverity: 4,
+    });
+    const out = await session.run({ x: tensor('float32', Float32Array.of(1, -3), [2]) });
+    const values = out['y']?.data;
+    if (!(values instanceof Float32Array) || values[0] !== 2 || values[1] !== -6) {
+      return { ok: false, reason: `the probe model computed [${String(values)}], not [2, -6]` };
+    }
+    return { ok: true };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { ok: false, reason: message.replace(/^The probe model failed: /, '') };
+  } finally {
+    await session?.release();
+  }
+}
+
+/** Largest error of the fused attention probe a provider may show and still be used. */
+export const FUSED_ATTENTION_TOLERANCE = 1e-4;
+
+const attentionErrors = new Map<ExecutionProvider, Promise<number>>();
+
+/**
+ * The largest error of ONNX Runtime's fused MultiHeadAttention on `provider` against a float64
+ * computation, on a case it got wrong on SwiftShader's WebGPU (32 keys, heads of 8, a bias):
+ * above FUSED_ATTENTION_TOLERANCE the pipeline builds attention from MatMul and Softmax instead
+ * (@zeus/models' onnx/attention.ts). Measured once per provider and process.
+ */
+export function fusedAttentionError(provider: ExecutionProvider): Promise<number> {
+  let error = attentionErrors.get(provider);
+  if (error === undefined) {
+    error = measureFusedAttention(provider);
+    attentionErrors.set(provider, error);
+  }
+  return error;
+}
+
+async function measureFusedAttention(provider: ExecutionProvider): Promise<number> {
+  const [length, heads, size] = [32, 2, 8];
+  const width = heads * size;
+  const values = (count: number, seed: number): Float32Array =>
+    Float32Array.from({ length: count }, (_, i) => Math.sin(seed * 12.9898 + i * 78.233) * 2);
+  const q = values(length * width, 1);
+  const k = values(length * width, 2);
+  const v = values(length * width, 3);
+  const bias = values(heads * length * length, 4);
+  const g = new GraphBuilder({ name: 'attention_probe' });
+  const io = (name: string): string => g.input(name, 'float32', [1, length, width]);
+  const attended = attention(g, io('q'), io('k'), io('v'), {
+    heads,
+    headSize: size,
+    bias: g.input('bias', 'float32', [1, heads, length, length]),
+    dtype: 'float32',
+    kernel: 'fused',
+  });
+  g.output(attended, 'y', 'float32', [1, length, width]);
+  const session = await ModelSession.load(await g.toBytes(), {
+    device: provider,
+    name: 'attention probe',
+  });
+  try {
+    const out = await session.run({
+      q: tensor('float32', q, [1, length, width]),
+      k: tensor('float32', k, [1, length, width]),
+      v: tensor('float32', v, [1, length, width]),
+      bias: tensor('float32', bias, [1, heads, length, length]),
+    });
+    const actual = tensorFloat32(out['y'] as OrtTensor);
+    let largest = 0;
+    for (let h = 0; h < heads; h++) {
+      for (let i = 0; i < length; i++) {
+        const scores = Array.from({ length }, (_, j) => {
+          let dot = 0;
+          for (let d = 0; d < size; d++) {
+            dot += (q[i * width + h * size + d] ?? 0) * (k[j * width + h * size + d] ?? 0);
+          }
+          return dot / Math.sqrt(size) + (bias[(h * length + i) * length + j] ?? 0);
+        });
+        const top = Math.max(...scores);
+        const weights = scores.map((score) => Math.exp(score - top));
+        const sum = weights.reduce((a, b) => a + b, 0);
+        for (let d = 0; d < size; d++) {
+          let expected = 0;
+          for (let j = 0; j < length; j++) {
+            expected += ((weights[j] ?? 0) / sum) * (v[j * width + h * size + d] ?? 0);
+          }
+          const diff = Math.abs((actual[i * width + h * size + d] ?? NaN) - expected);
+          largest = Number.isNaN(diff) ? Infinity : Math.max(largest, diff);
+        }
+      }
+    }
+    return largest;
+  } finally {
+    await session.release();
+  }
+}
+
+/**
+ * How attention is written in the graphs for `provider`: ONNX Runtime's fused kernel unless it
+ * fails the probe there, with the reason when it does.
+ */
+export async function attentionKernelFor(
+  provider: ExecutionProvider,
+): Promise<{ readonly kernel: AttentionKernel; readonly reason?: string }> {
+  if (provider === 'cpu') return { kernel: 'fused' };
+  const error = await fusedAttentionError(provider);
+  if (error <= FUSED_ATTENTION_TOLERANCE) return { kernel: 'fused' };
+  return {
+    kernel: 'matmul',
+    reason:
+      `ONNX Runtime's fused MultiHeadAttention is off by ${error.toExponential(1)} on this ` +
+      `${provider} device (a probe of 32 keys, heads of 8); attention is built from MatMul ` +
+      'and Softmax instead (slower, exact)',
+  };
 }
 
 export interface SessionOptions {

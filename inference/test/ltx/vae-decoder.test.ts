@@ -166,6 +166,7 @@ describe('chunked decoding', () => {
         next: await graphs.next.toBytes(),
         layout: graphs.layout,
         dtype: 'float32',
+        timestepScaleMultiplier: 1000,
       },
       { device: 'cpu', intraOpThreads: 1 },
     );
