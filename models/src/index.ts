@@ -4,6 +4,7 @@ export * from './safetensors.ts';
 export * from './onnx/graph-builder.ts';
 export * from './onnx/pad.ts';
 export * from './onnx/attention.ts';
+export * from './onnx/model-outputs.ts';
 export * from './convert/index.ts';
 export * from './tokenizer/sentencepiece-model.ts';
 export * from './tokenizer/precompiled-charsmap.ts';

@@ -42,8 +42,8 @@ import {
 } from '@zeus/models';
 import {
   attentionKernelFor,
+  chooseProvider,
   probeProvider,
-  resolveProvider,
   type Device,
   type ExecutionProvider,
 } from '../onnx/runtime.ts';
@@ -193,14 +193,26 @@ export interface LtxGenerationHooks extends GenerationHooks {
   readonly trace?: PipelineTrace;
 }
 
+/** Where one model runs. */
+export interface ModelPlacement {
+  readonly component: ModelLoadProgress['component'];
+  readonly provider: ExecutionProvider;
+  readonly precision: Precision;
+}
+
 /** What `load` decided, for the log. */
 export interface LtxPipelineInfo {
   readonly provider: ExecutionProvider;
   readonly precision: Precision;
   /** How the transformer's and the on-device text encoder's attention is written. */
   readonly attention: AttentionKernel;
-  /** Why a preferred choice (precision, attention kernel) was not taken, in words. */
+  /**
+   * Why a preferred choice was not taken, in words: a provider `auto` passed over (CUDA not
+   * installed or not loading), fp16 refused by the device, the attention kernel replaced.
+   */
   readonly notices: readonly string[];
+  /** The provider each model runs on (the text encoder's may be the CPU, see `textEncoder`). */
+  readonly models: readonly ModelPlacement[];
   readonly textEncoder: PlacementDecision;
   readonly transformerLayers: number;
   readonly transformerWidth: number;
@@ -290,8 +302,12 @@ export class LtxPipeline implements VideoPipeline {
       this.totalSteps,
       config.allowedInferenceSteps,
     );
-    const provider = await resolveProvider(options.device);
-    const notices: string[] = [];
+    const choice = await chooseProvider(options.device);
+    const provider = choice.provider;
+    const notices: string[] = choice.refused.map(
+      (refused) =>
+        `device auto runs on ${provider}: ${refused.provider} was refused: ${refused.reason}`,
+    );
     const precision = await choosePrecision(provider, options.precision, notices);
     const bytesPerValue = precision === 'fp16' ? 2 : 4;
     const scale: VaeScaleFactors = {
@@ -398,6 +414,16 @@ export class LtxPipeline implements VideoPipeline {
           precision,
           attention: attention.kernel,
           notices,
+          models: [
+            { component: 'transformer', provider: transformer.provider, precision },
+            { component: 'VAE decoder', provider: decoder.provider, precision },
+            { component: 'VAE encoder', provider: encoder.provider, precision },
+            {
+              component: 'text encoder',
+              provider: onDevice ? provider : 'cpu',
+              precision,
+            },
+          ],
           textEncoder,
           transformerLayers: config.transformer.numLayers,
           transformerWidth: config.transformer.innerDim,

@@ -3,9 +3,17 @@
  * checks and release. Everything else in Zeus goes through `ModelSession` and `tensor()`.
  */
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { attention, attr, GraphBuilder, halfToFloat, type AttentionKernel } from '@zeus/models';
+import {
+  attention,
+  attr,
+  GraphBuilder,
+  halfToFloat,
+  modelOutputNames,
+  type AttentionKernel,
+} from '@zeus/models';
 import * as ort from 'onnxruntime-node';
 
 export type Device = 'auto' | 'cuda' | 'webgpu' | 'cpu';
@@ -42,18 +50,58 @@ export function providerCandidates(
   return AUTO_ORDER.filter((provider) => provider !== 'cuda' || hasCuda());
 }
 
+/** A provider `auto` preferred but passed over, and ONNX Runtime's (or our) reason. */
+export interface RefusedProvider {
+  readonly provider: ExecutionProvider;
+  readonly reason: string;
+}
+
 /**
  * The provider a device setting ends up on: the setting itself unless it is `auto`, else the
- * first provider that accepts a one-node probe model. Decided once at start so that choices that
- * depend on it (precision, where the text encoder lives) are made before the big models load.
+ * first provider that accepts a one-node probe model, with the reason each provider before it
+ * was refused (a CUDA provider whose library is not installed is one). Decided once at start so
+ * that choices that depend on it (precision, where the text encoder lives) are made before the
+ * big models load.
  */
-export async function resolveProvider(device: Device): Promise<ExecutionProvider> {
-  if (device !== 'auto') return device;
+export async function chooseProvider(
+  device: Device,
+  environment: ProviderEnvironment = ONNX_RUNTIME,
+): Promise<{ readonly provider: ExecutionProvider; readonly refused: readonly RefusedProvider[] }> {
+  if (device !== 'auto') return { provider: device, refused: [] };
+  const refused: RefusedProvider[] = [];
+  if (!environment.hasCuda()) {
+    refused.push({
+      provider: 'cuda',
+      reason:
+        'its library (libonnxruntime_providers_cuda.so) is not installed next to ' +
+        "onnxruntime-node's binding (the npm package ships without it; see the README, CUDA)",
+    });
+  }
   const g = new GraphBuilder({ name: 'provider_probe' });
   g.output(g.op('Identity', [g.input('x', 'float32', [1])]), 'y', 'float32', [1]);
-  const probe = await ModelSession.load(await g.toBytes(), { device, name: 'provider probe' });
-  await probe.release();
-  return probe.provider;
+  const model = await g.toBytes();
+  for (const provider of providerCandidates('auto', environment.hasCuda)) {
+    try {
+      const probe = await ModelSession.load(
+        model,
+        { device: provider, name: 'provider probe', logSeverity: 4 },
+        environment,
+      );
+      await probe.release();
+      return { provider, refused };
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      refused.push({ provider, reason: message.replace(/^Could not load .*?: \w+: /, '') });
+    }
+  }
+  throw new SessionError(
+    `No execution provider loads a model: ${refused.map((r) => `${r.provider}: ${r.reason}`).join('; ')}`,
+  );
+}
+
+/** chooseProvider's provider alone. */
+export async function resolveProvider(device: Device): Promise<ExecutionProvider> {
+  return (await chooseProvider(device)).provider;
 }
 
 export type ProbeResult = { readonly ok: true } | { readonly ok: false; readonly reason: string };
@@ -210,6 +258,47 @@ export interface SessionOptions {
   readonly intraOpThreads?: number;
   /** ONNX Runtime log severity: 0 verbose … 4 fatal (default 3, errors only). */
   readonly logSeverity?: 0 | 1 | 2 | 3 | 4;
+  /**
+   * Outputs to leave in the device's memory where the provider's Node binding can (`webgpu`:
+   * tensors of location `gpu-buffer`), e.g. state that the next run takes back as an input.
+   * Their holder passes them to other runs only, never reads them (getData() on a gpu-buffer
+   * tensor aborts the process), and frees them with `disposeOnDevice`. On other providers they
+   * come to the host like every output.
+   */
+  readonly deviceOutputs?: (name: string) => boolean;
+}
+
+/** Providers whose Node binding returns outputs in device memory (`gpu-buffer`). */
+const DEVICE_TENSOR_PROVIDERS: ReadonlySet<ExecutionProvider> = new Set(['webgpu']);
+
+/**
+ * Bytes that crossed the Node binding, counted at `ModelSession.run`: host tensors fed in and
+ * outputs returned to the host (tensors kept on the device count nothing). Per thread.
+ */
+export interface HostTraffic {
+  readonly toRuntimeBytes: number;
+  readonly fromRuntimeBytes: number;
+  readonly runs: number;
+}
+
+const traffic = { toRuntimeBytes: 0, fromRuntimeBytes: 0, runs: 0 };
+
+/** The bytes counted so far in this thread (subtract two readings to measure a stretch). */
+export function hostTraffic(): HostTraffic {
+  return { ...traffic };
+}
+
+function hostBytes(value: OrtTensor): number {
+  if (value.location !== 'cpu') return 0;
+  const data = value.data;
+  return ArrayBuffer.isView(data) ? data.byteLength : 0;
+}
+
+/** Frees the device memory of the tensors that live there; host tensors are left to the GC. */
+export function disposeOnDevice(tensors: Iterable<OrtTensor>): void {
+  for (const value of tensors) {
+    if (value.location !== 'cpu') value.dispose();
+  }
 }
 
 /**
@@ -240,6 +329,8 @@ export class ModelSession {
     readonly name: string,
     readonly provider: ExecutionProvider,
     private readonly session: ort.InferenceSession,
+    /** The outputs that stay in device memory (see SessionOptions.deviceOutputs). */
+    readonly outputsOnDevice: ReadonlySet<string>,
   ) {}
 
   /**
@@ -253,8 +344,19 @@ export class ModelSession {
   ): Promise<ModelSession> {
     const failures: string[] = [];
     for (const provider of providerCandidates(options.device, environment.hasCuda)) {
+      const onDevice =
+        options.deviceOutputs !== undefined && DEVICE_TENSOR_PROVIDERS.has(provider)
+          ? (await outputNamesOf(model)).filter(options.deviceOutputs)
+          : [];
       const sessionOptions: ort.InferenceSession.SessionOptions = {
         executionProviders: [provider],
+        ...(onDevice.length === 0
+          ? {}
+          : {
+              preferredOutputLocation: Object.fromEntries(
+                onDevice.map((name) => [name, 'gpu-buffer' as const]),
+              ),
+            }),
         graphOptimizationLevel: 'all',
         logSeverityLevel: options.logSeverity ?? 3,
         ...(options.intraOpThreads === undefined
@@ -263,7 +365,7 @@ export class ModelSession {
       };
       try {
         const session = await environment.createSession(model, sessionOptions);
-        return new ModelSession(options.name, provider, session);
+        return new ModelSession(options.name, provider, session, new Set(onDevice));
       } catch (error) {
         failures.push(`${provider}: ${firstLine(error)}`);
       }
@@ -297,13 +399,18 @@ export class ModelSession {
             .join('; '),
       );
     }
+    let outputs: Record<string, OrtTensor>;
     try {
-      return await this.session.run(feeds);
+      outputs = await this.session.run(feeds);
     } catch (error) {
       throw new SessionError(`The ${this.name} model failed: ${firstLine(error)}`, {
         cause: error,
       });
     }
+    traffic.runs += 1;
+    for (const value of Object.values(feeds)) traffic.toRuntimeBytes += hostBytes(value);
+    for (const value of Object.values(outputs)) traffic.fromRuntimeBytes += hostBytes(value);
+    return outputs;
   }
 
   async release(): Promise<void> {
@@ -341,6 +448,10 @@ export function tensorFloat32(value: OrtTensor): Float32Array {
     return out;
   }
   throw new SessionError(`Expected a float tensor, got ${value.type}`);
+}
+
+async function outputNamesOf(model: string | Uint8Array): Promise<string[]> {
+  return modelOutputNames(typeof model === 'string' ? await readFile(model) : model);
 }
 
 function firstLine(error: unknown): string {
