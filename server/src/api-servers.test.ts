@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { closeRedis, connectRedis, JobStore, RedisKeys, type Redis } from '@zeus/core';
+import { closeRedis, connectRedis, JobStore, modelRules, RedisKeys, type Redis } from '@zeus/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { REPOSITORY_ROOT } from '../../deploy/local-stack.ts';
 import { freePorts } from '../../deploy/ports.ts';
@@ -256,7 +256,8 @@ describe('API servers on one Redis', () => {
       graphql('a'),
       `{ modelRules { model defaults { negativePrompt width height numFrames frameRate }
          sizeMultiple width { min max } frameStep numFrames { min max } frameRate { min max }
-         seed { min max } maxPromptTokens maxPromptChars maxLatentTokens steps } }`,
+         seed { min max } maxPromptTokens maxPromptChars maxLatentTokens steps
+         ignoredSettings sizePresets { aspect width height } } }`,
     );
     expect(response.data?.modelRules).toEqual({
       model: 'tiny-random',
@@ -277,6 +278,14 @@ describe('API servers on one Redis', () => {
       maxPromptChars: 1024,
       maxLatentTokens: 16_384,
       steps: 8,
+      // The distilled model runs without guidance: a negative prompt cannot change the video.
+      ignoredSettings: ['negativePrompt'],
+      sizePresets: modelRules('tiny-random').sizePresets,
+    });
+    expect(response.data?.modelRules['sizePresets']).toContainEqual({
+      aspect: '16:9',
+      width: 864,
+      height: 480,
     });
   });
 

@@ -189,6 +189,8 @@ export function createResolvers(services: ApiServices): Resolvers<ApiContext> {
         maxPromptChars: rules.maxPromptChars,
         maxLatentTokens: rules.maxLatentTokens,
         steps: rules.steps,
+        ignoredSettings: [...rules.ignoredSettings],
+        sizePresets: [...rules.sizePresets],
       }),
     },
     Mutation: {
