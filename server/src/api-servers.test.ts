@@ -289,6 +289,26 @@ describe('API servers on one Redis', () => {
     });
   });
 
+  it('searches the history by prompt, and refuses a search over 200 characters', async () => {
+    const heron = await submit('a', 'A grey HERON in reeds');
+    await submit('b', 'a quiet lake at noon');
+    const search = (text: string) =>
+      graphqlRequest<{ jobs: { edges: { node: { id: string } }[]; pageInfo: unknown } }>(
+        graphql('b'),
+        'query ($search: String) { jobs(first: 5, search: $search) { edges { node { id } } pageInfo { hasNextPage } } }',
+        { search: text },
+      );
+    expect((await search('heron reeds')).data?.jobs).toEqual({
+      edges: [{ node: { id: heron.id } }],
+      pageInfo: { hasNextPage: false },
+    });
+    const tooLong = await search('x'.repeat(201));
+    expect(tooLong.errors?.[0]).toMatchObject({
+      message: 'search must be at most 200 characters (got 201).',
+      extensions: { code: 'BAD_USER_INPUT', field: 'search', rule: 'maxLength' },
+    });
+  });
+
   it('shuts down gracefully: unhealthy first, then WebSockets closed with 1012', async () => {
     expect(await (await fetch(`http://${urls.a}/healthz`)).json()).toEqual({
       status: 'ok',

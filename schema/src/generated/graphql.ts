@@ -32,6 +32,12 @@ export type Query = {
   /**
    * Past and present jobs, newest first. Pass the previous page's `pageInfo.endCursor`
    * as `after` to get the next page. With API keys on, only the jobs of the key sent.
+   *
+   * With `search`, only the jobs whose prompt contains every word of it (any part of a word, in
+   * any case). A search request looks at no more than 10,000 jobs of the history: a page may
+   * then hold fewer jobs than `first`, even none, while `pageInfo.hasNextPage` says that older
+   * jobs are still to be searched from its `endCursor`. `totalCount` still counts the whole
+   * history (matches are not counted).
    */
   jobs: JobConnection;
   /** Queue, workers and model readiness. */
@@ -58,6 +64,7 @@ export type QueryJobArgs = {
 export type QueryJobsArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
   after?: InputMaybe<Scalars['String']['input']>;
+  search?: InputMaybe<Scalars['String']['input']>;
 };
 
 export type QueryBatchArgs = {
