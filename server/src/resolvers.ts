@@ -240,6 +240,7 @@ export function createResolvers(services: ApiServices): Resolvers<ApiContext> {
     },
     Job: {
       previewUrl: (job) => job.previewUrl ?? null,
+      posterUrl: (job) => job.posterUrl ?? null,
       priority: (job) => job.priority ?? 0,
       retryOf: (job) => job.retryOf ?? null,
       batchId: (job) => job.batchId ?? null,

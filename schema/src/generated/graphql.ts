@@ -265,6 +265,13 @@ export type Job = {
    * when `settings.preview` is false. It stays set once the job has finished.
    */
   previewUrl?: Maybe<Scalars['String']['output']>;
+  /**
+   * Path of a still of the finished video (`/generated/<id>/poster.jpg`: its first frame, a JPEG
+   * of at most 640 pixels on its long side, typically 20–60 KB), for lists that show many videos
+   * without loading them. Set when `SUCCEEDED`; null before, and for a video whose still could not
+   * be made (or made before Zeus wrote them).
+   */
+  posterUrl?: Maybe<Scalars['String']['output']>;
   /** Why the job failed; set when `FAILED`. */
   error?: Maybe<JobError>;
   /** The settings it runs with, defaults and seed filled in. */
@@ -809,6 +816,7 @@ export type JobResolvers<
   queuePosition?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   videoUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   previewUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  posterUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   error?: Resolver<Maybe<ResolversTypes['JobError']>, ParentType, ContextType>;
   settings?: Resolver<ResolversTypes['GenerationSettings'], ParentType, ContextType>;
   attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
