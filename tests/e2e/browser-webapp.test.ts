@@ -6,7 +6,9 @@
  *   and foreign jobs) and at 390, 1280 and 1920 px, axe-core finds no violation and no control
  *   overflows its box or overlaps another;
  * - a job's page opens from a shared link, with its settings, and runs it again;
- * - the keyboard alone goes from the prompt to the downloaded video.
+ * - the keyboard alone goes from the prompt to the downloaded video;
+ * - the checks themselves catch what they look for.
+ * The tour comes first: it starts while the worker is still getting its model ready.
  */
 import { readFile } from 'node:fs/promises';
 import { ensureClientBuilt } from '@zeus/client/build';
@@ -183,4 +185,28 @@ describe('the keyboard alone', () => {
     expect(bytes.subarray(4, 8).toString()).toBe('ftyp');
     await page.close();
   }, 150_000);
+});
+
+describe('the checks themselves', () => {
+  it('catch a control outside its box, controls overlapping, a sideways scroll and an axe violation', async () => {
+    const { browser } = started();
+    const page = await browser.context.newPage();
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.setContent(`<!doctype html><html lang="en"><title>t</title><body><main>
+      <div class="field" style="width:100px"><button style="width:300px">Too wide</button></div>
+      <div class="actions"><button>One</button><button style="margin-left:-40px">Two</button></div>
+      <div style="width:600px">wide</div>
+      <input type="text"></main></body></html>`);
+    const problems = await layoutProblems(page);
+    expect(problems).toContainEqual(
+      expect.stringMatching(/^button “Too wide” reaches outside div\.field/),
+    );
+    expect(problems).toContainEqual(expect.stringMatching(/^button “One” overlaps button “Two”/));
+    expect(problems).toContainEqual(
+      expect.stringMatching(/^the page is 6\d\d px wide in a 390 px window$/),
+    );
+    // An input without a label.
+    expect(await axeViolations(page)).toContainEqual(expect.stringMatching(/^label \(critical\)/));
+    await page.close();
+  });
 });
