@@ -4,7 +4,7 @@
  * and reports what it measured. A response that is not a queued job (a GraphQL error such as
  * QUEUE_FULL, or a non-JSON body) counts as an error, as do non-2xx answers and socket errors.
  *
- *   argv: <url> <connections> <duration seconds>
+ *   argv: <url> <connections> <duration seconds> [<Unix socket to send it through>]
  */
 import autocannon from 'autocannon';
 import { reportResult, runChildMain, send } from '../lib/child.ts';
@@ -39,7 +39,7 @@ function isQueuedJob(raw: string | Buffer | undefined): boolean {
 }
 
 runChildMain(async () => {
-  const [url, connections, duration] = process.argv.slice(2);
+  const [url, connections, duration, socketPath = ''] = process.argv.slice(2);
   if (url === undefined || connections === undefined || duration === undefined) {
     throw new Error('usage: submit-load <url> <connections> <duration seconds>');
   }
@@ -47,6 +47,7 @@ runChildMain(async () => {
   const cpuBefore = process.cpuUsage();
   const result = await autocannon({
     url,
+    ...(socketPath === '' ? {} : { socketPath }),
     connections: Number(connections),
     duration: Number(duration),
     method: 'POST',

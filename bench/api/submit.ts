@@ -12,6 +12,7 @@ import { BenchChild } from '../lib/child.ts';
 import { machineLoad, round } from '../lib/machine.ts';
 import { CpuMeter } from '../lib/proc.ts';
 import { figure, type Figure } from '../lib/report.ts';
+import { socketPathOf } from '../../deploy/endpoints.ts';
 import { startBenchStack, type BenchStack } from '../lib/stack.ts';
 import type { SubmitLoadResult } from './submit-load.ts';
 
@@ -68,7 +69,7 @@ export const submitBenchmark: Benchmark = {
         {
           key: 'direct',
           label: 'straight to one server',
-          url: `http://${bench.stack.apiAddresses[firstApi] ?? ''}/graphql`,
+          ...loadTarget(bench.stack.apiAddresses[firstApi] ?? '', '/graphql'),
         },
       ];
       const figures: Figure[] = [];
@@ -80,10 +81,10 @@ export const submitBenchmark: Benchmark = {
       };
       for (const target of targets) {
         options.log(`submit: ${target.label}: warming up`);
-        await loadOnce(target.url, connections, warmup);
+        await loadOnce(target, connections, warmup);
         const runs: SubmitRun[] = [];
         for (let run = 1; run <= options.runs; run += 1) {
-          const result = await measuredRun(bench, redis, target.url, connections, duration);
+          const result = await measuredRun(bench, redis, target, connections, duration);
           options.log(
             `submit: ${target.label}: run ${run}: ${Math.round(result.requestsPerSecond)} req/s, ` +
               `p50 ${result.latencyP50Ms} ms, p99 ${result.latencyP99Ms} ms, ` +
@@ -145,7 +146,7 @@ export const submitBenchmark: Benchmark = {
             },
           ),
         );
-        details[target.key] = { url: target.url, runs };
+        details[target.key] = { url: target.url, socketPath: target.socketPath, runs };
       }
       return { figures, details };
     } finally {
@@ -155,14 +156,31 @@ export const submitBenchmark: Benchmark = {
   },
 };
 
+/**
+ * Where the load goes: a URL, and the Unix socket to send it through when the server listens on
+ * one (the local stack's API servers do; the URL's host is then only the Host header).
+ */
+interface LoadTarget {
+  readonly url: string;
+  readonly socketPath?: string | undefined;
+}
+
+/** An endpoint's address in the local stack (endpoints.ts) as a load target. */
+function loadTarget(address: string, path: string): LoadTarget {
+  const socketPath = socketPathOf(address);
+  return socketPath === null
+    ? { url: `http://${address}${path}` }
+    : { url: `http://localhost${path}`, socketPath };
+}
+
 async function loadOnce(
-  url: string,
+  target: LoadTarget,
   connections: number,
   seconds: number,
 ): Promise<SubmitLoadResult> {
   const child = new BenchChild<SubmitLoadResult>(
     'api/submit-load.ts',
-    [url, String(connections), String(seconds)],
+    [target.url, String(connections), String(seconds), target.socketPath ?? ''],
     { timeoutMs: (seconds + 60) * 1000 },
   );
   return child.result;
@@ -183,7 +201,7 @@ async function settledCount(read: () => Promise<number>): Promise<number> {
 async function measuredRun(
   bench: BenchStack,
   redis: ReturnType<typeof connectRedis>,
-  url: string,
+  target: LoadTarget,
   connections: number,
   seconds: number,
 ): Promise<SubmitRun> {
@@ -192,7 +210,7 @@ async function measuredRun(
   const queuedBefore = await settledCount(() => redis.zcard(keys.queued));
   const child = new BenchChild<SubmitLoadResult>(
     'api/submit-load.ts',
-    [url, String(connections), String(seconds)],
+    [target.url, String(connections), String(seconds), target.socketPath ?? ''],
     { timeoutMs: (seconds + 60) * 1000 },
   );
   await child.next('started');
