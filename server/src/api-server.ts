@@ -392,6 +392,10 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
     next();
   });
   app.get(HEALTH_PATH, (_request, response) => {
+    // Caddy 2.6 sends its health checks of Unix socket upstreams all to "localhost" and keeps
+    // the connections open for reuse, so a check meant for one server can reach another, and a
+    // draining server is never left out. A connection closed after each answer is never reused.
+    if (config.ZEUS_API_SOCKET !== undefined) response.set('connection', 'close');
     void health().then(({ ready, problems }) => {
       response.status(ready ? 200 : 503).json({ status: ready ? 'ok' : 'unavailable', problems });
     });
