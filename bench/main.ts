@@ -121,6 +121,7 @@ for (const benchmark of commandLine.only) {
       scale: commandLine.scale,
       settings: commandLine.settings,
       profileDir: commandLine.profileDir,
+      outDir: commandLine.out,
       log: (line) => {
         console.log(`  ${line}`);
       },
