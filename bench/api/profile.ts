@@ -31,12 +31,15 @@ import {
   type RedisSummary,
   type V8Profile,
 } from '../lib/profile-summary.ts';
+import { CpuMeter } from '../lib/proc.ts';
 import type { SubmitSystem } from './systems.ts';
 import { runWrk, type LoadOptions } from './wrk.ts';
 
 export interface ProfileReport {
   readonly requests: number;
   readonly requestsPerSecond: number;
+  /** Each process's CPU over the profiled load, from /proc, in milliseconds. */
+  readonly cpuMs: Readonly<Record<string, number>>;
   readonly files: readonly string[];
   readonly processes: readonly ProfileSummary[];
   readonly redis: RedisSummary | null;
@@ -84,6 +87,11 @@ export async function profileRun(options: {
       return new Uint8Array(await response.arrayBuffer());
     });
     caddyProfile.catch(() => undefined);
+    // The profiles' shares are taken of each process's CPU over the same time, from /proc
+    // (this process's profile starts after the meter has listed the processes).
+    const meter = new CpuMeter(pids, { withDescendants: true });
+    meter.start();
+    const ownBefore = process.cpuUsage();
     const session = system.supervised ? new Session() : null;
     session?.connect();
     await session?.post('Profiler.enable');
@@ -93,6 +101,14 @@ export async function profileRun(options: {
     for (const { pid } of nodes) process.kill(pid, 'SIGUSR2');
     const own = (await session?.post('Profiler.stop'))?.profile;
     session?.disconnect();
+    const ownUsage = process.cpuUsage(ownBefore);
+    const cpuMs: Record<string, number> = {
+      ...Object.fromEntries(
+        Object.entries(meter.stop()).map(([process, seconds]) => [process, seconds * 1000]),
+      ),
+      ...(system.supervised ? { supervisor: (ownUsage.user + ownUsage.system) / 1000 } : {}),
+      'load generator (wrk)': result.cpuSeconds * 1000,
+    };
     const requests = result.accepted;
 
     const files: string[] = [];
@@ -103,7 +119,13 @@ export async function profileRun(options: {
     };
     const caddy = await caddyProfile;
     await keep(`${name}.caddy.pb.gz`, caddy);
-    processes.push(summarizeGoProfile(caddy, { process: 'caddy', requests }));
+    processes.push(
+      summarizeGoProfile(caddy, {
+        process: 'caddy',
+        requests,
+        ...(cpuMs['caddy'] === undefined ? {} : { cpuMs: cpuMs['caddy'] }),
+      }),
+    );
     const nodeSummaries: ProfileSummary[] = [];
     for (const { process: processName, pid } of nodes) {
       const written = join(dir, `${pid}.cpuprofile`);
@@ -113,7 +135,12 @@ export async function profileRun(options: {
       files.push(file);
       const profile = JSON.parse(await readFile(join(dir, file), 'utf8')) as V8Profile;
       nodeSummaries.push(
-        summarizeV8Profile(profile, { process: processName, requests, root: REPOSITORY_ROOT }),
+        summarizeV8Profile(profile, {
+          process: processName,
+          requests,
+          root: REPOSITORY_ROOT,
+          ...(cpuMs[processName] === undefined ? {} : { cpuMs: cpuMs[processName] }),
+        }),
       );
     }
     if (nodeSummaries.length > 1) {
@@ -127,6 +154,7 @@ export async function profileRun(options: {
           process: 'bench process (supervisor)',
           requests,
           root: REPOSITORY_ROOT,
+          ...(cpuMs['supervisor'] === undefined ? {} : { cpuMs: cpuMs['supervisor'] }),
         }),
       );
     }
@@ -143,15 +171,22 @@ export async function profileRun(options: {
         cpuAfter,
       });
     }
+    const perRequest = (ms: number): string => `${Math.round((ms * 1000) / Math.max(requests, 1))}`;
     const text = [
       `${name}: ${requests} requests in ${result.durationSeconds.toFixed(1)} s ` +
         `(${Math.round(result.requestsPerSecond)}/s, profiled: slower than unprofiled)`,
+      `CPU per request (µs, /proc): ${Object.entries(cpuMs)
+        .map(([process, ms]) => `${process} ${perRequest(ms)}`)
+        .join(', ')}`,
       ...processes.flatMap((summary) => formatSummary(summary)),
       ...(redisSummary === null ? [] : formatRedisSummary(redisSummary)),
     ];
     const report: ProfileReport = {
       requests,
       requestsPerSecond: Math.round(result.requestsPerSecond),
+      cpuMs: Object.fromEntries(
+        Object.entries(cpuMs).map(([process, ms]) => [process, Math.round(ms)]),
+      ),
       files,
       processes,
       redis: redisSummary,

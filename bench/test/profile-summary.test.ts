@@ -38,7 +38,12 @@ describe('summarizeV8Profile', () => {
   const summary = summarizeV8Profile(V8, { process: 'api-1', requests: 10, root: '/repo' });
 
   it('leaves idle out and divides the busy time by the requests', () => {
-    expect(summary).toMatchObject({ seconds: 0.01, busyMs: 5, busyUsPerRequest: 500 });
+    expect(summary).toMatchObject({
+      seconds: 0.01,
+      busyMs: 5,
+      sampledMs: 5,
+      busyUsPerRequest: 500,
+    });
   });
 
   it('adds self time up by package and function, with time on the stack', () => {
@@ -56,6 +61,18 @@ describe('summarizeV8Profile', () => {
       ['(garbage collector)', '(native)', 'graphql', 'server/src/a.ts'].sort(),
     );
     expect(summary.byFunction[0]?.name).toBe('parse:10 (graphql)');
+  });
+
+  it("takes the samples' shares of the CPU measured from /proc, when given", () => {
+    // V8 samples by the wall clock: a process waiting for a core looks busy in its profile.
+    const measured = summarizeV8Profile(V8, { process: 'api-1', requests: 10, cpuMs: 2.5 });
+    expect(measured).toMatchObject({ busyMs: 2.5, sampledMs: 5, busyUsPerRequest: 250 });
+    expect(measured.byPackage[0]).toMatchObject({
+      name: 'graphql',
+      selfMs: 1,
+      selfPercent: 40,
+      selfUsPerRequest: 100,
+    });
   });
 
   it('merges servers into one', () => {
