@@ -1,23 +1,30 @@
 /**
- * `npm install` in a clone prints no warning: the project's npm settings are all npm's own, and
- * every dependency with an install script is reviewed in package.json's `allowScripts`
- * (onnxruntime-node's, which downloads the CUDA provider from a host development machines cannot
- * reach, denied). Read from the files npm reads, so a dependency update that breaks one of these
+ * `npm install` in a clone prints no warning: the project's npm settings are all npm's own, every
+ * dependency with an install script is reviewed in package.json's `allowScripts` (onnxruntime-node's,
+ * which downloads the CUDA provider from a host development machines cannot reach, denied), and
+ * every Node.js version `engines` accepts satisfies every locked package's `engines` (no
+ * EBADENGINE). Read from the files npm reads, so a dependency update that breaks one of these
  * fails here, not on a user's machine.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import semver from 'semver';
 import { describe, expect, it } from 'vitest';
 import { REPOSITORY_ROOT } from '../../deploy/local-stack.ts';
 
 interface Manifest {
+  readonly engines?: { readonly node?: string };
   readonly allowScripts?: Readonly<Record<string, boolean>>;
 }
 
 interface LockedPackage {
   readonly version?: string;
+  /** An object; a few old packages have an array, which npm does not check. */
+  readonly engines?: { readonly node?: string } | readonly string[];
   readonly hasInstallScript?: boolean;
+  readonly os?: readonly string[];
+  readonly cpu?: readonly string[];
 }
 
 const manifest = JSON.parse(
@@ -26,6 +33,15 @@ const manifest = JSON.parse(
 const lock = JSON.parse(readFileSync(join(REPOSITORY_ROOT, 'package-lock.json'), 'utf8')) as {
   readonly packages: Readonly<Record<string, LockedPackage>>;
 };
+
+/** Whether npm installs a package on this platform (`os`, `cpu`; a leading `!` excludes). */
+function fitsHere(entry: LockedPackage): boolean {
+  const fits = (list: readonly string[] | undefined, value: string): boolean =>
+    list === undefined ||
+    ((list.includes(value) || list.every((item) => item.startsWith('!'))) &&
+      !list.includes(`!${value}`));
+  return fits(entry.os, process.platform) && fits(entry.cpu, process.arch);
+}
 
 /** The locked packages (not the workspaces), by their name@version. */
 function lockedPackages(): [string, LockedPackage][] {
@@ -58,5 +74,25 @@ describe('npm install', () => {
     for (const name of withScripts) {
       expect(Object.keys(allowScripts), `allowScripts reviews ${name}`).toContain(name);
     }
+  });
+
+  it('accepts only Node.js versions every locked package supports (no EBADENGINE)', () => {
+    const supported = manifest.engines?.node ?? '';
+    expect(semver.validRange(supported)).not.toBeNull();
+    // This machine's version is one of them, and end-of-life lines older than 20 are not.
+    expect(semver.satisfies(process.versions.node, supported)).toBe(true);
+    expect(semver.intersects(supported, '<20.19.0')).toBe(false);
+    const conflicts: string[] = [];
+    // Packages for other platforms (sharp's binaries, esbuild's…) are not installed here.
+    for (const [id, entry] of lockedPackages().filter(([, entry]) => fitsHere(entry))) {
+      const needs = Array.isArray(entry.engines)
+        ? undefined
+        : (entry.engines as Manifest['engines'])?.node;
+      if (needs === undefined) continue;
+      if (!semver.subset(supported, needs, { includePrerelease: false })) {
+        conflicts.push(`${id} needs node ${needs}`);
+      }
+    }
+    expect(conflicts).toEqual([]);
   });
 });
