@@ -7,7 +7,7 @@
 # CUDA_IMAGE must carry the CUDA major version the provider library was built for; the build
 # checks that every library it needs is there, and names the missing ones when not.
 
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+ARG NODE_IMAGE=node:24.19.0-trixie-slim
 ARG CUDA_IMAGE=nvidia/cuda:13.0.2-cudnn-runtime-ubuntu24.04
 
 FROM ${NODE_IMAGE} AS deps

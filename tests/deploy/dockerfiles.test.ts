@@ -15,6 +15,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validate } from 'dockerfile-utils';
+import semver from 'semver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPOSITORY_ROOT } from '../../deploy/local-stack.ts';
 import { freePort, freePorts } from '../../deploy/ports.ts';
@@ -54,6 +55,25 @@ describe('the Dockerfiles', () => {
       /^nvidia\/cuda:\d+\.\d+\.\d+-cudnn-runtime-ubuntu\d+\.\d+$/,
     );
     expect(images.caddy.stages.at(-1)?.from).toMatch(/^caddy:2\.\d+\.\d+-alpine$/);
+  });
+
+  it('run one Node.js LTS release (22 or later) that package.json’s engines accepts', () => {
+    const { engines } = JSON.parse(readFileSync(join(REPOSITORY_ROOT, 'package.json'), 'utf8')) as {
+      engines: { node: string };
+    };
+    const nodeImages = new Set(Object.values(images).map((image) => image.args['NODE_IMAGE']));
+    expect(nodeImages.size).toBe(1);
+    const [nodeImage = ''] = nodeImages;
+    const version = /^node:(\d+\.\d+\.\d+)-[\w.-]+$/.exec(nodeImage)?.[1] ?? '';
+    expect(semver.valid(version), nodeImage).not.toBeNull();
+    // Even majors become LTS; 20 reached its end of life in April 2026.
+    expect(semver.major(version) % 2).toBe(0);
+    expect(semver.major(version)).toBeGreaterThanOrEqual(22);
+    expect(semver.satisfies(version, engines.node)).toBe(true);
+    // The worker's final stage is the CUDA image: it runs the node binary of the same release.
+    expect(images.inference.text).toContain(
+      'COPY --from=deps /usr/local/bin/node /usr/local/bin/node',
+    );
   });
 
   it('give the worker image the CUDA provider of the installed onnxruntime-node, and only ffmpeg besides', () => {
