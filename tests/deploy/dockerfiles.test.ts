@@ -248,7 +248,9 @@ describe('the images’ commands, run as plain processes', () => {
   it('the API server image answers /healthz', async () => {
     const app = compose.services['app1']!;
     const image = images.app;
-    expect(image.env['ZEUS_MODELS_DIR']).toBe(mountPoint(app, '/models'));
+    // Compose mounts the model's folder in the image's ZEUS_MODELS_DIR, and only that.
+    expect(image.env['ZEUS_MODELS_DIR']).toBe('/models');
+    expect(mountPoint(app, '/models/tiny-random')).toBe('/models/tiny-random');
     const [command, ...args] = image.command;
     await supervisor.start({
       name: 'app1',
