@@ -249,15 +249,18 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
     };
   }
   // Operators' view; a worker without it still does its work, so a taken port is only logged.
+  const statusAddress =
+    config.ZEUS_WORKER_SOCKET === undefined
+      ? { host: config.ZEUS_WORKER_HOST, port: config.ZEUS_WORKER_PORT }
+      : { socket: config.ZEUS_WORKER_SOCKET };
   const statusServer: StatusServer | null = await startStatusServer({
-    host: config.ZEUS_WORKER_HOST,
-    port: config.ZEUS_WORKER_PORT,
+    address: statusAddress,
     registry: metrics.registry,
     health,
     logger,
   }).catch((error: unknown) => {
     logger.error(
-      { err: (error as Error).message, port: config.ZEUS_WORKER_PORT },
+      { err: (error as Error).message, ...statusAddress },
       'the status server (/healthz, /metrics) could not start',
     );
     return null;
