@@ -7,6 +7,7 @@ export * from './validation.ts';
 export * from './job.ts';
 export * from './job-state.ts';
 export * from './redis.ts';
+export * from './listen.ts';
 export * from './redis-keys.ts';
 export * from './job-store.ts';
 export * from './job-search.ts';

@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { closeRedis, connectRedis, JobStore, modelRules, RedisKeys, type Redis } from '@zeus/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { REPOSITORY_ROOT } from '../../deploy/local-stack.ts';
-import { freePorts } from '../../deploy/ports.ts';
 import { Supervisor } from '../../deploy/supervisor.ts';
 import {
   graphqlRequest,
@@ -19,6 +18,7 @@ import {
   type JobResult,
   type WebSocketClient,
 } from '../../tests/helpers/graphql.ts';
+import { listeningPort } from '../../tests/helpers/listening.ts';
 import { startTestRedis, type TestRedis } from '../../tests/helpers/redis.ts';
 
 const MAX_QUEUED = 3;
@@ -36,12 +36,7 @@ beforeAll(async () => {
   redisServer = await startTestRedis();
   dir = await mkdtemp(join(tmpdir(), 'zeus-api-test-'));
   supervisor = new Supervisor({ logDir: dir, stopGraceMs: 10_000 });
-  const [portA, portB] = await freePorts(2);
-  for (const [name, port] of [
-    ['a', portA],
-    ['b', portB],
-  ] as const) {
-    urls[name] = `127.0.0.1:${port}`;
+  for (const name of ['a', 'b'] as const) {
     await supervisor.start({
       name: `api-${name}`,
       command: process.execPath,
@@ -50,7 +45,8 @@ beforeAll(async () => {
         ...process.env,
         REDIS_URL: redisServer.url,
         ZEUS_API_HOST: '127.0.0.1',
-        ZEUS_API_PORT: String(port),
+        // Any free port, read back from its "listening" line.
+        ZEUS_API_PORT: '0',
         ZEUS_MODEL: 'tiny-random',
         ZEUS_MAX_QUEUED: String(MAX_QUEUED),
         ZEUS_DRAIN_DELAY_MS: String(DRAIN_DELAY_MS),
@@ -61,9 +57,9 @@ beforeAll(async () => {
       ipc: true,
     });
   }
-  await Promise.all(
-    Object.keys(urls).map((name) => supervisor.waitForOutput(`api-${name}`, /listening/, 20_000)),
-  );
+  for (const name of ['a', 'b'] as const) {
+    urls[name] = `127.0.0.1:${await listeningPort(supervisor, `api-${name}`, 20_000)}`;
+  }
   redis = connectRedis(redisServer.url, { name: 'test', role: 'requests' });
   store = new JobStore(redis, new RedisKeys('zeus'), { maxQueued: MAX_QUEUED });
 }, 60_000);

@@ -269,7 +269,7 @@ describe('the web app in Chromium, through Caddy', () => {
     // Asked right after the kill, from a server still up: the job was running, steps to go.
     const survivor = Object.entries(stack.apiAddresses).find(([name]) => name !== server)?.[1];
     const atKill = await graphqlRequest<{ jobs: { edges: { node: JobResult }[] } }>(
-      `http://${survivor ?? ''}/graphql`,
+      { apiServer: survivor ?? '' },
       `{ jobs(first: 1) { edges { node { ${JOB_FIELDS} } } } }`,
     );
     const job = atKill.data?.jobs.edges[0]?.node;

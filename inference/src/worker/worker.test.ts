@@ -30,7 +30,7 @@ import {
 } from '@zeus/core';
 import { startHubServer, writeTinyHubRepos } from '@zeus/models/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../../deploy/ports.ts';
+import { reservePort } from '../../../deploy/ports.ts';
 import { eventually } from '../../../tests/helpers/eventually.ts';
 import { startTestRedis, type TestRedis } from '../../../tests/helpers/redis.ts';
 import { startTestS3 } from '../../../tests/helpers/s3-server.ts';
@@ -317,7 +317,9 @@ describe('worker', () => {
     // The Hub's address answers nothing at first (connection refused); later a proxy there
     // forwards to a local Hub serving the tiny model under the real names.
     const hub = await startHubServer({ repos: (await writeTinyHubRepos(join(dir, 'hub'))).repos });
-    const port = await freePort();
+    // Reserved: refused until the proxy listens on it, and no one else's meanwhile.
+    const reservation = await reservePort();
+    const { port } = reservation;
     const proxy = createServer((client) => {
       const upstream = connect(Number(new URL(hub.url).port), '127.0.0.1');
       client.pipe(upstream).pipe(client);
@@ -354,6 +356,7 @@ describe('worker', () => {
       ]);
       await worker.close();
     } finally {
+      reservation.release();
       await new Promise((resolve) => proxy.close(resolve));
       await hub.close();
     }

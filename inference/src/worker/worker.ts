@@ -32,6 +32,7 @@ import {
   type ModelStatus,
 } from '@zeus/core';
 import {
+  adoptLegacyModelDir,
   defaultModelsDir,
   ensureModelFiles,
   hubSettingsFromEnv,
@@ -249,15 +250,18 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
     };
   }
   // Operators' view; a worker without it still does its work, so a taken port is only logged.
+  const statusAddress =
+    config.ZEUS_WORKER_SOCKET === undefined
+      ? { host: config.ZEUS_WORKER_HOST, port: config.ZEUS_WORKER_PORT }
+      : { socket: config.ZEUS_WORKER_SOCKET };
   const statusServer: StatusServer | null = await startStatusServer({
-    host: config.ZEUS_WORKER_HOST,
-    port: config.ZEUS_WORKER_PORT,
+    address: statusAddress,
     registry: metrics.registry,
     health,
     logger,
   }).catch((error: unknown) => {
     logger.error(
-      { err: (error as Error).message, port: config.ZEUS_WORKER_PORT },
+      { err: (error as Error).message, ...statusAddress },
       'the status server (/healthz, /metrics) could not start',
     );
     return null;
@@ -279,6 +283,20 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   /** Files, conversion, loading; after a failure, the same again after a growing delay. */
   async function prepareModel(): Promise<VideoPipeline> {
     let delay = config.ZEUS_MODEL_RETRY_MS;
+    // An install from before keeps the files in models/cache/<model>: moved, not downloaded again.
+    const legacy = await adoptLegacyModelDir(modelsDir, config.ZEUS_MODEL);
+    if (legacy.moved) {
+      logger.info(
+        { from: legacy.from, to: legacy.to },
+        'moved the model files to the models folder',
+      );
+    } else if ('error' in legacy) {
+      logger.warn(
+        { from: legacy.from, to: legacy.to, err: legacy.error },
+        'the model files in the old folder could not be moved: move them by hand, or set ' +
+          'ZEUS_MODELS_DIR to the old folder; downloading them again meanwhile',
+      );
+    }
     for (;;) {
       let candidate: VideoPipeline | undefined;
       try {
