@@ -10,6 +10,7 @@ export * from './redis.ts';
 export * from './listen.ts';
 export * from './redis-keys.ts';
 export * from './job-store.ts';
+export * from './job-search.ts';
 export * from './job-queue.ts';
 export * from './job-updates.ts';
 export * from './rate-limit.ts';

@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { closeRedis, connectRedis, JobStore, RedisKeys, type Redis } from '@zeus/core';
+import { closeRedis, connectRedis, JobStore, modelRules, RedisKeys, type Redis } from '@zeus/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { REPOSITORY_ROOT } from '../../deploy/local-stack.ts';
 import { Supervisor } from '../../deploy/supervisor.ts';
@@ -252,7 +252,8 @@ describe('API servers on one Redis', () => {
       graphql('a'),
       `{ modelRules { model defaults { negativePrompt width height numFrames frameRate }
          sizeMultiple width { min max } frameStep numFrames { min max } frameRate { min max }
-         seed { min max } maxPromptTokens maxPromptChars maxLatentTokens steps } }`,
+         seed { min max } maxPromptTokens maxPromptChars maxLatentTokens steps
+         ignoredSettings sizePresets { aspect width height } } }`,
     );
     expect(response.data?.modelRules).toEqual({
       model: 'tiny-random',
@@ -273,6 +274,34 @@ describe('API servers on one Redis', () => {
       maxPromptChars: 1024,
       maxLatentTokens: 16_384,
       steps: 8,
+      // The distilled model runs without guidance: a negative prompt cannot change the video.
+      ignoredSettings: ['negativePrompt'],
+      sizePresets: modelRules('tiny-random').sizePresets,
+    });
+    expect(response.data?.modelRules['sizePresets']).toContainEqual({
+      aspect: '16:9',
+      width: 864,
+      height: 480,
+    });
+  });
+
+  it('searches the history by prompt, and refuses a search over 200 characters', async () => {
+    const heron = await submit('a', 'A grey HERON in reeds');
+    await submit('b', 'a quiet lake at noon');
+    const search = (text: string) =>
+      graphqlRequest<{ jobs: { edges: { node: { id: string } }[]; pageInfo: unknown } }>(
+        graphql('b'),
+        'query ($search: String) { jobs(first: 5, search: $search) { edges { node { id } } pageInfo { hasNextPage } } }',
+        { search: text },
+      );
+    expect((await search('heron reeds')).data?.jobs).toEqual({
+      edges: [{ node: { id: heron.id } }],
+      pageInfo: { hasNextPage: false },
+    });
+    const tooLong = await search('x'.repeat(201));
+    expect(tooLong.errors?.[0]).toMatchObject({
+      message: 'search must be at most 200 characters (got 201).',
+      extensions: { code: 'BAD_USER_INPUT', field: 'search', rule: 'maxLength' },
     });
   });
 

@@ -153,6 +153,7 @@ describe('worker', () => {
       attempts: 1,
       workerId: 'worker-a',
       videoUrl: `/generated/${job.id}/out.mp4`,
+      posterUrl: `/generated/${job.id}/poster.jpg`,
     });
     expect(await probeVideo(join(zeus.generatedDir, job.id, 'out.mp4'))).toMatchObject({
       codec: 'h264',
@@ -162,6 +163,12 @@ describe('worker', () => {
       frames: 17,
       frameRate: '10/1',
     });
+    // The poster beside it is the video's first frame, at its size (never scaled up).
+    const posterPath = join(zeus.generatedDir, job.id, 'poster.jpg');
+    expect(await probeVideo(posterPath)).toMatchObject({ codec: 'mjpeg', width: 96, height: 64 });
+    const poster = await decodeYuv(posterPath);
+    const firstFrame = await decodeYuv(join(zeus.generatedDir, job.id, 'out.mp4'), 1);
+    expect(psnr(poster, firstFrame)).toBeGreaterThan(30);
 
     await worker.close();
     expect(await zeus.heartbeats.online()).toEqual([]);
@@ -216,6 +223,10 @@ describe('worker', () => {
       await writeFile(downloaded, video?.body as Readable);
       expect(await probeVideo(downloaded)).toMatchObject({ width: 96, height: 64, frames: 17 });
       expect(await bucket.stat(job.id, 'preview-8.jpg')).toMatchObject({
+        contentType: 'image/jpeg',
+      });
+      expect((await finished).posterUrl).toBe(`/generated/${job.id}/poster.jpg`);
+      expect(await bucket.stat(job.id, 'poster.jpg')).toMatchObject({
         contentType: 'image/jpeg',
       });
       expect(existsSync(zeus.generatedDir)).toBe(false);

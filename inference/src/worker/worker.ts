@@ -53,6 +53,7 @@ import { JobClock } from './job-clock.ts';
 import { loadFirstFrame } from './first-frame.ts';
 import { WorkerMetrics } from './metrics.ts';
 import { DownloadStatus, failedStatus, loadStatus } from './model-status.ts';
+import { publishPoster } from './poster.ts';
 import { PreviewWriter } from './previews.ts';
 import { ProgressThrottle } from './progress-throttle.ts';
 import { startStatusServer, type StatusServer, type WorkerHealth } from './status-server.ts';
@@ -516,9 +517,16 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
       clock.mark('SAVING', model.totalSteps);
       progress.offer({ stage: 'SAVING', step: model.totalSteps });
       const videoFile = await writer.finish();
+      // Read from the staging file, before publishing moves or uploads it.
+      const posterUrl = await publishPoster({ outputs, jobId, videoFile, logger: jobLogger });
       await outputs.publishFile(jobId, VIDEO_FILE_NAME, videoFile, 'video/mp4');
       await progress.flush();
-      await store.update(jobId, { type: 'succeed', attempt, videoUrl: videoUrlFor(jobId) });
+      await store.update(jobId, {
+        type: 'succeed',
+        attempt,
+        videoUrl: videoUrlFor(jobId),
+        posterUrl,
+      });
       const measured = clock.measured();
       if (measured !== null) {
         await timings
