@@ -4,11 +4,13 @@
  * are printed as a table and written as JSON to bench-results/<timestamp>.json and
  * bench-results/latest.json.
  *
- *   npm run bench -- [--only submit,fanout,worker,model,workers] [--runs 3] [--scale 1]
+ *   npm run bench -- [--only submit,fanout,worker,model,workers,webapp] [--runs 3] [--scale 1]
  *     [--out bench-results] [--profile DIR] [--<benchmark>-<setting> value …] [--help]
  *
  * `--scale` multiplies durations and loads (0.25 for a quick look); `--help` lists every
- * benchmark's settings; `--profile DIR` runs the stack's Node processes with `--cpu-prof`. See docs/BENCHMARKS.md for what each figure means.
+ * benchmark's settings; `--profile DIR` runs the stack's Node processes with `--cpu-prof` (the
+ * submit benchmark profiles every process of one extra run, into DIR or
+ * bench-results/profiles/). See docs/BENCHMARKS.md for what each figure means.
  */
 import { resolve } from 'node:path';
 import { submitBenchmark } from './api/submit.ts';
@@ -16,6 +18,7 @@ import { fanoutBenchmark } from './fanout/fanout.ts';
 import { workerBenchmark } from './worker/worker-overhead.ts';
 import { modelBenchmark } from './model/model.ts';
 import { workersBenchmark } from './workers/throughput.ts';
+import { webappBenchmark } from './webapp/first-screen.ts';
 import type { Benchmark } from './lib/benchmark.ts';
 import { describeMachine, machineLoad } from './lib/machine.ts';
 import { formatTable, writeReport, type Figure } from './lib/report.ts';
@@ -26,6 +29,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   workerBenchmark,
   modelBenchmark,
   workersBenchmark,
+  webappBenchmark,
 ];
 
 interface CommandLine {
@@ -121,6 +125,7 @@ for (const benchmark of commandLine.only) {
       scale: commandLine.scale,
       settings: commandLine.settings,
       profileDir: commandLine.profileDir,
+      outDir: commandLine.out,
       log: (line) => {
         console.log(`  ${line}`);
       },

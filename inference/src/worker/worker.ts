@@ -33,6 +33,7 @@ import {
   type ModelStatus,
 } from '@zeus/core';
 import {
+  adoptLegacyModelDir,
   defaultModelsDir,
   ensureModelFiles,
   hubSettingsFromEnv,
@@ -53,6 +54,7 @@ import { JobClock } from './job-clock.ts';
 import { loadFirstFrame } from './first-frame.ts';
 import { WorkerMetrics } from './metrics.ts';
 import { DownloadStatus, failedStatus, loadStatus } from './model-status.ts';
+import { publishPoster } from './poster.ts';
 import { PreviewWriter } from './previews.ts';
 import { ProgressThrottle } from './progress-throttle.ts';
 import { startStatusServer, type StatusServer, type WorkerHealth } from './status-server.ts';
@@ -255,15 +257,18 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
     };
   }
   // Operators' view; a worker without it still does its work, so a taken port is only logged.
+  const statusAddress =
+    config.ZEUS_WORKER_SOCKET === undefined
+      ? { host: config.ZEUS_WORKER_HOST, port: config.ZEUS_WORKER_PORT }
+      : { socket: config.ZEUS_WORKER_SOCKET };
   const statusServer: StatusServer | null = await startStatusServer({
-    host: config.ZEUS_WORKER_HOST,
-    port: config.ZEUS_WORKER_PORT,
+    address: statusAddress,
     registry: metrics.registry,
     health,
     logger,
   }).catch((error: unknown) => {
     logger.error(
-      { err: (error as Error).message, port: config.ZEUS_WORKER_PORT },
+      { err: (error as Error).message, ...statusAddress },
       'the status server (/healthz, /metrics) could not start',
     );
     return null;
@@ -285,6 +290,20 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   /** Files, conversion, loading; after a failure, the same again after a growing delay. */
   async function prepareModel(): Promise<VideoPipeline> {
     let delay = config.ZEUS_MODEL_RETRY_MS;
+    // An install from before keeps the files in models/cache/<model>: moved, not downloaded again.
+    const legacy = await adoptLegacyModelDir(modelsDir, config.ZEUS_MODEL);
+    if (legacy.moved) {
+      logger.info(
+        { from: legacy.from, to: legacy.to },
+        'moved the model files to the models folder',
+      );
+    } else if ('error' in legacy) {
+      logger.warn(
+        { from: legacy.from, to: legacy.to, err: legacy.error },
+        'the model files in the old folder could not be moved: move them by hand, or set ' +
+          'ZEUS_MODELS_DIR to the old folder; downloading them again meanwhile',
+      );
+    }
     for (;;) {
       let candidate: VideoPipeline | undefined;
       try {
@@ -512,9 +531,16 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
       clock.mark('SAVING', model.totalSteps);
       progress.offer({ stage: 'SAVING', step: model.totalSteps });
       const videoFile = await writer.finish();
+      // Read from the staging file, before publishing moves or uploads it.
+      const posterUrl = await publishPoster({ outputs, jobId, videoFile, logger: jobLogger });
       await outputs.publishFile(jobId, VIDEO_FILE_NAME, videoFile, 'video/mp4');
       await progress.flush();
-      await store.update(jobId, { type: 'succeed', attempt, videoUrl: videoUrlFor(jobId) });
+      await store.update(jobId, {
+        type: 'succeed',
+        attempt,
+        videoUrl: videoUrlFor(jobId),
+        posterUrl,
+      });
       const measured = clock.measured();
       if (measured !== null) {
         await timings
