@@ -10,70 +10,43 @@
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
-import { makeExecutableSchema } from '@graphql-tools/schema';
-import {
-  closeRedis,
-  connectRedis,
-  JobQueue,
-  JobStore,
-  JobTimingsStore,
-  JobUpdateRelay,
-  modelRules,
-  openOutputStore,
-  OUTPUTS_PATH,
-  RedisKeys,
-  RedisRateLimiter,
-  UploadStore,
-  WorkerHeartbeats,
-  ZeusError,
-  type Logger,
-} from '@zeus/core';
-import { defaultModelsDir, modelDir, TOKENIZER_DIR } from '@zeus/models';
-import { typeDefs } from '@zeus/schema';
+import { openOutputStore, OUTPUTS_PATH, ZeusError, type Logger } from '@zeus/core';
 import cors from 'cors';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { getOperationAST, specifiedRules, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import proxyAddr from 'proxy-addr';
 import { WebSocketServer } from 'ws';
-import {
-  checkKey,
-  keyFromConnectionParams,
-  keyFromHeaders,
-  rateLimitKey,
-  type Caller,
-} from './auth.ts';
+import { createApiServices } from './api-services.ts';
+import { rateLimitKey, type Caller } from './auth.ts';
+import { Callers, UNKNOWN_CALLER } from './caller.ts';
 import type { ServerConfig } from './config.ts';
 import { formatApiError, formatWebSocketErrors, type ErrorFormatting } from './errors.ts';
+import { checkHealth, healthAnswer, HEALTH_PATH } from './health.ts';
+import { requestErrorHandler, sendError } from './http-errors.ts';
 import { limitError, limitRules, REQUEST_LIMITS } from './limits.ts';
 import { createApiMetrics, routeLabel } from './metrics.ts';
 import { isAllowedWebSocketOrigin } from './origins.ts';
-import { JobEstimates } from './job-estimates.ts';
-import { JobService } from './job-service.ts';
-import { PromptTokens } from './prompt-tokens.ts';
 import { outputsHandler } from './outputs-route.ts';
-import { createResolvers, type ApiContext } from './resolvers.ts';
+import type { ApiContext } from './resolvers.ts';
 import { OperationDocuments } from './operation-documents.ts';
 import { sharedSubscribe } from './shared-subscriptions.ts';
 import {
   acceptUpload,
   BodyTooLargeError,
   declaredType,
-  FirstFrames,
   readBody,
   UPLOAD_CONTENT_TYPES,
   UPLOADS_PATH,
 } from './uploads.ts';
-import { WebhookDispatcher } from './webhook-dispatcher.ts';
+
+export { HEALTH_PATH } from './health.ts';
 
 export const GRAPHQL_PATH = '/graphql';
-export const HEALTH_PATH = '/healthz';
 export const METRICS_PATH = '/metrics';
 
 /** Close code for WebSockets on shutdown: "service restart", which clients retry. */
@@ -92,130 +65,22 @@ export interface ApiServer {
 /** What graphql-ws keeps per connection besides its own: who connected. */
 type ConnectionExtra = { caller?: Caller } & Record<PropertyKey, unknown>;
 
-/** An HTTP error in GraphQL's response shape, with a stable code. */
-function sendError(response: Response, status: number, code: string, message: string): void {
-  response.status(status).json({ errors: [{ message, extensions: { code } }] });
-}
-
 export async function startApiServer(config: ServerConfig, logger: Logger): Promise<ApiServer> {
-  const keys = new RedisKeys(config.ZEUS_REDIS_PREFIX);
-  const requests = connectRedis(config.REDIS_URL, { name: 'zeus-api', role: 'requests' });
-  const subscriber = connectRedis(config.REDIS_URL, {
-    name: 'zeus-api-subscriber',
-    role: 'background',
-  });
-  for (const connection of [requests, subscriber]) {
-    // ioredis reconnects by itself; without a listener each failure would be an uncaught error.
-    connection.on('error', (error: Error) => {
-      logger.warn({ err: error.message }, 'Redis connection error');
-    });
-  }
-  const store = new JobStore(requests, keys, { maxQueued: config.ZEUS_MAX_QUEUED });
-  const queue = new JobQueue(requests, keys);
-  const relay = new JobUpdateRelay(subscriber, requests, keys, store);
-  const heartbeats = new WorkerHeartbeats(requests, keys);
-  const rules = modelRules(config.ZEUS_MODEL);
-  const uploads = new UploadStore(requests, keys, { ttlSeconds: config.ZEUS_UPLOAD_TTL_SECONDS });
-  const jobs = new JobService({
-    firstFrames: new FirstFrames(uploads),
-    promptTokens: new PromptTokens({
-      tokenizerDir: join(
-        modelDir(config.ZEUS_MODELS_DIR ?? defaultModelsDir(), config.ZEUS_MODEL),
-        TOKENIZER_DIR,
-      ),
-      logger,
-    }),
-    store,
-    queue,
-    rules,
-    logger,
-    apiKeys: config.ZEUS_API_KEYS,
-    keyPriorities: config.ZEUS_KEY_PRIORITIES,
-    submitLimiter:
-      config.ZEUS_RATE_LIMIT === null
-        ? null
-        : new RedisRateLimiter(requests, keys, {
-            name: 'submit',
-            what: 'submissions',
-            limit: config.ZEUS_RATE_LIMIT,
-          }),
-    maxBatch: config.ZEUS_MAX_BATCH,
-    webhooks: {
-      enabled: config.ZEUS_WEBHOOK_SECRET !== undefined,
-      allowPrivate: config.ZEUS_WEBHOOK_ALLOW_PRIVATE,
-    },
-  });
-  const schema = makeExecutableSchema({
-    typeDefs,
-    resolvers: createResolvers({
-      store,
-      relay,
-      heartbeats,
-      rules,
-      logger,
-      jobs,
-      estimates: new JobEstimates(store, heartbeats, new JobTimingsStore(requests, keys), rules),
-      apiKeys: config.ZEUS_API_KEYS,
-      retentionMs: config.ZEUS_RETENTION,
-      maxBatch: config.ZEUS_MAX_BATCH,
-      uploads: {
-        maxBytes: config.ZEUS_MAX_UPLOAD_BYTES,
-        ttlSeconds: config.ZEUS_UPLOAD_TTL_SECONDS,
-      },
-    }),
-  });
-  // Webhooks: sent by every server, each event once (webhook-dispatcher.ts).
-  const webhookConnections =
-    config.ZEUS_WEBHOOK_SECRET === undefined
-      ? null
-      : {
-          consumer: connectRedis(config.REDIS_URL, {
-            name: 'zeus-api-webhooks',
-            role: 'background',
-          }),
-          subscriber: connectRedis(config.REDIS_URL, {
-            name: 'zeus-api-webhook-events',
-            role: 'background',
-          }),
-        };
-  const webhooks =
-    config.ZEUS_WEBHOOK_SECRET === undefined || webhookConnections === null
-      ? null
-      : new WebhookDispatcher({
-          store,
-          keys,
-          queueConnection: requests,
-          consumerConnection: webhookConnections.consumer,
-          subscriber: webhookConnections.subscriber,
-          secret: config.ZEUS_WEBHOOK_SECRET,
-          allowPrivate: config.ZEUS_WEBHOOK_ALLOW_PRIVATE,
-          attempts: config.ZEUS_WEBHOOK_ATTEMPTS,
-          backoffMs: config.ZEUS_WEBHOOK_BACKOFF_MS,
-          timeoutMs: config.ZEUS_WEBHOOK_TIMEOUT_MS,
-          logger,
-        });
-  for (const connection of Object.values(webhookConnections ?? {})) {
-    connection.on('error', (error: Error) => {
-      logger.warn({ err: error.message }, 'Redis connection error');
-    });
-  }
-  // Not awaited: a server starts (and answers its health check) while Redis is still away.
-  webhooks?.start().catch((error: unknown) => {
-    logger.error({ err: error }, 'webhook delivery could not start');
-  });
+  const services = createApiServices(config, logger);
+  const { schema, store, heartbeats, rules, relay } = services;
+  const callers = new Callers(config.ZEUS_API_KEYS, config.ZEUS_TRUSTED_PROXIES);
   const validationRules = limitRules({ introspection: config.ZEUS_INTROSPECTION });
   const operationDocuments = new OperationDocuments({
     schema,
     rules: [...specifiedRules, ...validationRules],
     maxTokens: REQUEST_LIMITS.maxTokens,
   });
-  const trustProxy = proxyAddr.compile(config.ZEUS_TRUSTED_PROXIES);
 
   const app = express();
   app.disable('x-powered-by');
   // The client's address (for rate limits and logs) is read from X-Forwarded-For only when the
   // request comes from a trusted proxy (Caddy); anyone else's header is ignored.
-  app.set('trust proxy', trustProxy);
+  app.set('trust proxy', callers.trustProxy);
   const httpServer = createServer(app);
   const webSockets = new WebSocketServer({
     noServer: true,
@@ -250,16 +115,16 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
       // Subscribers of one job asking the same thing share each update's execution.
       subscribe: sharedSubscribe({ sharingKey: subscriptionSharingKey }),
       onConnect: (ctx) => {
-        const presented =
-          keyFromConnectionParams(ctx.connectionParams) ??
-          keyFromHeaders(ctx.extra.request.headers);
-        const check = checkKey(config.ZEUS_API_KEYS, presented);
+        const check = callers.ofWebSocket(ctx.connectionParams, ctx.extra.request);
         if (!check.ok) {
           // graphql-ws closes with 4403 Forbidden; clients retry, with the key they have then.
-          logger.info({ client: clientAddress(ctx.extra.request) }, 'WebSocket with a bad API key');
+          logger.info(
+            { client: callers.address(ctx.extra.request) },
+            'WebSocket with a bad API key',
+          );
           return false;
         }
-        ctx.extra.caller = { keyName: check.keyName, address: clientAddress(ctx.extra.request) };
+        ctx.extra.caller = check.caller;
         return true;
       },
       onSubscribe: (ctx, _id, payload) => {
@@ -273,9 +138,7 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
         const { document } = checked;
         const operation = getOperationAST(document, payload.operationName);
         if (operation != null) metrics.countOperation(operation.operation, 'websocket');
-        const contextValue: ApiContext = {
-          caller: ctx.extra.caller ?? { keyName: null, address: 'unknown' },
-        };
+        const contextValue: ApiContext = { caller: ctx.extra.caller ?? UNKNOWN_CALLER };
         const args: ExecutionArgs = {
           schema,
           document,
@@ -306,7 +169,7 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
     }
     const origin = request.headers.origin;
     if (!isAllowedWebSocketOrigin(origin, request.headers.host, allowedOrigins)) {
-      logger.warn({ origin, client: clientAddress(request) }, 'WebSocket from a foreign origin');
+      logger.warn({ origin, client: callers.address(request) }, 'WebSocket from a foreign origin');
       refuseUpgrade(
         socket,
         403,
@@ -320,10 +183,6 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
       webSockets.emit('connection', webSocket, request);
     });
   });
-
-  function clientAddress(request: IncomingMessage): string {
-    return proxyAddr(request, trustProxy);
-  }
 
   let shuttingDown = false;
   const apollo = new ApolloServer<ApiContext>({
@@ -380,9 +239,12 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
     next();
   });
   app.get(HEALTH_PATH, (_request, response) => {
-    void health().then(({ ready, problems }) => {
-      response.status(ready ? 200 : 503).json({ status: ready ? 'ok' : 'unavailable', problems });
-    });
+    void checkHealth({ redis: services.requests, shuttingDown: () => shuttingDown }).then(
+      (health) => {
+        const answer = healthAnswer(health);
+        response.status(answer.status).json(answer.body);
+      },
+    );
   });
   app.get(METRICS_PATH, (_request, response) => {
     void metrics.registry.metrics().then(
@@ -396,7 +258,7 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
     );
   });
 
-  const callers = new WeakMap<Request, Caller>();
+  const httpCallers = new WeakMap<Request, Caller>();
   app.use(
     GRAPHQL_PATH,
     // CORS headers only for the configured origins; the same origin needs none.
@@ -407,12 +269,12 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
       maxAge: 600,
     }),
     (request: Request, response: Response, next: NextFunction) => {
-      const check = checkKey(config.ZEUS_API_KEYS, keyFromHeaders(request.headers));
+      const check = callers.ofHttpRequest(request);
       if (!check.ok) {
         sendError(response, 401, 'UNAUTHENTICATED', check.message);
         return;
       }
-      callers.set(request, { keyName: check.keyName, address: request.ip ?? 'unknown' });
+      httpCallers.set(request, check.caller);
       next();
     },
     (request: Request, response: Response, next: NextFunction) => {
@@ -438,8 +300,7 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
       next();
     },
     expressMiddleware(apollo, {
-      context: ({ req }) =>
-        Promise.resolve({ caller: callers.get(req) ?? { keyName: null, address: 'unknown' } }),
+      context: ({ req }) => Promise.resolve({ caller: httpCallers.get(req) ?? UNKNOWN_CALLER }),
     }),
   );
   // Outputs in a bucket: Caddy sends /generated/… here (with the local folder, it serves them).
@@ -451,14 +312,7 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
     );
   }
   // First-frame images (image-to-video): raw bytes with an image content type (uploads.ts).
-  const uploadLimiter =
-    config.ZEUS_RATE_LIMIT === null
-      ? null
-      : new RedisRateLimiter(requests, keys, {
-          name: 'upload',
-          what: 'uploads',
-          limit: config.ZEUS_RATE_LIMIT,
-        });
+  const uploadLimiter = services.uploadLimiter;
   const UPLOAD_STATUS: Readonly<Record<string, number>> = {
     BAD_USER_INPUT: 400,
     UNAUTHENTICATED: 401,
@@ -488,7 +342,7 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
         sendError(response, 405, 'BAD_REQUEST', `Upload an image with POST ${UPLOADS_PATH}.`);
         return;
       }
-      const check = checkKey(config.ZEUS_API_KEYS, keyFromHeaders(request.headers));
+      const check = callers.ofHttpRequest(request);
       if (!check.ok) {
         sendError(response, 401, 'UNAUTHENTICATED', check.message);
         return;
@@ -504,7 +358,7 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
         );
         return;
       }
-      const caller: Caller = { keyName: check.keyName, address: request.ip ?? 'unknown' };
+      const { caller } = check;
       void (async () => {
         try {
           await uploadLimiter?.consume(rateLimitKey(caller));
@@ -526,10 +380,10 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
             },
           );
           const upload = await acceptUpload(
-            uploads,
+            services.uploads,
             body,
             config.ZEUS_MAX_UPLOAD_BYTES,
-            check.keyName,
+            caller.keyName,
           );
           logger.info(
             {
@@ -554,54 +408,7 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
     sendError(response, 404, 'NOT_FOUND', 'Not found.');
   });
   // Express's own error page shows the stack trace: answer malformed requests in GraphQL's shape.
-  app.use((error: unknown, _request: Request, response: Response, _next: NextFunction) => {
-    const status = httpStatusOf(error);
-    if (status >= 500) {
-      logger.error({ err: error }, 'HTTP request failed');
-      sendError(response, status, 'INTERNAL_SERVER_ERROR', 'Internal server error.');
-    } else if (status === 413) {
-      const tooLarge = limitError('maxBodyBytes', null);
-      sendError(response, 413, 'PAYLOAD_TOO_LARGE', tooLarge.message);
-    } else if (status === 415) {
-      sendError(
-        response,
-        415,
-        'UNSUPPORTED_MEDIA_TYPE',
-        'Send the JSON body as UTF-8, without compression.',
-      );
-    } else {
-      sendError(
-        response,
-        status,
-        'BAD_REQUEST',
-        `The request body is not valid JSON${jsonProblem(error)}. Send {"query": "…", "variables": {…}}.`,
-      );
-    }
-  });
-
-  /** Ready when Redis answers and the server is not shutting down; otherwise says what is not. */
-  async function health(): Promise<{ ready: boolean; problems: string[] }> {
-    const problems: string[] = [];
-    if (shuttingDown) problems.push('shutting down');
-    try {
-      await Promise.race([
-        requests.ping(),
-        new Promise((_resolve, reject) => {
-          setTimeout(() => {
-            reject(new Error('no answer within 1 s'));
-          }, 1_000).unref();
-        }),
-      ]);
-    } catch (error) {
-      // Where, and the connection's state, before ioredis's own words (which name its options).
-      const { host, port } = requests.options;
-      problems.push(
-        `redis: no answer from ${host ?? 'localhost'}:${String(port ?? 6379)} ` +
-          `(connection ${requests.status}): ${(error as Error).message}`,
-      );
-    }
-    return { ready: problems.length === 0, problems };
-  }
+  app.use(requestErrorHandler(logger));
 
   await listen(httpServer, config.ZEUS_API_PORT, config.ZEUS_API_HOST);
   const { port } = httpServer.address() as AddressInfo;
@@ -626,13 +433,7 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
           await new Promise((resolve) => setTimeout(resolve, config.ZEUS_DRAIN_DELAY_MS));
         }
         await apollo.stop();
-        await webhooks?.close();
-        await Promise.all([
-          closeRedis(subscriber),
-          queue.close(),
-          ...Object.values(webhookConnections ?? {}).map(closeRedis),
-        ]);
-        await closeRedis(requests);
+        await services.close();
         await outputs?.close();
       })();
       return closing;
@@ -664,21 +465,6 @@ function refuseUpgrade(socket: Duplex, status: number, code: string, message: st
     `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
-}
-
-/** body-parser's description of a JSON syntax error (no paths in it), as " (…)". */
-function jsonProblem(error: unknown): string {
-  const type =
-    typeof error === 'object' && error !== null && 'type' in error ? error.type : undefined;
-  if (type !== 'entity.parse.failed' || !(error instanceof SyntaxError)) return '';
-  return ` (${error.message.slice(0, 200)})`;
-}
-
-/** The HTTP status body-parser and friends attach to their errors; 500 otherwise. */
-function httpStatusOf(error: unknown): number {
-  const status =
-    typeof error === 'object' && error !== null && 'status' in error ? error.status : undefined;
-  return typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
 }
 
 async function listen(server: Server, port: number, host: string): Promise<void> {
