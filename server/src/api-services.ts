@@ -18,7 +18,6 @@ import {
   UploadStore,
   WorkerHeartbeats,
   type Logger,
-  type ModelRules,
   type Redis,
   type RedisRole,
 } from '@zeus/core';
@@ -26,6 +25,7 @@ import { defaultModelsDir, modelDir, TOKENIZER_DIR } from '@zeus/models';
 import { typeDefs } from '@zeus/schema';
 import type { GraphQLSchema } from 'graphql';
 import type { ServerConfig } from './config.ts';
+import type { ServiceFigures } from './metrics.ts';
 import { JobEstimates } from './job-estimates.ts';
 import { JobService } from './job-service.ts';
 import { PromptTokens } from './prompt-tokens.ts';
@@ -36,14 +36,14 @@ import { WebhookDispatcher } from './webhook-dispatcher.ts';
 export interface ApiServices {
   /** The connection requests use (and health checks ping). */
   readonly requests: Redis;
-  readonly store: JobStore;
+  /** jobUpdated subscriptions (their count is a metric). */
   readonly relay: JobUpdateRelay;
-  readonly heartbeats: WorkerHeartbeats;
-  readonly rules: ModelRules;
   readonly uploads: UploadStore;
   /** Counts uploads per caller (`ZEUS_RATE_LIMIT`); null when rate limits are off. */
   readonly uploadLimiter: RedisRateLimiter | null;
   readonly schema: GraphQLSchema;
+  /** The queue's and the workers' figures, read from Redis (for metrics). */
+  figures(): Promise<ServiceFigures>;
   /** Stops webhook delivery and closes every Redis connection. */
   close(): Promise<void>;
 }
@@ -145,13 +145,19 @@ export function createApiServices(config: ServerConfig, logger: Logger): ApiServ
 
   return {
     requests,
-    store,
     relay,
-    heartbeats,
-    rules,
     uploads,
     uploadLimiter: limiter('upload', 'uploads'),
     schema,
+    figures: async () => {
+      const [counts, workers] = await Promise.all([store.counts(), heartbeats.online()]);
+      return {
+        ...counts,
+        maxQueued: store.maxQueued,
+        workersOnline: workers.length,
+        workersReady: workers.filter((w) => w.modelReady && w.model === rules.model).length,
+      };
+    },
     close: async () => {
       await webhooks?.close();
       await Promise.all([
