@@ -1,9 +1,11 @@
 import { defineConfig } from 'vitest/config';
+import { MODEL_FOLDER_GLOBS } from './models/src/folders.ts';
 
 export default defineConfig({
   test: {
     include: ['**/*.test.ts', '**/*.test.tsx'],
-    exclude: ['**/node_modules/**', '**/dist/**'],
+    // Model folders hold gigabytes of weights: not walked for test files.
+    exclude: ['**/node_modules/**', '**/dist/**', ...MODEL_FOLDER_GLOBS],
     // Integration tests start real Redis, Caddy and ffmpeg processes: give them room,
     // but keep every test bounded.
     testTimeout: 60_000,
