@@ -8,9 +8,8 @@
  * the WebSocket's Origin (origins.ts), size and shape limits (limits.ts), then the resolvers'
  * own checks (keys, ownership, input, rate limit). This module only wires them together.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { openOutputStore, type Logger } from '@zeus/core';
+import { createServer } from 'node:http';
+import { boundAddress, listen, openOutputStore, type ListenAddress, type Logger } from '@zeus/core';
 import { specifiedRules } from 'graphql';
 import { createApiServices } from './api-services.ts';
 import { Callers } from './caller.ts';
@@ -32,7 +31,8 @@ export { HEALTH_PATH } from './health.ts';
 export { METRICS_PATH } from './http-app.ts';
 
 export interface ApiServer {
-  readonly port: number;
+  /** Its socket, or its host and port (the one the system chose for port 0). */
+  readonly address: ListenAddress;
   /**
    * Reports unhealthy for `ZEUS_DRAIN_DELAY_MS` while still serving, then closes WebSockets
    * (1012: clients reconnect, through the load balancer, to another server), lets open HTTP
@@ -44,7 +44,8 @@ export interface ApiServer {
 export async function startApiServer(config: ServerConfig, logger: Logger): Promise<ApiServer> {
   const services = createApiServices(config, logger);
   const { schema } = services;
-  const callers = new Callers(config.ZEUS_API_KEYS, config.ZEUS_TRUSTED_PROXIES);
+  const onSocket = config.ZEUS_API_SOCKET !== undefined;
+  const callers = new Callers(config.ZEUS_API_KEYS, config.ZEUS_TRUSTED_PROXIES, { onSocket });
   const validationRules = limitRules({ introspection: config.ZEUS_INTROSPECTION });
   const httpServer = createServer();
   const metrics = createApiMetrics({
@@ -111,16 +112,21 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
       health: () => checkHealth({ redis: services.requests, shuttingDown: () => shuttingDown }),
       metrics,
       trustProxy: callers.trustProxy,
+      healthClosesConnections: onSocket,
       logger,
     }),
   );
 
-  await listen(httpServer, config.ZEUS_API_PORT, config.ZEUS_API_HOST);
-  const { port } = httpServer.address() as AddressInfo;
+  await listen(
+    httpServer,
+    config.ZEUS_API_SOCKET === undefined
+      ? { host: config.ZEUS_API_HOST, port: config.ZEUS_API_PORT }
+      : { socket: config.ZEUS_API_SOCKET },
+  );
+  const address = boundAddress(httpServer);
   logger.info(
     {
-      port,
-      host: config.ZEUS_API_HOST,
+      ...address,
       apiKeys: config.ZEUS_API_KEYS.enabled,
       rateLimit: config.ZEUS_RATE_LIMIT,
       introspection: config.ZEUS_INTROSPECTION,
@@ -130,7 +136,7 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
 
   let closing: Promise<void> | null = null;
   return {
-    port,
+    address,
     close: () => {
       closing ??= (async () => {
         shuttingDown = true;
@@ -144,14 +150,4 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
       return closing;
     },
   };
-}
-
-async function listen(server: Server, port: number, host: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }

@@ -25,8 +25,17 @@ export class Callers {
   constructor(
     private readonly apiKeys: ApiKeyRing,
     trustedProxies: readonly string[],
+    options: {
+      /** `ZEUS_API_SOCKET` is set: requests come through a Unix socket. */
+      readonly onSocket: boolean;
+    },
   ) {
-    this.trustProxy = proxyAddr.compile([...trustedProxies]);
+    const listed = proxyAddr.compile([...trustedProxies]);
+    // On a Unix socket the peer has no address, and only local processes allowed to open the
+    // socket file (Caddy, in local mode) can connect: it is trusted like a listed proxy.
+    this.trustProxy = options.onSocket
+      ? (address, hop) => hop === 0 || listed(address, hop)
+      : listed;
   }
 
   /**
@@ -34,7 +43,9 @@ export class Callers {
    * rule as Express's `trust proxy`).
    */
   address(request: IncomingMessage): string {
-    return proxyAddr(request, this.trustProxy);
+    // Undefined, whatever its type says, for a request on a Unix socket without X-Forwarded-For.
+    const address: unknown = proxyAddr(request, this.trustProxy);
+    return typeof address === 'string' ? address : 'unknown';
   }
 
   /** An HTTP request's caller, from its `Authorization` or `X-Api-Key` header. */

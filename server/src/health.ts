@@ -2,7 +2,7 @@
  * `GET /healthz`, for Caddy's health checks and compose's: ready (200) when Redis answers and
  * the server is not shutting down; otherwise 503 with what is wrong, in words for people.
  */
-import type { Redis } from '@zeus/core';
+import { redisAddress, type Redis } from '@zeus/core';
 
 export const HEALTH_PATH = '/healthz';
 
@@ -35,9 +35,8 @@ export async function checkHealth({ redis, shuttingDown }: HealthSources): Promi
     ]);
   } catch (error) {
     // Where, and the connection's state, before ioredis's own words (which name its options).
-    const { host, port } = redis.options;
     problems.push(
-      `redis: no answer from ${host ?? 'localhost'}:${String(port ?? 6379)} ` +
+      `redis: no answer from ${redisAddress(redis)} ` +
         `(connection ${redis.status}): ${(error as Error).message}`,
     );
   }

@@ -26,6 +26,13 @@ export interface HttpRoutes {
    * itself reads of the client's address.
    */
   readonly trustProxy: (address: string, hop: number) => boolean;
+  /**
+   * Close the connection after each health answer: on a Unix socket (`ZEUS_API_SOCKET`), Caddy
+   * 2.6 sends its health checks of every upstream to "localhost" and keeps the connections open
+   * for reuse, so a check meant for one server could reach another, and a draining server would
+   * never be left out. A connection closed after each answer is never reused.
+   */
+  readonly healthClosesConnections: boolean;
   readonly logger: Logger;
 }
 
@@ -47,6 +54,7 @@ export function httpApp(routes: HttpRoutes): Express {
     next();
   });
   app.get(HEALTH_PATH, (_request, response) => {
+    if (routes.healthClosesConnections) response.set('connection', 'close');
     void routes.health().then((health) => {
       const answer = healthAnswer(health);
       response.status(answer.status).json(answer.body);

@@ -1,7 +1,7 @@
 /**
  * Runs one delivered job: marks it started, listens for its cancel, runs the pipeline into an
- * MP4 (with live previews and throttled progress), publishes the video and records the job's
- * end. A run that stops early ends as job-outcome.ts tells: handed back to the queue (the worker
+ * MP4 (with live previews and throttled progress), publishes the video and its poster, and
+ * records the job's end. A run that stops early ends as job-outcome.ts tells: handed back to the queue (the worker
  * stops), cancelled (files removed), superseded (another attempt owns it) or failed.
  */
 import {
@@ -36,6 +36,7 @@ import {
   WorkerShutdown,
 } from './job-outcome.ts';
 import type { WorkerMetrics } from './metrics.ts';
+import { publishPoster } from './poster.ts';
 import { PreviewWriter } from './previews.ts';
 import { ProgressThrottle } from './progress-throttle.ts';
 
@@ -167,8 +168,8 @@ export class JobRunner {
       previews: null,
     };
     try {
-      await this.generate(run);
-      await this.succeeded(run);
+      const posterUrl = await this.generate(run);
+      await this.succeeded(run, posterUrl);
     } catch (error) {
       await this.stopped(run, error);
     } finally {
@@ -198,8 +199,11 @@ export class JobRunner {
     }
   }
 
-  /** The pipeline's frames into an MP4, published with the job's outputs. */
-  private async generate(run: Run): Promise<void> {
+  /**
+   * The pipeline's frames into an MP4, published with the job's outputs and its poster; the
+   * poster's URL, or null when it could not be made.
+   */
+  private async generate(run: Run): Promise<string | null> {
     const { outputs, uploads, metrics } = this.options;
     const { jobId, settings, model, progress, clock, controller } = run;
     // The MP4 is made in a local file (the job's folder, or a temporary one for a bucket).
@@ -253,15 +257,23 @@ export class JobRunner {
     clock.mark('SAVING', model.totalSteps);
     progress.offer({ stage: 'SAVING', step: model.totalSteps });
     const videoFile = await writer.finish();
+    // Read from the staging file, before publishing moves or uploads it.
+    const posterUrl = await publishPoster({ outputs, jobId, videoFile, logger: run.logger });
     await outputs.publishFile(jobId, VIDEO_FILE_NAME, videoFile, 'video/mp4');
     await progress.flush();
+    return posterUrl;
   }
 
   /** SUCCEEDED, then the bookkeeping: stage timings, the first frame, the worker's count. */
-  private async succeeded(run: Run): Promise<void> {
+  private async succeeded(run: Run, posterUrl: string | null): Promise<void> {
     const { store, timings, uploads, heartbeats, metrics, workerId } = this.options;
     const { jobId, attempt, logger } = run;
-    await store.update(jobId, { type: 'succeed', attempt, videoUrl: videoUrlFor(jobId) });
+    await store.update(jobId, {
+      type: 'succeed',
+      attempt,
+      videoUrl: videoUrlFor(jobId),
+      posterUrl,
+    });
     const measured = run.clock.measured();
     if (measured !== null) {
       await timings

@@ -102,9 +102,12 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   });
   await heartbeat.start();
   // Operators' view; a worker without it still does its work, so a taken port is only logged.
+  const statusAddress =
+    config.ZEUS_WORKER_SOCKET === undefined
+      ? { host: config.ZEUS_WORKER_HOST, port: config.ZEUS_WORKER_PORT }
+      : { socket: config.ZEUS_WORKER_SOCKET };
   const statusServer: StatusServer | null = await startStatusServer({
-    host: config.ZEUS_WORKER_HOST,
-    port: config.ZEUS_WORKER_PORT,
+    address: statusAddress,
     registry: metrics.registry,
     health: () =>
       checkWorkerHealth({
@@ -119,7 +122,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
     logger,
   }).catch((error: unknown) => {
     logger.error(
-      { err: (error as Error).message, port: config.ZEUS_WORKER_PORT },
+      { err: (error as Error).message, ...statusAddress },
       'the status server (/healthz, /metrics) could not start',
     );
     return null;
