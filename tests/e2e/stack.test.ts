@@ -464,7 +464,7 @@ describe("the README's API examples, as written", () => {
     // The tiny model finishes a job in about a second, sooner than `node watch.mjs` starts:
     // the worker is held (SIGSTOP) until the script follows the job, as it would follow the
     // real model's minutes-long jobs, so that it sees the job run.
-    const release = holdWorker(stack);
+    const release = await holdWorker(stack);
     let stdout = '';
     const script = example('watch', 'js');
     try {
