@@ -135,7 +135,7 @@ describe('job control in the web app', () => {
       await page.getByRole('spinbutton', { name: 'Frames' }).fill('17');
       await page.getByRole('button', { name: 'Generate' }).click();
       const card = page.getByRole('article', { name: prompt });
-      await card.waitFor({ timeout: 5_000 });
+      await card.waitFor();
       const titleId = (await card.getAttribute('aria-labelledby')) ?? '';
       return { card, jobId: /^job-(.+)-title$/.exec(titleId)?.[1] ?? '' };
     };

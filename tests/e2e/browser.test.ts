@@ -160,10 +160,10 @@ describe('the web app in Chromium, through Caddy', () => {
     await page.getByText('Width must be a multiple of 32 (try 224 or 256).').waitFor();
     await page.getByRole('spinbutton', { name: 'Width' }).fill(SIZE.width);
 
-    // From the keyboard: Ctrl+Enter in the prompt submits; the job appears at once.
+    // From the keyboard: Ctrl+Enter in the prompt submits; the job appears.
     await page.getByRole('textbox', { name: 'Prompt', exact: true }).press('Control+Enter');
     const card = page.getByRole('article', { name: firstPrompt });
-    await card.waitFor({ timeout: 5_000 });
+    await card.waitFor();
     const bar = card.getByRole('progressbar');
     await page.waitForFunction(
       (name) =>
