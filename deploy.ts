@@ -117,7 +117,7 @@ try {
   console.error((error as Error).message);
   process.exit(1);
 }
-// On an NVIDIA GPU machine, the CUDA provider the npm install left out (.npmrc), once.
+// On an NVIDIA GPU machine, the CUDA provider the npm install left out (allowScripts), once.
 const cuda = await ensureCudaProvider(process.env);
 if (cuda.message !== null) {
   if (cuda.level === 'info') console.log(cuda.message);

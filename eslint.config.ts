@@ -2,10 +2,17 @@ import js from '@eslint/js';
 import { defineConfig } from 'eslint/config';
 import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
+import { MODEL_FOLDER_GLOBS } from './models/src/folders.ts';
 
 export default defineConfig(
   {
-    ignores: ['**/node_modules/**', '**/dist/**', 'generated/**', '.zeus/**', 'models/cache/**'],
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      'generated/**',
+      '.zeus/**',
+      ...MODEL_FOLDER_GLOBS,
+    ],
   },
   js.configs.recommended,
   tseslint.configs.strictTypeChecked,

@@ -11,11 +11,13 @@
  * tests/tiers.int.test.ts fails for a test file that is in no tier or in two.
  */
 import { defineConfig } from 'vitest/config';
+import { MODEL_FOLDER_GLOBS } from './models/src/folders.ts';
 
 const TEST_FILES = ['**/*.test.ts', '**/*.test.tsx'];
 const INTEGRATION_FILES = ['**/*.int.test.ts', '**/*.int.test.tsx'];
 const E2E_DIR = 'tests/e2e/**';
-const NEVER = ['**/node_modules/**', '**/dist/**'];
+// Model folders hold gigabytes of weights: not walked for test files.
+const NEVER = ['**/node_modules/**', '**/dist/**', ...MODEL_FOLDER_GLOBS];
 
 export default defineConfig({
   test: {

@@ -8,7 +8,9 @@
  *     [--out bench-results] [--profile DIR] [--<benchmark>-<setting> value …] [--help]
  *
  * `--scale` multiplies durations and loads (0.25 for a quick look); `--help` lists every
- * benchmark's settings; `--profile DIR` runs the stack's Node processes with `--cpu-prof`. See docs/BENCHMARKS.md for what each figure means.
+ * benchmark's settings; `--profile DIR` runs the stack's Node processes with `--cpu-prof` (the
+ * submit benchmark profiles every process of one extra run, into DIR or
+ * bench-results/profiles/). See docs/BENCHMARKS.md for what each figure means.
  */
 import { resolve } from 'node:path';
 import { submitBenchmark } from './api/submit.ts';
@@ -123,6 +125,7 @@ for (const benchmark of commandLine.only) {
       scale: commandLine.scale,
       settings: commandLine.settings,
       profileDir: commandLine.profileDir,
+      outDir: commandLine.out,
       log: (line) => {
         console.log(`  ${line}`);
       },

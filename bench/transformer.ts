@@ -63,7 +63,7 @@ const TEXT_TOKENS = 256;
 /** Unmasked text tokens (the rest is padding, left out of the run as the pipeline does). */
 const promptTokens = Number(values['prompt-tokens']);
 
-/** The real 2B model's config (PIPELINE_FACTS §1.3), with --layers blocks. */
+/** The real 2B model's config (docs/model/pipeline.md §1.3), with --layers blocks. */
 function config2b(): LtxTransformerConfig {
   const transformer = {
     activation_fn: 'gelu-approximate',

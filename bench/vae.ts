@@ -80,7 +80,7 @@ if (width % 32 !== 0 || height % 32 !== 0 || (frames - 1) % 8 !== 0) {
   fail('--width and --height must be multiples of 32, --frames 8k + 1');
 }
 
-/** The 0.9.5 / 0.9.6 VAE config (PIPELINE_FACTS §1.4). */
+/** The 0.9.5 / 0.9.6 VAE config (docs/model/pipeline.md §1.4). */
 const config = parseVaeConfig({
   _class_name: 'CausalVideoAutoencoder',
   dims: 3,

@@ -1,8 +1,8 @@
 /**
  * ONNX Runtime's CUDA provider for local mode on a GPU machine. onnxruntime-node ships without
- * it: its install script downloads it, which the project's .npmrc turns off
- * (`onnxruntime-node-install=skip`) because development machines and CI cannot reach the
- * download host. The GPU image runs that script with `ONNXRUNTIME_NODE_INSTALL=true`
+ * it: its install script downloads it, which the project's package.json denies
+ * (`allowScripts`: `"onnxruntime-node": false`, so `npm install` never runs it) because
+ * development machines and CI cannot reach the download host. The GPU image runs that script with `ONNXRUNTIME_NODE_INSTALL=true`
  * (deploy/docker/inference.Dockerfile); `deploy.ts --local` runs it here, once, when an
  * NVIDIA GPU answers `nvidia-smi` and the workers may use it. When the download fails, the
  * workers run the model on the CPU (ZEUS_DEVICE=auto falls back) and deploy.ts says so; with

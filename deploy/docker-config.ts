@@ -23,8 +23,8 @@ export const dockerDeployEnvironment = z.object({
   ...modelSettings,
   /** The port Zeus answers on: Caddy's, published on the host. */
   ZEUS_PORT: portVariable(80).pipe(z.number().min(1, 'must be a port from 1 to 65535')),
-  /** Host folder of the model files, mounted into the containers as /models. */
-  ZEUS_MODELS_DIR: hostFolder(join(REPOSITORY_ROOT, 'models', 'cache')),
+  /** Host folder of the models; the model's own folder in it is mounted as /models/<model>. */
+  ZEUS_MODELS_DIR: hostFolder(join(REPOSITORY_ROOT, 'models')),
   /** Host folder of the videos, mounted into the worker and Caddy. */
   ZEUS_GENERATED_DIR: hostFolder(join(REPOSITORY_ROOT, 'generated')),
 });

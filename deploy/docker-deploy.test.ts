@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,6 +97,16 @@ describe('runHostStep', () => {
       expect(statSync(outside).uid).toBe(0);
     },
   );
+
+  it('moves an old model folder with everything in it', async () => {
+    const from = join(dir, 'moved', 'models', 'cache', 'tiny-random');
+    const to = join(dir, 'moved', 'models', 'tiny-random');
+    await mkdir(join(from, 'onnx'), { recursive: true });
+    await writeFile(join(from, 'onnx', 'vae.onnx'), 'graph');
+    await runHostStep({ kind: 'move', from, to });
+    expect(existsSync(from)).toBe(false);
+    expect(readFileSync(join(to, 'onnx', 'vae.onnx'), 'utf8')).toBe('graph');
+  });
 
   it('writes and removes the override file', async () => {
     const path = join(dir, 'docker-compose.override.yml');

@@ -5,7 +5,7 @@
  * leaves unchanged containers alone, and the model files are fetched only when missing.
  */
 import { existsSync, watch } from 'node:fs';
-import { lchown, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { lchown, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -103,9 +103,15 @@ export async function deployWithDocker(options: DockerDeployOptions): Promise<nu
 
 /** The steps on this host's files: folders (and their owner), the override file. */
 export async function runHostStep(
-  step: Extract<Step, { kind: 'mkdir' | 'write-file' | 'remove-file' }>,
+  step: Extract<Step, { kind: 'mkdir' | 'move' | 'write-file' | 'remove-file' }>,
 ): Promise<void> {
   switch (step.kind) {
+    case 'move':
+      console.log(
+        `Moving the model files from ${step.from}, where an older Zeus kept them, to ${step.to}.`,
+      );
+      await rename(step.from, step.to);
+      return;
     case 'mkdir':
       for (const path of step.paths) {
         await mkdir(path, { recursive: true });
@@ -135,6 +141,16 @@ async function runStep(
     case 'write-file':
     case 'remove-file':
       await runHostStep(step);
+      return undefined;
+    case 'move':
+      try {
+        await runHostStep(step);
+      } catch (error) {
+        return (
+          `Could not move ${step.from} to ${step.to} (${error instanceof Error ? error.message : String(error)}): ` +
+          `move it by hand, or set ZEUS_MODELS_DIR=${dirname(step.from)} to keep using it there.`
+        );
+      }
       return undefined;
     case 'docker': {
       console.log(`${step.title}: docker ${step.args.join(' ')}`);

@@ -3,10 +3,17 @@
  * tooling, the GPUs, the model files, free disk, who runs deploy.ts. Only reads: `--dry-run` runs
  * this too.
  */
-import { constants } from 'node:fs';
+import { constants, existsSync } from 'node:fs';
 import { access, readFile, statfs } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { findModelFiles, isModelName, modelDir, modelSpec, type HubSettings } from '@zeus/models';
+import {
+  findModelFiles,
+  isModelName,
+  legacyModelDir,
+  modelDir,
+  modelSpec,
+  type HubSettings,
+} from '@zeus/models';
 import { OVERRIDE_FILE } from './compose-override.ts';
 import {
   composeVersion,
@@ -55,12 +62,19 @@ export async function gatherDockerFacts(input: FactsInput): Promise<DockerFacts>
   const gid = process.getgid?.() ?? 0;
   const name = input.model;
   const spec = isModelName(name) ? modelSpec(name) : undefined;
+  const legacyDir =
+    spec === undefined ? undefined : await legacyModelDir(input.modelsDir, spec.name);
   const weightsPresent =
     spec !== undefined &&
-    (await findModelFiles(spec, modelDir(input.modelsDir, spec.name), input.hub)) !== undefined;
+    (await findModelFiles(spec, legacyDir ?? modelDir(input.modelsDir, spec.name), input.hub)) !==
+      undefined;
   const unwritableDirs: string[] = [];
   if (uid !== 0) {
-    for (const dir of [input.modelsDir, input.generatedDir]) {
+    // The containers write only in the model's own folder (mounted alone); when it is missing,
+    // this user creates it in the models folder.
+    const model = join(input.modelsDir, name);
+    const modelFolder = existsSync(model) ? model : input.modelsDir;
+    for (const dir of [modelFolder, input.generatedDir]) {
       if (!(await writable(dir))) unwritableDirs.push(dir);
     }
   }
@@ -73,6 +87,7 @@ export async function gatherDockerFacts(input: FactsInput): Promise<DockerFacts>
     nvidiaHookInstalled: nvidiaContainerHookInstalled(),
     hostGpus: hostGpuCount(),
     weightsPresent,
+    legacyModelDir: legacyDir,
     modelFromHub: spec?.kind === 'hub',
     modelsDirFreeBytes: await freeBytes(input.modelsDir),
     dockerFreeBytes: input.engine.answers ? await freeBytes(input.engine.rootDir) : undefined,

@@ -36,6 +36,7 @@ function facts(overrides: Partial<DockerFacts> = {}): DockerFacts {
     nvidiaHookInstalled: true,
     hostGpus: 1,
     weightsPresent: true,
+    legacyModelDir: undefined,
     modelFromHub: true,
     modelsDirFreeBytes: 500 * GIB,
     dockerFreeBytes: 200 * GIB,
@@ -52,7 +53,7 @@ const OPTIONS: DockerOptions = {
   gpus: undefined,
   model: 'ltxv-2b-0.9.6-distilled',
   port: 80,
-  modelsDir: '/srv/zeus/models/cache',
+  modelsDir: '/srv/zeus/models',
   generatedDir: '/srv/zeus/generated',
   nodeName: 'gpu-server-1',
 };
@@ -112,7 +113,7 @@ describe('planDockerDeployment', () => {
     expect(plan.composeEnv).toEqual({
       ZEUS_MODEL: 'ltxv-2b-0.9.6-distilled',
       ZEUS_PORT: '80',
-      ZEUS_MODELS_DIR: '/srv/zeus/models/cache',
+      ZEUS_MODELS_DIR: '/srv/zeus/models',
       ZEUS_GENERATED_DIR: '/srv/zeus/generated',
       // The workers report this host, not their container's id, as their machine.
       ZEUS_NODE_NAME: 'gpu-server-1',
@@ -137,10 +138,28 @@ describe('planDockerDeployment', () => {
       kind: 'fetch-model',
       args: ['compose', 'run', '--rm', 'fetch-model'],
       title:
-        'Fetching the ltxv-2b-0.9.6-distilled model files into models/cache/ltxv-2b-0.9.6-distilled/',
-      lockFile: `/srv/zeus/models/cache/ltxv-2b-0.9.6-distilled/${MODEL_LOCK_FILE}`,
+        'Fetching the ltxv-2b-0.9.6-distilled model files into models/ltxv-2b-0.9.6-distilled/',
+      lockFile: `/srv/zeus/models/ltxv-2b-0.9.6-distilled/${MODEL_LOCK_FILE}`,
       startWorkers: ['compose', 'up', '--detach', '--remove-orphans'],
     });
+  });
+
+  it('moves the model folder an older Zeus kept in models/cache in first, then downloads nothing', () => {
+    const legacy = '/srv/zeus/models/cache/ltxv-2b-0.9.6-distilled';
+    const plan = planDockerDeployment(facts({ legacyModelDir: legacy }), OPTIONS);
+    expect(plan.problems).toEqual([]);
+    expect(plan.steps.slice(0, 2)).toEqual([
+      { kind: 'move', from: legacy, to: '/srv/zeus/models/ltxv-2b-0.9.6-distilled' },
+      {
+        kind: 'mkdir',
+        paths: ['/srv/zeus/models/ltxv-2b-0.9.6-distilled', '/srv/zeus/generated'],
+        chown: IMAGE_USER,
+      },
+    ]);
+    expect(plan.steps.some((step) => step.kind === 'fetch-model')).toBe(false);
+    expect(describePlan(plan)).toContain(
+      `  mv ${legacy} /srv/zeus/models/ltxv-2b-0.9.6-distilled\n  mkdir -p`,
+    );
   });
 
   it('refuses to start without enough free disk for missing weights, and says how much', () => {
@@ -149,7 +168,7 @@ describe('planDockerDeployment', () => {
       OPTIONS,
     );
     expect(plan.problems).toEqual([
-      `Not enough free disk for the model files in /srv/zeus/models/cache: ${(MODEL_DISK_BYTES / GIB).toFixed(1)} GiB needed, 12.0 GiB free. Free some space, or set ZEUS_MODELS_DIR to a folder on a larger disk.`,
+      `Not enough free disk for the model files in /srv/zeus/models: ${(MODEL_DISK_BYTES / GIB).toFixed(1)} GiB needed, 12.0 GiB free. Free some space, or set ZEUS_MODELS_DIR to a folder on a larger disk.`,
     ]);
     // Present weights need no room; a generated model (tiny-random) needs little.
     expect(planDockerDeployment(facts({ modelsDirFreeBytes: 12 * GIB }), OPTIONS).problems).toEqual(
@@ -291,13 +310,10 @@ describe('planDockerDeployment', () => {
 
   it('as root: gives the host folders to the images’ user; otherwise runs the containers as the caller', () => {
     const asRoot = planDockerDeployment(facts(), OPTIONS);
+    // The model's folder, not the models folder around it (the repository's models/ by default).
     expect(asRoot.steps[0]).toEqual({
       kind: 'mkdir',
-      paths: [
-        '/srv/zeus/models/cache',
-        '/srv/zeus/models/cache/ltxv-2b-0.9.6-distilled',
-        '/srv/zeus/generated',
-      ],
+      paths: ['/srv/zeus/models/ltxv-2b-0.9.6-distilled', '/srv/zeus/generated'],
       chown: IMAGE_USER,
     });
     expect(asRoot.steps.some((step) => step.kind === 'write-file')).toBe(false);
@@ -337,18 +353,17 @@ describe('describePlan (--dry-run)', () => {
       /^Missing before Zeus can run with Docker:\n {2}- Docker Compose v2 is missing/,
     );
     expect(text).toContain(
-      '  export ZEUS_MODEL=ltxv-2b-0.9.6-distilled ZEUS_PORT=8080 ZEUS_MODELS_DIR=/srv/zeus/models/cache ZEUS_GENERATED_DIR=/srv/zeus/generated ZEUS_NODE_NAME=gpu-server-1',
+      '  export ZEUS_MODEL=ltxv-2b-0.9.6-distilled ZEUS_PORT=8080 ZEUS_MODELS_DIR=/srv/zeus/models ZEUS_GENERATED_DIR=/srv/zeus/generated ZEUS_NODE_NAME=gpu-server-1',
     );
     const commands = text.split('\n').filter((line) => /^ {2}(docker|mkdir|chown|rm) /.test(line));
-    const folders =
-      '/srv/zeus/models/cache /srv/zeus/models/cache/ltxv-2b-0.9.6-distilled /srv/zeus/generated';
+    const folders = '/srv/zeus/models/ltxv-2b-0.9.6-distilled /srv/zeus/generated';
     expect(commands).toEqual([
       `  mkdir -p ${folders}`,
       `  chown -R 10001:10001 ${folders}`,
       '  docker compose build',
       '  docker compose up --detach --wait redis app1 app2 app3 caddy',
       '  docker compose run --rm fetch-model',
-      `  docker compose up --detach --remove-orphans  # as soon as the download holds /srv/zeus/models/cache/ltxv-2b-0.9.6-distilled/${MODEL_LOCK_FILE}`,
+      `  docker compose up --detach --remove-orphans  # as soon as the download holds /srv/zeus/models/ltxv-2b-0.9.6-distilled/${MODEL_LOCK_FILE}`,
     ]);
     expect(text).toContain(`  # write /srv/zeus/${OVERRIDE_FILE}:`);
     expect(text).toContain('"Deployment complete."');

@@ -56,8 +56,13 @@ export interface DockerFacts {
   readonly nvidiaHookInstalled: boolean;
   /** GPUs `nvidia-smi -L` lists; undefined when nvidia-smi is missing. */
   readonly hostGpus: number | undefined;
-  /** The model's files are all in place and verified. */
+  /** The model's files are all in place and verified (in `legacyModelDir` when there is one). */
   readonly weightsPresent: boolean;
+  /**
+   * The model's folder as an older Zeus left it, `models/cache/<model>`, to move into the models
+   * folder (which it is when ZEUS_MODELS_DIR is unset and the model has no folder there yet).
+   */
+  readonly legacyModelDir: string | undefined;
   /** The model is downloaded from the Hub (false: generated, like tiny-random). */
   readonly modelFromHub: boolean;
   /** Free bytes where the model files go; undefined when unknown. */
@@ -99,6 +104,8 @@ export type Step =
       /** Give them (recursively) to this uid:gid: deploy.ts runs as root. */
       readonly chown: { readonly uid: number; readonly gid: number } | undefined;
     }
+  /** Moves a folder (a rename: the same disk). */
+  | { readonly kind: 'move'; readonly from: string; readonly to: string }
   | { readonly kind: 'write-file'; readonly path: string; readonly content: string }
   | { readonly kind: 'remove-file'; readonly path: string }
   | {
@@ -266,9 +273,14 @@ export function planDockerDeployment(facts: DockerFacts, options: DockerOptions)
 
   const modelDir = join(options.modelsDir, options.model);
   const steps: Step[] = [];
+  if (facts.legacyModelDir !== undefined) {
+    steps.push({ kind: 'move', from: facts.legacyModelDir, to: modelDir });
+  }
+  // The containers mount the model's folder alone: the models folder around it (the repository's
+  // models/ by default, with the @zeus/models sources) is neither theirs nor given to them.
   steps.push({
     kind: 'mkdir',
-    paths: [options.modelsDir, modelDir, options.generatedDir],
+    paths: [modelDir, options.generatedDir],
     chown: asRoot ? IMAGE_USER : undefined,
   });
   const override = composeOverride.generate(options.composeFile, {
@@ -337,6 +349,9 @@ export function describePlan(plan: DockerPlan): string {
           const owner = `${step.chown.uid}:${step.chown.gid}`;
           lines.push(`  chown -R ${owner} ${step.paths.map(shellQuote).join(' ')}`);
         }
+        break;
+      case 'move':
+        lines.push(`  mv ${shellQuote(step.from)} ${shellQuote(step.to)}`);
         break;
       case 'write-file':
         lines.push(`  # write ${step.path}:`);

@@ -14,11 +14,13 @@ interface FakeMachine {
 }
 
 /**
- * A machine with `installed` on PATH. A successful `apt-get install` puts `provides`'s commands
- * for each installed package on PATH, as Debian's packages would.
+ * A machine with `installed` on PATH (and `pythonModules` importable by Debian's Python). A
+ * successful `apt-get install` puts `provides`'s commands (or modules) for each installed
+ * package on PATH (or in Python), as Debian's packages would.
  */
 function fakeMachine(options: {
   installed: readonly string[];
+  pythonModules?: readonly string[];
   isRoot?: boolean;
   failing?: 'update' | 'install';
   provides?: Readonly<Record<string, readonly string[]>>;
@@ -30,7 +32,12 @@ function fakeMachine(options: {
     ffmpeg: ['ffmpeg', 'ffprobe'],
     curl: ['curl'],
     chromium: ['chromium'],
+    wrk: ['wrk'],
+    gunicorn: ['python:gunicorn'],
+    'python3-flask': ['python:flask'],
+    'python3-redis': ['python:redis'],
   };
+  const pythonModules = new Set(options.pythonModules ?? []);
   const commands: string[] = [];
   const logged: string[] = [];
   return {
@@ -38,6 +45,7 @@ function fakeMachine(options: {
     logged,
     environment: {
       onPath: (command) => onPath.has(command),
+      hasPythonModule: (module) => pythonModules.has(module),
       isRoot: options.isRoot ?? true,
       log: (line) => logged.push(line),
       run: (command, args) => {
@@ -45,7 +53,10 @@ function fakeMachine(options: {
         if (args[0] === 'update') return options.failing !== 'update';
         if (options.failing === 'install') return false;
         for (const debianPackage of args.filter((arg) => !arg.startsWith('-')).slice(1)) {
-          for (const provided of provides[debianPackage] ?? []) onPath.add(provided);
+          for (const provided of provides[debianPackage] ?? []) {
+            if (provided.startsWith('python:')) pythonModules.add(provided.slice('python:'.length));
+            else onPath.add(provided);
+          }
         }
         return true;
       },
@@ -90,6 +101,29 @@ describe('ensureSystemPrograms', () => {
       'apt-get update -qq',
       'apt-get install -y -qq --no-install-recommends ffmpeg',
     ]);
+  });
+
+  it("installs the submit benchmark's load generator and the Flask peer's Python packages", () => {
+    const machine = fakeMachine({ installed: ['apt-get', 'redis-server', 'caddy', 'flask'] });
+    ensureSystemPrograms('bench', machine.environment);
+    expect(machine.commands).toEqual([
+      'apt-get update -qq',
+      'apt-get install -y -qq --no-install-recommends wrk gunicorn python3-flask python3-redis',
+    ]);
+    expect(machine.logged).toEqual([
+      "Installing wrk, gunicorn, python3-flask, python3-redis from Debian's packages (needed: " +
+        "wrk (the submit benchmark's load), Python's gunicorn (the Flask peer), " +
+        "Python's flask (the Flask peer), Python's redis (the Flask peer))...",
+    ]);
+  });
+
+  it('looks Python packages up in Python, not on PATH', () => {
+    const machine = fakeMachine({
+      installed: ['apt-get', 'redis-server', 'caddy', 'wrk'],
+      pythonModules: ['gunicorn', 'flask', 'redis'],
+    });
+    ensureSystemPrograms('bench', machine.environment);
+    expect(machine.commands).toEqual([]);
   });
 
   it('tells a user who is not root the exact command, and runs nothing', () => {
@@ -174,6 +208,6 @@ describe('tsx scripts/system-deps.ts', () => {
   it('exits 2 with its usage for an unknown purpose', () => {
     const result = runScript('--for', 'production');
     expect(result.status).toBe(2);
-    expect(result.stderr).toBe('usage: tsx scripts/system-deps.ts --for tests|local\n');
+    expect(result.stderr).toBe('usage: tsx scripts/system-deps.ts --for tests|local|bench\n');
   });
 });

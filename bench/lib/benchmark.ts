@@ -13,6 +13,8 @@ export interface BenchOptions {
    * their profiles here when they stop (open them in Chrome DevTools or speedscope).
    */
   readonly profileDir: string | undefined;
+  /** Where the report goes (`--out`, bench-results/): files a benchmark writes go below it. */
+  readonly outDir: string;
   /** Progress lines, for the person waiting. */
   log(line: string): void;
 }

@@ -1,5 +1,5 @@
 /** CPU time and memory of processes, read from /proc (Linux): where a benchmark's load goes. */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Kernel clock ticks per second for /proc/<pid>/stat times (100 on Linux everywhere Zeus runs). */
 const CLOCK_TICKS = 100;
@@ -20,28 +20,90 @@ export function rssBytes(pid: number): number {
   return Number(match[1]) * 1024;
 }
 
-/** CPU seconds of named processes between `start()` and `stop()`. */
-export class CpuMeter {
-  private readonly before = new Map<string, number>();
+/**
+ * CPU seconds the whole machine has been busy so far, every process and the kernel together
+ * (the first line of /proc/stat: all but idle and iowait). Less the benchmark's own processes
+ * over a run, it is what everything else on the machine used meanwhile.
+ */
+export function machineBusySeconds(statText = readFileSync('/proc/stat', 'utf8')): number {
+  const line = statText.split('\n', 1)[0] ?? '';
+  const [label, ...ticks] = line.trim().split(/\s+/);
+  if (label !== 'cpu' || ticks.length < 8) throw new Error('Unexpected /proc/stat.');
+  // user nice system idle iowait irq softirq steal (guest time is already in user and nice).
+  const [user, nice, system, , , irq, softirq, steal] = ticks.map(Number);
+  return (
+    ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) /
+    CLOCK_TICKS
+  );
+}
 
-  constructor(private readonly pids: ReadonlyMap<string, number>) {}
+/** `pid` and every process below it (gunicorn's worker under its master), read from /proc. */
+export function processTree(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited while listing
+    }
+    const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    const siblings = children.get(parent) ?? [];
+    siblings.push(Number(entry));
+    children.set(parent, siblings);
+  }
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i += 1) tree.push(...(children.get(tree[i] ?? -1) ?? []));
+  return tree;
+}
+
+function cpuSecondsIfRunning(pid: number): number | null {
+  try {
+    return cpuSeconds(pid);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+/**
+ * CPU seconds of named processes between `start()` and `stop()`. With `withDescendants`, a
+ * name counts its process and every process below it at `start()`.
+ */
+export class CpuMeter {
+  private readonly before = new Map<string, ReadonlyMap<number, number>>();
+
+  constructor(
+    private readonly pids: ReadonlyMap<string, number>,
+    private readonly options: { readonly withDescendants?: boolean } = {},
+  ) {}
 
   start(): void {
-    for (const [name, pid] of this.pids) this.before.set(name, cpuSeconds(pid));
+    for (const [name, pid] of this.pids) {
+      const tree = this.options.withDescendants === true ? processTree(pid) : [pid];
+      const times = new Map<number, number>();
+      for (const member of tree) {
+        const seconds = cpuSecondsIfRunning(member);
+        if (seconds !== null) times.set(member, seconds);
+      }
+      this.before.set(name, times);
+    }
   }
 
   /** CPU seconds each process used since `start()`; one that has exited meanwhile is left out. */
   stop(): Record<string, number> {
     const used: Record<string, number> = {};
-    for (const [name, pid] of this.pids) {
-      let now: number;
-      try {
-        now = cpuSeconds(pid);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        throw error;
+    for (const [name, times] of this.before) {
+      let sum = 0;
+      let running = false;
+      for (const [pid, before] of times) {
+        const now = cpuSecondsIfRunning(pid);
+        if (now === null) continue;
+        running = true;
+        sum += now - before;
       }
-      used[name] = now - (this.before.get(name) ?? 0);
+      if (running) used[name] = sum;
     }
     return used;
   }

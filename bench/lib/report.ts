@@ -25,6 +25,8 @@ export interface Figure {
   readonly met?: boolean;
   /** The 1-minute load average when each run ended. */
   readonly load?: readonly number[];
+  /** Cores that processes outside the benchmark used during each run. */
+  readonly others?: readonly number[];
 }
 
 export function figure(
@@ -32,10 +34,14 @@ export function figure(
   name: string,
   unit: string,
   runs: readonly number[],
-  options: { readonly goal?: Goal; readonly load?: readonly number[] } = {},
+  options: {
+    readonly goal?: Goal;
+    readonly load?: readonly number[];
+    readonly others?: readonly number[];
+  } = {},
 ): Figure {
   const spread = spreadOf(runs);
-  const { goal, load } = options;
+  const { goal, load, others } = options;
   return {
     benchmark,
     name,
@@ -49,6 +55,7 @@ export function figure(
             goal.better === 'higher' ? spread.median >= goal.target : spread.median <= goal.target,
         }),
     ...(load === undefined ? {} : { load }),
+    ...(others === undefined ? {} : { others }),
   };
 }
 
@@ -69,9 +76,22 @@ function formatNumber(value: number): string {
   return round(value, digits).toLocaleString('en-US', { maximumFractionDigits: digits });
 }
 
-/** The table: one row per figure, median first, then the spread over runs and the goal. */
+/**
+ * The table: one row per figure, median first, then the spread over runs, the goal, and how
+ * busy the machine was in each run (the load average; the cores others used, where measured).
+ */
 export function formatTable(figures: readonly Figure[]): string {
-  const header = ['benchmark', 'figure', 'median', 'unit', 'min – max', 'runs', 'goal', 'load'];
+  const header = [
+    'benchmark',
+    'figure',
+    'median',
+    'unit',
+    'min – max',
+    'runs',
+    'goal',
+    'load',
+    'others (cores)',
+  ];
   const rows = figures.map((f) => [
     f.benchmark,
     f.name,
@@ -81,6 +101,7 @@ export function formatTable(figures: readonly Figure[]): string {
     String(f.spread.runs.length),
     f.goal === undefined ? '' : `${f.goal.text} ${f.met === true ? 'met' : 'NOT met'}`,
     f.load === undefined ? '' : f.load.map((l) => l.toFixed(1)).join(' '),
+    f.others === undefined ? '' : f.others.map((c) => c.toFixed(2)).join(' '),
   ]);
   const widths = header.map((title, column) =>
     Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLocalStack, type LocalStack } from '../../deploy/local-stack.ts';
 
-const PROFILER = fileURLToPath(new URL('cpu-profiler.ts', import.meta.url));
+/** Preloaded (`--import`) into Node processes whose CPU profile a benchmark records. */
+export const PROFILER = fileURLToPath(new URL('cpu-profiler.ts', import.meta.url));
 
 export interface BenchStack {
   readonly stack: LocalStack;
@@ -26,6 +27,11 @@ export async function startBenchStack(options: {
   readonly env: Readonly<Record<string, string>>;
   /** Profiles of the API servers and workers go here (`--cpu-prof`), when set. */
   readonly profileDir?: string | undefined;
+  /**
+   * `life` (default): each Node process is profiled from start to exit; `signal`: between two
+   * SIGUSR2 (see cpu-profiler.ts).
+   */
+  readonly profileWindow?: 'life' | 'signal';
 }): Promise<BenchStack> {
   const dir = await mkdtemp(join(tmpdir(), 'zeus-bench-'));
   let stack: LocalStack;
@@ -44,6 +50,7 @@ export async function startBenchStack(options: {
               // Node refuses --cpu-prof in NODE_OPTIONS: a preloaded module records instead.
               NODE_OPTIONS: `--import tsx --import ${PROFILER}`,
               ZEUS_BENCH_PROFILE_DIR: options.profileDir,
+              ZEUS_BENCH_PROFILE_WINDOW: options.profileWindow ?? 'life',
             },
       readyTimeoutMs: 120_000,
     });

@@ -76,7 +76,8 @@ export const modelSettings = {
   /**
    * Where model files live (`<dir>/<model>/`: weights, tokenizer, converted ONNX graphs), shared
    * by workers (which fill it) and API servers (which count prompt tokens with its tokenizer).
-   * Unset: `models/cache` in the repository (@zeus/models' defaultModelsDir).
+   * Unset: `models/` in the repository, each model in `models/<model>/` (@zeus/models'
+   * defaultModelsDir).
    */
   ZEUS_MODELS_DIR: z
     .string()

@@ -3,7 +3,7 @@
 #
 #   docker build -f deploy/docker/app.Dockerfile -t zeus-app:local .
 
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+ARG NODE_IMAGE=node:24.19.0-trixie-slim
 
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app

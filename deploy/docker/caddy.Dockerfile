@@ -3,7 +3,7 @@
 #
 #   docker build -f deploy/docker/caddy.Dockerfile -t zeus-caddy:local .
 
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+ARG NODE_IMAGE=node:24.19.0-trixie-slim
 ARG CADDY_IMAGE=caddy:2.10.2-alpine
 
 FROM ${NODE_IMAGE} AS web

@@ -7,7 +7,7 @@
 # CUDA_IMAGE must carry the CUDA major version the provider library was built for; the build
 # checks that every library it needs is there, and names the missing ones when not.
 
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+ARG NODE_IMAGE=node:24.19.0-trixie-slim
 ARG CUDA_IMAGE=nvidia/cuda:13.0.2-cudnn-runtime-ubuntu24.04
 
 FROM ${NODE_IMAGE} AS deps
@@ -21,12 +21,12 @@ COPY server/package.json server/
 COPY client/package.json client/
 COPY cli/package.json cli/
 # The production dependencies of the worker's workspaces, and tsx, without install scripts
-# (npm 11 blocks unapproved ones anyway); onnxruntime-node's is run on its own below.
+# (none is needed: native parts come prebuilt); onnxruntime-node's is run on its own below.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund --include-workspace-root \
       -w @zeus/inference -w @zeus/core -w @zeus/models \
   && npm cache clean --force
-# onnxruntime-node's install script downloads the CUDA provider, too large for npm. .npmrc turns
-# it off for development machines (onnxruntime-node-install=skip); ONNXRUNTIME_NODE_INSTALL=true
+# onnxruntime-node's install script downloads the CUDA provider, too large for npm. package.json's
+# allowScripts keeps npm from running it on development machines; ONNXRUNTIME_NODE_INSTALL=true
 # forces it (onnxruntime-node 1.30 reads a manifest name such as cuda12 as unset). Then only the
 # Linux x64 binaries stay, without the TensorRT provider, which Zeus does not use.
 WORKDIR /app/node_modules/onnxruntime-node

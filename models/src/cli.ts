@@ -3,15 +3,17 @@
  * the model's files into the models directory, with a progress bar, and prints where they are.
  *
  * Defaults: `--model` from ZEUS_MODEL (else ltxv-2b-0.9.6-distilled), `--dir` from
- * ZEUS_MODELS_DIR (else <repo>/models/cache). The Hub is HF_ENDPOINT, with HF_TOKEN if set.
+ * ZEUS_MODELS_DIR (else <repo>/models, where a folder an older Zeus left in models/cache is
+ * moved first). The Hub is HF_ENDPOINT, with HF_TOKEN if set.
  * Exit status: 0 done, 1 the files could not be fetched, 2 bad arguments or settings.
  */
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { HubDownloadError } from './hub/errors.ts';
 import { HubSettingsError, hubSettingsFromEnv } from './hub/settings.ts';
 import { createProgressRenderer } from './progress-bar.ts';
 import { DEFAULT_MODEL, isModelName, MODEL_NAMES, modelSpec } from './registry.ts';
-import { ensureModelFiles, modelDir, modelsDirFromEnv } from './store.ts';
+import { adoptLegacyModelDir, ensureModelFiles, modelDir, modelsDirFromEnv } from './store.ts';
 
 const USAGE = `Usage: npm run models -- fetch [--model <${MODEL_NAMES.join('|')}>] [--dir <models-dir>]`;
 
@@ -47,6 +49,14 @@ async function main(argv: readonly string[]): Promise<number> {
   const spec = modelSpec(name);
   const hub = spec.kind === 'hub' ? hubSettingsFromEnv() : undefined;
   const dir = modelDir(modelsDir, name);
+  const legacy = await adoptLegacyModelDir(modelsDir, name);
+  if (legacy.moved) process.stderr.write(`Moved ${legacy.from} to ${legacy.to}\n`);
+  else if ('error' in legacy) {
+    process.stderr.write(
+      `Could not move ${legacy.from} to ${legacy.to} (${legacy.error}): move it by hand, or ` +
+        `set ZEUS_MODELS_DIR=${dirname(legacy.from)}. Fetching into ${dir} meanwhile.\n`,
+    );
+  }
 
   process.stderr.write(
     `Fetching ${name} into ${dir}${hub === undefined ? '' : ` from ${hub.endpoint}`}\n`,

@@ -1,8 +1,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ltxGoldenDir } from '../../tests/helpers/ltx-golden.ts';
 import {
   CheckpointError,
   LtxCheckpoint,
@@ -13,10 +13,7 @@ import {
 import { SafetensorsFile, writeSafetensors } from '../src/safetensors.ts';
 import type { HostTensor } from '../src/tensor/tensor.ts';
 
-const GOLDEN_CHECKPOINT =
-  process.env['ZEUS_LTX_GOLDEN'] === undefined
-    ? fileURLToPath(new URL('../../../shared/ltx/golden/checkpoint.safetensors', import.meta.url))
-    : join(process.env['ZEUS_LTX_GOLDEN'], 'checkpoint.safetensors');
+const GOLDEN_CHECKPOINT = join(ltxGoldenDir(), 'checkpoint.safetensors');
 
 const dirs: string[] = [];
 let configJson: string;

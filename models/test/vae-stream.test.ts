@@ -9,7 +9,7 @@ import {
   VaeStreamError,
 } from '../src/ltx/vae-stream.ts';
 
-/** The 0.9.5 / 0.9.6 VAE config (PIPELINE_FACTS §1.4), real widths by default. */
+/** The 0.9.5 / 0.9.6 VAE config (docs/model/pipeline.md §1.4), real widths by default. */
 const LTX_096_VAE = {
   _class_name: 'CausalVideoAutoencoder',
   dims: 3,

@@ -153,29 +153,34 @@ describe('docker-compose.yml', () => {
     expect(inference.environment?.['ZEUS_WORKER_ID']).toBe('inference-1');
   });
 
-  it('mounts the host folders: models read-only for the API servers, read-write for the worker; videos shared', () => {
-    const models = './models/cache';
+  it('mounts the host folders: the model’s read-only for the API servers, read-write for the worker; videos shared', () => {
+    // The model's own folder in ./models (the default models folder, which also holds the
+    // @zeus/models sources: those are not the containers' to see).
+    const model = './models/ltxv-2b-0.9.6-distilled:/models/ltxv-2b-0.9.6-distilled';
     const generated = './generated';
     for (const app of ['app1', 'app2', 'app3']) {
-      expect(compose.services[app]?.volumes).toEqual([`${models}:/models:ro`]);
+      expect(compose.services[app]?.volumes).toEqual([`${model}:ro`]);
       expect(compose.services[app]?.environment?.['ZEUS_MODELS_DIR']).toBe('/models');
     }
-    expect(compose.services['inference']?.volumes).toEqual([
-      `${models}:/models`,
-      `${generated}:/generated`,
-    ]);
+    expect(compose.services['inference']?.volumes).toEqual([model, `${generated}:/generated`]);
+    expect(compose.services['inference']?.environment?.['ZEUS_MODELS_DIR']).toBe('/models');
     expect(compose.services['inference']?.environment?.['ZEUS_GENERATED_DIR']).toBe('/generated');
-    expect(compose.services['fetch-model']?.volumes).toEqual([`${models}:/models`]);
+    expect(compose.services['fetch-model']?.volumes).toEqual([model]);
+    expect(compose.services['fetch-model']?.environment?.['ZEUS_MODELS_DIR']).toBe('/models');
     expect(compose.services['caddy']?.volumes).toEqual([`${generated}:/srv/generated:ro`]);
     // Bind mounts of host folders: `docker compose down` (even with -v) leaves them on disk.
-    // ZEUS_MODELS_DIR and ZEUS_GENERATED_DIR move them.
+    // ZEUS_MODELS_DIR and ZEUS_GENERATED_DIR move them; ZEUS_MODEL picks the model's folder.
     const moved = loadCompose({
       ZEUS_MODELS_DIR: '/data/models',
       ZEUS_GENERATED_DIR: '/data/videos',
+      ZEUS_MODEL: 'tiny-random',
     });
     expect(moved.services['inference']?.volumes).toEqual([
-      '/data/models:/models',
+      '/data/models/tiny-random:/models/tiny-random',
       '/data/videos:/generated',
+    ]);
+    expect(moved.services['app1']?.volumes).toEqual([
+      '/data/models/tiny-random:/models/tiny-random:ro',
     ]);
   });
 

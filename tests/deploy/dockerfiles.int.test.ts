@@ -15,6 +15,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validate } from 'dockerfile-utils';
+import semver from 'semver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPOSITORY_ROOT } from '../../deploy/local-stack.ts';
 import { freePort, freePorts } from '../../deploy/ports.ts';
@@ -54,6 +55,25 @@ describe('the Dockerfiles', () => {
       /^nvidia\/cuda:\d+\.\d+\.\d+-cudnn-runtime-ubuntu\d+\.\d+$/,
     );
     expect(images.caddy.stages.at(-1)?.from).toMatch(/^caddy:2\.\d+\.\d+-alpine$/);
+  });
+
+  it('run one Node.js LTS release (22 or later) that package.json’s engines accepts', () => {
+    const { engines } = JSON.parse(readFileSync(join(REPOSITORY_ROOT, 'package.json'), 'utf8')) as {
+      engines: { node: string };
+    };
+    const nodeImages = new Set(Object.values(images).map((image) => image.args['NODE_IMAGE']));
+    expect(nodeImages.size).toBe(1);
+    const [nodeImage = ''] = nodeImages;
+    const version = /^node:(\d+\.\d+\.\d+)-[\w.-]+$/.exec(nodeImage)?.[1] ?? '';
+    expect(semver.valid(version), nodeImage).not.toBeNull();
+    // Even majors become LTS; 20 reached its end of life in April 2026.
+    expect(semver.major(version) % 2).toBe(0);
+    expect(semver.major(version)).toBeGreaterThanOrEqual(22);
+    expect(semver.satisfies(version, engines.node)).toBe(true);
+    // The worker's final stage is the CUDA image: it runs the node binary of the same release.
+    expect(images.inference.text).toContain(
+      'COPY --from=deps /usr/local/bin/node /usr/local/bin/node',
+    );
   });
 
   it('give the worker image the CUDA provider of the installed onnxruntime-node, and only ffmpeg besides', () => {
@@ -114,7 +134,8 @@ describe('the Dockerfiles', () => {
 
   it('leave the model files, videos and node_modules out of the build context', () => {
     const ignored = readFileSync(join(REPOSITORY_ROOT, '.dockerignore'), 'utf8').split('\n');
-    for (const entry of ['**/node_modules', '.git', 'generated', 'models/cache', '.zeus']) {
+    // models/: all but the workspace (tests/deploy/models-folder.int.test.ts).
+    for (const entry of ['**/node_modules', '.git', 'generated', 'models/*', '.zeus']) {
       expect(ignored).toContain(entry);
     }
   });
@@ -227,7 +248,9 @@ describe('the images’ commands, run as plain processes', () => {
   it('the API server image answers /healthz', async () => {
     const app = compose.services['app1']!;
     const image = images.app;
-    expect(image.env['ZEUS_MODELS_DIR']).toBe(mountPoint(app, '/models'));
+    // Compose mounts the model's folder in the image's ZEUS_MODELS_DIR, and only that.
+    expect(image.env['ZEUS_MODELS_DIR']).toBe('/models');
+    expect(mountPoint(app, '/models/tiny-random')).toBe('/models/tiny-random');
     const [command, ...args] = image.command;
     await supervisor.start({
       name: 'app1',

@@ -1,13 +1,14 @@
 /**
- * The LTX-Video reference data the model and inference tests compare against: shared/ltx/golden,
- * beside the repository (not in it), or the folder ZEUS_LTX_GOLDEN names.
+ * The LTX-Video reference data the model and inference tests compare against: the folder
+ * ZEUS_LTX_GOLDEN names, or the repository's own copy, tests/fixtures/ltx/golden (made by the
+ * official implementation; its README says how).
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** Where the reference data is expected when ZEUS_LTX_GOLDEN is unset. */
+/** The repository's reference data, used when ZEUS_LTX_GOLDEN is unset. */
 export const DEFAULT_LTX_GOLDEN_DIR = fileURLToPath(
-  new URL('../../../shared/ltx/golden', import.meta.url),
+  new URL('../fixtures/ltx/golden', import.meta.url),
 );
 
 /**
@@ -23,11 +24,12 @@ export function ltxGoldenDir(
   if (exists(dir)) return dir;
   throw new Error(
     override === undefined || override === ''
-      ? `The LTX-Video reference data is missing: ${dir} does not exist. These tests compare ` +
-          'against it (shared/ltx/golden, beside the repository, not in it): put it there, or ' +
-          'set ZEUS_LTX_GOLDEN to a folder of the same layout.'
+      ? `The LTX-Video reference data is missing: ${dir} does not exist. It is part of the ` +
+          'repository (tests/fixtures/ltx/golden): restore it with ' +
+          '`git checkout -- tests/fixtures/ltx/golden`, or set ZEUS_LTX_GOLDEN to a folder of ' +
+          'the same layout.'
       : `The LTX-Video reference data is missing: ZEUS_LTX_GOLDEN is ${dir}, which does not ` +
-          `exist. Point it at a folder in the layout of shared/ltx/golden, or unset it to use ` +
-          `${DEFAULT_LTX_GOLDEN_DIR}.`,
+          'exist. Point it at a folder in the layout of tests/fixtures/ltx/golden, or unset it ' +
+          `to use ${DEFAULT_LTX_GOLDEN_DIR}.`,
   );
 }

@@ -1,9 +1,9 @@
 /**
- * The video the model makes for a requested size (PIPELINE_FACTS §3): inference.py rounds the
- * height and width up to multiples of the VAE's spatial factor (32) and the frame count up to
- * the next `8k + 1`, generates that, then centre-crops back — the padding split floor/ceil
- * between top/bottom and left/right (top and left get the floor) — and keeps the first
- * `numFrames` frames, cutting the rest from the end.
+ * The video the model makes for a requested size (docs/model/pipeline.md §3.1): inference.py
+ * rounds the height and width up to multiples of the VAE's spatial factor (32) and the frame
+ * count up to the next `8k + 1`, generates that, then centre-crops back — the padding split
+ * floor/ceil between top/bottom and left/right (top and left get the floor) — and keeps the
+ * first `numFrames` frames, cutting the rest from the end.
  *
  * Zeus' validation only admits sizes that need no padding, so the crop is usually the identity;
  * it is implemented for any size so the pipeline never depends on that.

@@ -1,6 +1,6 @@
 /**
  * LTX-Video 0.9.6-distilled text-to-video, as the official pipeline computes it
- * (PIPELINE_FACTS §2–§7), from a single-file checkpoint and a T5 folder:
+ * (docs/model/pipeline.md §2–§8), from a single-file checkpoint and a T5 folder:
  *
  *   1. prompt → T5 tokens (256, EOS included; longer prompts are refused, never cut)
  *   2. tokens → T5 embeddings (a repeated prompt reuses its embeddings)

@@ -1,6 +1,6 @@
 /**
  * LTX-Video's text encoder at run time: the T5 tokenizer and the converted T5 v1.1 encoder,
- * turning a prompt into the embeddings and mask the transformer takes (PIPELINE_FACTS §2).
+ * turning a prompt into the embeddings and mask the transformer takes (docs/model/pipeline.md §2).
  *
  *   const encoder = await T5TextEncoder.load({ textEncoderDir, tokenizerDir, cacheRoot, device });
  *   const { embeddings, attentionMask } = await encoder.encode('a red fox in the snow');

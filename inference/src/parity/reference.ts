@@ -1,5 +1,5 @@
 /**
- * A reference directory in the layout of shared/ltx/golden: `checkpoint.safetensors`,
+ * A reference directory in the layout of tests/fixtures/ltx/golden: `checkpoint.safetensors`,
  * `text_encoder/`, `tokenizer/`, `vectors.safetensors` (every reference tensor by name),
  * `manifest.json` (run settings, configs, tolerances) and `tokenizer_cases.json`.
  */

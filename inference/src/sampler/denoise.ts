@@ -1,5 +1,5 @@
 /**
- * The distilled sampling loop (PIPELINE_FACTS §6, steps 2–4): initial noise in token layout,
+ * The distilled sampling loop (docs/model/pipeline.md §6.2): initial noise in token layout,
  * then per timestep one velocity prediction and one Euler step. The model is anything that
  * predicts velocities (the ONNX transformer in production), so this file stays pure.
  */

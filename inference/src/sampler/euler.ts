@@ -1,5 +1,5 @@
 /**
- * Rectified-flow Euler steps (PIPELINE_FACTS §4.2), in float32 arithmetic operation by
+ * Rectified-flow Euler steps (docs/model/pipeline.md §4.2), in float32 arithmetic operation by
  * operation like the reference (every product and sum rounded to float32), so that one step
  * agrees with it to the last bit or so.
  */

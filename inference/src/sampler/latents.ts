@@ -1,7 +1,8 @@
 /**
- * Latent geometry (PIPELINE_FACTS §3): the latent grid of a video size, packing latents
- * [B, C, F, H, W] into transformer tokens [B, N, C] (patch size 1: token n = (f·H + h)·W + w)
- * and back, and the coordinates the transformer's rotary embedding is computed from.
+ * Latent geometry (docs/model/pipeline.md §3.2–§3.3): the latent grid of a video size, packing
+ * latents [B, C, F, H, W] into transformer tokens [B, N, C] (patch size 1: token
+ * n = (f·H + h)·W + w) and back, and the coordinates the transformer's rotary embedding is
+ * computed from.
  */
 
 export interface LatentShape {

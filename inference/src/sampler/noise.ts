@@ -44,7 +44,7 @@ export class NoiseError extends Error {
   override readonly name = 'NoiseError';
 }
 
-/** The draws of a text-to-video run, in order (PIPELINE_FACTS §6). */
+/** The draws of a text-to-video run, in order (docs/model/pipeline.md §6.3). */
 export const noiseDraws = {
   initial: (shape: readonly number[]): NoiseRequest => ({
     name: 'initial',

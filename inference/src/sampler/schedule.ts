@@ -1,5 +1,5 @@
 /**
- * The distilled model's timestep schedule (PIPELINE_FACTS §4.1): `LinearQuadratic`, no
+ * The distilled model's timestep schedule (docs/model/pipeline.md §4.1): `LinearQuadratic`, no
  * resolution shift. Timesteps and sigmas are the same numbers for this rectified-flow scheduler.
  */
 

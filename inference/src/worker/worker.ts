@@ -32,6 +32,7 @@ import {
   type ModelStatus,
 } from '@zeus/core';
 import {
+  adoptLegacyModelDir,
   defaultModelsDir,
   ensureModelFiles,
   hubSettingsFromEnv,
@@ -278,6 +279,20 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   /** Files, conversion, loading; after a failure, the same again after a growing delay. */
   async function prepareModel(): Promise<VideoPipeline> {
     let delay = config.ZEUS_MODEL_RETRY_MS;
+    // An install from before keeps the files in models/cache/<model>: moved, not downloaded again.
+    const legacy = await adoptLegacyModelDir(modelsDir, config.ZEUS_MODEL);
+    if (legacy.moved) {
+      logger.info(
+        { from: legacy.from, to: legacy.to },
+        'moved the model files to the models folder',
+      );
+    } else if ('error' in legacy) {
+      logger.warn(
+        { from: legacy.from, to: legacy.to, err: legacy.error },
+        'the model files in the old folder could not be moved: move them by hand, or set ' +
+          'ZEUS_MODELS_DIR to the old folder; downloading them again meanwhile',
+      );
+    }
     for (;;) {
       let candidate: VideoPipeline | undefined;
       try {

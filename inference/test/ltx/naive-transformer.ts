@@ -1,5 +1,5 @@
 /**
- * A direct, loop-by-loop transcription of PIPELINE_FACTS §5 in float64 (rotary tables and
+ * A direct, loop-by-loop transcription of docs/model/pipeline.md §5 in float64 (rotary tables and
  * timestep features from the float32 recipes), used by tests as an oracle for configurations
  * the golden set does not cover. It is itself checked against the golden reference output.
  */

@@ -9,7 +9,10 @@ import { parseNvidiaSmiMemory } from '../../src/system/gpu-memory.ts';
 const GB = 1e9;
 const GIB = 2 ** 30;
 
-/** The real model in fp16 (PIPELINE_FACTS, issue 4): T5-XXL 9.5 GB, transformer 3.9, VAE 2.5. */
+/**
+ * The real model in fp16 (issue 4; docs/model/pipeline.md §1.6 derives the first two): T5-XXL
+ * 9.5 GB, transformer 3.9, VAE 2.5.
+ */
 function realModel(
   gpu: { freeGiB: number; totalGiB: number } | undefined,
   hostFreeGiB = 60,

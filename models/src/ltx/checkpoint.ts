@@ -1,5 +1,5 @@
 /**
- * The LTX-Video single-file checkpoint (PIPELINE_FACTS §1): a safetensors file whose
+ * The LTX-Video single-file checkpoint (docs/model/pipeline.md §1): a safetensors file whose
  * `__metadata__.config` JSON holds the transformer, VAE and scheduler configs, with the
  * transformer's tensors under `model.diffusion_model.` and the VAE's under `vae.`.
  *

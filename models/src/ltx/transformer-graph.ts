@@ -1,7 +1,7 @@
 /**
- * The LTX-Video transformer (`Transformer3DModel`, PIPELINE_FACTS §5) as an ONNX graph, built
- * from the checkpoint's config and weights. One session run is one denoising step's forward
- * pass: every layer is inside, and only small tensors cross the host boundary.
+ * The LTX-Video transformer (`Transformer3DModel`, docs/model/pipeline.md §5) as an ONNX graph,
+ * built from the checkpoint's config and weights. One session run is one denoising step's
+ * forward pass: every layer is inside, and only small tensors cross the host boundary.
  *
  * Inputs (B batch, N video tokens, L text tokens):
  *   hidden_states          float32 [B, N, C_in]   latent tokens (see inference/src/sampler)

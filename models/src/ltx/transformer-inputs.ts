@@ -1,9 +1,10 @@
 /**
  * Inputs of the LTX transformer graph that are computed in TypeScript, not in the graph:
  * the rotary-embedding tables and the sinusoidal timestep features. Both follow the reference's
- * float32 arithmetic operation by operation (PIPELINE_FACTS §5.1, §5.3): the rotary angles
- * reach ~1.5·10⁴ rad, where forming them in another precision (or with a GPU's fast cos) moves
- * the output by 10⁻⁴, so they are computed here once, the same on every execution provider.
+ * float32 arithmetic operation by operation (docs/model/pipeline.md §5.1, §5.4): the rotary
+ * angles reach ~1.5·10⁴ rad, where forming them in another precision (or with a GPU's fast cos)
+ * moves the output by 10⁻⁴, so they are computed here once, the same on every execution
+ * provider.
  */
 import type { LtxTransformerConfig } from './checkpoint.ts';
 import { TIMESTEP_FEATURES } from './checkpoint.ts';

@@ -2,7 +2,7 @@
  * LTX-Video's causal video VAE decoder (the 0.9.5 / 0.9.6 VAE) as ONNX graphs, from the
  * single-file checkpoint: decode-noise mixing, per-channel un-normalisation, the decoder with
  * its timestep conditioning, the 4×4 unpatchify and the conversion to 8-bit RGB frames, all
- * inside the graph (PIPELINE_FACTS §7).
+ * inside the graph (docs/model/pipeline.md §7, §8).
  *
  * Two graphs, for exact chunked decoding (see vae-stream.ts):
  * - `model.onnx` (the first call): latents + decode noise → the head over the whole video, then

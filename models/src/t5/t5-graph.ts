@@ -1,5 +1,6 @@
 /**
- * The T5 v1.1 encoder (Hugging Face `T5EncoderModel`) as an ONNX graph, per PIPELINE_FACTS §2:
+ * The T5 v1.1 encoder (Hugging Face `T5EncoderModel`) as an ONNX graph, per
+ * docs/model/pipeline.md §2.2:
  *
  *   x = E[ids]; bias = relative-position bias (block 0's table) + float32-min on padding keys;
  *   per block: x += Wo·MHA(RMS(x)·w₁ · Wqkv, bias, no 1/√dk);

@@ -164,7 +164,7 @@ export function checkpointTensorPlan(sizes: TinyLtxSizes = TINY_LTX_SIZES): Tens
     add(`${name}.conv.bias`, [out], BIAS);
   };
 
-  // Transformer (PIPELINE_FACTS §1.2).
+  // Transformer (docs/model/pipeline.md §1.2).
   const t = 'model.diffusion_model.';
   const d = sizes.heads * sizes.headDim;
   linear(`${t}patchify_proj`, d, LATENT_CHANNELS);
