@@ -14,6 +14,7 @@
  * Completions are counted at the source: every job record Redis publishes (a pattern
  * subscription of the test's own), whoever is subscribed.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,6 +69,9 @@ let watcher: Redis;
 let requests: Redis;
 /** Every record Redis published, per job, in order. */
 const published = new Map<string, PublishedJob[]>();
+/** The test's own channel, on the watcher's connection beside the job records' pattern. */
+const MARKER_CHANNEL = `workers-test:marker:${randomUUID()}`;
+
 const clients: Client[] = [];
 
 beforeAll(async () => {
@@ -99,6 +103,7 @@ beforeAll(async () => {
     published.set(record.id, [...(published.get(record.id) ?? []), record]);
   });
   await watcher.psubscribe('zeus:job-updated:*');
+  await watcher.subscribe(MARKER_CHANNEL);
   // All three have their model loaded (the stack waited for one).
   await eventually(async () => {
     expect((await workers()).filter((worker) => worker.ready)).toHaveLength(WORKERS);
@@ -165,6 +170,26 @@ function follow(id: string, onUpdate: (job: PublishedJob) => void = () => undefi
   });
 }
 
+/**
+ * Resolves once every record Redis published before this call has reached `published`: Redis
+ * delivers a connection's messages in the order they were published, so a marker published now
+ * arrives after all of them. An event to wait for instead of a time.
+ */
+async function publishedSoFar(): Promise<void> {
+  const marker = randomUUID();
+  const arrived = new Promise<void>((resolve) => {
+    const onMessage = (channel: string, message: string) => {
+      if (channel === MARKER_CHANNEL && message === marker) {
+        watcher.off('message', onMessage);
+        resolve();
+      }
+    };
+    watcher.on('message', onMessage);
+  });
+  await requests.publish(MARKER_CHANNEL, marker);
+  await arrived;
+}
+
 /** SUCCEEDED records Redis published for a job: exactly one means it completed once. */
 function successes(id: string): number {
   return (published.get(id) ?? []).filter((record) => record.status === 'SUCCEEDED').length;
@@ -179,10 +204,9 @@ describe('three workers on one queue', () => {
     for (const job of finals) {
       expect(job).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
     }
-    await eventually(() => {
-      for (const id of ids) expect(successes(id), id).toBe(1);
-      return Promise.resolve();
-    }, 5_000);
+    // Each job's SUCCEEDED was published before its follower heard of it.
+    await publishedSoFar();
+    for (const id of ids) expect(successes(id), id).toBe(1);
     // Every start of every job, from the published records: one per job, by all three.
     const starts = ids.flatMap((id) =>
       (published.get(id) ?? []).filter(
@@ -270,10 +294,8 @@ describe('three workers on one queue', () => {
     const rescuer = runningOn.at(-1);
     expect(rescuer).not.toBe(victim);
     expect(updates.at(-1)).toMatchObject({ status: 'SUCCEEDED', attempts: 2, workerId: rescuer });
-    await eventually(() => {
-      expect(successes(id)).toBe(1);
-      return Promise.resolve();
-    }, 5_000);
+    await publishedSoFar();
+    expect(successes(id)).toBe(1);
 
     // Gone once its heartbeat expires (15 s after its last beat); the others stay.
     await eventually(async () => {
