@@ -12,6 +12,7 @@
  */
 import { defineConfig } from 'vitest/config';
 import { MODEL_FOLDER_GLOBS } from './models/src/folders.ts';
+import { HOOK_TIMEOUT_MS, TEST_TIMEOUT_MS } from './tests/helpers/limits.ts';
 
 const TEST_FILES = ['**/*.test.ts', '**/*.test.tsx'];
 const INTEGRATION_FILES = ['**/*.int.test.ts', '**/*.int.test.tsx'];
@@ -23,8 +24,8 @@ export default defineConfig({
   test: {
     // Integration and e2e tests start real Redis, Caddy and ffmpeg processes: give them room,
     // but keep every test bounded.
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
+    testTimeout: TEST_TIMEOUT_MS,
+    hookTimeout: HOOK_TIMEOUT_MS,
     // Two cores: run test files two at a time so servers started by tests are not starved.
     maxWorkers: 2,
     projects: [
