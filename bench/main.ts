@@ -4,8 +4,8 @@
  * are printed as a table and written as JSON to bench-results/<timestamp>.json and
  * bench-results/latest.json.
  *
- *   npm run bench -- [--only submit,fanout,worker,model,workers,jobs] [--runs 3] [--scale 1]
- *     [--out bench-results] [--profile DIR] [--<benchmark>-<setting> value …] [--help]
+ *   npm run bench -- [--only submit,fanout,worker,model,workers,jobs,webapp] [--runs 3]
+ *     [--scale 1] [--out bench-results] [--profile DIR] [--<benchmark>-<setting> value …] [--help]
  *
  * `--scale` multiplies durations and loads (0.25 for a quick look); `--help` lists every
  * benchmark's settings; `--profile DIR` runs the stack's Node processes with `--cpu-prof` (the
@@ -19,6 +19,7 @@ import { workerBenchmark } from './worker/worker-overhead.ts';
 import { modelBenchmark } from './model/model.ts';
 import { workersBenchmark } from './workers/throughput.ts';
 import { jobsBenchmark } from './jobs/job-control.ts';
+import { webappBenchmark } from './webapp/first-screen.ts';
 import type { Benchmark } from './lib/benchmark.ts';
 import { describeMachine, machineLoad } from './lib/machine.ts';
 import { formatTable, writeReport, type Figure } from './lib/report.ts';
@@ -30,6 +31,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   modelBenchmark,
   workersBenchmark,
   jobsBenchmark,
+  webappBenchmark,
 ];
 
 interface CommandLine {

@@ -53,6 +53,7 @@ import { JobClock } from './job-clock.ts';
 import { loadFirstFrame } from './first-frame.ts';
 import { WorkerMetrics } from './metrics.ts';
 import { DownloadStatus, failedStatus, loadStatus } from './model-status.ts';
+import { publishPoster } from './poster.ts';
 import { PreviewWriter } from './previews.ts';
 import { ProgressThrottle } from './progress-throttle.ts';
 import { startStatusServer, type StatusServer, type WorkerHealth } from './status-server.ts';
@@ -249,15 +250,18 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
     };
   }
   // Operators' view; a worker without it still does its work, so a taken port is only logged.
+  const statusAddress =
+    config.ZEUS_WORKER_SOCKET === undefined
+      ? { host: config.ZEUS_WORKER_HOST, port: config.ZEUS_WORKER_PORT }
+      : { socket: config.ZEUS_WORKER_SOCKET };
   const statusServer: StatusServer | null = await startStatusServer({
-    host: config.ZEUS_WORKER_HOST,
-    port: config.ZEUS_WORKER_PORT,
+    address: statusAddress,
     registry: metrics.registry,
     health,
     logger,
   }).catch((error: unknown) => {
     logger.error(
-      { err: (error as Error).message, port: config.ZEUS_WORKER_PORT },
+      { err: (error as Error).message, ...statusAddress },
       'the status server (/healthz, /metrics) could not start',
     );
     return null;
@@ -513,9 +517,16 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
       clock.mark('SAVING', model.totalSteps);
       progress.offer({ stage: 'SAVING', step: model.totalSteps });
       const videoFile = await writer.finish();
+      // Read from the staging file, before publishing moves or uploads it.
+      const posterUrl = await publishPoster({ outputs, jobId, videoFile, logger: jobLogger });
       await outputs.publishFile(jobId, VIDEO_FILE_NAME, videoFile, 'video/mp4');
       await progress.flush();
-      await store.update(jobId, { type: 'succeed', attempt, videoUrl: videoUrlFor(jobId) });
+      await store.update(jobId, {
+        type: 'succeed',
+        attempt,
+        videoUrl: videoUrlFor(jobId),
+        posterUrl,
+      });
       const measured = clock.measured();
       if (measured !== null) {
         await timings

@@ -32,6 +32,12 @@ export type Query = {
   /**
    * Past and present jobs, newest first. Pass the previous page's `pageInfo.endCursor`
    * as `after` to get the next page. With API keys on, only the jobs of the key sent.
+   *
+   * With `search`, only the jobs whose prompt contains every word of it (any part of a word, in
+   * any case). A search request looks at no more than 10,000 jobs of the history: a page may
+   * then hold fewer jobs than `first`, even none, while `pageInfo.hasNextPage` says that older
+   * jobs are still to be searched from its `endCursor`. `totalCount` still counts the whole
+   * history (matches are not counted).
    */
   jobs: JobConnection;
   /** Queue, workers and model readiness. */
@@ -58,6 +64,7 @@ export type QueryJobArgs = {
 export type QueryJobsArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
   after?: InputMaybe<Scalars['String']['input']>;
+  search?: InputMaybe<Scalars['String']['input']>;
 };
 
 export type QueryBatchArgs = {
@@ -130,7 +137,13 @@ export type SubscriptionJobUpdatedArgs = {
 export type PromptInput = {
   /** What the video shows. Required, not blank; at most the model's token limit. */
   prompt: Scalars['String']['input'];
-  /** What the video should avoid. */
+  /**
+   * What the video should avoid, for models that use guidance. Ignored by models whose
+   * `modelRules.ignoredSettings` lists `negativePrompt`, which both models Zeus runs do:
+   * LTX-Video 0.9.6-distilled runs without classifier-free guidance, so it cannot change the
+   * video. Still accepted, checked (length, characters) and recorded in `settings`, so existing
+   * clients keep working.
+   */
   negativePrompt?: InputMaybe<Scalars['String']['input']>;
   /** Width in pixels, a multiple of 32 (default 768). */
   width?: InputMaybe<Scalars['Int']['input']>;
@@ -252,6 +265,13 @@ export type Job = {
    * when `settings.preview` is false. It stays set once the job has finished.
    */
   previewUrl?: Maybe<Scalars['String']['output']>;
+  /**
+   * Path of a still of the finished video (`/generated/<id>/poster.jpg`: its first frame, a JPEG
+   * of at most 640 pixels on its long side, typically 20–60 KB), for lists that show many videos
+   * without loading them. Set when `SUCCEEDED`; null before, and for a video whose still could not
+   * be made (or made before Zeus wrote them).
+   */
+  posterUrl?: Maybe<Scalars['String']['output']>;
   /** Why the job failed; set when `FAILED`. */
   error?: Maybe<JobError>;
   /** The settings it runs with, defaults and seed filled in. */
@@ -327,6 +347,7 @@ export type JobError = {
 export type GenerationSettings = {
   __typename?: 'GenerationSettings';
   prompt: Scalars['String']['output'];
+  /** As sent, or the default; not used by a model that lists it in `modelRules.ignoredSettings`. */
   negativePrompt: Scalars['String']['output'];
   width: Scalars['Int']['output'];
   height: Scalars['Int']['output'];
@@ -478,6 +499,7 @@ export type IntRange = {
 /** The settings a job gets when `PromptInput` leaves them out (a missing seed is drawn at random). */
 export type GenerationDefaults = {
   __typename?: 'GenerationDefaults';
+  /** Not used by a model that lists it in `ModelRules.ignoredSettings`. */
   negativePrompt: Scalars['String']['output'];
   width: Scalars['Int']['output'];
   height: Scalars['Int']['output'];
@@ -512,6 +534,26 @@ export type ModelRules = {
   maxLatentTokens: Scalars['Int']['output'];
   /** Denoising steps every job runs. */
   steps: Scalars['Int']['output'];
+  /**
+   * Settings of `PromptInput` this model accepts but does not use: the video is the same whatever
+   * they hold (they are still checked and recorded, so existing clients keep working). LTX-Video
+   * 0.9.6-distilled runs without classifier-free guidance, so it lists `negativePrompt`.
+   */
+  ignoredSettings: Array<Scalars['String']['output']>;
+  /**
+   * A size for each common shape, landscape to portrait: the multiples of `sizeMultiple` closest to
+   * the shape whose area is nearest the default size's (what the model was trained at).
+   */
+  sizePresets: Array<SizePreset>;
+};
+
+/** A shape and the size the model makes it at. */
+export type SizePreset = {
+  __typename?: 'SizePreset';
+  /** `width:height` in small numbers, for example `16:9`. */
+  aspect: Scalars['String']['output'];
+  width: Scalars['Int']['output'];
+  height: Scalars['Int']['output'];
 };
 
 export type ResolverTypeWrapper<T> = Promise<T> | T;
@@ -645,6 +687,7 @@ export type ResolversTypes = {
   IntRange: ResolverTypeWrapper<IntRange>;
   GenerationDefaults: ResolverTypeWrapper<GenerationDefaults>;
   ModelRules: ResolverTypeWrapper<ModelRules>;
+  SizePreset: ResolverTypeWrapper<SizePreset>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -676,6 +719,7 @@ export type ResolversParentTypes = {
   IntRange: IntRange;
   GenerationDefaults: GenerationDefaults;
   ModelRules: ModelRules;
+  SizePreset: SizePreset;
 };
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<
@@ -772,6 +816,7 @@ export type JobResolvers<
   queuePosition?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   videoUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   previewUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  posterUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   error?: Resolver<Maybe<ResolversTypes['JobError']>, ParentType, ContextType>;
   settings?: Resolver<ResolversTypes['GenerationSettings'], ParentType, ContextType>;
   attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -955,6 +1000,17 @@ export type ModelRulesResolvers<
   maxPromptChars?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   maxLatentTokens?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   steps?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  ignoredSettings?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  sizePresets?: Resolver<Array<ResolversTypes['SizePreset']>, ParentType, ContextType>;
+};
+
+export type SizePresetResolvers<
+  ContextType = any,
+  ParentType extends ResolversParentTypes['SizePreset'] = ResolversParentTypes['SizePreset'],
+> = {
+  aspect?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  width?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  height?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type Resolvers<ContextType = any> = {
@@ -978,4 +1034,5 @@ export type Resolvers<ContextType = any> = {
   IntRange?: IntRangeResolvers<ContextType>;
   GenerationDefaults?: GenerationDefaultsResolvers<ContextType>;
   ModelRules?: ModelRulesResolvers<ContextType>;
+  SizePreset?: SizePresetResolvers<ContextType>;
 };
