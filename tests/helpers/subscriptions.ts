@@ -4,6 +4,7 @@
  * test that starts a client it cannot otherwise observe waits for this to grow, instead of
  * guessing how long the client takes to start.
  */
+import { fetchVia } from '../../deploy/endpoints.ts';
 import type { LocalStack } from '../../deploy/local-stack.ts';
 
 export async function subscriptionsStarted(
@@ -11,7 +12,7 @@ export async function subscriptionsStarted(
 ): Promise<number> {
   let total = 0;
   for (const address of Object.values(stack.apiAddresses)) {
-    const text = await (await fetch(`http://${address}/metrics`)).text();
+    const text = await (await fetchVia(address, '/metrics')).text();
     for (const line of text.split('\n')) {
       if (
         !line.startsWith('zeus_graphql_operations_total{') ||
