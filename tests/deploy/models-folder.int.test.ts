@@ -114,8 +114,14 @@ describe('the models folder', () => {
     expect(await eslint.isPathIgnored(join(REPOSITORY_ROOT, 'models/src/store.ts'))).toBe(false);
   });
 
-  it('is left out of Vitest’s search for test files', () => {
-    expect(vitestConfig.test?.exclude).toEqual(expect.arrayContaining([...MODEL_FOLDER_GLOBS]));
+  it('is left out of Vitest’s search for test files, in every tier', () => {
+    const tiers = (vitestConfig.test?.projects ?? []).map((project) =>
+      typeof project === 'object' && 'test' in project ? project.test : undefined,
+    );
+    expect(tiers.map((tier) => tier?.name)).toEqual(['unit', 'integration', 'e2e']);
+    for (const tier of tiers) {
+      expect(tier?.exclude).toEqual(expect.arrayContaining([...MODEL_FOLDER_GLOBS]));
+    }
   });
 
   describe('TypeScript (tsconfig.json, on a copy of the layout)', () => {

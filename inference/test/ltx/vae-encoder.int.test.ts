@@ -2,7 +2,7 @@
  * The VAE encoder graph against an independent plain-TypeScript encoder written from the official
  * sources (naive-vae-encoder.ts), on the golden reference checkpoint and the tiny-random model:
  * posterior mean, log-variance and normalised latents (with a posterior draw) within 1e-4 in fp32 (measured up to 1.2e-5, on latents up to about 10).
- * The golden reference set has no encoder vectors; vae-encoder-official.test.ts checks the graph
+ * The golden reference set has no encoder vectors; vae-encoder-official.int.test.ts checks the graph
  * against vectors made with the official ltx_video code (test/fixtures/vae-encoder-reference/),
  * and `npm run parity` compares `vae_encode.*` vectors when a reference set has them. This test
  * adds the tiny-random model, other sizes, causality, fp16 and input validation.

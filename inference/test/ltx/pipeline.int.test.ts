@@ -2,7 +2,7 @@
  * LtxPipeline on the tiny-random model set (generated like the worker does), for real on ONNX
  * Runtime: frames, progress, determinism, the crop of sizes the VAE cannot make directly,
  * refusal of over-long prompts, reuse of a repeated prompt's embeddings, cancellation. Parity
- * with the official pipeline is parity.test.ts's (the pipeline component).
+ * with the official pipeline is parity.int.test.ts's (the pipeline component).
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';

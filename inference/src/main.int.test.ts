@@ -2,12 +2,12 @@
  * The worker process itself (`inference/src/main.ts`): settings that cannot work here stop it
  * at start with EXIT_CONFIG and a message that says why.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXIT_CONFIG } from '@zeus/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { probeNvenc } from './video/nvenc-probe.ts';
 
 const MAIN = join(import.meta.dirname, 'main.ts');
@@ -20,14 +20,24 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Runs the worker with only `env` set; resolves with its exit code and standard error. */
+/** Workers still running when a test ends (it timed out): stopped then. */
+const running = new Set<ChildProcess>();
+afterEach(() => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/**
+ * Runs the worker with only `env` set; resolves with its exit code and standard error. No
+ * deadline of its own (a busy machine may take long to start it): the test's limit ends a hang.
+ */
 function runWorker(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
       env: { PATH: process.env['PATH'] ?? '', HOME: dir, ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
-      timeout: 45_000,
     });
+    running.add(child);
+    child.once('close', () => running.delete(child));
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();

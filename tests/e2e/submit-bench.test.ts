@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPOSITORY_ROOT } from '../../deploy/local-stack.ts';
-import type { SubmitRun } from '../api/submit.ts';
-import type { ProfileReport } from '../api/profile.ts';
+import type { SubmitRun } from '../../bench/api/submit.ts';
+import type { ProfileReport } from '../../bench/api/profile.ts';
 
 const run = promisify(execFile);
 const CONNECTIONS = 64;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deferred } from '../../tests/helpers/deferred.ts';
+import { eventually } from '../../tests/helpers/eventually.ts';
 import { startTestRedis, type TestRedis } from '../../tests/helpers/redis.ts';
 import {
   JobConsumer,
@@ -93,9 +94,13 @@ describe('JobQueue and JobConsumer (BullMQ)', () => {
 
   it("gives a dead worker's job to another worker once its lock expires", async () => {
     const keys = freshKeys();
-    const queue = new JobQueue(connect('requests'), keys);
+    const redis = connect('requests');
+    const queue = new JobQueue(redis, keys);
     const jobId = randomUUID();
     await queue.add(jobId);
+    // BullMQ's keys for the job's lock and for the stalled-job check's turn.
+    const lockKey = `${keys.bullmqPrefix}:generate:${jobId}:lock`;
+    const stalledCheckKey = `${keys.bullmqPrefix}:generate:stalled-check`;
 
     const taken = deferred();
     const dying = new JobConsumer(
@@ -111,9 +116,13 @@ describe('JobQueue and JobConsumer (BullMQ)', () => {
       { lockDurationMs: 1_000, maxStalledCount: 1 },
     );
     await taken.promise;
+    // The lock is the consumer's lockDurationMs (1 s), not BullMQ's default (30 s): a TTL only
+    // runs down, so however busy the machine, it can be no longer than what was set.
+    const lockTtl = await redis.pttl(lockKey);
+    expect(lockTtl).toBeGreaterThan(0);
+    expect(lockTtl).toBeLessThanOrEqual(1_000);
     // A forced close stops renewing the lock without finishing the job, as a crash would.
     await dying.close(true);
-    const diedAt = performance.now();
 
     const stalled = deferred<string>();
     const retried = deferred<string>();
@@ -131,16 +140,19 @@ describe('JobQueue and JobConsumer (BullMQ)', () => {
       }),
       { lockDurationMs: 1_000, maxStalledCount: 1 },
     );
+    // The stalled-job check runs every stalledCheckIntervalMs (1 s here), not every 30 s: each
+    // check holds its turn for that long. Together with the lock these make the README's bound
+    // (lostJobReturnBoundMs, its arithmetic checked above); how long the return takes on this
+    // machine is a benchmark's figure (npm run bench -- --only recovery), not this test's.
+    const checkTtl = await eventually(async () => {
+      const ttl = await redis.pttl(stalledCheckKey);
+      if (ttl < 0) throw new Error('no stalled-job check yet');
+      return ttl;
+    }, 10_000);
+    expect(checkTtl).toBeLessThanOrEqual(stalledCheckIntervalMs(1_000));
+    // The lost job comes back: found stalled, then delivered again, to the survivor.
     expect(await stalled.promise).toBe(jobId);
     expect(await retried.promise).toBe(jobId);
-    // Within the bound the README gives, plus room for the survivor to start and pick the job
-    // up on a loaded two-core machine (3 s measured once under the full suite): far below what
-    // BullMQ's defaults would give (a 30 s stalled check), which is what this rules out.
-    const returnedAfter = performance.now() - diedAt;
-    console.log(
-      `lost job back in ${returnedAfter.toFixed(0)} ms (bound ${lostJobReturnBoundMs(1_000)} ms)`,
-    );
-    expect(returnedAfter).toBeLessThan(lostJobReturnBoundMs(1_000) + 3_000);
     await survivor.close();
     await queue.close();
   });

@@ -12,9 +12,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { closeRedis, connectRedis } from '@zeus/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fetchVia, socketPathOf } from './endpoints.ts';
-import { startLocalStack, type LocalStack, type LocalStackOptions } from './local-stack.ts';
-import { reservePort } from './ports.ts';
+import { fetchVia, socketPathOf } from '../../deploy/endpoints.ts';
+import {
+  startLocalStack,
+  type LocalStack,
+  type LocalStackOptions,
+} from '../../deploy/local-stack.ts';
+import { reservePort } from '../../deploy/ports.ts';
 
 let dir: string;
 beforeAll(async () => {

@@ -136,7 +136,7 @@ describe('the Dockerfiles', () => {
 
   it('leave the model files, videos and node_modules out of the build context', () => {
     const ignored = readFileSync(join(REPOSITORY_ROOT, '.dockerignore'), 'utf8').split('\n');
-    // models/: all but the workspace (tests/deploy/models-folder.test.ts).
+    // models/: all but the workspace (tests/deploy/models-folder.int.test.ts).
     for (const entry of ['**/node_modules', '.git', 'generated', 'models/*', '.zeus']) {
       expect(ignored).toContain(entry);
     }
