@@ -133,7 +133,7 @@ describe('JobQueue and JobConsumer (BullMQ)', () => {
     );
     expect(await stalled.promise).toBe(jobId);
     expect(await retried.promise).toBe(jobId);
-    // Within the bound the README gives, plus room for the survivor to start and pick the job
+    // Within the bound docs/operations/scaling.md gives, plus room for the survivor to start and pick the job
     // up on a loaded two-core machine (3 s measured once under the full suite): far below what
     // BullMQ's defaults would give (a 30 s stalled check), which is what this rules out.
     const returnedAfter = performance.now() - diedAt;

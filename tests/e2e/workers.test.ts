@@ -259,7 +259,7 @@ describe('three workers on one queue', () => {
     console.log(
       `The killed worker's job ran again on another worker after ${Math.round(returnMs)} ms.`,
     );
-    // Back within the lock plus one stalled-job check (README, "Scaling out"), with room for
+    // Back within the lock plus one stalled-job check (docs/operations/scaling.md), with room for
     // the two loaded cores.
     expect(resumedAt).toBeGreaterThan(0);
     expect(returnMs).toBeLessThan(lostJobReturnBoundMs(JOB_LOCK_MS) + 3_000);
