@@ -8,8 +8,8 @@
  *      query lists the three ONLINE with the device they use and the jobs each did; the videos
  *      play through Caddy with range requests (a redirect to a presigned bucket URL).
  *   2. A worker is killed mid-job (SIGKILL, and not restarted: its machine is gone). A
- *      subscriber sees the job RUNNING again on another worker, within the bound the README
- *      gives, and SUCCEEDED once; the `workers` query shows the killed one GONE.
+ *      subscriber sees the job RUNNING again on another worker, within the bound
+ *      docs/operations/scaling.md gives, and SUCCEEDED once; the `workers` query shows the killed one GONE.
  *
  * Completions are counted at the source: every job record Redis publishes (a pattern
  * subscription of the test's own), whoever is subscribed.

@@ -1,5 +1,5 @@
 /**
- * The workers: each one's machine, device, what it is doing and how many jobs it did; gone ones
+ * The workers: each one's machine, device (and why a preferred one was refused), what it is doing and how many jobs it did; gone ones
  * (stopped or lost) stay listed for an hour. Folded by default under a one-line summary.
  */
 import { useQuery } from '@apollo/client/react';
@@ -54,6 +54,23 @@ export function WorkersPanel() {
                     <td>{worker.host}</td>
                     <td>
                       <code>{worker.device}</code>
+                      {worker.models
+                        .filter((model) => model.provider !== worker.device)
+                        .map((model) => (
+                          <span key={model.component} className="muted">
+                            {' '}
+                            ({model.component} on <code>{model.provider}</code>)
+                          </span>
+                        ))}
+                      {worker.deviceNotices.length > 0 && (
+                        <ul className="device-notices" aria-label={`${worker.id} device notices`}>
+                          {worker.deviceNotices.map((notice) => (
+                            <li key={notice} className="warning">
+                              {notice}
+                            </li>
+                          ))}
+                        </ul>
+                      )}
                     </td>
                     <td>{description.doing}</td>
                     <td>{worker.jobsDone}</td>

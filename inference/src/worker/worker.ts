@@ -27,6 +27,7 @@ import {
   UploadStore,
   videoUrlFor,
   WorkerHeartbeats,
+  type WorkerHeartbeat,
   type JobDelivery,
   type Logger,
   type ModelStatus,
@@ -175,6 +176,8 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   let modelReady = false;
   /** The execution provider ONNX Runtime chose, once the model is loaded. */
   let provider: string | null = null;
+  /** Where each model runs and why a preferred choice was refused, once loaded. */
+  let placement: Pick<WorkerHeartbeat, 'models' | 'deviceNotices'> = {};
   let modelStatus: ModelStatus = {
     state: 'DOWNLOADING',
     message: 'Getting the model files.',
@@ -194,6 +197,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
           model: config.ZEUS_MODEL,
           device: config.ZEUS_DEVICE,
           provider,
+          ...placement,
           modelReady,
           modelStatus,
           jobId: current?.jobId ?? null,
@@ -243,6 +247,9 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
       details: {
         workerId,
         model: config.ZEUS_MODEL,
+        device: config.ZEUS_DEVICE,
+        provider,
+        ...placement,
         modelStatus,
         lastHeartbeatAt: lastBeatAt?.toISOString() ?? null,
         jobId: current?.jobId ?? null,
@@ -333,9 +340,16 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
           },
           onLoaded: (info) => {
             provider = info.provider;
-            logger.info(
+            placement = { models: info.models, deviceNotices: info.notices };
+            // The notices were logged as warnings while loading; the summary repeats them.
+            const log =
+              info.notices.length > 0 ? logger.warn.bind(logger) : logger.info.bind(logger);
+            log(
               {
+                device: config.ZEUS_DEVICE,
                 provider: info.provider,
+                models: info.models.map((model) => `${model.component}: ${model.provider}`),
+                notices: info.notices,
                 precision: info.precision,
                 textEncoder: info.textEncoder.placement,
                 reason: info.textEncoder.reason,

@@ -447,6 +447,17 @@ export type WorkerStatus =
    */
   | 'GONE';
 
+/** Where one of a worker's models runs. */
+export type WorkerModel = {
+  __typename?: 'WorkerModel';
+  /** `transformer`, `VAE decoder`, `VAE encoder` or `text encoder`. */
+  component: Scalars['String']['output'];
+  /** The execution provider ONNX Runtime runs it on: `cuda`, `webgpu` or `cpu`. */
+  provider: Scalars['String']['output'];
+  /** Its weights' precision: `fp16` or `fp32`. */
+  precision: Scalars['String']['output'];
+};
+
 /** A worker process: one device (a GPU, or the CPU), one job at a time. */
 export type Worker = {
   __typename?: 'Worker';
@@ -459,6 +470,15 @@ export type Worker = {
    * model is loaded; the `ZEUS_DEVICE` setting (`auto`, …) before.
    */
   device: Scalars['String']['output'];
+  /** Where each of its models runs (the text encoder may be on the CPU); empty until loaded. */
+  models: Array<WorkerModel>;
+  /**
+   * Why a preferred choice was not taken, in words, once the model is loaded: a provider that
+   * `ZEUS_DEVICE=auto` passed over with ONNX Runtime's reason (a CUDA provider that does not
+   * load), fp16 refused by the device, ONNX Runtime's fused attention replaced. Empty when the
+   * device runs everything as preferred.
+   */
+  deviceNotices: Array<Scalars['String']['output']>;
   /** The model it runs. */
   model: Scalars['String']['output'];
   status: WorkerStatus;
@@ -682,6 +702,7 @@ export type ResolversTypes = {
   SystemStatus: ResolverTypeWrapper<SystemStatus>;
   ModelState: ModelState;
   WorkerStatus: WorkerStatus;
+  WorkerModel: ResolverTypeWrapper<WorkerModel>;
   Worker: ResolverTypeWrapper<WorkerView>;
   ModelStatus: ResolverTypeWrapper<ModelStatus>;
   IntRange: ResolverTypeWrapper<IntRange>;
@@ -714,6 +735,7 @@ export type ResolversParentTypes = {
   JobEdge: Omit<JobEdge, 'node'> & { node: ResolversParentTypes['Job'] };
   PageInfo: PageInfo;
   SystemStatus: SystemStatus;
+  WorkerModel: WorkerModel;
   Worker: WorkerView;
   ModelStatus: ModelStatus;
   IntRange: IntRange;
@@ -936,6 +958,15 @@ export type SystemStatusResolvers<
   modelStatus?: Resolver<Maybe<ResolversTypes['ModelStatus']>, ParentType, ContextType>;
 };
 
+export type WorkerModelResolvers<
+  ContextType = any,
+  ParentType extends ResolversParentTypes['WorkerModel'] = ResolversParentTypes['WorkerModel'],
+> = {
+  component?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  provider?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  precision?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type WorkerResolvers<
   ContextType = any,
   ParentType extends ResolversParentTypes['Worker'] = ResolversParentTypes['Worker'],
@@ -943,6 +974,8 @@ export type WorkerResolvers<
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   host?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   device?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  models?: Resolver<Array<ResolversTypes['WorkerModel']>, ParentType, ContextType>;
+  deviceNotices?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   model?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['WorkerStatus'], ParentType, ContextType>;
   ready?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
@@ -1029,6 +1062,7 @@ export type Resolvers<ContextType = any> = {
   JobEdge?: JobEdgeResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   SystemStatus?: SystemStatusResolvers<ContextType>;
+  WorkerModel?: WorkerModelResolvers<ContextType>;
   Worker?: WorkerResolvers<ContextType>;
   ModelStatus?: ModelStatusResolvers<ContextType>;
   IntRange?: IntRangeResolvers<ContextType>;
