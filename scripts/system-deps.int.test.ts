@@ -90,7 +90,7 @@ describe('ensureSystemPrograms', () => {
     expect(machine.logged).toEqual([
       "Installing redis-server, ffmpeg, curl, chromium from Debian's packages (needed: " +
         'redis-server (job queue and state), ffmpeg (MP4 encoding), ffprobe (MP4 checks), ' +
-        "curl (the README's API examples), chromium (browser tests))...",
+        "curl (the documentation's API examples), chromium (browser tests))...",
     ]);
   });
 

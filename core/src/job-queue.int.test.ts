@@ -141,7 +141,7 @@ describe('JobQueue and JobConsumer (BullMQ)', () => {
       { lockDurationMs: 1_000, maxStalledCount: 1 },
     );
     // The stalled-job check runs every stalledCheckIntervalMs (1 s here), not every 30 s: each
-    // check holds its turn for that long. Together with the lock these make the README's bound
+    // check holds its turn for that long. Together with the lock these make the bound docs/operations/scaling.md gives
     // (lostJobReturnBoundMs, its arithmetic checked above); how long the return takes on this
     // machine is a benchmark's figure (npm run bench -- --only recovery), not this test's.
     const checkTtl = await eventually(async () => {

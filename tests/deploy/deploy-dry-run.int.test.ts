@@ -114,7 +114,7 @@ describe('deploy.ts --dry-run', () => {
       expect(output).toMatch(new RegExp(`^  ${option} +\\S`, 'm'));
     }
     expect(output).toContain('8080 in local mode, 80 with Docker');
-    expect(output).toContain('README.md');
+    expect(output).toContain('docs/configuration.md');
   });
 
   it('rejects bad command lines with the usage', async () => {

@@ -690,7 +690,7 @@ describe('webhooks', () => {
       (entry) => (JSON.parse(entry.body) as { job: { id: string } }).job.id === job.id,
     );
     for (const entry of ofJob) {
-      // What a receiver does (README): verify the signature over timestamp + "." + body.
+      // What a receiver does (docs/api/webhooks.md): verify the signature over timestamp + "." + body.
       expect(
         verifyWebhook({
           secret: SECRET,

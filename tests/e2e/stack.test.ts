@@ -412,14 +412,15 @@ describe('Zeus end to end through Caddy', () => {
 });
 
 /**
- * The README's API examples (the blocks marked `<!-- tested: api-example … -->`), run as a user
- * copies them: the real curl through a shell, and `node watch.mjs <job-id>` from a folder that
- * sees this repository's packages. Only the address and the `<…>` placeholders change.
+ * The documentation's API examples (the blocks marked `<!-- tested: api-example … -->` in
+ * README.md and docs/), run as a user copies them: the real curl through a shell, and
+ * `node watch.mjs <job-id>` from a folder that sees this repository's packages. Only the address
+ * and the `<…>` placeholders change.
  */
-describe("the README's API examples, as written", () => {
+describe("the documentation's API examples, as written", () => {
   const examples = readmeApiExamples();
   let exampleDir: string;
-  /** Filled as the examples run, in the README's order. */
+  /** Filled as the examples run, in the order a reader meets them. */
   const ids = { job: '', upload: '', imageJob: '' };
 
   beforeAll(async () => {
@@ -430,12 +431,12 @@ describe("the README's API examples, as written", () => {
 
   function example(name: string, language: string): string {
     const found = examples.get(name);
-    if (found === undefined) throw new Error(`README has no API example named "${name}"`);
+    if (found === undefined) throw new Error(`No page has an API example named "${name}"`);
     expect(found.language).toBe(language);
     return found.code;
   }
 
-  /** Runs one curl command from the README through a shell, in the examples' folder. */
+  /** Runs one curl command from the docs through a shell, in the examples' folder. */
   async function curl(command: string, placeholders: Record<string, string> = {}): Promise<string> {
     const { stdout } = await execFileAsync(
       'sh',
@@ -468,18 +469,21 @@ describe("the README's API examples, as written", () => {
   }
 
   it('marks every example the test runs', () => {
-    expect([...examples.keys()]).toEqual([
-      'submit',
-      'job',
-      'watch',
-      'download',
-      'previews',
-      'upload',
-      'submit-image',
-      'eta',
-      'cancel-retry',
-      'batch',
-    ]);
+    // The pages are read in path order, not the order a reader meets them: compare as sets.
+    expect([...examples.keys()].sort()).toEqual(
+      [
+        'submit',
+        'job',
+        'watch',
+        'download',
+        'previews',
+        'upload',
+        'submit-image',
+        'eta',
+        'cancel-retry',
+        'batch',
+      ].sort(),
+    );
   });
 
   it('submits a prompt, asks for its state, follows it with graphql-ws and downloads the MP4', async () => {
@@ -589,7 +593,7 @@ describe("the README's API examples, as written", () => {
   });
 
   it('uploads a first frame, submits with it, reads its time left, cancels it and retries it', async () => {
-    // fox.jpg, the picture the README uploads.
+    // fox.jpg, the picture the upload example (docs/api/image-to-video.md) uploads.
     await execFileAsync(
       'ffmpeg',
       ['-v', 'error', '-f', 'lavfi', '-i', 'color=c=orange:s=320x240', '-frames:v', '1', 'fox.jpg'],
@@ -597,7 +601,7 @@ describe("the README's API examples, as written", () => {
     );
     const upload = onlyCommand('upload');
     const uploaded = JSON.parse(await curl(upload.command)) as Record<string, unknown>;
-    // The README's sample answer (after the status it shows) has the same fields.
+    // The example's sample answer (after the status it shows) has the same fields.
     const sample = JSON.parse((upload.answer ?? '').replace(/^\d{3} /, '')) as unknown;
     expect(keyPaths(uploaded)).toEqual(keyPaths(sample));
     expect(uploaded).toMatchObject({ type: 'jpeg', width: 320, height: 240 });

@@ -282,7 +282,7 @@ describe('three workers on one queue', () => {
     });
     expect(victim).not.toBeNull();
     // The lock that brings the job back is ZEUS_JOB_LOCK_MS long (its TTL only runs down): the
-    // README's bound follows from it and the stalled-job check (core/src/job-queue tests). How
+    // bound in docs/operations/scaling.md follows from it and the stalled-job check (core/src/job-queue tests). How
     // long the job took to come back is a benchmark's figure (npm run bench -- --only jobs).
     const lockTtl = await (lockAtKill as Promise<number> | null);
     expect(lockTtl).toBeGreaterThan(0);

@@ -52,8 +52,8 @@ interface Variant {
   };
 }
 
-/** The overlay README.md ("Scaling out") shows, but for the path to deploy/kustomize. */
-const README_OVERLAY = `
+/** The overlay docs/operations/kubernetes.md shows, but for the path to deploy/kustomize. */
+const DOCUMENTED_OVERLAY = `
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 resources:
@@ -134,7 +134,7 @@ const VARIANTS: readonly Variant[] = [
     images: BASE_IMAGES,
   },
   {
-    // What the README tells an operator with one big GPU server to write.
+    // What docs/operations/kubernetes.md tells an operator with one big GPU server to write.
     name: 'an own overlay: 7 GPUs on one node, images from a registry',
     render: () =>
       renderOwnOverlay(`
@@ -168,8 +168,8 @@ images:
     },
   },
   {
-    name: "the README's overlay: 4 GPUs, a registry, a host with TLS, an NFS storage class",
-    render: () => renderOwnOverlay(README_OVERLAY),
+    name: 'the documented overlay: 4 GPUs, a registry, a host with TLS, an NFS storage class',
+    render: () => renderOwnOverlay(DOCUMENTED_OVERLAY),
     redis: 'in the cluster',
     workers: 4,
     volumeAccess: 'ReadWriteMany',
