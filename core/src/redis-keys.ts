@@ -59,11 +59,6 @@ export class RedisKeys {
     return `${this.prefix}:worker:${workerId}`;
   }
 
-  /** SCAN pattern matching every worker heartbeat key. */
-  get workerHeartbeatPattern(): string {
-    return `${this.prefix}:worker:*`;
-  }
-
   /**
    * Sorted set of every worker seen within the retention of gone workers, scored by the time of
    * its last heartbeat (ms): what the `workers` query lists, ONLINE or GONE.
