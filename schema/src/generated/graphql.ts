@@ -445,7 +445,10 @@ export type Worker = {
   ready: Scalars['Boolean']['output'];
   /** Where it is with its model (downloading, converting, loading, ready, failed). */
   modelStatus?: Maybe<ModelStatus>;
-  /** The id of the job it is generating; null when idle or `GONE`. */
+  /**
+   * The id of the job it is generating; null when idle or `GONE`, and, with API keys on, when the
+   * job is another key's.
+   */
   currentJobId?: Maybe<Scalars['ID']['output']>;
   /**
    * The job it is generating; null when idle or `GONE`, and, with API keys on, when the job is

@@ -1,0 +1,129 @@
+/**
+ * The API server's own protections, one real server in this process on a real Redis, with API
+ * keys on: what each tenant may see and do, and what unkeyed callers are refused. The whole
+ * stack (Caddy, three servers, a worker) under attack is tests/security/.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  closeRedis,
+  connectRedis,
+  createLogger,
+  loadConfig,
+  RedisKeys,
+  WorkerHeartbeats,
+  type Redis,
+} from '@zeus/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestRedis, type TestRedis } from '../../tests/helpers/redis.ts';
+import { startApiServer, type ApiServer } from './api-server.ts';
+import { serverEnvironment } from './config.ts';
+
+const ALICE = 'alice-key-0123456789abcdef';
+const BOB = 'bob-key-fedcba9876543210';
+const PREFIX = 'security';
+
+let redisServer: TestRedis;
+let redis: Redis;
+let dir: string;
+let server: ApiServer;
+let url = '';
+
+interface Answer {
+  readonly status: number;
+  readonly body: {
+    data?: Record<string, unknown> | null;
+    errors?: { message: string; extensions?: Record<string, unknown> }[];
+  };
+}
+
+async function post(
+  query: string,
+  variables: Record<string, unknown> = {},
+  key?: string,
+): Promise<Answer> {
+  const response = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...(key === undefined ? {} : { authorization: `Bearer ${key}` }),
+    },
+    body: JSON.stringify({ query, variables }),
+    signal: AbortSignal.timeout(15_000),
+  });
+  return { status: response.status, body: (await response.json()) as Answer['body'] };
+}
+
+const codeOf = (answer: Answer): unknown => answer.body.errors?.[0]?.extensions?.['code'];
+
+async function submit(key: string, prompt = 'a fox'): Promise<string> {
+  const answer = await post(
+    'mutation ($input: PromptInput!) { submitPrompt(input: $input) { id } }',
+    { input: { prompt } },
+    key,
+  );
+  expect(answer.body.errors).toBeUndefined();
+  return (answer.body.data?.['submitPrompt'] as { id: string }).id;
+}
+
+beforeAll(async () => {
+  redisServer = await startTestRedis();
+  redis = connectRedis(redisServer.url, { name: 'security-test', role: 'requests' });
+  dir = await mkdtemp(join(tmpdir(), 'zeus-security-'));
+  const config = loadConfig(serverEnvironment, {
+    REDIS_URL: redisServer.url,
+    ZEUS_REDIS_PREFIX: PREFIX,
+    ZEUS_MODEL: 'tiny-random',
+    ZEUS_MODELS_DIR: join(dir, 'models'),
+    ZEUS_GENERATED_DIR: join(dir, 'generated'),
+    ZEUS_API_HOST: '127.0.0.1',
+    ZEUS_API_PORT: '0',
+    ZEUS_API_KEYS: `alice:${ALICE},bob:${BOB}`,
+    ZEUS_RATE_LIMIT: '1000/60s',
+    ZEUS_DRAIN_DELAY_MS: '0',
+  });
+  server = await startApiServer(config, createLogger('api', 'silent'));
+  url = `http://127.0.0.1:${server.port}`;
+});
+
+afterAll(async () => {
+  await server.close();
+  await closeRedis(redis);
+  await redisServer.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('tenants with API keys', () => {
+  it("shows a worker's current job id only to the job's owner", async () => {
+    const aliceJob = await submit(ALICE, 'alice’s fox');
+    const heartbeats = new WorkerHeartbeats(redis, new RedisKeys(PREFIX));
+    const now = new Date().toISOString();
+    await heartbeats.beat(
+      {
+        workerId: 'gpu-1',
+        model: 'tiny-random',
+        device: 'cuda',
+        modelReady: true,
+        jobId: aliceJob,
+        pid: 1,
+        hostname: 'gpu',
+        startedAt: now,
+        beatAt: now,
+      },
+      60_000,
+    );
+    try {
+      const query = '{ workers { id currentJobId currentJob { id } } }';
+      expect((await post(query, {}, ALICE)).body.data).toEqual({
+        workers: [{ id: 'gpu-1', currentJobId: aliceJob, currentJob: { id: aliceJob } }],
+      });
+      expect((await post(query, {}, BOB)).body.data).toEqual({
+        workers: [{ id: 'gpu-1', currentJobId: null, currentJob: null }],
+      });
+      expect(codeOf(await post(query))).toBe('UNAUTHENTICATED');
+    } finally {
+      await heartbeats.remove('gpu-1');
+    }
+  });
+});
