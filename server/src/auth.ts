@@ -10,6 +10,7 @@
  * known digest in constant time.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { addressIdentity } from '@zeus/core';
 
 export interface ApiKey {
   readonly name: string;
@@ -163,7 +164,12 @@ export const KEY_REQUIRED_MESSAGE =
   'This Zeus needs an API key: send it as "Authorization: Bearer <key>" (or "X-Api-Key: <key>"), ' +
   'or as connectionParams.apiKey on the WebSocket.';
 
-/** The rate-limit identity of a caller: its key's name, else its address. */
+/**
+ * The identity limits count a caller by (rate limits, quotas, the queue's share): its key's
+ * name, else its address, IPv6 by its /64 (core's client-address.ts).
+ */
 export function rateLimitKey(caller: Caller): string {
-  return caller.keyName === null ? `ip:${caller.address}` : `key:${caller.keyName}`;
+  return caller.keyName === null
+    ? `ip:${addressIdentity(caller.address)}`
+    : `key:${caller.keyName}`;
 }
