@@ -27,8 +27,30 @@ const PREFIX = 'security';
 let redisServer: TestRedis;
 let redis: Redis;
 let dir: string;
-let server: ApiServer;
+const servers: ApiServer[] = [];
 let url = '';
+let prefixes = 0;
+
+/** One more API server on the test Redis, with keys on and its own key prefix unless given. */
+async function startServer(env: Record<string, string> = {}): Promise<string> {
+  prefixes += 1;
+  const config = loadConfig(serverEnvironment, {
+    REDIS_URL: redisServer.url,
+    ZEUS_REDIS_PREFIX: `${PREFIX}${prefixes}`,
+    ZEUS_MODEL: 'tiny-random',
+    ZEUS_MODELS_DIR: join(dir, 'models'),
+    ZEUS_GENERATED_DIR: join(dir, `generated-${prefixes}`),
+    ZEUS_API_HOST: '127.0.0.1',
+    ZEUS_API_PORT: '0',
+    ZEUS_API_KEYS: `alice:${ALICE},bob:${BOB}`,
+    ZEUS_RATE_LIMIT: '1000/60s',
+    ZEUS_DRAIN_DELAY_MS: '0',
+    ...env,
+  });
+  const server = await startApiServer(config, createLogger('api', 'silent'));
+  servers.push(server);
+  return `http://127.0.0.1:${server.port}`;
+}
 
 interface Answer {
   readonly status: number;
@@ -42,8 +64,9 @@ async function post(
   query: string,
   variables: Record<string, unknown> = {},
   key?: string,
+  at = url,
 ): Promise<Answer> {
-  const response = await fetch(`${url}/graphql`, {
+  const response = await fetch(`${at}/graphql`, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
@@ -57,12 +80,10 @@ async function post(
 
 const codeOf = (answer: Answer): unknown => answer.body.errors?.[0]?.extensions?.['code'];
 
-async function submit(key: string, prompt = 'a fox'): Promise<string> {
-  const answer = await post(
-    'mutation ($input: PromptInput!) { submitPrompt(input: $input) { id } }',
-    { input: { prompt } },
-    key,
-  );
+const SUBMIT = 'mutation ($input: PromptInput!) { submitPrompt(input: $input) { id } }';
+
+async function submit(key: string, prompt = 'a fox', at = url): Promise<string> {
+  const answer = await post(SUBMIT, { input: { prompt } }, key, at);
   expect(answer.body.errors).toBeUndefined();
   return (answer.body.data?.['submitPrompt'] as { id: string }).id;
 }
@@ -71,24 +92,11 @@ beforeAll(async () => {
   redisServer = await startTestRedis();
   redis = connectRedis(redisServer.url, { name: 'security-test', role: 'requests' });
   dir = await mkdtemp(join(tmpdir(), 'zeus-security-'));
-  const config = loadConfig(serverEnvironment, {
-    REDIS_URL: redisServer.url,
-    ZEUS_REDIS_PREFIX: PREFIX,
-    ZEUS_MODEL: 'tiny-random',
-    ZEUS_MODELS_DIR: join(dir, 'models'),
-    ZEUS_GENERATED_DIR: join(dir, 'generated'),
-    ZEUS_API_HOST: '127.0.0.1',
-    ZEUS_API_PORT: '0',
-    ZEUS_API_KEYS: `alice:${ALICE},bob:${BOB}`,
-    ZEUS_RATE_LIMIT: '1000/60s',
-    ZEUS_DRAIN_DELAY_MS: '0',
-  });
-  server = await startApiServer(config, createLogger('api', 'silent'));
-  url = `http://127.0.0.1:${server.port}`;
+  url = await startServer({ ZEUS_REDIS_PREFIX: PREFIX });
 });
 
 afterAll(async () => {
-  await server.close();
+  await Promise.all(servers.map((server) => server.close()));
   await closeRedis(redis);
   await redisServer.stop();
   await rm(dir, { recursive: true, force: true });
@@ -125,5 +133,19 @@ describe('tenants with API keys', () => {
     } finally {
       await heartbeats.remove('gpu-1');
     }
+  });
+});
+
+describe('submissions', () => {
+  it('charge the rate limit before the input is checked: refused ones are not free', async () => {
+    const limited = await startServer({ ZEUS_RATE_LIMIT: '3/60s' });
+    for (let i = 0; i < 3; i += 1) {
+      const invalid = await post(SUBMIT, { input: { prompt: ' ' } }, ALICE, limited);
+      expect(codeOf(invalid)).toBe('BAD_USER_INPUT');
+    }
+    const valid = await post(SUBMIT, { input: { prompt: 'a fox' } }, ALICE, limited);
+    expect(codeOf(valid)).toBe('RATE_LIMITED');
+    // Bob has his own count.
+    await submit(BOB, 'an owl', limited);
   });
 });

@@ -271,10 +271,11 @@ describe('with API keys, a rate limit and the production switches', () => {
     const wait = limited.body.errors?.[0]?.extensions?.['retryAfterSeconds'] as number;
     expect(wait).toBeGreaterThan(0);
     expect(wait).toBeLessThanOrEqual(60);
-    // Invalid input costs nothing and still says what is wrong; Bob has his own count.
+    // The limit is charged before the input is checked: invalid input is no way around it.
+    // Bob has his own count.
     expect(
       codeOf(await post(stack.graphqlUrl, SUBMIT, { input: { prompt: '' } }, bearer(ALICE))),
-    ).toBe('BAD_USER_INPUT');
+    ).toBe('RATE_LIMITED');
     expect((await submit(stack.graphqlUrl, BOB)).body.errors).toBeUndefined();
   });
 
