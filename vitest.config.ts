@@ -2,6 +2,12 @@ import { defineConfig } from 'vitest/config';
 import { MODEL_FOLDER_GLOBS } from './models/src/folders.ts';
 
 export default defineConfig({
+  resolve: {
+    // One graphql-js: its ES module build (vite's pick) and its CommonJS build (what Node gives
+    // Apollo, graphql-ws and graphql-tools) would be two copies whose types fail `instanceof`
+    // checks against each other, as they never are in production.
+    alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }],
+  },
   test: {
     include: ['**/*.test.ts', '**/*.test.tsx'],
     // Model folders hold gigabytes of weights: not walked for test files.

@@ -52,6 +52,7 @@ import {
 import type { ServerConfig } from './config.ts';
 import { formatApiError, formatWebSocketErrors, type ErrorFormatting } from './errors.ts';
 import { limitError, limitRules, REQUEST_LIMITS } from './limits.ts';
+import { costLimitError, costLimitPlugin, operationCost } from './operation-cost.ts';
 import { createApiMetrics, routeLabel } from './metrics.ts';
 import { isAllowedWebSocketOrigin } from './origins.ts';
 import { JobEstimates } from './job-estimates.ts';
@@ -271,6 +272,9 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
         const checked = operationDocuments.get(payload.query);
         if (!checked.ok) return checked.errors;
         const { document } = checked;
+        // Security (issue 15): the cost with the variables sent.
+        const cost = operationCost(schema, document, payload.operationName, payload.variables);
+        if (cost !== null && cost > REQUEST_LIMITS.maxCost) return [costLimitError(cost)];
         const operation = getOperationAST(document, payload.operationName);
         if (operation != null) metrics.countOperation(operation.operation, 'websocket');
         const contextValue: ApiContext = {
@@ -346,6 +350,9 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
         httpServer,
         stopGracePeriodMillis: config.ZEUS_SHUTDOWN_GRACE_MS,
       }),
+      // Security (issue 15): the cost limit with the variables sent, one budget per request
+      // (the caller object is made once per HTTP request; a batch's operations share it).
+      costLimitPlugin<ApiContext>(schema, (context) => context.caller),
       {
         requestDidStart: () =>
           Promise.resolve({

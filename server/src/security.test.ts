@@ -16,6 +16,7 @@ import {
   type Redis,
 } from '@zeus/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { webSocketClient } from '../../tests/helpers/graphql.ts';
 import { startTestRedis, type TestRedis } from '../../tests/helpers/redis.ts';
 import { startApiServer, type ApiServer } from './api-server.ts';
 import { serverEnvironment } from './config.ts';
@@ -147,5 +148,64 @@ describe('submissions', () => {
     expect(codeOf(valid)).toBe('RATE_LIMITED');
     // Bob has his own count.
     await submit(BOB, 'an owl', limited);
+  });
+});
+
+describe('query cost', () => {
+  const pages = (count: number): string =>
+    `query Pages($n: Int) { ${Array.from(
+      { length: count },
+      (_, i) => `j${i}: jobs(first: $n) { edges { node { id webhookDeliveries { ok } } } }`,
+    ).join(' ')} }`;
+
+  it('counts page sizes given as variables, over HTTP and WebSocket', async () => {
+    const refused = await post(pages(10), { n: 100 }, ALICE);
+    expect(refused.status).toBe(400);
+    expect(refused.body.errors?.[0]?.extensions).toMatchObject({
+      code: 'QUERY_TOO_COMPLEX',
+      rule: 'maxCost',
+      limit: 20_000,
+    });
+    expect(refused.body.data ?? null).toBeNull();
+    // The same query with small pages is fine.
+    expect((await post(pages(10), { n: 2 }, ALICE)).body.errors).toBeUndefined();
+
+    const socket = webSocketClient(url.replace('http', 'ws') + '/graphql', { apiKey: ALICE });
+    try {
+      const errors = await new Promise<unknown>((resolve) => {
+        socket.client.subscribe(
+          // graphql-ws runs queries too: the same limit applies there.
+          { query: pages(10), variables: { n: 100 } },
+          { next: () => undefined, error: resolve, complete: () => undefined },
+        );
+      });
+      expect(errors).toMatchObject([
+        { extensions: { code: 'QUERY_TOO_COMPLEX', rule: 'maxCost' } },
+      ]);
+    } finally {
+      await socket.client.dispose();
+    }
+  });
+
+  it('gives a batch of operations one budget between them', async () => {
+    const batch = async (count: number): Promise<Answer['body'][]> => {
+      const response = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${ALICE}` },
+        body: JSON.stringify(
+          Array.from({ length: count }, () => ({ query: pages(2), variables: { n: 100 } })),
+        ),
+      });
+      return (await response.json()) as Answer['body'][];
+    };
+    // One operation of two pages of 100 (about 13,700) is within the limit; ten of them in one
+    // request are not: all but one are refused, whichever order they ran in.
+    const one = await batch(1);
+    expect(one[0]?.errors).toBeUndefined();
+    const ten = await batch(10);
+    const refused = ten.filter((body) => body.errors?.[0]?.extensions?.['rule'] === 'maxCost');
+    const answered = ten.filter((body) => body.errors === undefined);
+    expect(answered.length + refused.length).toBe(10);
+    expect(answered.length).toBe(1);
   });
 });
