@@ -123,6 +123,16 @@ export class RedisKeys {
     return `${this.prefix}:upload:${uploadId}`;
   }
 
+  /**
+   * Bytes uploaded in the current window (uploads.ts's quota): one caller's (its rate-limit
+   * identity), or all callers' together (null).
+   */
+  uploadBytes(caller: string | null): string {
+    return caller === null
+      ? `${this.prefix}:upload-bytes:total`
+      : `${this.prefix}:upload-bytes:caller:${caller}`;
+  }
+
   /** The first-frame image of an image-to-video job (a copy of its upload's hash). */
   jobImage(jobId: string): string {
     return `${this.prefix}:job:${jobId}:image`;

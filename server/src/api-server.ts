@@ -44,6 +44,7 @@ import proxyAddr from 'proxy-addr';
 import { WebSocketServer } from 'ws';
 import {
   checkKey,
+  requireKey,
   keyFromConnectionParams,
   keyFromHeaders,
   rateLimitKey,
@@ -116,7 +117,13 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
   const relay = new JobUpdateRelay(subscriber, requests, keys, store);
   const heartbeats = new WorkerHeartbeats(requests, keys);
   const rules = modelRules(config.ZEUS_MODEL);
-  const uploads = new UploadStore(requests, keys, { ttlSeconds: config.ZEUS_UPLOAD_TTL_SECONDS });
+  const uploads = new UploadStore(requests, keys, {
+    ttlSeconds: config.ZEUS_UPLOAD_TTL_SECONDS,
+    quota: {
+      perCallerBytes: config.ZEUS_UPLOAD_QUOTA_BYTES,
+      totalBytes: config.ZEUS_UPLOAD_TOTAL_BYTES,
+    },
+  });
   const jobs = new JobService({
     firstFrames: new FirstFrames(uploads),
     promptTokens: new PromptTokens({
@@ -495,7 +502,8 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
         sendError(response, 405, 'BAD_REQUEST', `Upload an image with POST ${UPLOADS_PATH}.`);
         return;
       }
-      const check = checkKey(config.ZEUS_API_KEYS, keyFromHeaders(request.headers));
+      // Security (issue 15): with keys on, an upload needs one.
+      const check = requireKey(config.ZEUS_API_KEYS, keyFromHeaders(request.headers));
       if (!check.ok) {
         sendError(response, 401, 'UNAUTHENTICATED', check.message);
         return;
@@ -537,6 +545,7 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
             body,
             config.ZEUS_MAX_UPLOAD_BYTES,
             check.keyName,
+            rateLimitKey(caller),
           );
           logger.info(
             {

@@ -160,6 +160,15 @@ export function checkKey(ring: ApiKeyRing, presented: string | undefined): KeyCh
   return keyName === null ? { ok: false, message: INVALID_KEY_MESSAGE } : { ok: true, keyName };
 }
 
+/**
+ * `checkKey`, and with keys on a key is needed: for routes that store a tenant's data outside
+ * GraphQL (`POST /uploads`), where no resolver asks for one.
+ */
+export function requireKey(ring: ApiKeyRing, presented: string | undefined): KeyCheck {
+  if (ring.enabled && presented === undefined) return { ok: false, message: KEY_REQUIRED_MESSAGE };
+  return checkKey(ring, presented);
+}
+
 export const KEY_REQUIRED_MESSAGE =
   'This Zeus needs an API key: send it as "Authorization: Bearer <key>" (or "X-Api-Key: <key>"), ' +
   'or as connectionParams.apiKey on the WebSocket.';

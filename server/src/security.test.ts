@@ -6,6 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { crc32, deflateSync } from 'node:zlib';
 import {
   closeRedis,
   connectRedis,
@@ -207,5 +208,70 @@ describe('query cost', () => {
     const answered = ten.filter((body) => body.errors === undefined);
     expect(answered.length + refused.length).toBe(10);
     expect(answered.length).toBe(1);
+  });
+});
+
+describe('uploads', () => {
+  /** A grey RGB PNG, stored uncompressed: about 3 bytes a pixel. */
+  const png = (side: number): Promise<Buffer> => {
+    const chunk = (type: string, data: Buffer): Buffer => {
+      const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+      const framed = Buffer.alloc(body.length + 8);
+      framed.writeUInt32BE(data.length, 0);
+      body.copy(framed, 4);
+      framed.writeUInt32BE(crc32(body), body.length + 4);
+      return framed;
+    };
+    const header = Buffer.alloc(13);
+    header.writeUInt32BE(side, 0);
+    header.writeUInt32BE(side, 4);
+    header.set([8, 2, 0, 0, 0], 8); // 8 bits, RGB, deflate, no filter method, no interlace
+    const row = Buffer.concat([Buffer.of(0), Buffer.alloc(side * 3, 128)]);
+    const pixels = deflateSync(Buffer.concat(Array.from({ length: side }, () => row)), {
+      level: 0,
+    });
+    return Promise.resolve(
+      Buffer.concat([
+        Buffer.from('89504e470d0a1a0a', 'hex'),
+        chunk('IHDR', header),
+        chunk('IDAT', pixels),
+        chunk('IEND', Buffer.alloc(0)),
+      ]),
+    );
+  };
+
+  const upload = async (body: Buffer, key?: string, at = url) => {
+    const response = await fetch(`${at}/uploads`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'image/png',
+        ...(key === undefined ? {} : { authorization: `Bearer ${key}` }),
+      },
+      body: new Uint8Array(body),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+
+  it('need a key when keys are on, and store nothing without one', async () => {
+    const keyless = await upload(await png(16));
+    expect(keyless.status).toBe(401);
+    expect(keyless.body).toMatchObject({ errors: [{ extensions: { code: 'UNAUTHENTICATED' } }] });
+    expect(await redis.keys(`${PREFIX}:upload:*`)).toEqual([]);
+    expect((await upload(await png(16), ALICE)).status).toBe(201);
+  });
+
+  it('stop a key at its byte quota, and everyone at the total, whatever the rate limit', async () => {
+    const image = await png(64);
+    const quotaUrl = await startServer({
+      ZEUS_UPLOAD_QUOTA_BYTES: String(image.length * 3),
+      ZEUS_UPLOAD_TOTAL_BYTES: String(image.length * 5),
+    });
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i += 1) statuses.push((await upload(image, ALICE, quotaUrl)).status);
+    expect(statuses).toEqual([201, 201, 201, 429, 429]);
+    // Bob has his own quota, until both together reach the total.
+    const bob: number[] = [];
+    for (let i = 0; i < 3; i += 1) bob.push((await upload(image, BOB, quotaUrl)).status);
+    expect(bob).toEqual([201, 201, 503]);
   });
 });

@@ -579,6 +579,7 @@ describe.each(VARIANTS)('$name', (variant) => {
       expect(option('appendonly')).toBe('yes');
       expect(option('appendfsync')).toBe('everysec');
       expect(option('maxmemory-policy')).toBe('noeviction');
+      expect(option('maxmemory')).toBe('1gb');
       const [template] = redis.spec?.volumeClaimTemplates ?? [];
       expect(template?.spec?.accessModes).toEqual(['ReadWriteOnce']);
       expect(mountOf(server, template?.metadata?.name ?? '?')).toEqual({
