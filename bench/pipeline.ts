@@ -234,7 +234,8 @@ function t5Plan(sizes: {
 
 /** The real architecture with random weights, written once into `dir`. */
 async function randomRealModel(dir: string, layers: number, t5Layers: number): Promise<ModelFiles> {
-  const done = join(dir, '.complete');
+  // Sets written before the encoder's weights were included lack them: they are rewritten.
+  const done = join(dir, '.complete-with-encoder');
   const files: ModelFiles = {
     name: 'ltxv-2b-0.9.6-distilled',
     dir,
@@ -262,9 +263,9 @@ async function randomRealModel(dir: string, layers: number, t5Layers: number): P
   };
   log(`writing a random 2B set (${layers} transformer layers, ${t5Layers} T5 layers) to ${dir}…`);
   const started = performance.now();
-  // The VAE encoder is never run for text-to-video: left out to save space.
-  const plans = checkpointTensorPlan(sizes).filter((plan) => !plan.name.startsWith('vae.encoder.'));
-  await writeStreamedSafetensors(files.checkpoint, plans, {
+  // Every tensor, the VAE encoder's included: LtxPipeline.load converts it (image-to-video and
+  // the live-preview fit use it).
+  await writeStreamedSafetensors(files.checkpoint, checkpointTensorPlan(sizes), {
     config: JSON.stringify(tinyCheckpointConfig(sizes)),
   });
   const t5Sizes = {

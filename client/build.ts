@@ -24,7 +24,14 @@ const STAMP = join(DIST_DIR, '.zeus-build.json');
  * times larger) in client/dist for Caddy to serve to users.
  */
 export const BUILD_MODE = 'production';
-const SOURCES = ['index.html', 'playground.html', 'vite.config.ts', 'package.json', 'src'];
+const SOURCES = [
+  'index.html',
+  'playground.html',
+  'vite.config.ts',
+  'first-visit.ts',
+  'package.json',
+  'src',
+];
 
 async function newestModification(path: string): Promise<number> {
   const info = await stat(path);

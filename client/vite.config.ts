@@ -6,13 +6,15 @@
 import react from '@vitejs/plugin-react';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
+import { firstVisitBudget } from './first-visit.ts';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 const api = process.env['ZEUS_URL'] ?? 'http://localhost:8080';
 
 export default defineConfig({
   root,
-  plugins: [react()],
+  // Prints what a first visit to the app downloads, and fails the build over its budget.
+  plugins: [react(), firstVisitBudget('app')],
   build: {
     outDir: 'dist',
     emptyOutDir: true,

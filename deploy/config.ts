@@ -13,6 +13,7 @@ import {
   modelSettings,
   portVariable,
   queueSettings,
+  redisUrlVariable,
 } from '@zeus/core';
 import { serverEnvironment } from '@zeus/server';
 import { z } from 'zod';
@@ -31,10 +32,7 @@ export const localDeployEnvironment = z.object({
    */
   ZEUS_WORKERS: integerVariable({ min: 0, max: 64 }, 1),
   /** Use this Redis instead of starting one. */
-  REDIS_URL: z
-    .string()
-    .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
-    .optional(),
+  REDIS_URL: redisUrlVariable().optional(),
   /** Folder for Redis's data, Caddy's state and the logs. */
   ZEUS_DATA_DIR: z
     .string()
@@ -47,7 +45,7 @@ export const localDeployEnvironment = z.object({
     .min(1)
     .transform((path) => resolve(path))
     .default(join(REPOSITORY_ROOT, 'generated')),
-  /** The three API servers' ports, comma separated (default: free ports). */
+  /** The three API servers' TCP ports, comma separated (default: Unix sockets). */
   ZEUS_API_PORTS: z
     .string()
     .regex(/^\d+,\d+,\d+$/, 'must be three ports, comma separated')
@@ -55,7 +53,7 @@ export const localDeployEnvironment = z.object({
     .optional(),
   /** Whether Caddy serves the GraphQL playground at /graphql to browsers. */
   ZEUS_PLAYGROUND: booleanVariable(true),
-  /** Caddy's admin endpoint, host:port (default: a free port on 127.0.0.1). */
+  /** Caddy's admin endpoint, host:port or unix//path (default: a Unix socket in the data folder). */
   ZEUS_CADDY_ADMIN: z.string().min(1).optional(),
 });
 
@@ -77,7 +75,13 @@ export function loadLocalDeployConfig(
   };
   const config = check(() => loadConfig(localDeployEnvironment, env));
   // The variables the stack sets for its processes are its own to get right: leave them out.
-  const childEnv = { ...env, REDIS_URL: undefined, ZEUS_API_PORT: undefined };
+  const childEnv = {
+    ...env,
+    REDIS_URL: undefined,
+    ZEUS_API_PORT: undefined,
+    ZEUS_API_SOCKET: undefined,
+    ZEUS_WORKER_SOCKET: undefined,
+  };
   check(() => loadConfig(serverEnvironment, childEnv));
   check(() => loadConfig(workerEnvironment, childEnv));
   if (config === undefined || problems.length > 0) {

@@ -66,6 +66,7 @@ export async function deployLocally(
     const message = describeEvent(event);
     if (message !== null) console.log(message);
   });
+  for (const notice of stack.notices) console.log(notice);
   const port = new URL(stack.url).port;
   console.log(`Deployment complete. Zeus is at http://localhost:${port}`);
   console.log(`  GraphQL API: http://localhost:${port}/graphql (WebSocket on the same path)`);

@@ -6,12 +6,24 @@
  *   const stack = await startLocalStack({ dataDir, generatedDir, port: 0, workers: 1 });
  *   … stack.url …
  *   await stack.stop();
+ *
+ * Only Caddy's public port is TCP. Redis, the API servers, the workers' status servers and
+ * Caddy's admin API listen on Unix sockets in `<dataDir>/run/` (unless an operator fixed their
+ * ports), so no port is ever chosen, released and bound later by a program that may find it
+ * taken (the first start on a fresh machine once failed so: Redis had the port an API server
+ * was about to bind). For `port: 0`, Caddy's port is reserved until Caddy listens (ports.ts),
+ * and a port someone else took meanwhile is replaced by another.
  */
 import { existsSync, mkdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { claimSocketPath, MAX_SOCKET_PATH_BYTES, redisSocketUrl } from '@zeus/core';
+import { fetchVia, unixAddress } from './endpoints.ts';
 import { detectWorkerGpus, workerGpuEnv } from './local-gpus.ts';
-import { freePort, freePorts } from './ports.ts';
+import { reservePort, type PortReservation } from './ports.ts';
 import { REDIS_READY_LINE, redisPidFile, redisServerSpec } from './redis-server.ts';
 import { stopStaleProcess } from './stale-process.ts';
 import { Supervisor, type ProcessSpec, type SupervisorEvent } from './supervisor.ts';
@@ -25,6 +37,11 @@ export interface LocalStackOptions {
   readonly generatedDir: string;
   /** Caddy's port: where Zeus answers. 0 picks a free one. */
   readonly port: number;
+  /**
+   * How a free port is reserved for `port: 0` until Caddy listens on it (default: reservePort).
+   * Tests hand out ports that are taken, to see the stack move on to another.
+   */
+  readonly reservePort?: () => Promise<PortReservation>;
   /** Worker processes (0: none). */
   readonly workers: number;
   /**
@@ -35,11 +52,11 @@ export interface LocalStackOptions {
   readonly workerGpus?: readonly string[];
   /** API servers behind Caddy (default 3). */
   readonly apiServers?: number;
-  /** Their ports (default: free ports). */
+  /** Their TCP ports on 127.0.0.1 (default: Unix sockets). */
   readonly apiPorts?: readonly number[];
   /** An existing Redis to use instead of starting one. */
   readonly redisUrl?: string | undefined;
-  /** Caddy's admin endpoint (default: a free port on 127.0.0.1). */
+  /** Caddy's admin endpoint, host:port or unix//path (default: a Unix socket). */
   readonly caddyAdmin?: string | undefined;
   /** Settings for every Zeus process (ZEUS_MODEL, ZEUS_MAX_QUEUED, …), over this process's. */
   readonly env?: Readonly<Record<string, string | undefined>>;
@@ -60,13 +77,24 @@ export interface LocalStack {
   readonly graphqlUrl: string;
   /** The same endpoint for WebSocket clients (graphql-ws). */
   readonly webSocketUrl: string;
+  /** `unix:///…/redis.sock` for the stack's own Redis. */
   readonly redisUrl: string;
-  /** Caddy's admin API (for example `/reverse_proxy/upstreams`). */
-  readonly caddyAdminUrl: string;
-  /** The API servers' addresses (host:port), as Caddy knows them, by process name. */
+  /**
+   * Caddy's admin API (for example `/reverse_proxy/upstreams`), an address as below: reach it
+   * with `fetchVia` (endpoints.ts).
+   */
+  readonly caddyAdminAddress: string;
+  /**
+   * The API servers' addresses as Caddy knows them (its upstreams' `address`), by process name:
+   * `unix//…/api-1.sock`, or `127.0.0.1:<port>` for ports given. `fetchVia` reaches either.
+   */
   readonly apiAddresses: Readonly<Record<string, string>>;
-  /** The workers' status servers (host:port: `/healthz`, `/metrics`), by process name. */
+  /** The workers' status servers (`/healthz`, `/metrics`), by process name, in the same form. */
   readonly workerStatusAddresses: Readonly<Record<string, string>>;
+  /** The folder of the stack's Unix sockets. */
+  readonly socketDir: string;
+  /** What a person starting the stack should be told besides (a fallback taken). */
+  readonly notices: readonly string[];
   readonly logDir: string;
   /** Process names: `redis` (when started here), `api-1`…, `worker-1`…, `caddy`. */
   readonly processNames: readonly string[];
@@ -113,28 +141,44 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     if (gaveUp !== null) throw gaveUp;
   };
 
+  const sockets = await socketFolder(dataDir, apiCount, options.workers);
+  const stopAll = async (): Promise<void> => {
+    await supervisor.stop(stopOrder);
+    if (sockets.temporary) await rm(sockets.dir, { recursive: true, force: true });
+  };
+
   try {
-    const port = options.port === 0 ? await freePort('0.0.0.0') : options.port;
-    const apiPorts = options.apiPorts ?? (await freePorts(apiCount));
-    if (apiPorts.length !== apiCount) {
+    // A port given that another program holds: say so now rather than once all else runs.
+    if (options.port !== 0) await checkPortFree(options.port);
+    const socket = (name: string): string => join(sockets.dir, `${name}.sock`);
+    const apiPorts = options.apiPorts;
+    if (apiPorts !== undefined && apiPorts.length !== apiCount) {
       throw new Error(`${apiCount} API ports are needed, got ${apiPorts.length}.`);
     }
-    const caddyAdmin = options.caddyAdmin ?? `127.0.0.1:${await freePort()}`;
+    const apiAddresses = apiNames.map((name, index) =>
+      apiPorts === undefined ? unixAddress(socket(name)) : `127.0.0.1:${apiPorts[index]}`,
+    );
+    let caddyAdmin = options.caddyAdmin;
+    if (caddyAdmin === undefined) {
+      await claimSocketPath(socket('caddy-admin'));
+      caddyAdmin = unixAddress(socket('caddy-admin'));
+    }
 
     let redisUrl = options.redisUrl;
     if (redisUrl === undefined) {
       await stopStaleProcess(redisPidFile(join(dataDir, 'redis')), 'redis-server');
-      const redisPort = await freePort();
+      // redis-server replaces whatever file is at its socket's path: it must not be a live one.
+      await claimSocketPath(socket('redis'));
       await supervisor.start(
         redisServerSpec({
           name: 'redis',
-          port: redisPort,
+          socket: socket('redis'),
           dataDir: join(dataDir, 'redis'),
           cwd: root,
         }),
       );
       await supervisor.waitForOutput('redis', REDIS_READY_LINE, remaining(deadline));
-      redisUrl = `redis://127.0.0.1:${redisPort}`;
+      redisUrl = redisSocketUrl(socket('redis'));
     }
 
     const zeusEnv = {
@@ -146,7 +190,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const nodeProcess = (
       name: string,
       entry: string,
-      env: Record<string, string>,
+      env: Record<string, string | undefined>,
     ): ProcessSpec => ({
       name,
       command: process.execPath,
@@ -156,39 +200,52 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ipc: true,
     });
     for (const [index, name] of apiNames.entries()) {
+      const apiPort = apiPorts?.[index];
       await supervisor.start(
-        nodeProcess(name, 'server/src/main.ts', {
-          ZEUS_API_HOST: '127.0.0.1',
-          ZEUS_API_PORT: String(apiPorts[index]),
-        }),
+        nodeProcess(
+          name,
+          'server/src/main.ts',
+          apiPort === undefined
+            ? { ZEUS_API_SOCKET: socket(name) }
+            : {
+                ZEUS_API_SOCKET: undefined,
+                ZEUS_API_HOST: '127.0.0.1',
+                ZEUS_API_PORT: String(apiPort),
+              },
+        ),
       );
     }
     // ZEUS_WORKER_PORT set: workers' status ports from it on (for a Prometheus to scrape);
-    // otherwise free ports.
+    // otherwise Unix sockets.
     const workerPortBase = Number(
       options.env?.['ZEUS_WORKER_PORT'] ?? process.env['ZEUS_WORKER_PORT'] ?? 0,
     );
-    const workerStatusPorts =
-      Number.isInteger(workerPortBase) && workerPortBase > 0
-        ? workerNames.map((_, index) => workerPortBase + index)
-        : await freePorts(workerNames.length);
+    const workerPorts = Number.isInteger(workerPortBase) && workerPortBase > 0;
+    const workerStatusAddresses = workerNames.map((name, index) =>
+      workerPorts ? `127.0.0.1:${workerPortBase + index}` : unixAddress(socket(name)),
+    );
     const gpus = options.workerGpus ?? (workerNames.length > 0 ? detectWorkerGpus(zeusEnv) : []);
     for (const [index, name] of workerNames.entries()) {
       await supervisor.start(
         nodeProcess(name, 'inference/src/main.ts', {
           ZEUS_WORKER_ID: `local-${name}`,
-          ZEUS_WORKER_HOST: '127.0.0.1',
-          ZEUS_WORKER_PORT: String(workerStatusPorts[index]),
+          ...(workerPorts
+            ? {
+                ZEUS_WORKER_SOCKET: undefined,
+                ZEUS_WORKER_HOST: '127.0.0.1',
+                ZEUS_WORKER_PORT: String(workerPortBase + index),
+              }
+            : { ZEUS_WORKER_SOCKET: socket(name) }),
           ...workerGpuEnv(index, gpus),
         }),
       );
     }
     await Promise.all(
-      apiPorts.map((apiPort) =>
+      apiNames.map((name, index) =>
         waitUntil(
-          () => isHealthy(apiPort),
+          () => isHealthy(apiAddresses[index] ?? ''),
           deadline,
-          `the API server on port ${apiPort} to be healthy`,
+          `${name} to be healthy`,
           failIfGaveUp,
         ),
       ),
@@ -197,38 +254,43 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const clientBuild = join(root, 'client', 'dist');
     const caddyPidFile = join(caddyDir, 'caddy.pid');
     await stopStaleProcess(caddyPidFile, 'caddy');
-    await supervisor.start({
-      name: 'caddy',
-      command: 'caddy',
-      args: [
-        'run',
-        '--config',
-        join(root, 'Caddyfile'),
-        '--adapter',
-        'caddyfile',
-        '--pidfile',
-        caddyPidFile,
-      ],
-      env: {
-        ...process.env,
-        ZEUS_PORT: String(port),
-        ZEUS_API_UPSTREAMS: apiPorts.map((apiPort) => `127.0.0.1:${apiPort}`).join(' '),
-        ZEUS_GENERATED_DIR: generatedDir,
-        ZEUS_CLIENT_DIR: existsSync(join(clientBuild, 'index.html'))
-          ? clientBuild
-          : join(root, 'client', 'placeholder'),
-        ZEUS_CADDY_ADMIN: caddyAdmin,
-        // The Caddyfile turns the playground off for false/off/no/0 exactly: say it plainly.
-        ZEUS_PLAYGROUND: isOff(options.env?.['ZEUS_PLAYGROUND'] ?? process.env['ZEUS_PLAYGROUND'])
-          ? 'false'
-          : 'true',
-        // s3: /generated/… goes to the API servers (outputs in a bucket).
-        ZEUS_STORAGE: options.env?.['ZEUS_STORAGE'] ?? process.env['ZEUS_STORAGE'] ?? 'local',
-        // Caddy keeps its state under these: keep it with the stack's data.
-        XDG_DATA_HOME: caddyDir,
-        XDG_CONFIG_HOME: caddyDir,
-      },
-      cwd: root,
+    const caddyEnv = {
+      ...process.env,
+      ZEUS_API_UPSTREAMS: apiAddresses.join(' '),
+      ZEUS_GENERATED_DIR: generatedDir,
+      ZEUS_CLIENT_DIR: existsSync(join(clientBuild, 'index.html'))
+        ? clientBuild
+        : join(root, 'client', 'placeholder'),
+      ZEUS_CADDY_ADMIN: caddyAdmin,
+      // The Caddyfile turns the playground off for false/off/no/0 exactly: say it plainly.
+      ZEUS_PLAYGROUND: isOff(options.env?.['ZEUS_PLAYGROUND'] ?? process.env['ZEUS_PLAYGROUND'])
+        ? 'false'
+        : 'true',
+      // s3: /generated/… goes to the API servers (outputs in a bucket).
+      ZEUS_STORAGE: options.env?.['ZEUS_STORAGE'] ?? process.env['ZEUS_STORAGE'] ?? 'local',
+      // Caddy keeps its state under these: keep it with the stack's data.
+      XDG_DATA_HOME: caddyDir,
+      XDG_CONFIG_HOME: caddyDir,
+    };
+    const port = await startCaddy(supervisor, {
+      port: options.port,
+      reservePort: options.reservePort ?? reservePort,
+      deadline,
+      spec: (caddyPort) => ({
+        name: 'caddy',
+        command: 'caddy',
+        args: [
+          'run',
+          '--config',
+          join(root, 'Caddyfile'),
+          '--adapter',
+          'caddyfile',
+          '--pidfile',
+          caddyPidFile,
+        ],
+        env: { ...caddyEnv, ZEUS_PORT: String(caddyPort) },
+        cwd: root,
+      }),
     });
 
     const url = `http://127.0.0.1:${port}`;
@@ -256,13 +318,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       graphqlUrl,
       webSocketUrl: `ws://127.0.0.1:${port}/graphql`,
       redisUrl,
-      caddyAdminUrl: `http://${caddyAdmin}`,
+      caddyAdminAddress: caddyAdmin,
       apiAddresses: Object.fromEntries(
-        apiNames.map((name, index) => [name, `127.0.0.1:${apiPorts[index]}`]),
+        apiNames.map((name, index) => [name, apiAddresses[index] ?? '']),
       ),
       workerStatusAddresses: Object.fromEntries(
-        workerNames.map((name, index) => [name, `127.0.0.1:${workerStatusPorts[index]}`]),
+        workerNames.map((name, index) => [name, workerStatusAddresses[index] ?? '']),
       ),
+      socketDir: sockets.dir,
+      notices: sockets.notices,
       logDir,
       processNames: supervisor.names(),
       kill: (name, signal, killOptions) => {
@@ -270,10 +334,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       },
       restart: async (name) => {
         await supervisor.restart(name);
-        const apiPort = apiPorts[apiNames.indexOf(name)];
-        if (apiPort !== undefined) {
+        const apiAddress = apiAddresses[apiNames.indexOf(name)];
+        if (apiAddress !== undefined) {
           await waitUntil(
-            () => isHealthy(apiPort),
+            () => isHealthy(apiAddress),
             Date.now() + readyTimeoutMs,
             `${name} to be healthy again`,
             () => undefined,
@@ -283,12 +347,115 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       pid: (name) => supervisor.pid(name),
       onEvent: (listener) => supervisor.onEvent(listener),
       recentOutput: (name) => supervisor.recentOutput(name),
-      stop: () => supervisor.stop(stopOrder),
+      stop: stopAll,
     };
   } catch (error) {
     stopWatching();
-    await supervisor.stop(stopOrder);
+    await stopAll();
     throw error;
+  }
+}
+
+/**
+ * Where the stack's sockets go: `<dataDir>/run/`, private to its owner. A Unix socket's path
+ * has at most 107 bytes: when the data folder is too deep for that, a new private folder under
+ * the system's temporary folder, removed when the stack stops (and said in `notices`).
+ */
+async function socketFolder(
+  dataDir: string,
+  apiServers: number,
+  workers: number,
+): Promise<{ dir: string; temporary: boolean; notices: string[] }> {
+  // The longest name in it.
+  const longest = `${['caddy-admin', `api-${apiServers}`, `worker-${workers}`].reduce((a, b) =>
+    a.length >= b.length ? a : b,
+  )}.sock`;
+  const fits = (dir: string): boolean =>
+    Buffer.byteLength(join(dir, longest)) <= MAX_SOCKET_PATH_BYTES;
+  const dir = join(dataDir, 'run');
+  if (fits(dir)) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    return { dir, temporary: false, notices: [] };
+  }
+  // mkdtemp makes it readable and writable by its owner only.
+  const temporary = await mkdtemp(join(tmpdir(), 'zeus-'));
+  if (!fits(temporary)) {
+    await rm(temporary, { recursive: true, force: true });
+    throw new Error(
+      `No folder for the stack's Unix sockets: ${join(dir, longest)} and ` +
+        `${join(temporary, longest)} are longer than ${MAX_SOCKET_PATH_BYTES} bytes. Set ` +
+        `ZEUS_DATA_DIR or TMPDIR to a shorter path.`,
+    );
+  }
+  return {
+    dir: temporary,
+    temporary: true,
+    notices: [
+      `The stack's Unix sockets are in ${temporary}/: under ${dir}/ their paths would be ` +
+        `longer than the ${MAX_SOCKET_PATH_BYTES} bytes a socket's path may have.`,
+    ],
+  };
+}
+
+function portTaken(port: number): Error {
+  return new Error(
+    `Port ${port} is taken by another program: stop it, or set ZEUS_PORT to a free port.`,
+  );
+}
+
+/** Fails with portTaken when a program listens on `port` (on any address, as Caddy would). */
+async function checkPortFree(port: number): Promise<void> {
+  const probe = createServer();
+  try {
+    await new Promise<void>((resolveListen, reject) => {
+      probe.once('error', reject);
+      probe.listen(port, resolveListen);
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw portTaken(port);
+    throw error;
+  }
+  await new Promise((resolveClose) => probe.close(resolveClose));
+}
+
+/** Caddy's line once it listens with its configuration. */
+const CADDY_SERVING = /serving initial configuration/;
+/** Free ports tried for `port: 0` before giving up, when each turns out to be taken. */
+const PUBLIC_PORT_TRIES = 5;
+
+/**
+ * Starts Caddy and resolves with its port once it listens. A port given is used or the start
+ * fails, saying the port is taken; for port 0, a reserved free port, and another one should
+ * someone have taken it meanwhile (a program binding that number itself can).
+ */
+async function startCaddy(
+  supervisor: Supervisor,
+  options: {
+    readonly port: number;
+    readonly reservePort: () => Promise<PortReservation>;
+    readonly deadline: number;
+    readonly spec: (port: number) => ProcessSpec;
+  },
+): Promise<number> {
+  for (let attempt = 1; ; attempt += 1) {
+    const reservation = options.port === 0 ? await options.reservePort() : null;
+    const port = reservation?.port ?? options.port;
+    try {
+      await supervisor.start(options.spec(port));
+      await supervisor.waitForOutput('caddy', CADDY_SERVING, remaining(options.deadline));
+      return port;
+    } catch (error) {
+      const taken = new RegExp(`listen tcp \\S*:${port}: bind: address already in use`);
+      if (!taken.test((error as Error).message)) throw error;
+    } finally {
+      // Caddy listens now, or never will on this port.
+      reservation?.release();
+    }
+    await supervisor.remove('caddy');
+    if (options.port !== 0) throw portTaken(port);
+    if (attempt >= PUBLIC_PORT_TRIES) {
+      throw new Error(`Caddy found each of ${attempt} free ports taken by the time it bound it.`);
+    }
   }
 }
 
@@ -297,8 +464,9 @@ function isOff(value: string | undefined): boolean {
   return value !== undefined && /^\s*(false|off|no|0)\s*$/i.test(value);
 }
 
-async function isHealthy(apiPort: number): Promise<boolean> {
-  const response = await fetch(`http://127.0.0.1:${apiPort}/healthz`);
+async function isHealthy(address: string): Promise<boolean> {
+  const response = await fetchVia(address, '/healthz');
+  await response.body?.cancel();
   return response.ok;
 }
 

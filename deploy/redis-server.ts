@@ -1,6 +1,7 @@
 /**
- * How the local stack runs redis-server: durable (append-only file, fsync every second) and
- * never evicting keys, since it holds the queue and the job history.
+ * How the local stack runs redis-server: durable (append-only file, fsync every second), never
+ * evicting keys, since it holds the queue and the job history, and on a Unix socket only (no
+ * TCP port: `--port 0`), so it can take no one's port and no one can take its.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,7 +9,8 @@ import type { ProcessSpec } from './supervisor.ts';
 
 export interface RedisServerOptions {
   readonly name: string;
-  readonly port: number;
+  /** The Unix socket it listens on (REDIS_URL `unix://<socket>`); redis-server replaces a file there. */
+  readonly socket: string;
   /** Folder for the append-only file (created if missing). */
   readonly dataDir: string;
   readonly cwd: string;
@@ -19,12 +21,15 @@ export function redisPidFile(dataDir: string): string {
   return join(dataDir, 'redis-server.pid');
 }
 
-export function redisServerArgs(port: number, dataDir: string): string[] {
+export function redisServerArgs(socket: string, dataDir: string): string[] {
   return [
     '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
+    '0',
+    '--unixsocket',
+    socket,
+    // Only its owner's processes may connect.
+    '--unixsocketperm',
+    '700',
     '--dir',
     dataDir,
     '--appendonly',
@@ -48,11 +53,14 @@ export function redisServerSpec(options: RedisServerOptions): ProcessSpec {
   return {
     name: options.name,
     command: 'redis-server',
-    args: redisServerArgs(options.port, options.dataDir),
+    args: redisServerArgs(options.socket, options.dataDir),
     env: { PATH: process.env['PATH'] },
     cwd: options.cwd,
   };
 }
 
-/** redis-server's line once it accepts connections (it says so on standard output). */
-export const REDIS_READY_LINE = /Ready to accept connections/;
+/**
+ * redis-server's line once it accepts connections (it says so on standard output: "Ready to
+ * accept connections" on TCP, "…now ready to accept connections at <socket>" on a socket).
+ */
+export const REDIS_READY_LINE = /ready to accept connections/i;

@@ -215,6 +215,14 @@ export class Supervisor {
     await this.spawn(supervised);
   }
 
+  /** Stops a process for good and forgets it, so that its name can be started again afresh. */
+  async remove(name: string): Promise<void> {
+    const supervised = this.get(name);
+    await this.stopOne(supervised);
+    this.processes.delete(name);
+    await new Promise<void>((resolve) => supervised.log.end(resolve));
+  }
+
   /**
    * Stops every process. Groups stop one after another, the processes in a group together:
    * list the front door first and the datastore last.

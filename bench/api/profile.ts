@@ -19,6 +19,7 @@ import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { closeRedis, connectRedis } from '@zeus/core';
+import { fetchVia } from '../../deploy/endpoints.ts';
 import { REPOSITORY_ROOT } from '../../deploy/local-stack.ts';
 import {
   formatRedisSummary,
@@ -80,8 +81,9 @@ export async function profileRun(options: {
   try {
     await redis?.config('RESETSTAT');
     const cpuBefore = (await redis?.info('cpu')) ?? '';
-    const caddyProfile = fetch(
-      `${system.caddyAdminUrl}/debug/pprof/profile?seconds=${load.seconds}`,
+    const caddyProfile = fetchVia(
+      system.caddyAdmin,
+      `/debug/pprof/profile?seconds=${load.seconds}`,
     ).then(async (response) => {
       if (!response.ok) throw new Error(`Caddy's profile: HTTP ${response.status}`);
       return new Uint8Array(await response.arrayBuffer());

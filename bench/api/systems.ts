@@ -16,13 +16,13 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { connectRedis, closeRedis, RedisKeys } from '@zeus/core';
+import { connectRedis, closeRedis, RedisKeys, redisSocketUrl } from '@zeus/core';
 import { REPOSITORY_ROOT } from '../../deploy/local-stack.ts';
-import { freePort, freePorts } from '../../deploy/ports.ts';
+import { reservePort, type PortReservation } from '../../deploy/ports.ts';
 import { redisServerArgs } from '../../deploy/redis-server.ts';
 import { DEBIAN_PYTHON } from '../../scripts/system-deps.ts';
 import { PROFILER, startBenchStack } from '../lib/stack.ts';
-import { acceptsTcp, answersHttp, Spawned, waitUntil } from '../lib/spawned.ts';
+import { acceptsSocket, answersHttp, Spawned, waitUntil } from '../lib/spawned.ts';
 
 /** Submissions a system has stored: its queue, and its job records where it keeps them apart. */
 export interface StoredCount {
@@ -34,7 +34,7 @@ export interface SubmitSystem {
   readonly key: string;
   /** Through Caddy: where the load goes. */
   readonly url: string;
-  readonly caddyAdminUrl: string;
+  readonly caddyAdmin: string;
   readonly redisUrl: string | null;
   /** Straight to its first upstream (Zeus: to show what Caddy costs). */
   readonly firstUpstreamUrl: string;
@@ -61,12 +61,24 @@ export interface SystemOptions {
 const PEER_DIR = join(REPOSITORY_ROOT, 'bench', 'peer');
 const PEER_QUEUE = 'prompts';
 
+async function reservePorts(count: number): Promise<PortReservation[]> {
+  const reserved: PortReservation[] = [];
+  for (let index = 0; index < count; index += 1) reserved.push(await reservePort());
+  return reserved;
+}
+
+function releaseAll(reserved: readonly PortReservation[]): void {
+  for (const reservation of reserved) reservation.release();
+}
+
 /** Caddy with bench/peer/Caddyfile in front of `upstreams`. */
 async function startCaddy(
   dir: string,
   upstreams: readonly number[],
-): Promise<{ caddy: Spawned; url: string; adminUrl: string }> {
-  const [port, adminPort] = await freePorts(2);
+): Promise<{ caddy: Spawned; url: string; admin: string }> {
+  // Held until Caddy listens (deploy/ports.ts), so that no one else is given them meanwhile.
+  const reserved = await reservePorts(2);
+  const [port, adminPort] = reserved.map((reservation) => reservation.port);
   const caddy = new Spawned(
     'caddy',
     'caddy',
@@ -86,8 +98,12 @@ async function startCaddy(
     },
   );
   const url = `http://127.0.0.1:${port}/graphql`;
-  await waitUntil('Caddy to answer', () => answersHttp(url), [caddy]);
-  return { caddy, url, adminUrl: `http://127.0.0.1:${adminPort}` };
+  try {
+    await waitUntil('Caddy to answer', () => answersHttp(url), [caddy]);
+  } finally {
+    releaseAll(reserved);
+  }
+  return { caddy, url, admin: `127.0.0.1:${adminPort}` };
 }
 
 /** A system made of processes started here (the peer, the ceilings). */
@@ -95,7 +111,7 @@ function spawnedSystem(options: {
   readonly key: string;
   readonly dir: string;
   readonly processes: readonly Spawned[];
-  readonly front: { readonly caddy: Spawned; readonly url: string; readonly adminUrl: string };
+  readonly front: { readonly caddy: Spawned; readonly url: string; readonly admin: string };
   readonly upstreamPorts: readonly number[];
   readonly redisUrl: string | null;
   readonly profiledNodes: readonly string[];
@@ -106,7 +122,7 @@ function spawnedSystem(options: {
   return {
     key: options.key,
     url: options.front.url,
-    caddyAdminUrl: options.front.adminUrl,
+    caddyAdmin: options.front.admin,
     redisUrl: options.redisUrl,
     firstUpstreamUrl: `http://127.0.0.1:${options.upstreamPorts[0] ?? 0}/graphql`,
     pids: () => new Map(all.map((spawned) => [spawned.name, spawned.pid])),
@@ -132,20 +148,25 @@ async function startUpstreams(
   name: string,
   start: (port: number, logFile: string, name: string) => Spawned,
 ): Promise<{ processes: Spawned[]; ports: number[] }> {
-  const ports = await freePorts(count);
-  const processes = ports.map((port, index) =>
-    start(port, join(dir, 'logs', `${name}-${index + 1}.log`), `${name}-${index + 1}`),
-  );
-  await Promise.all(
-    ports.map((port, index) =>
-      waitUntil(
-        `${processes[index]?.name ?? name} to answer`,
-        () => answersHttp(`http://127.0.0.1:${port}/graphql`),
-        processes,
+  const reserved = await reservePorts(count);
+  const ports = reserved.map((reservation) => reservation.port);
+  try {
+    const processes = ports.map((port, index) =>
+      start(port, join(dir, 'logs', `${name}-${index + 1}.log`), `${name}-${index + 1}`),
+    );
+    await Promise.all(
+      ports.map((port, index) =>
+        waitUntil(
+          `${processes[index]?.name ?? name} to answer`,
+          () => answersHttp(`http://127.0.0.1:${port}/graphql`),
+          processes,
+        ),
       ),
-    ),
-  );
-  return { processes, ports };
+    );
+    return { processes, ports };
+  } finally {
+    releaseAll(reserved);
+  }
 }
 
 /** Three gunicorn/Flask apps behind Caddy, and their Redis. */
@@ -155,16 +176,17 @@ export async function startPeer(options: SystemOptions): Promise<SubmitSystem> {
   const started: Spawned[] = [];
   let redis: ReturnType<typeof connectRedis> | null = null;
   try {
-    const redisPort = await freePort();
+    // Zeus's settings (deploy/redis-server.ts), its Unix socket included.
+    const redisSocket = join(dir, 'redis', 'redis.sock');
     const redisServer = new Spawned(
       'redis',
       'redis-server',
-      redisServerArgs(redisPort, join(dir, 'redis')),
+      redisServerArgs(redisSocket, join(dir, 'redis')),
       { env: { PATH: process.env['PATH'] }, cwd: dir, logFile: join(dir, 'logs', 'redis.log') },
     );
     started.push(redisServer);
-    const redisUrl = `redis://127.0.0.1:${redisPort}`;
-    await waitUntil("the peer's Redis", () => acceptsTcp(redisPort), [redisServer]);
+    const redisUrl = redisSocketUrl(redisSocket);
+    await waitUntil("the peer's Redis", () => acceptsSocket(redisSocket), [redisServer]);
     redis = connectRedis(redisUrl, { name: 'bench-peer', role: 'requests' });
     const client = redis;
     const upstreams = await startUpstreams(dir, options.replicas, 'app', (port, logFile, name) => {
@@ -296,6 +318,8 @@ export async function startZeus(
     },
     profileDir: options.profileDir,
     profileWindow: 'signal',
+    // wrk loads the first server directly too (`zeus-direct`), and wrk speaks TCP only.
+    apiOverTcp: true,
   });
   const redis = connectRedis(bench.stack.redisUrl, { name: 'bench', role: 'requests' });
   const keys = new RedisKeys();
@@ -303,7 +327,7 @@ export async function startZeus(
   return {
     key,
     url: bench.stack.graphqlUrl,
-    caddyAdminUrl: bench.stack.caddyAdminUrl,
+    caddyAdmin: bench.stack.caddyAdminAddress,
     redisUrl: bench.stack.redisUrl,
     firstUpstreamUrl: `http://${bench.stack.apiAddresses[firstApi] ?? ''}/graphql`,
     pids: () => bench.pids(),

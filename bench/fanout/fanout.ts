@@ -12,6 +12,7 @@ import {
   type Benchmark,
   type BenchOptions,
 } from '../lib/benchmark.ts';
+import { fetchVia } from '../../deploy/endpoints.ts';
 import { BenchChild } from '../lib/child.ts';
 import { machineLoad, round } from '../lib/machine.ts';
 import { CpuMeter, rssBytes } from '../lib/proc.ts';
@@ -269,7 +270,7 @@ async function fanoutRun(
 
 /** Requests (WebSockets included) each API server has open, from Caddy's admin API. */
 async function upstreamRequests(bench: BenchStack): Promise<number[]> {
-  const response = await fetch(`${bench.stack.caddyAdminUrl}/reverse_proxy/upstreams`);
+  const response = await fetchVia(bench.stack.caddyAdminAddress, '/reverse_proxy/upstreams');
   const upstreams = (await response.json()) as { address: string; num_requests: number }[];
   return upstreams.map((upstream) => upstream.num_requests);
 }

@@ -110,10 +110,10 @@ export async function answersHttp(url: string): Promise<boolean> {
   return response.status !== 502;
 }
 
-/** Whether something accepts TCP connections on 127.0.0.1:`port`. */
-export async function acceptsTcp(port: number): Promise<boolean> {
+/** Whether something accepts connections on the Unix socket at `path`. */
+export async function acceptsSocket(path: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
+    const socket = connect(path);
     socket.once('connect', () => {
       socket.destroy();
       resolve(true);

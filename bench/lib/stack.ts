@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLocalStack, type LocalStack } from '../../deploy/local-stack.ts';
+import { reservePort, type PortReservation } from '../../deploy/ports.ts';
 
 /** Preloaded (`--import`) into Node processes whose CPU profile a benchmark records. */
 export const PROFILER = fileURLToPath(new URL('cpu-profiler.ts', import.meta.url));
@@ -32,11 +33,25 @@ export async function startBenchStack(options: {
    * SIGUSR2 (see cpu-profiler.ts).
    */
   readonly profileWindow?: 'life' | 'signal';
+  /**
+   * The API servers on TCP ports of 127.0.0.1 rather than the local stack's Unix sockets, for a
+   * load generator that loads one server directly (wrk speaks TCP only).
+   */
+  readonly apiOverTcp?: boolean;
 }): Promise<BenchStack> {
   const dir = await mkdtemp(join(tmpdir(), 'zeus-bench-'));
   let stack: LocalStack;
+  // Held until the servers listen (deploy/ports.ts).
+  const reserved: PortReservation[] = [];
   try {
+    if (options.apiOverTcp === true) {
+      for (let index = 0; index < options.apiServers; index += 1)
+        reserved.push(await reservePort());
+    }
     stack = await startLocalStack({
+      ...(reserved.length === 0
+        ? {}
+        : { apiPorts: reserved.map((reservation) => reservation.port) }),
       dataDir: join(dir, 'data'),
       generatedDir: join(dir, 'generated'),
       port: 0,
@@ -57,6 +72,8 @@ export async function startBenchStack(options: {
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
     throw error;
+  } finally {
+    for (const reservation of reserved) reservation.release();
   }
   const apiNames = stack.processNames.filter((name) => name.startsWith('api-'));
   return {

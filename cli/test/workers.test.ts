@@ -9,6 +9,8 @@ function worker(fields: Partial<WorkerInfo> & { id: string }): WorkerInfo {
   return {
     host: 'gpu-node-1',
     device: 'cuda',
+    models: [],
+    deviceNotices: [],
     model: 'ltxv-2b-0.9.6-distilled',
     status: 'ONLINE',
     ready: true,

@@ -5,13 +5,16 @@ import { createRoot } from 'react-dom/client';
 import { ApiKeyStore, browserKeyStorage } from './api/api-key.ts';
 import { createZeusClient, sameOriginUrls } from './api/client.ts';
 import { ConnectionContext } from './api/hooks.ts';
+import { prefetchFirstScreen } from './api/prefetch.ts';
 import { AnnouncerProvider } from './components/Announcer.tsx';
 import { ApiKeyContext } from './components/ApiKeyPrompt.tsx';
 import { App } from './components/App.tsx';
+import { routeOf } from './routing/routes.ts';
 import './styles.css';
 
 const apiKeys = new ApiKeyStore(browserKeyStorage());
 const zeus = createZeusClient({ ...sameOriginUrls(window.location), apiKeys });
+prefetchFirstScreen(zeus.apollo, routeOf(window.location.pathname));
 const root = document.getElementById('root');
 if (root === null) throw new Error('index.html has no #root element');
 

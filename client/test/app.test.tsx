@@ -72,6 +72,7 @@ const rulesData = {
     numFrames: { __typename: 'IntRange', ...RULES.numFrames },
     frameRate: { __typename: 'IntRange', ...RULES.frameRate },
     seed: { __typename: 'IntRange', ...RULES.seed },
+    sizePresets: RULES.sizePresets.map((preset) => ({ __typename: 'SizePreset', ...preset })),
   },
 };
 
@@ -93,15 +94,17 @@ const systemData = (modelReady: boolean) => ({
   },
 });
 
-// Eight finished jobs fill the first page; one more is on the second.
+// A page of finished jobs fills the first page (numbered TOP down to 2); one more is on the
+// second.
+const TOP = HISTORY_PAGE_SIZE + 1;
 const newest = Array.from({ length: HISTORY_PAGE_SIZE }, (_, i) =>
-  finished(`job-${9 - i}`, 9 - i, `prompt number ${9 - i}`),
+  finished(`job-${TOP - i}`, TOP - i, `prompt number ${TOP - i}`),
 );
 const oldest = finished('job-1', 1, 'the very first prompt');
 const rerun = job({
-  id: 'job-10',
+  id: `job-${TOP + 1}`,
   status: 'QUEUED',
-  createdAt: minute(10),
+  createdAt: minute(TOP + 1),
   settings: { ...newest[0]!.settings, seed: 555 },
 });
 
@@ -115,21 +118,21 @@ function mocks(modelReady = true): MockLink.MockedResponse[] {
     },
     {
       request: { query: JOBS_QUERY, variables: { first: HISTORY_PAGE_SIZE } },
-      result: { data: page(newest, true, 9) },
+      result: { data: page(newest, true, TOP) },
     },
     {
       request: {
         query: JOBS_QUERY,
         variables: { first: HISTORY_PAGE_SIZE, after: `cursor-${newest.at(-1)?.id}` },
       },
-      result: { data: page([oldest], false, 9) },
+      result: { data: page([oldest], false, TOP) },
     },
     {
       request: {
         query: SUBMIT_PROMPT_MUTATION,
         variables: {
           input: {
-            prompt: 'prompt number 9',
+            prompt: `prompt number ${TOP}`,
             negativePrompt: '',
             width: 256,
             height: 256,
@@ -168,25 +171,25 @@ describe('App', () => {
   it('pages through the history, newest first', async () => {
     const user = userEvent.setup();
     renderApp();
-    await screen.findByRole('article', { name: 'prompt number 9' });
+    await screen.findByRole('article', { name: `prompt number ${TOP}` });
     expect(videoTitles()).toEqual(newest.map((each) => each.settings.prompt));
-    expect(screen.getByText('Showing 8 of 9')).toBeTruthy();
+    expect(screen.getByText(`Showing ${HISTORY_PAGE_SIZE} of ${TOP}`)).toBeTruthy();
 
     await user.click(screen.getByRole('button', { name: 'Show older videos' }));
     await screen.findByRole('article', { name: 'the very first prompt' });
     expect(videoTitles().at(-1)).toBe('the very first prompt');
-    expect(screen.getByText('Showing 9 of 9')).toBeTruthy();
+    expect(screen.getByText(`Showing ${TOP} of ${TOP}`)).toBeTruthy();
     expect(screen.queryByRole('button', { name: 'Show older videos' })).toBeNull();
   });
 
   it('runs a prompt again with a new seed, and the new job appears first at once', async () => {
     const user = userEvent.setup();
     renderApp();
-    const card = await screen.findByRole('article', { name: 'prompt number 9' });
+    const card = await screen.findByRole('article', { name: `prompt number ${TOP}` });
     await user.click(within(card).getByRole('button', { name: /^Run again/ }));
-    await screen.findByRole('progressbar', { name: 'Progress of “prompt number 9”' });
-    expect(videoTitles().slice(0, 2)).toEqual(['prompt number 9', 'prompt number 9']);
-    expect(screen.getByText('Showing 9 of 10')).toBeTruthy();
+    await screen.findByRole('progressbar', { name: `Progress of “prompt number ${TOP}”` });
+    expect(videoTitles().slice(0, 2)).toEqual([`prompt number ${TOP}`, `prompt number ${TOP}`]);
+    expect(screen.getByText(`Showing ${TOP} of ${TOP + 1}`)).toBeTruthy();
   });
 
   it('puts a past job’s settings in the form to edit, with the seed left to chance', async () => {

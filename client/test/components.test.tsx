@@ -172,7 +172,8 @@ describe('JobCard', () => {
       </ApolloProvider>,
     );
 
-  it('plays a finished video on its own, muted and looping, with a download link', () => {
+  it('plays a finished video when asked, muted and looping, with a download link', async () => {
+    const user = userEvent.setup();
     renderCard(
       job({
         id: 'done',
@@ -181,9 +182,16 @@ describe('JobCard', () => {
         progress: 1,
         queuePosition: null,
         videoUrl: '/generated/done/out.mp4',
+        posterUrl: '/generated/done/poster.jpg',
       }),
     );
+    // Done before the page loaded: its poster, and no video until it is played.
+    expect(document.querySelector('video')).toBeNull();
+    expect(document.querySelector('img')?.getAttribute('src')).toBe('/generated/done/poster.jpg');
+    await user.click(screen.getByRole('button', { name: /^Play/ }));
     const video = document.querySelector('video');
+    expect(document.querySelectorAll('video')).toHaveLength(1);
+    expect(document.activeElement).toBe(video);
     expect(video?.getAttribute('src')).toBe('/generated/done/out.mp4');
     expect(video?.autoplay).toBe(true);
     expect(video?.muted).toBe(true);

@@ -21,7 +21,18 @@ export const RULES: ModelRules = {
   maxPromptChars: 1024,
   maxLatentTokens: 16_384,
   steps: 8,
+  // A model that uses a negative prompt: the form shows the field (see DISTILLED_RULES).
+  ignoredSettings: [],
+  sizePresets: [
+    { aspect: '16:9', width: 864, height: 480 },
+    { aspect: '3:2', width: 768, height: 512 },
+    { aspect: '1:1', width: 640, height: 640 },
+    { aspect: '9:16', width: 480, height: 864 },
+  ],
 };
+
+/** LTX-Video 0.9.6-distilled's: no guidance, so the negative prompt is ignored. */
+export const DISTILLED_RULES: ModelRules = { ...RULES, ignoredSettings: ['negativePrompt'] };
 
 export function job(overrides: Partial<Job> & Pick<Job, 'id'>): Job {
   return {
@@ -34,6 +45,7 @@ export function job(overrides: Partial<Job> & Pick<Job, 'id'>): Job {
     queuePosition: 1,
     videoUrl: null,
     previewUrl: null,
+    posterUrl: null,
     error: null,
     settings: {
       prompt: `prompt of ${overrides.id}`,

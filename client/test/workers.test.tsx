@@ -15,6 +15,8 @@ function worker(fields: Partial<WorkerInfo> & { id: string }): WorkerInfo {
   return {
     host: 'gpu-node-1',
     device: 'cuda',
+    models: [],
+    deviceNotices: [],
     model: 'ltxv-2b-0.9.6-distilled',
     status: 'ONLINE',
     ready: true,
@@ -96,6 +98,18 @@ describe('WorkersPanel', () => {
         workers: [
           worker({ id: 'zeus-worker-a', jobsDone: 12, lastSeenAt: new Date().toISOString() }),
           worker({ id: 'zeus-worker-b', status: 'GONE', ready: false, device: 'cpu' }),
+          worker({
+            id: 'zeus-worker-c',
+            device: 'webgpu',
+            lastSeenAt: new Date().toISOString(),
+            models: [
+              { component: 'transformer', provider: 'webgpu', precision: 'fp16' },
+              { component: 'text encoder', provider: 'cpu', precision: 'fp16' },
+            ],
+            deviceNotices: [
+              'device auto runs on webgpu: cuda was refused: libcudnn.so.9: cannot open shared object file',
+            ],
+          }),
         ],
       },
     });
@@ -104,12 +118,18 @@ describe('WorkersPanel', () => {
         <WorkersPanel />
       </ApolloProvider>,
     );
-    expect(await screen.findByText('1 worker online, 1 gone')).toBeTruthy();
+    expect(await screen.findByText('2 workers online, 1 gone')).toBeTruthy();
     const table = screen.getByRole('table', { name: 'Workers' });
     const rows = within(table).getAllByRole('row').slice(1);
     expect(rows.map((row) => row.textContent)).toEqual([
       expect.stringMatching(/^zeus-worker-agpu-node-1cudaidle12(just now|\d s ago)$/),
       expect.stringMatching(/^zeus-worker-bgpu-node-1cpugone \(last seen .*\)0/),
+      expect.stringMatching(/^zeus-worker-cgpu-node-1webgpu \(text encoder on cpu\)device auto/),
     ]);
+    // Why the GPU it preferred is idle, said where the operator looks.
+    const notices = within(table).getByRole('list', { name: 'zeus-worker-c device notices' });
+    expect(notices.textContent).toBe(
+      'device auto runs on webgpu: cuda was refused: libcudnn.so.9: cannot open shared object file',
+    );
   });
 });

@@ -70,9 +70,19 @@ describe('job state machine', () => {
     expect(denoising.progress).toBeCloseTo(0.5);
     const done = applyJobEvent(
       denoising,
-      { type: 'succeed', attempt: 1, videoUrl: '/generated/x/out.mp4' },
+      {
+        type: 'succeed',
+        attempt: 1,
+        videoUrl: '/generated/x/out.mp4',
+        posterUrl: '/generated/x/poster.jpg',
+      },
       t2,
     );
+    expect(done.posterUrl).toBe('/generated/x/poster.jpg');
+    // Without a poster (it could not be made), the record says so.
+    expect(
+      applyJobEvent(denoising, { type: 'succeed', attempt: 1, videoUrl: '/v' }, t2).posterUrl,
+    ).toBeNull();
     expect(done).toMatchObject({
       status: 'SUCCEEDED',
       stage: 'DONE',

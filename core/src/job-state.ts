@@ -35,7 +35,13 @@ export type JobEvent =
       /** The latest live preview's URL; absent keeps the one the job has. */
       readonly previewUrl?: string | null;
     }
-  | { readonly type: 'succeed'; readonly attempt: number; readonly videoUrl: string }
+  | {
+      readonly type: 'succeed';
+      readonly attempt: number;
+      readonly videoUrl: string;
+      /** The video's poster, when one could be made. */
+      readonly posterUrl?: string | null;
+    }
   /** `attempt` absent: the failure is not a worker's (for example the job was lost). */
   | {
       readonly type: 'fail';
@@ -160,6 +166,7 @@ export function applyJobEvent(job: Job, event: JobEvent, now: Date): Job {
         progress: 1,
         step: job.totalSteps,
         videoUrl: event.videoUrl,
+        posterUrl: event.posterUrl ?? null,
         etaSeconds: null,
         finishedAt: changed.updatedAt,
       };

@@ -313,6 +313,7 @@ describe('JobStore on Redis', () => {
     expect(await store.removeFinished(cancelled)).toBe(true);
     expect(await store.get(second.id)).toBeNull();
     expect(await redis.exists(keys.webhookDeliveries(second.id))).toBe(0);
+    expect(await redis.hexists(keys.promptIndex, second.id)).toBe(0);
     expect(await store.removeFinished(cancelled)).toBe(false);
 
     for (const owner of [null, 'alice']) {
@@ -328,5 +329,68 @@ describe('JobStore on Redis', () => {
     expect((await store.oldest(10, oldest[0]?.order ?? 0)).map((entry) => entry.job?.id)).toEqual([
       third.id,
     ]);
+  });
+
+  describe('prompt search', () => {
+    const ids = (page: { jobs: readonly { job: Job }[] }): string[] =>
+      page.jobs.map(({ job }) => job.id);
+
+    it('finds jobs whose prompt holds every word, in any case, newest first, a page at a time', async () => {
+      const { store } = freshStore(1_000);
+      const fox1 = await store.submit(aJob('A red Fox running through snow'));
+      await store.submit(aJob('A lighthouse in fog'));
+      const fox2 = await store.submit(aJob('The fox sleeps, snow falling'));
+      const fox3 = await store.submit(aJob('SNOWY field with a FOX'));
+      await store.submit(aJob('foxglove flowers in spring'));
+
+      const page1 = await store.list({ first: 2, search: '  fox   SNOW ' });
+      expect(ids(page1)).toEqual([fox3.id, fox2.id]);
+      expect(page1).toMatchObject({ hasNextPage: true, totalCount: 5 });
+      const page2 = await store.list({ first: 2, after: page1.endCursor, search: 'fox snow' });
+      expect(ids(page2)).toEqual([fox1.id]);
+      expect(page2.hasNextPage).toBe(false);
+      // Part of a word matches (typed halfway); Unicode is compared after NFKC and lower case.
+      expect(ids(await store.list({ first: 10, search: 'lightho' }))).toHaveLength(1);
+      const accented = await store.submit(aJob('Ｃafé ÉCLAIR at dawn'));
+      expect(ids(await store.list({ first: 10, search: 'café éclair' }))).toEqual([accented.id]);
+      expect(ids(await store.list({ first: 10, search: 'zebra' }))).toEqual([]);
+      // A blank search is no search.
+      expect(ids(await store.list({ first: 10, search: '   ' }))).toHaveLength(6);
+    });
+
+    it("searches only the caller's own jobs with keys on", async () => {
+      const { store } = freshStore();
+      const mine = await store.submit({ ...aJob('an owl at dusk'), owner: 'alice' });
+      await store.submit({ ...aJob('an owl at night'), owner: 'bob' });
+      const page = await store.list({ first: 10, owner: 'alice', search: 'owl' });
+      expect(ids(page)).toEqual([mine.id]);
+      expect(page).toMatchObject({ hasNextPage: false, totalCount: 1 });
+    });
+
+    it('looks at a bounded number of jobs a request, and goes on from its cursor', async () => {
+      const { store, keys } = freshStore(30_000);
+      // 12,501 jobs, the one matching at the very bottom: more than one request's budget.
+      const oldest = await store.submit(aJob('the needle in the haystack'));
+      for (let batch = 0; batch < 25; batch += 1) {
+        await store.submitMany(Array.from({ length: 500 }, () => aJob('hay')));
+      }
+      expect(await redis.zcard(keys.history)).toBe(12_501);
+      const first = await store.list({ first: 20, search: 'needle' });
+      // 10,000 jobs looked at, none matched: an empty page that says to go on.
+      expect(ids(first)).toEqual([]);
+      expect(first.hasNextPage).toBe(true);
+      expect(first.endCursor).not.toBeNull();
+      const second = await store.list({ first: 20, after: first.endCursor, search: 'needle' });
+      expect(ids(second)).toEqual([oldest.id]);
+      expect(second.hasNextPage).toBe(false);
+    });
+
+    it('indexes jobs from before the index the first time a search meets them', async () => {
+      const { store, keys } = freshStore();
+      const old = await store.submit(aJob('an old tram in Lisbon'));
+      await redis.del(keys.promptIndex);
+      expect(ids(await store.list({ first: 5, search: 'TRAM' }))).toEqual([old.id]);
+      expect(await redis.hget(keys.promptIndex, old.id)).toBe('an old tram in lisbon');
+    });
   });
 });

@@ -10,6 +10,14 @@
 import { InvalidInputError, NotFoundError, QueueFullError } from './errors.ts';
 import { isFinalStatus, type Job, type JobView } from './job.ts';
 import { applyJobEvent, type JobEvent } from './job-state.ts';
+import {
+  parseSearchChunk,
+  SEARCH_BUDGET,
+  SEARCH_CHUNK,
+  SEARCH_SCRIPT,
+  searchText,
+  searchWords,
+} from './job-search.ts';
 import { queueScoreOffset } from './priority.ts';
 import type { Redis } from './redis.ts';
 import type { RedisKeys } from './redis-keys.ts';
@@ -20,22 +28,27 @@ import { webhookEventFor, type WebhookDelivery, type WebhookDeliveryRequest } fr
  * check and the inserts are one step, so concurrent submissions on several servers cannot
  * overfill the queue. Each job gets the next submission order (its history score) and a queue
  * score from its priority (ARGV offset + order, see priority.ts); a job with an owner also goes
- * into its owner's history. A batch record (ARGV[5], unless empty) is stored with them.
- *   KEYS: queued, history, counter, batch, owner history, then each job's key
- *   ARGV: maxQueued, queue channel, count, has owner, batch JSON, then per job: id, JSON, offset
+ * into its owner's history, and its prompt into the search index (job-search.ts). A batch
+ * record (ARGV[5], unless empty) is stored with them.
+ *   KEYS: queued, history, counter, batch, owner history, prompt index, then each job's key
+ *   ARGV: maxQueued, queue channel, count, has owner, batch JSON, then per job: id, JSON,
+ *         offset, search text
  * Returns each job's queue position, or -1 when the queue is full.
  */
 const ADMIT_SCRIPT = `
 local queued, history, counter, batchKey, ownerHistory = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local promptIndex = KEYS[6]
 local maxQueued, queueChannel, count = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 local hasOwner, batchJson = ARGV[4] == '1', ARGV[5]
 if redis.call('ZCARD', queued) + count > maxQueued then return -1 end
 local ids = {}
 for i = 1, count do
-  local jobId, jobJson, offset = ARGV[3 + i * 3], ARGV[4 + i * 3], tonumber(ARGV[5 + i * 3])
+  local at = 2 + i * 4
+  local jobId, jobJson, offset, text = ARGV[at], ARGV[at + 1], tonumber(ARGV[at + 2]), ARGV[at + 3]
   local order = redis.call('INCR', counter)
-  redis.call('SET', KEYS[5 + i], jobJson)
+  redis.call('SET', KEYS[6 + i], jobJson)
   redis.call('ZADD', history, order, jobId)
+  redis.call('HSET', promptIndex, jobId, text)
   if hasOwner then redis.call('ZADD', ownerHistory, order, jobId) end
   redis.call('ZADD', queued, offset + order, jobId)
   ids[i] = jobId
@@ -81,7 +94,8 @@ return 1
  * Removes a finished job's records (retention): only if the record is still exactly what the
  * sweeper read, so a job cannot be removed on a stale reading. The job's copy of its first-frame
  * image goes with it: a FAILED or CANCELLED job keeps its copy until then, for `retryJob`.
- *   KEYS: job, history, owner history (or history again), webhook deliveries, first-frame image
+ *   KEYS: job, history, owner history (or history again), webhook deliveries, first-frame image,
+ *         prompt index
  *   ARGV: expected record, job id
  */
 const REMOVE_SCRIPT = `
@@ -89,6 +103,7 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1], KEYS[4], KEYS[5])
 redis.call('ZREM', KEYS[2], ARGV[2])
 redis.call('ZREM', KEYS[3], ARGV[2])
+redis.call('HDEL', KEYS[6], ARGV[2])
 return 1
 `;
 
@@ -163,19 +178,25 @@ export class JobStore {
     }
     const result = await this.redis.eval(
       ADMIT_SCRIPT,
-      5 + jobs.length,
+      6 + jobs.length,
       this.keys.queued,
       this.keys.history,
       this.keys.submissionCounter,
       this.keys.batch(batch?.id ?? 'none'),
       owner === null ? this.keys.history : this.keys.ownerHistory(owner),
+      this.keys.promptIndex,
       ...jobs.map((job) => this.keys.job(job.id)),
       this.options.maxQueued,
       this.keys.queueChangedChannel,
       jobs.length,
       owner === null ? '0' : '1',
       batch === undefined ? '' : JSON.stringify(batch),
-      ...jobs.flatMap((job) => [job.id, JSON.stringify(job), queueScoreOffset(job.priority ?? 0)]),
+      ...jobs.flatMap((job) => [
+        job.id,
+        JSON.stringify(job),
+        queueScoreOffset(job.priority ?? 0),
+        searchText(job.settings.prompt),
+      ]),
     );
     if (!Array.isArray(result)) throw new QueueFullError(this.options.maxQueued);
     return jobs.map((job, index) => ({ ...job, queuePosition: Number(result[index]) }));
@@ -200,15 +221,20 @@ export class JobStore {
 
   /**
    * History, newest first. `after` is the `endCursor` of the previous page. With `owner`, only
-   * the jobs that API key submitted.
+   * the jobs that API key submitted. With `search`, only the jobs whose prompt contains each of
+   * its words (job-search.ts): a page may then hold fewer jobs than `first`, even none, with
+   * `hasNextPage` when older jobs are still to be searched from its `endCursor`.
    */
   async list(page: {
     readonly first: number;
     readonly after?: string | null;
     readonly owner?: string | null;
+    readonly search?: string | null;
   }): Promise<JobPage> {
     const below = page.after == null ? '+inf' : `(${decodeCursor(page.after)}`;
     const history = page.owner == null ? this.keys.history : this.keys.ownerHistory(page.owner);
+    const words = searchWords(page.search ?? '');
+    if (words.length > 0) return this.search(history, below, page.first, words);
     const [entries, totalCount] = await this.execute(
       this.redis
         .multi()
@@ -289,16 +315,99 @@ export class JobStore {
     const owner = job.owner ?? null;
     const removed = await this.redis.eval(
       REMOVE_SCRIPT,
-      5,
+      6,
       this.keys.job(job.id),
       this.keys.history,
       owner === null ? this.keys.history : this.keys.ownerHistory(owner),
       this.keys.webhookDeliveries(job.id),
       this.keys.jobImage(job.id),
+      this.keys.promptIndex,
       record,
       job.id,
     );
     return Number(removed) === 1;
+  }
+
+  /** One page of a prompt search: see `list` and job-search.ts. */
+  private async search(
+    history: string,
+    below: string,
+    first: number,
+    words: readonly string[],
+  ): Promise<JobPage> {
+    const matches: { id: string; order: string }[] = [];
+    let bound = below;
+    let looked = 0;
+    let reachedEnd = false;
+    while (matches.length <= first && looked < SEARCH_BUDGET) {
+      const asked = Math.min(SEARCH_CHUNK, SEARCH_BUDGET - looked);
+      const chunk = parseSearchChunk(
+        await this.redis.eval(
+          SEARCH_SCRIPT,
+          2,
+          history,
+          this.keys.promptIndex,
+          bound,
+          first + 1 - matches.length,
+          asked,
+          ...words,
+        ),
+        asked,
+      );
+      if (chunk.missing.length > 0) {
+        // Jobs from before the index: index them, then walk the same part again.
+        await this.indexPrompts(chunk.missing);
+        continue;
+      }
+      matches.push(...chunk.matches);
+      looked += chunk.looked;
+      if (chunk.reachedEnd || chunk.lastOrder === null) {
+        reachedEnd = true;
+        break;
+      }
+      bound = `(${chunk.lastOrder}`;
+    }
+    const [jobs, totalCount] = await Promise.all([
+      this.getMany(matches.slice(0, first).map((match) => match.id)),
+      this.redis.zcard(history),
+    ]);
+    const edges = matches.slice(0, first).flatMap(({ id, order }) => {
+      const job = jobs.get(id);
+      return job === undefined ? [] : [{ cursor: encodeCursor(order), job }];
+    });
+    if (matches.length > first) {
+      return {
+        jobs: edges,
+        hasNextPage: true,
+        endCursor: edges.at(-1)?.cursor ?? null,
+        totalCount,
+      };
+    }
+    // Fewer matches than a page: the search goes on below the last job looked at, if any.
+    const lastLooked = /^\(([0-9]+)$/.exec(bound)?.[1];
+    return {
+      jobs: edges,
+      hasNextPage: !reachedEnd,
+      endCursor: reachedEnd
+        ? (edges.at(-1)?.cursor ?? null)
+        : lastLooked === undefined
+          ? (edges.at(-1)?.cursor ?? null)
+          : encodeCursor(lastLooked),
+      totalCount,
+    };
+  }
+
+  /** Writes the search text of jobs the prompt index lacks (submitted before it existed). */
+  private async indexPrompts(jobIds: readonly string[]): Promise<void> {
+    const records = await this.redis.mget(jobIds.map((id) => this.keys.job(id)));
+    const fields: string[] = [];
+    records.forEach((record, index) => {
+      const id = jobIds[index];
+      // A job removed in between has no record: an empty text matches nothing.
+      const text = record === null ? '' : searchText(parseJob(record).settings.prompt);
+      if (id !== undefined) fields.push(id, text);
+    });
+    if (fields.length > 0) await this.redis.hset(this.keys.promptIndex, ...fields);
   }
 
   /**

@@ -85,6 +85,11 @@ export interface Job {
    * progress; null or absent before the first one and when previews are off.
    */
   readonly previewUrl?: string | null;
+  /**
+   * A still of the finished video (its first frame, a small JPEG next to it), what lists show
+   * until the video is played; null or absent when there is none (older jobs, a failed still).
+   */
+  readonly posterUrl?: string | null;
   readonly error: JobError | null;
   readonly settings: GenerationSettings;
   readonly model: ModelName;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../deploy/ports.ts';
+import { reservePort } from '../../deploy/ports.ts';
 import { startTestS3, type TestS3 } from '../../tests/helpers/s3-server.ts';
 import { loadConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
@@ -359,13 +359,15 @@ describe('output store failures', () => {
     // The staged file stays for the job's failure handling to remove.
     expect(await readdir(noBucket.stagingDirectory(jobId))).toEqual(['video']);
 
-    const closedPort = await freePort();
-    const away = `http://127.0.0.1:${closedPort}`;
+    // A port nothing listens on, held so that nothing starts to meanwhile.
+    const closedPort = await reservePort();
+    const away = `http://127.0.0.1:${closedPort.port}`;
     const unreachable = new S3OutputStore({ ...base, bucket: s3.bucket, endpoint: away });
     await expect(unreachable.check()).rejects.toMatchObject({
       code: 'STORAGE_FAILED',
       message: `Could not use the bucket: the object store at ${away} cannot be reached (ECONNREFUSED).`,
     });
+    closedPort.release();
     await Promise.all([noBucket.close(), unreachable.close()]);
   });
 

@@ -29,6 +29,14 @@ export class RedisKeys {
     return `${this.prefix}:jobs:running`;
   }
 
+  /**
+   * Hash of every job's prompt as it is searched (job id → normalised text; job-search.ts),
+   * written and removed with the job.
+   */
+  get promptIndex(): string {
+    return `${this.prefix}:jobs:prompts`;
+  }
+
   /** Sorted set of one API key's jobs, scored like the history: what that key may list. */
   ownerHistory(owner: string): string {
     return `${this.prefix}:jobs:history:owner:${owner}`;

@@ -4,8 +4,10 @@
  */
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { socketPathProblem } from './listen.ts';
 import { LOG_LEVELS } from './logger.ts';
 import { DEFAULT_MODEL, MODEL_NAMES } from './model-rules.ts';
+import { isRedisUrl, REDIS_URL_FORMS } from './redis.ts';
 import { parseRetention } from './retention.ts';
 
 /** A whole number from an environment variable, within bounds. */
@@ -57,12 +59,25 @@ export function portVariable(fallback: number) {
   return integerVariable({ min: 0, max: 65_535 }, fallback);
 }
 
+/** A Redis URL: `redis://…`, `rediss://…` (TLS) or `unix:///path/to/redis.sock` (redis.ts). */
+export function redisUrlVariable() {
+  return z.string().refine(isRedisUrl, { error: `must be ${REDIS_URL_FORMS}` });
+}
+
+/** A Unix socket's path: absolute, and short enough for the system (listen.ts). */
+export function socketPathVariable() {
+  return z
+    .string()
+    .superRefine((path, context) => {
+      const problem = socketPathProblem(path);
+      if (problem !== null) context.addIssue({ code: 'custom', message: problem });
+    })
+    .optional();
+}
+
 export const redisSettings = {
   /** The Redis holding the queue, job state and pub/sub. */
-  REDIS_URL: z
-    .string()
-    .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
-    .default('redis://127.0.0.1:6379'),
+  REDIS_URL: redisUrlVariable().default('redis://127.0.0.1:6379'),
   /** Prefix of every Redis key, so several installations can share one Redis. */
   ZEUS_REDIS_PREFIX: z
     .string()

@@ -57,7 +57,27 @@ function heartbeat(workerId: string, fields: Partial<WorkerHeartbeat> = {}): Wor
 describe('workerView', () => {
   it('shows the provider once the model is loaded, the configured device before', () => {
     const loading = workerView(heartbeat('w'), true, 0);
-    expect(loading).toMatchObject({ device: 'auto', status: 'ONLINE', modelReady: false });
+    expect(loading).toMatchObject({
+      device: 'auto',
+      models: [],
+      deviceNotices: [],
+      status: 'ONLINE',
+      modelReady: false,
+    });
+    const fellBack = workerView(
+      heartbeat('w', {
+        provider: 'cpu',
+        models: [{ component: 'transformer', provider: 'cpu', precision: 'fp32' }],
+        deviceNotices: ['device auto runs on cpu: cuda was refused: libcudnn.so.9: not found'],
+      }),
+      true,
+      0,
+    );
+    expect(fellBack).toMatchObject({
+      device: 'cpu',
+      models: [{ component: 'transformer', provider: 'cpu', precision: 'fp32' }],
+      deviceNotices: ['device auto runs on cpu: cuda was refused: libcudnn.so.9: not found'],
+    });
     const ready = workerView(
       heartbeat('w', { provider: 'cuda', modelReady: true, jobId: 'job-1' }),
       true,

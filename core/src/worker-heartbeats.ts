@@ -21,6 +21,14 @@ export interface WorkerHeartbeat {
    * turned out to be. Null (or absent) until the model is loaded.
    */
   readonly provider?: string | null;
+  /** Where each of its models runs once loaded (the text encoder may be on the CPU). */
+  readonly models?: readonly WorkerModelPlacement[];
+  /**
+   * Why a preferred choice was not taken, in words, once loaded: a provider `auto` passed over
+   * with the loader's reason (a CUDA provider that does not load), fp16 refused by the device,
+   * the attention kernel replaced.
+   */
+  readonly deviceNotices?: readonly string[];
   /** True once the model is loaded and the worker takes jobs. */
   readonly modelReady: boolean;
   /** Where the worker is with its model: downloading, converting, loading, ready, failed. */
@@ -34,6 +42,16 @@ export interface WorkerHeartbeat {
   readonly beatAt: string;
 }
 
+/** Where one of a worker's models runs. */
+export interface WorkerModelPlacement {
+  /** `transformer`, `VAE decoder`, `VAE encoder`, `text encoder`. */
+  readonly component: string;
+  /** `cuda`, `webgpu` or `cpu`. */
+  readonly provider: string;
+  /** `fp16` or `fp32`. */
+  readonly precision: string;
+}
+
 export const WORKER_STATUSES = ['ONLINE', 'GONE'] as const;
 export type WorkerStatus = (typeof WORKER_STATUSES)[number];
 
@@ -44,6 +62,10 @@ export interface WorkerView {
   readonly pid: number;
   /** The provider it runs the model on once loaded, the configured device until then. */
   readonly device: string;
+  /** Where each model runs; empty until the model is loaded. */
+  readonly models: readonly WorkerModelPlacement[];
+  /** Why a preferred device, precision or kernel was not taken; empty when none was refused. */
+  readonly deviceNotices: readonly string[];
   readonly model: ModelName;
   readonly modelReady: boolean;
   readonly modelStatus: ModelStatus | null;
@@ -71,6 +93,8 @@ export function workerView(
     host: heartbeat.hostname,
     pid: heartbeat.pid,
     device: heartbeat.provider ?? heartbeat.device,
+    models: heartbeat.models ?? [],
+    deviceNotices: heartbeat.deviceNotices ?? [],
     model: heartbeat.model,
     modelReady: online && heartbeat.modelReady,
     modelStatus: heartbeat.modelStatus ?? null,

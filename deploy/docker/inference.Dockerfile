@@ -8,7 +8,7 @@
 # checks that every library it needs is there, and names the missing ones when not.
 
 ARG NODE_IMAGE=node:24.19.0-trixie-slim
-ARG CUDA_IMAGE=nvidia/cuda:13.0.2-cudnn-runtime-ubuntu24.04
+ARG CUDA_IMAGE=nvidia/cuda:12.9.1-cudnn-runtime-ubuntu24.04
 
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app

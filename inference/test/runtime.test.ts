@@ -1,6 +1,7 @@
 import { GraphBuilder } from '@zeus/models';
 import { describe, expect, it } from 'vitest';
 import {
+  chooseProvider,
   ModelSession,
   ONNX_RUNTIME,
   providerCandidates,
@@ -97,6 +98,38 @@ describe('ModelSession', () => {
     expect(cuda.provider).toBe('cuda');
     expect(withCuda.tried).toEqual(['cuda']);
     await cuda.release();
+  });
+
+  it('says why auto passed over each provider it preferred (loudly, not silently)', async () => {
+    const cudaBroken = machineWhere(['cuda']);
+    const choice = await chooseProvider('auto', cudaBroken);
+    expect(choice.provider).toBe('webgpu');
+    expect(choice.refused).toEqual([{ provider: 'cuda', reason: 'no cuda device' }]);
+
+    const noGpu = await chooseProvider('auto', machineWhere(['cuda', 'webgpu']));
+    expect(noGpu).toEqual({
+      provider: 'cpu',
+      refused: [
+        { provider: 'cuda', reason: 'no cuda device' },
+        { provider: 'webgpu', reason: 'no webgpu device' },
+      ],
+    });
+
+    const notInstalled = { ...machineWhere(['webgpu']), hasCuda: () => false };
+    const cpu = await chooseProvider('auto', notInstalled);
+    expect(cpu.provider).toBe('cpu');
+    expect(cpu.refused.map((refused) => refused.provider)).toEqual(['cuda', 'webgpu']);
+    expect(cpu.refused[0]?.reason).toMatch(/libonnxruntime_providers_cuda\.so\) is not installed/);
+    expect(notInstalled.tried).toEqual(['webgpu', 'cpu']);
+
+    // A device that is set is taken as it is (its models fail to load if it cannot run).
+    expect(await chooseProvider('cuda', machineWhere(['cuda']))).toEqual({
+      provider: 'cuda',
+      refused: [],
+    });
+    await expect(chooseProvider('auto', machineWhere(['cuda', 'webgpu', 'cpu']))).rejects.toThrow(
+      /No execution provider loads a model: cuda: no cuda device; webgpu: .*; cpu: no cpu device/,
+    );
   });
 
   it('names every provider it tried when none loads the model', async () => {

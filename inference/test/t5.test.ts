@@ -7,7 +7,7 @@ import { T5TextEncoder } from '../src/ltx/text-encoder.ts';
 import { maxAbsDiff } from '../src/parity/compare.ts';
 import { t5Check } from '../src/parity/checks/t5.ts';
 import { Reference } from '../src/parity/reference.ts';
-import { passed } from '../src/parity/types.ts';
+import { CPU_FP32, passed } from '../src/parity/types.ts';
 import { GOLDEN_DIR } from './ltx-golden.ts';
 
 const dirs: string[] = [];
@@ -24,7 +24,7 @@ describe('t5 parity check', () => {
   it('passes on the golden reference: encoder within 1e-4, tokenizer cases exact', async () => {
     const reference = await Reference.open(GOLDEN_DIR);
     try {
-      const results = await t5Check.run(reference);
+      const results = await t5Check.run(reference, CPU_FP32);
       const byName = new Map(results.map((result) => [result.name, result]));
       for (const name of [
         't5.last_hidden_state',

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { attr, encodeValues, GraphBuilder } from '../src/onnx/graph-builder.ts';
+import { fullPads } from '../src/onnx/pad.ts';
 import { f16ToF32, f32ToF16 } from '../src/tensor/dtype.ts';
 import { tensorFromTyped } from '../src/tensor/tensor.ts';
 
@@ -81,5 +82,12 @@ describe('GraphBuilder', () => {
     expect(() => g.input('x', 'float32', [1])).toThrow(/Duplicate/);
     g.initializer('w', 'float32', [2], encodeValues('float32', [3], [1, 2, 3]));
     await expect(g.toBytes()).rejects.toThrow(/declared float32\[2\]/);
+  });
+});
+
+describe('fullPads', () => {
+  it('writes every start, then every end, with the counts on one axis only', () => {
+    expect(fullPads(5, 2, 2, 0)).toEqual([0, 0, 2, 0, 0, 0, 0, 0, 0, 0]);
+    expect(fullPads(3, 0, 1, 4)).toEqual([1, 0, 0, 4, 0, 0]);
   });
 });

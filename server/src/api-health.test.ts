@@ -6,12 +6,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { redisSocketUrl } from '@zeus/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPOSITORY_ROOT } from '../../deploy/local-stack.ts';
-import { freePorts } from '../../deploy/ports.ts';
 import { REDIS_READY_LINE, redisServerSpec } from '../../deploy/redis-server.ts';
 import { Supervisor } from '../../deploy/supervisor.ts';
 import { eventually } from '../../tests/helpers/eventually.ts';
+import { listeningPort } from '../../tests/helpers/listening.ts';
 
 let dir: string;
 let supervisor: Supervisor;
@@ -21,11 +22,10 @@ let redisAddress: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'zeus-api-health-'));
   supervisor = new Supervisor({ logDir: dir, stopGraceMs: 10_000 });
-  const [redisPort, apiPort] = await freePorts(2);
-  if (redisPort === undefined || apiPort === undefined) throw new Error('no free ports');
-  redisAddress = `127.0.0.1:${redisPort}`;
+  // Redis on a socket keeps its address when restarted; the server takes any free port.
+  redisAddress = join(dir, 'redis.sock');
   await supervisor.start(
-    redisServerSpec({ name: 'redis', port: redisPort, dataDir: join(dir, 'redis'), cwd: dir }),
+    redisServerSpec({ name: 'redis', socket: redisAddress, dataDir: join(dir, 'redis'), cwd: dir }),
   );
   await supervisor.waitForOutput('redis', REDIS_READY_LINE, 15_000);
   await supervisor.start({
@@ -34,9 +34,9 @@ beforeAll(async () => {
     args: ['--import', 'tsx', 'server/src/main.ts'],
     env: {
       ...process.env,
-      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      REDIS_URL: redisSocketUrl(redisAddress),
       ZEUS_API_HOST: '127.0.0.1',
-      ZEUS_API_PORT: String(apiPort),
+      ZEUS_API_PORT: '0',
       ZEUS_MODEL: 'tiny-random',
       // Info, for the "listening" line this test waits for.
       ZEUS_LOG_LEVEL: 'info',
@@ -44,8 +44,7 @@ beforeAll(async () => {
     cwd: REPOSITORY_ROOT,
     ipc: true,
   });
-  await supervisor.waitForOutput('api', /listening/, 20_000);
-  healthUrl = `http://127.0.0.1:${apiPort}/healthz`;
+  healthUrl = `http://127.0.0.1:${await listeningPort(supervisor, 'api', 20_000)}/healthz`;
 }, 60_000);
 
 afterAll(async () => {

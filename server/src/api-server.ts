@@ -8,8 +8,7 @@
  * the WebSocket's Origin (origins.ts), size and shape limits (limits.ts), then the resolvers'
  * own checks (keys, ownership, input, rate limit).
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { ApolloServer } from '@apollo/server';
@@ -18,6 +17,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { expressMiddleware } from '@as-integrations/express5';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import {
+  boundAddress,
   closeRedis,
   connectRedis,
   JobQueue,
@@ -26,12 +26,15 @@ import {
   JobUpdateRelay,
   modelRules,
   openOutputStore,
+  listen,
   OUTPUTS_PATH,
+  redisAddress,
   RedisKeys,
   RedisRateLimiter,
   UploadStore,
   WorkerHeartbeats,
   ZeusError,
+  type ListenAddress,
   type Logger,
 } from '@zeus/core';
 import { defaultModelsDir, modelDir, TOKENIZER_DIR } from '@zeus/models';
@@ -82,7 +85,8 @@ export const METRICS_PATH = '/metrics';
 export const SHUTDOWN_CLOSE_CODE = 1012;
 
 export interface ApiServer {
-  readonly port: number;
+  /** Its socket, or its host and port (the one the system chose for port 0). */
+  readonly address: ListenAddress;
   /**
    * Reports unhealthy for `ZEUS_DRAIN_DELAY_MS` while still serving, then closes WebSockets
    * (1012: clients reconnect, through the load balancer, to another server), lets open HTTP
@@ -217,7 +221,13 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
     rules: [...specifiedRules, ...validationRules],
     maxTokens: REQUEST_LIMITS.maxTokens,
   });
-  const trustProxy = proxyAddr.compile(config.ZEUS_TRUSTED_PROXIES);
+  const trustedProxies = proxyAddr.compile(config.ZEUS_TRUSTED_PROXIES);
+  // On a Unix socket the peer has no address, and only local processes allowed to open the
+  // socket file (Caddy, in local mode) can connect: it is trusted like a listed proxy.
+  const trustProxy: (address: string, hop: number) => boolean =
+    config.ZEUS_API_SOCKET === undefined
+      ? trustedProxies
+      : (address, hop) => hop === 0 || trustedProxies(address, hop);
 
   const app = express();
   app.disable('x-powered-by');
@@ -333,7 +343,9 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
   });
 
   function clientAddress(request: IncomingMessage): string {
-    return proxyAddr(request, trustProxy);
+    // Undefined, whatever its type says, for a request on a Unix socket without X-Forwarded-For.
+    const address: unknown = proxyAddr(request, trustProxy);
+    return typeof address === 'string' ? address : 'unknown';
   }
 
   let shuttingDown = false;
@@ -394,6 +406,10 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
     next();
   });
   app.get(HEALTH_PATH, (_request, response) => {
+    // Caddy 2.6 sends its health checks of Unix socket upstreams all to "localhost" and keeps
+    // the connections open for reuse, so a check meant for one server can reach another, and a
+    // draining server is never left out. A connection closed after each answer is never reused.
+    if (config.ZEUS_API_SOCKET !== undefined) response.set('connection', 'close');
     void health().then(({ ready, problems }) => {
       response.status(ready ? 200 : 503).json({ status: ready ? 'ok' : 'unavailable', problems });
     });
@@ -610,21 +626,24 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
       ]);
     } catch (error) {
       // Where, and the connection's state, before ioredis's own words (which name its options).
-      const { host, port } = requests.options;
       problems.push(
-        `redis: no answer from ${host ?? 'localhost'}:${String(port ?? 6379)} ` +
+        `redis: no answer from ${redisAddress(requests)} ` +
           `(connection ${requests.status}): ${(error as Error).message}`,
       );
     }
     return { ready: problems.length === 0, problems };
   }
 
-  await listen(httpServer, config.ZEUS_API_PORT, config.ZEUS_API_HOST);
-  const { port } = httpServer.address() as AddressInfo;
+  await listen(
+    httpServer,
+    config.ZEUS_API_SOCKET === undefined
+      ? { host: config.ZEUS_API_HOST, port: config.ZEUS_API_PORT }
+      : { socket: config.ZEUS_API_SOCKET },
+  );
+  const address = boundAddress(httpServer);
   logger.info(
     {
-      port,
-      host: config.ZEUS_API_HOST,
+      ...address,
       apiKeys: config.ZEUS_API_KEYS.enabled,
       rateLimit: config.ZEUS_RATE_LIMIT,
       introspection: config.ZEUS_INTROSPECTION,
@@ -634,7 +653,7 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
 
   let closing: Promise<void> | null = null;
   return {
-    port,
+    address,
     close: () => {
       closing ??= (async () => {
         shuttingDown = true;
@@ -695,14 +714,4 @@ function httpStatusOf(error: unknown): number {
   const status =
     typeof error === 'object' && error !== null && 'status' in error ? error.status : undefined;
   return typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
-}
-
-async function listen(server: Server, port: number, host: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }

@@ -6,10 +6,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { closeRedis, connectRedis, JobStore, RedisKeys, type Redis } from '@zeus/core';
+import { closeRedis, connectRedis, JobStore, modelRules, RedisKeys, type Redis } from '@zeus/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { REPOSITORY_ROOT } from '../../deploy/local-stack.ts';
-import { freePorts } from '../../deploy/ports.ts';
 import { Supervisor } from '../../deploy/supervisor.ts';
 import {
   graphqlRequest,
@@ -19,6 +18,7 @@ import {
   type JobResult,
   type WebSocketClient,
 } from '../../tests/helpers/graphql.ts';
+import { listeningPort } from '../../tests/helpers/listening.ts';
 import { startTestRedis, type TestRedis } from '../../tests/helpers/redis.ts';
 
 const MAX_QUEUED = 3;
@@ -36,12 +36,7 @@ beforeAll(async () => {
   redisServer = await startTestRedis();
   dir = await mkdtemp(join(tmpdir(), 'zeus-api-test-'));
   supervisor = new Supervisor({ logDir: dir, stopGraceMs: 10_000 });
-  const [portA, portB] = await freePorts(2);
-  for (const [name, port] of [
-    ['a', portA],
-    ['b', portB],
-  ] as const) {
-    urls[name] = `127.0.0.1:${port}`;
+  for (const name of ['a', 'b'] as const) {
     await supervisor.start({
       name: `api-${name}`,
       command: process.execPath,
@@ -50,7 +45,8 @@ beforeAll(async () => {
         ...process.env,
         REDIS_URL: redisServer.url,
         ZEUS_API_HOST: '127.0.0.1',
-        ZEUS_API_PORT: String(port),
+        // Any free port, read back from its "listening" line.
+        ZEUS_API_PORT: '0',
         ZEUS_MODEL: 'tiny-random',
         ZEUS_MAX_QUEUED: String(MAX_QUEUED),
         ZEUS_DRAIN_DELAY_MS: String(DRAIN_DELAY_MS),
@@ -61,9 +57,9 @@ beforeAll(async () => {
       ipc: true,
     });
   }
-  await Promise.all(
-    Object.keys(urls).map((name) => supervisor.waitForOutput(`api-${name}`, /listening/, 20_000)),
-  );
+  for (const name of ['a', 'b'] as const) {
+    urls[name] = `127.0.0.1:${await listeningPort(supervisor, `api-${name}`, 20_000)}`;
+  }
   redis = connectRedis(redisServer.url, { name: 'test', role: 'requests' });
   store = new JobStore(redis, new RedisKeys('zeus'), { maxQueued: MAX_QUEUED });
 }, 60_000);
@@ -256,7 +252,8 @@ describe('API servers on one Redis', () => {
       graphql('a'),
       `{ modelRules { model defaults { negativePrompt width height numFrames frameRate }
          sizeMultiple width { min max } frameStep numFrames { min max } frameRate { min max }
-         seed { min max } maxPromptTokens maxPromptChars maxLatentTokens steps } }`,
+         seed { min max } maxPromptTokens maxPromptChars maxLatentTokens steps
+         ignoredSettings sizePresets { aspect width height } } }`,
     );
     expect(response.data?.modelRules).toEqual({
       model: 'tiny-random',
@@ -277,6 +274,34 @@ describe('API servers on one Redis', () => {
       maxPromptChars: 1024,
       maxLatentTokens: 16_384,
       steps: 8,
+      // The distilled model runs without guidance: a negative prompt cannot change the video.
+      ignoredSettings: ['negativePrompt'],
+      sizePresets: modelRules('tiny-random').sizePresets,
+    });
+    expect(response.data?.modelRules['sizePresets']).toContainEqual({
+      aspect: '16:9',
+      width: 864,
+      height: 480,
+    });
+  });
+
+  it('searches the history by prompt, and refuses a search over 200 characters', async () => {
+    const heron = await submit('a', 'A grey HERON in reeds');
+    await submit('b', 'a quiet lake at noon');
+    const search = (text: string) =>
+      graphqlRequest<{ jobs: { edges: { node: { id: string } }[]; pageInfo: unknown } }>(
+        graphql('b'),
+        'query ($search: String) { jobs(first: 5, search: $search) { edges { node { id } } pageInfo { hasNextPage } } }',
+        { search: text },
+      );
+    expect((await search('heron reeds')).data?.jobs).toEqual({
+      edges: [{ node: { id: heron.id } }],
+      pageInfo: { hasNextPage: false },
+    });
+    const tooLong = await search('x'.repeat(201));
+    expect(tooLong.errors?.[0]).toMatchObject({
+      message: 'search must be at most 200 characters (got 201).',
+      extensions: { code: 'BAD_USER_INPUT', field: 'search', rule: 'maxLength' },
     });
   });
 

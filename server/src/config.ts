@@ -12,6 +12,7 @@ import {
   queueSettings,
   redisSettings,
   retentionSettings,
+  socketPathVariable,
   storageSettings,
 } from '@zeus/core';
 import proxyAddr from 'proxy-addr';
@@ -113,6 +114,11 @@ export const serverEnvironment = z
     ZEUS_API_PORT: portVariable(4000),
     /** Address the server listens on. */
     ZEUS_API_HOST: z.string().min(1).default('0.0.0.0'),
+    /**
+     * A Unix socket the server listens on instead of ZEUS_API_HOST:ZEUS_API_PORT (local mode
+     * sets it). Whoever connects through it is trusted as a proxy, like ZEUS_TRUSTED_PROXIES.
+     */
+    ZEUS_API_SOCKET: socketPathVariable(),
     /**
      * On shutdown, how long the server keeps serving while reporting itself unhealthy, so the
      * load balancer's health check (every second) stops sending it requests before it closes.

@@ -18,7 +18,7 @@ import {
 } from '@zeus/core';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../deploy/ports.ts';
+import { reservePort } from '../../deploy/ports.ts';
 import { startTestS3, type TestS3 } from '../../tests/helpers/s3-server.ts';
 import { outputsHandler } from './outputs-route.ts';
 
@@ -120,10 +120,12 @@ describe('outputs from a bucket', () => {
   });
 
   it('says in words when the bucket cannot be reached (502)', async () => {
+    // A port nothing listens on, held so that nothing starts to meanwhile.
+    const closedPort = await reservePort();
     const away = await openOutputStore(
       loadConfig(storageEnvironment, {
         ...s3.env,
-        ZEUS_S3_ENDPOINT: `http://127.0.0.1:${await freePort()}`,
+        ZEUS_S3_ENDPOINT: `http://127.0.0.1:${closedPort.port}`,
       }),
     );
     for (const delivery of ['redirect', 'proxy'] as const) {
@@ -134,5 +136,6 @@ describe('outputs from a bucket', () => {
       );
     }
     await away.close();
+    closedPort.release();
   });
 });

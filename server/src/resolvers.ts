@@ -6,6 +6,7 @@ import {
   ForbiddenError,
   InvalidInputError,
   isJobId,
+  MAX_SEARCH_CHARS,
   NotFoundError,
   serviceModelStatus,
   UnauthenticatedError,
@@ -154,7 +155,7 @@ export function createResolvers(services: ApiServices): Resolvers<ApiContext> {
         requireOwnJob(found.batch, caller);
         return { id: found.batch.id, jobs: found.jobs, createdAt: found.batch.createdAt };
       },
-      jobs: async (_parent, { first, after }, { caller }) => {
+      jobs: async (_parent, { first, after, search }, { caller }) => {
         const owner = requireKey(caller);
         // The SDL's default covers an absent argument, not an explicit null.
         const pageSize = (first as number | null) ?? 20;
@@ -167,7 +168,21 @@ export function createResolvers(services: ApiServices): Resolvers<ApiContext> {
             },
           ]);
         }
-        const page = await store.list({ first: pageSize, after: after ?? null, owner });
+        if (search != null && search.length > MAX_SEARCH_CHARS) {
+          throw new InvalidInputError([
+            {
+              field: 'search',
+              rule: 'maxLength',
+              message: `search must be at most ${MAX_SEARCH_CHARS} characters (got ${search.length}).`,
+            },
+          ]);
+        }
+        const page = await store.list({
+          first: pageSize,
+          after: after ?? null,
+          owner,
+          search: search ?? null,
+        });
         return {
           edges: page.jobs.map(({ cursor, job }) => ({ cursor, node: job })),
           pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor },
@@ -208,6 +223,8 @@ export function createResolvers(services: ApiServices): Resolvers<ApiContext> {
         maxPromptChars: rules.maxPromptChars,
         maxLatentTokens: rules.maxLatentTokens,
         steps: rules.steps,
+        ignoredSettings: [...rules.ignoredSettings],
+        sizePresets: [...rules.sizePresets],
       }),
     },
     Mutation: {
@@ -240,6 +257,7 @@ export function createResolvers(services: ApiServices): Resolvers<ApiContext> {
     },
     Job: {
       previewUrl: (job) => job.previewUrl ?? null,
+      posterUrl: (job) => job.posterUrl ?? null,
       priority: (job) => job.priority ?? 0,
       retryOf: (job) => job.retryOf ?? null,
       batchId: (job) => job.batchId ?? null,

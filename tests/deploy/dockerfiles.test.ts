@@ -17,11 +17,13 @@ import { join } from 'node:path';
 import { validate } from 'dockerfile-utils';
 import semver from 'semver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { unixAddress } from '../../deploy/endpoints.ts';
 import { REPOSITORY_ROOT } from '../../deploy/local-stack.ts';
-import { freePort, freePorts } from '../../deploy/ports.ts';
+import { reservePort, type PortReservation } from '../../deploy/ports.ts';
 import { Supervisor } from '../../deploy/supervisor.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { graphqlRequest, SUBMIT, type JobResult } from '../helpers/graphql.ts';
+import { listeningPort } from '../helpers/listening.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
 import { loadCompose, type ComposeService } from './compose.ts';
 import { describeDockerfile, DOCKERFILES, type ImageDescription } from './dockerfile.ts';
@@ -224,8 +226,9 @@ describe('the images’ commands, run as plain processes', () => {
   let redis: TestRedis;
   let dir: string;
   let supervisor: Supervisor;
+  // The server and the worker take any free port and say which; Caddy's is reserved for it.
   let appPort: number;
-  let caddyPort: number;
+  let caddyPort: PortReservation;
   let workerPort: number;
   let generatedDir: string;
   // docker-compose.yml as `ZEUS_MODEL=tiny-random docker compose up` reads it.
@@ -235,11 +238,12 @@ describe('the images’ commands, run as plain processes', () => {
     redis = await startTestRedis();
     dir = await mkdtemp(join(tmpdir(), 'zeus-images-'));
     supervisor = new Supervisor({ logDir: join(dir, 'logs'), stopGraceMs: 10_000 });
-    [appPort = 0, caddyPort = 0, workerPort = 0] = await freePorts(3);
+    caddyPort = await reservePort();
     generatedDir = join(dir, 'generated');
   });
 
   afterAll(async () => {
+    caddyPort.release();
     await supervisor.stop([['caddy'], ['app1', 'inference']]);
     await redis.stop();
     await rm(dir, { recursive: true, force: true });
@@ -261,11 +265,13 @@ describe('the images’ commands, run as plain processes', () => {
       env: containerEnv(image, app, {
         REDIS_URL: redis.url,
         ZEUS_API_HOST: '127.0.0.1',
-        ZEUS_API_PORT: String(appPort),
+        ZEUS_API_PORT: '0',
         ZEUS_MODELS_DIR: join(dir, 'models'),
-        ZEUS_LOG_LEVEL: 'warn',
+        // Info, for the "listening" line with its port.
+        ZEUS_LOG_LEVEL: 'info',
       }),
     });
+    appPort = await listeningPort(supervisor, 'app1', 60_000);
     const health = await eventually(async () => {
       const response = await fetch(`http://127.0.0.1:${appPort}/healthz`);
       if (!response.ok) throw new Error(`healthz: ${response.status}`);
@@ -299,10 +305,12 @@ describe('the images’ commands, run as plain processes', () => {
         ZEUS_GENERATED_DIR: generatedDir,
         ZEUS_PROGRESS_INTERVAL_MS: '0',
         ZEUS_WORKER_HOST: '127.0.0.1',
-        ZEUS_WORKER_PORT: String(workerPort),
-        ZEUS_LOG_LEVEL: 'warn',
+        ZEUS_WORKER_PORT: '0',
+        // Info, for the status server's "listening" line with its port.
+        ZEUS_LOG_LEVEL: 'info',
       }),
     });
+    workerPort = await listeningPort(supervisor, 'inference', 60_000);
     const system = await eventually(async () => {
       const response = await graphqlRequest<{
         system: { workersOnline: number; modelReady: boolean; model: string };
@@ -344,16 +352,16 @@ describe('the images’ commands, run as plain processes', () => {
       args,
       cwd: REPOSITORY_ROOT,
       env: containerEnv(image, caddy, {
-        ZEUS_PORT: String(caddyPort),
+        ZEUS_PORT: String(caddyPort.port),
         ZEUS_API_UPSTREAMS: `127.0.0.1:${appPort}`,
         ZEUS_CLIENT_DIR: clientDir,
         ZEUS_GENERATED_DIR: generatedDir,
-        ZEUS_CADDY_ADMIN: `127.0.0.1:${await freePort()}`,
+        ZEUS_CADDY_ADMIN: unixAddress(join(dir, 'caddy-admin.sock')),
         XDG_DATA_HOME: join(dir, 'caddy'),
         XDG_CONFIG_HOME: join(dir, 'caddy'),
       }),
     });
-    const url = `http://127.0.0.1:${caddyPort}`;
+    const url = `http://127.0.0.1:${caddyPort.port}`;
     const page = await eventually(async () => {
       const response = await fetch(`${url}/`);
       if (!response.ok) throw new Error(`GET /: ${response.status}`);

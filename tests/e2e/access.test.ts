@@ -14,7 +14,7 @@ import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startLocalStack, type LocalStack } from '../../deploy/local-stack.ts';
-import { JOB_UPDATED, SUBMIT } from '../helpers/graphql.ts';
+import { JOB_UPDATED, postGraphQL, SUBMIT, type GraphQLTarget } from '../helpers/graphql.ts';
 import { rawWebSocket, UpgradeRefused } from '../helpers/raw-websocket.ts';
 
 const ALICE = 'alice-key-0123456789abcdef';
@@ -32,17 +32,12 @@ interface Answer {
 }
 
 async function post(
-  url: string,
+  target: GraphQLTarget,
   query: string,
   variables: Record<string, unknown> = {},
   headers: Record<string, string> = {},
 ): Promise<Answer> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify({ query, variables }),
-    signal: AbortSignal.timeout(15_000),
-  });
+  const response = await postGraphQL(target, JSON.stringify({ query, variables }), headers);
   const text = await response.text();
   expect(text).not.toMatch(LEAK);
   return {
@@ -247,11 +242,11 @@ describe('with API keys, a rate limit and the production switches', () => {
 
   it('limits submissions per key, one count for all three servers, saying when to retry', async () => {
     // Alice has used one of her three. One more to each of two servers directly, then a third.
-    const [first, second, third] = Object.values(stack.apiAddresses).map(
-      (address) => `http://${address}/graphql`,
-    );
-    const submit = (url: string | undefined, key: string): Promise<Answer> =>
-      post(url ?? '', SUBMIT, { input: { prompt: 'again' } }, bearer(key));
+    const [first, second, third] = Object.values(stack.apiAddresses).map((apiServer) => ({
+      apiServer,
+    }));
+    const submit = (target: GraphQLTarget | undefined, key: string): Promise<Answer> =>
+      post(target ?? '', SUBMIT, { input: { prompt: 'again' } }, bearer(key));
     expect((await submit(first, ALICE)).body.errors).toBeUndefined();
     expect((await submit(second, ALICE)).body.errors).toBeUndefined();
     const limited = await submit(third, ALICE);
@@ -396,15 +391,15 @@ describe('without keys: limits per client address, as Caddy tells it', () => {
   });
 
   it('counts the real client, whatever X-Forwarded-For it sends through Caddy', async () => {
-    const submit = (url: string, forwardedFor: string): Promise<Answer> =>
-      post(url, SUBMIT, { input: { prompt: 'a fox' } }, { 'x-forwarded-for': forwardedFor });
+    const submit = (target: GraphQLTarget, forwardedFor: string): Promise<Answer> =>
+      post(target, SUBMIT, { input: { prompt: 'a fox' } }, { 'x-forwarded-for': forwardedFor });
     expect((await submit(stack.graphqlUrl, '198.51.100.1')).body.errors).toBeUndefined();
     expect((await submit(stack.graphqlUrl, '198.51.100.2')).body.errors).toBeUndefined();
     // A made-up address does not buy more: Caddy replaces it with the real one.
     expect(codeOf(await submit(stack.graphqlUrl, '198.51.100.3'))).toBe('RATE_LIMITED');
     // Caddy is a trusted proxy (loopback): what it forwards is the client's address, so a
     // different client (as Caddy would tell it) has its own count.
-    const direct = `http://${Object.values(stack.apiAddresses)[0] ?? ''}/graphql`;
+    const direct = { apiServer: Object.values(stack.apiAddresses)[0] ?? '' };
     expect((await submit(direct, '203.0.113.9')).body.errors).toBeUndefined();
     // Keys are off: a key sent anyway changes nothing.
     const withKey = await post(stack.graphqlUrl, '{ jobs { totalCount } }', {}, bearer(ALICE));

@@ -11,6 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fetchVia } from '../../deploy/endpoints.ts';
 import { startLocalStack, type LocalStack } from '../../deploy/local-stack.ts';
 import type { SupervisorEvent } from '../../deploy/supervisor.ts';
 import { SUBMIT } from '../helpers/graphql.ts';
@@ -1015,7 +1016,7 @@ describe('after all of it', () => {
   it('counted them in each server’s metrics, which Caddy does not serve', async () => {
     const scraped = await Promise.all(
       Object.values(stack.apiAddresses).map(async (address) =>
-        (await fetch(`http://${address}/metrics`)).text(),
+        (await fetchVia(address, '/metrics')).text(),
       ),
     );
     const total = (pattern: RegExp): number =>

@@ -218,6 +218,9 @@ describe('the web app in Chromium, through Caddy', () => {
     ).toBe(1);
     await card.getByRole('link', { name: /^Download/ }).waitFor();
     await card.getByRole('button', { name: /^Run again/ }).waitFor();
+    // Done before the page loaded: its poster, and the video only once played.
+    expect(await card.locator('video').count()).toBe(0);
+    await card.getByRole('button', { name: /^Play/ }).click();
     const video = await videoFacts(page, firstPrompt);
     expect(Math.abs(video.duration - 17 / 25)).toBeLessThanOrEqual(1 / 25);
     // Nothing is wider than the phone's screen.
@@ -266,7 +269,7 @@ describe('the web app in Chromium, through Caddy', () => {
     // Asked right after the kill, from a server still up: the job was running, steps to go.
     const survivor = Object.entries(stack.apiAddresses).find(([name]) => name !== server)?.[1];
     const atKill = await graphqlRequest<{ jobs: { edges: { node: JobResult }[] } }>(
-      `http://${survivor ?? ''}/graphql`,
+      { apiServer: survivor ?? '' },
       `{ jobs(first: 1) { edges { node { ${JOB_FIELDS} } } } }`,
     );
     const job = atKill.data?.jobs.edges[0]?.node;
@@ -326,6 +329,7 @@ describe('the web app in Chromium, through Caddy', () => {
       const card = otherPage.getByRole('article', { name: firstPrompt });
       await card.getByRole('link', { name: /^Download/ }).waitFor();
       await card.getByRole('button', { name: /^Run again/ }).waitFor();
+      await card.getByRole('button', { name: /^Play/ }).click();
       const video = await videoFacts(otherPage, firstPrompt);
       expect(Math.abs(video.duration - 17 / 25)).toBeLessThanOrEqual(1 / 25);
       expect(other.outsideRequests).toEqual([]);

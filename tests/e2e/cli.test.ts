@@ -9,7 +9,7 @@ import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPOSITORY_ROOT, type LocalStack } from '../../deploy/local-stack.ts';
-import { freePort } from '../../deploy/ports.ts';
+import { reservePort } from '../../deploy/ports.ts';
 import { graphqlRequest } from '../helpers/graphql.ts';
 import { probeVideo } from '../helpers/video.ts';
 import { serverHoldingTheWebSocket } from '../helpers/websocket-upstream.ts';
@@ -372,19 +372,24 @@ describe('the zeus command line against the real stack', () => {
   }, 90_000);
 
   it('exits 1 with the reason when Zeus cannot be reached', async () => {
-    // A port nothing listens on.
-    const url = `http://127.0.0.1:${await freePort()}`;
-    const human = await zeusAt(url, 'status');
-    expect(human.code).toBe(1);
-    expect(human.stderr).toMatch(new RegExp(`^zeus: Cannot reach Zeus at ${url}: .+\\n$`));
-    expect(human.stdout).toBe('');
+    // A port nothing listens on, held so that nothing starts to meanwhile.
+    const closedPort = await reservePort();
+    const url = `http://127.0.0.1:${closedPort.port}`;
+    try {
+      const human = await zeusAt(url, 'status');
+      expect(human.code).toBe(1);
+      expect(human.stderr).toMatch(new RegExp(`^zeus: Cannot reach Zeus at ${url}: .+\\n$`));
+      expect(human.stdout).toBe('');
 
-    const json = await zeusAt(url, 'generate', 'a quiet forest', '--json');
-    expect(json.code).toBe(1);
-    expect(JSON.parse(json.stdout)).toMatchObject({
-      event: 'error',
-      code: 'NETWORK_ERROR',
-      message: expect.stringMatching(new RegExp(`^Cannot reach Zeus at ${url}: `)) as unknown,
-    });
+      const json = await zeusAt(url, 'generate', 'a quiet forest', '--json');
+      expect(json.code).toBe(1);
+      expect(JSON.parse(json.stdout)).toMatchObject({
+        event: 'error',
+        code: 'NETWORK_ERROR',
+        message: expect.stringMatching(new RegExp(`^Cannot reach Zeus at ${url}: `)) as unknown,
+      });
+    } finally {
+      closedPort.release();
+    }
   });
 });

@@ -10,10 +10,10 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { closeRedis, connectRedis, RedisKeys } from '@zeus/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { dockerInfo } from '../../deploy/docker-cli.ts';
 import { REPOSITORY_ROOT } from '../../deploy/local-stack.ts';
-import { freePort } from '../../deploy/ports.ts';
+import { reservePort } from '../../deploy/ports.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { graphqlRequest } from '../helpers/graphql.ts';
 import { startTestRedis } from '../helpers/redis.ts';
@@ -25,6 +25,18 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
+
+/**
+ * A port reserved until the test ends (ports.ts): deploy.ts's Caddy can bind it, and no other
+ * program is given it meanwhile; until Caddy listens, connecting to it is refused.
+ */
+async function reservedPort(): Promise<number> {
+  const reservation = await reservePort();
+  onTestFinished(() => {
+    reservation.release();
+  });
+  return reservation.port;
+}
 
 interface Deployment {
   readonly process: ChildProcess;
@@ -75,7 +87,7 @@ function deploy(
 
 describe('deploy.ts --local', () => {
   it('starts the stack, prints "Deployment complete." and the URL, and stops on SIGTERM', async () => {
-    const port = await freePort();
+    const port = await reservedPort();
     const deployment = deploy({
       ZEUS_MODEL: 'tiny-random',
       ZEUS_MODELS_DIR: join(dir, 'models'),
@@ -104,7 +116,7 @@ describe('deploy.ts --local', () => {
     const external = await startTestRedis();
     const redis = connectRedis(external.url, { name: 'deploy-test', role: 'requests' });
     try {
-      const port = await freePort();
+      const port = await reservedPort();
       const dataDir = join(dir, 'data-external-redis');
       const deployment = deploy({
         REDIS_URL: external.url,
@@ -158,7 +170,7 @@ describe('deploy.ts --local', () => {
   it.skipIf(dockerInfo().answers)(
     'without --local, says no Docker engine answered and runs the stack locally',
     async () => {
-      const port = await freePort();
+      const port = await reservedPort();
       const deployment = deploy(
         {
           ZEUS_MODEL: 'tiny-random',
@@ -181,8 +193,8 @@ describe('deploy.ts --local', () => {
   );
 
   it('with the default model and no Hub in reach, runs and says why the model is not ready', async () => {
-    const port = await freePort();
-    const closed = await freePort();
+    const port = await reservedPort();
+    const closed = await reservedPort();
     const deployment = deploy({
       ZEUS_MODEL: undefined,
       ZEUS_MODELS_DIR: join(dir, 'models-default'),

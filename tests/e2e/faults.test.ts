@@ -30,6 +30,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { closeRedis, connectRedis, type Redis } from '@zeus/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fetchVia } from '../../deploy/endpoints.ts';
 import { startLocalStack, type LocalStack } from '../../deploy/local-stack.ts';
 import type { SupervisorEvent } from '../../deploy/supervisor.ts';
 import { eventually } from '../helpers/eventually.ts';
@@ -407,9 +408,9 @@ describe('faults, with nothing lost', () => {
       const running = when((job) => job.status === 'RUNNING' && job.stage === 'DENOISING');
       const long = await submit('Caddy reload', LONG, { status: 'SUCCEEDED' }, running.onUpdate);
       await running.reached;
-      const config = await (await fetch(`${stack.caddyAdminUrl}/config/`)).text();
+      const config = await (await fetchVia(stack.caddyAdminAddress, '/config/')).text();
       // Caddy 2.6 skips a reload of the same configuration unless told to revalidate.
-      const reload = await fetch(`${stack.caddyAdminUrl}/load`, {
+      const reload = await fetchVia(stack.caddyAdminAddress, '/load', {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'cache-control': 'must-revalidate' },
         body: config,
@@ -618,12 +619,10 @@ describe('faults, with nothing lost', () => {
     expect(system.data?.system).toEqual({ queueLength: 0, running: 0 });
     // Every process is up and healthy again, the worker says so on its status port, and its
     // metrics counted the failures of faults 6 to 9 (it has run since fault 1's restart).
-    const workerHealth = await fetch(
-      `http://${stack.workerStatusAddresses['worker-1'] ?? ''}/healthz`,
-    );
+    const workerHealth = await fetchVia(stack.workerStatusAddresses['worker-1'] ?? '', '/healthz');
     expect(await workerHealth.json()).toMatchObject({ status: 'ok', problems: [] });
     const metrics = await (
-      await fetch(`http://${stack.workerStatusAddresses['worker-1'] ?? ''}/metrics`)
+      await fetchVia(stack.workerStatusAddresses['worker-1'] ?? '', '/metrics')
     ).text();
     for (const code of ['ENCODER_FAILED', 'MODEL_FAILED']) {
       expect(metrics).toMatch(
@@ -635,7 +634,7 @@ describe('faults, with nothing lost', () => {
 
 /** The API server holding the most of Caddy's open connections (WebSockets count as open). */
 async function busiestServer(): Promise<string> {
-  const response = await fetch(`${stack.caddyAdminUrl}/reverse_proxy/upstreams`);
+  const response = await fetchVia(stack.caddyAdminAddress, '/reverse_proxy/upstreams');
   const upstreams = (await response.json()) as { address: string; num_requests: number }[];
   const busiest = [...upstreams].sort((a, b) => b.num_requests - a.num_requests)[0];
   const name = Object.entries(stack.apiAddresses).find(

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { closeRedis, connectRedis } from '@zeus/core';
 import type { Client } from 'graphql-ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { fetchVia } from '../../deploy/endpoints.ts';
 import { REPOSITORY_ROOT, type LocalStack } from '../../deploy/local-stack.ts';
 import { holdWorker } from '../helpers/hold-worker.ts';
 import { startTinyStack } from '../helpers/tiny-stack.ts';
@@ -246,7 +247,7 @@ describe('Zeus end to end through Caddy', () => {
   it('restarts an API server without failing a request, telling its WebSockets to reconnect', async () => {
     // Connect until one WebSocket is on api-1 (Caddy counts open connections per upstream).
     const onApi1 = async (): Promise<number> => {
-      const response = await fetch(`${stack.caddyAdminUrl}/reverse_proxy/upstreams`);
+      const response = await fetchVia(stack.caddyAdminAddress, '/reverse_proxy/upstreams');
       const upstreams = (await response.json()) as { address: string; num_requests: number }[];
       return upstreams.find((u) => u.address === stack.apiAddresses['api-1'])?.num_requests ?? 0;
     };

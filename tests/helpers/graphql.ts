@@ -1,6 +1,7 @@
 /** GraphQL over HTTP and over WebSocket (graphql-ws), as API users call it. */
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import { fetchVia } from '../../deploy/endpoints.ts';
 
 export interface GraphQLResponse<Data> {
   readonly status: number;
@@ -11,17 +12,35 @@ export interface GraphQLResponse<Data> {
   }[];
 }
 
+/**
+ * Where a GraphQL request goes: a URL (Zeus's, through Caddy), or one API server straight, by
+ * its address in the local stack (`stack.apiAddresses`: a Unix socket, or host:port).
+ */
+export type GraphQLTarget = string | { readonly apiServer: string };
+
+/** POSTs a request to a GraphQL endpoint, with a JSON body. */
+export async function postGraphQL(
+  target: GraphQLTarget,
+  body: string,
+  headers: Readonly<Record<string, string>> = {},
+): Promise<Response> {
+  const init = {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+    signal: AbortSignal.timeout(15_000),
+  };
+  return typeof target === 'string'
+    ? fetch(target, init)
+    : fetchVia(target.apiServer, '/graphql', init);
+}
+
 export async function graphqlRequest<Data = Record<string, unknown>>(
-  url: string,
+  target: GraphQLTarget,
   query: string,
   variables: Record<string, unknown> = {},
 ): Promise<GraphQLResponse<Data>> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query, variables }),
-    signal: AbortSignal.timeout(15_000),
-  });
+  const response = await postGraphQL(target, JSON.stringify({ query, variables }));
   const body = (await response.json()) as Omit<GraphQLResponse<Data>, 'status'>;
   return { status: response.status, ...body };
 }

@@ -1,4 +1,5 @@
 /** Which API server, behind Caddy, holds a client's WebSocket. */
+import { fetchVia } from '../../deploy/endpoints.ts';
 import type { LocalStack } from '../../deploy/local-stack.ts';
 
 const POLL_MS = 100;
@@ -16,7 +17,7 @@ export async function serverHoldingTheWebSocket(
   const deadline = Date.now() + timeoutMs;
   let seen = '';
   while (Date.now() < deadline) {
-    const response = await fetch(`${stack.caddyAdminUrl}/reverse_proxy/upstreams`);
+    const response = await fetchVia(stack.caddyAdminAddress, '/reverse_proxy/upstreams');
     const upstreams = (await response.json()) as { address: string; num_requests: number }[];
     seen = JSON.stringify(upstreams);
     const busy = upstreams.filter((upstream) => upstream.num_requests > 0);

@@ -1,7 +1,7 @@
 /**
- * Apollo's cache policies. The job history is one list across pages: pages loaded with `after`,
- * a refetched first page after a reconnect, and jobs just submitted all merge into it, newest
- * first, each job once.
+ * Apollo's cache policies. The job history (and each search of it) is one list across pages:
+ * pages loaded with `after`, a refetched first page after a reconnect, and jobs just submitted
+ * all merge into it, newest first, each job once.
  */
 import { InMemoryCache, type FieldMergeFunction, type Reference } from '@apollo/client';
 
@@ -49,7 +49,8 @@ export function createCache(): InMemoryCache {
     typePolicies: {
       Query: {
         fields: {
-          jobs: { keyArgs: false, merge: mergeJobPages },
+          // One list per search (none: the whole history), its pages merged.
+          jobs: { keyArgs: ['search'], merge: mergeJobPages },
         },
       },
     },

@@ -16,8 +16,11 @@ import {
   type PromptInput,
 } from './operations.ts';
 
-/** Jobs per page of the history. */
-export const HISTORY_PAGE_SIZE = 8;
+/**
+ * Jobs per page of the history: a first screen at 1920×1080 (three or four cards a row) and some
+ * to scroll into, while the first request stays small whatever the history holds.
+ */
+export const HISTORY_PAGE_SIZE = 12;
 
 export const ConnectionContext = createContext<ConnectionMonitor | null>(null);
 

@@ -49,6 +49,8 @@ export interface Job {
   readonly videoUrl: string | null;
   /** The latest live preview (a small JPEG), while and after the job runs; null without. */
   readonly previewUrl?: string | null;
+  /** A still of the finished video (its first frame); null before, or when there is none. */
+  readonly posterUrl?: string | null;
   readonly error: JobError | null;
   readonly settings: GenerationSettings;
   readonly attempts: number;
@@ -116,6 +118,14 @@ export interface GenerationDefaults {
   readonly frameRate: number;
 }
 
+/** A shape and the size the model makes it at. */
+export interface SizePreset {
+  /** `16:9` */
+  readonly aspect: string;
+  readonly width: number;
+  readonly height: number;
+}
+
 export interface ModelRules {
   readonly model: string;
   readonly defaults: GenerationDefaults;
@@ -130,6 +140,10 @@ export interface ModelRules {
   readonly maxPromptChars: number;
   readonly maxLatentTokens: number;
   readonly steps: number;
+  /** `PromptInput` settings the model accepts but does not use (the form leaves them out). */
+  readonly ignoredSettings: readonly string[];
+  /** A size for each common shape, the form's presets. */
+  readonly sizePresets: readonly SizePreset[];
 }
 
 export type ModelState = 'FAILED' | 'DOWNLOADING' | 'CONVERTING' | 'LOADING' | 'READY';
@@ -181,6 +195,7 @@ const JOB_FIELDS = gql`
     queuePosition
     videoUrl
     previewUrl
+    posterUrl
     error {
       code
       message
@@ -253,6 +268,12 @@ export const MODEL_RULES_QUERY: TypedDocumentNode<{ modelRules: ModelRules }> = 
       maxPromptChars
       maxLatentTokens
       steps
+      ignoredSettings
+      sizePresets {
+        aspect
+        width
+        height
+      }
     }
   }
 `;
@@ -280,10 +301,10 @@ export const SYSTEM_QUERY: TypedDocumentNode<{ system: SystemStatus }> = gql`
 
 export const JOBS_QUERY: TypedDocumentNode<
   { jobs: JobConnection },
-  { first: number; after?: string | null }
+  { first: number; after?: string | null; search?: string }
 > = gql`
-  query Jobs($first: Int!, $after: String) {
-    jobs(first: $first, after: $after) {
+  query Jobs($first: Int!, $after: String, $search: String) {
+    jobs(first: $first, after: $after, search: $search) {
       edges {
         cursor
         node {
@@ -295,6 +316,16 @@ export const JOBS_QUERY: TypedDocumentNode<
         endCursor
       }
       totalCount
+    }
+  }
+  ${JOB_FIELDS}
+`;
+
+/** One job, for its own page (`/jobs/<id>`). */
+export const JOB_QUERY: TypedDocumentNode<{ job: Job }, { id: string }> = gql`
+  query Job($id: ID!) {
+    job(id: $id) {
+      ...JobFields
     }
   }
   ${JOB_FIELDS}

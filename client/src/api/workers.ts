@@ -12,6 +12,14 @@ export interface WorkerInfo {
   readonly host: string;
   /** `cuda`, `webgpu` or `cpu` once the model is loaded; the setting (`auto`…) before. */
   readonly device: string;
+  /** Where each model runs (the text encoder may be on the CPU); empty until loaded. */
+  readonly models: readonly {
+    readonly component: string;
+    readonly provider: string;
+    readonly precision: string;
+  }[];
+  /** Why a preferred device, precision or kernel was refused (e.g. CUDA did not load). */
+  readonly deviceNotices: readonly string[];
   readonly model: string;
   readonly status: WorkerStatus;
   readonly ready: boolean;
@@ -34,6 +42,12 @@ export const WORKERS_SELECTION = `
     id
     host
     device
+    models {
+      component
+      provider
+      precision
+    }
+    deviceNotices
     model
     status
     ready

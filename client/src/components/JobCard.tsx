@@ -1,11 +1,10 @@
 /**
- * One job: its prompt and settings, a live progress bar while it is queued or running, then its
- * video (playing on its own, muted and looping) with a download link, or its error in words.
+ * One job in the list: its prompt (a link to its own page) and settings, its picture (live
+ * preview, poster, or the video once played: see JobMedia), a live progress bar while it is
+ * queued or running, its error in words, and what can be done with it. Cards are boxes of one
+ * layout, so those in a row line up.
  */
-import { skipToken, useQuery, useSubscription } from '@apollo/client/react';
-import { useEffect, useRef, useState } from 'react';
-import { useCancelJob, useRetryJob } from '../api/hooks.ts';
-import { JOB_ESTIMATE_QUERY, JOB_UPDATED_SUBSCRIPTION, type Job } from '../api/operations.ts';
+import type { Job } from '../api/operations.ts';
 import {
   describeExpiry,
   describeProgress,
@@ -13,8 +12,12 @@ import {
   isFinal,
   progressPercent,
 } from '../jobs/progress.ts';
-import { useAnnounce } from './Announcer.tsx';
+import { jobPath } from '../routing/routes.ts';
+import { Link } from '../routing/navigation.tsx';
+import { JobMedia } from './JobMedia.tsx';
+import { useShowsNegativePrompt } from './model-rules-context.ts';
 import { ProgressBar } from './ProgressBar.tsx';
+import { useJobActions, useJobLive } from './useJobLive.ts';
 
 export interface JobCardProps {
   readonly job: Job;
@@ -22,38 +25,16 @@ export interface JobCardProps {
   readonly onRunAgain: (job: Job) => void;
   /** Put the job's prompt and settings in the form to change them first. */
   readonly onEdit: (job: Job) => void;
+  /** On the first screen: its picture loads at once. */
+  readonly eager?: boolean;
 }
 
-/** How often a queued job's estimate is asked for again. */
-const ESTIMATE_POLL_MS = 2_000;
+export const dateTime = new Intl.DateTimeFormat(undefined, {
+  dateStyle: 'medium',
+  timeStyle: 'short',
+});
 
-const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-
-/** Re-renders every second while `active`, so "time left" counts down between events. */
-function useNow(active: boolean): number {
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    if (!active) return;
-    const timer = setInterval(() => {
-      setNow(Date.now());
-    }, 1_000);
-    return () => {
-      clearInterval(timer);
-    };
-  }, [active]);
-  return now;
-}
-
-function usePrefersReducedMotion(): boolean {
-  const [reduced] = useState(
-    () =>
-      typeof window.matchMedia === 'function' &&
-      window.matchMedia('(prefers-reduced-motion: reduce)').matches,
-  );
-  return reduced;
-}
-
-const STATUS_LABELS: Record<Job['status'], string> = {
+export const STATUS_LABELS: Record<Job['status'], string> = {
   QUEUED: 'Queued',
   RUNNING: 'Running',
   SUCCEEDED: 'Done',
@@ -61,55 +42,19 @@ const STATUS_LABELS: Record<Job['status'], string> = {
   CANCELLED: 'Cancelled',
 };
 
-export function JobCard({ job, onRunAgain, onEdit }: JobCardProps) {
-  const active = !isFinal(job);
-  // Updates land in Apollo's cache (normalized by job id), which re-renders this card.
-  useSubscription(JOB_UPDATED_SUBSCRIPTION, active ? { variables: { id: job.id } } : skipToken);
-  // While queued, the estimate of its start moves with the jobs ahead: ask for it now and then.
-  useQuery(
-    JOB_ESTIMATE_QUERY,
-    job.status === 'QUEUED'
-      ? { variables: { id: job.id }, pollInterval: ESTIMATE_POLL_MS, fetchPolicy: 'network-only' }
-      : skipToken,
-  );
-  // Ticks while queued too: "starts in about …" counts down as well.
-  const now = useNow(active);
-  const cancelJob = useCancelJob();
-  const retryJob = useRetryJob();
-  const [actionError, setActionError] = useState<string | null>(null);
-  const [acting, setActing] = useState(false);
-  const act = (action: (job: Job) => Promise<{ ok: boolean; message?: string }>, what: string) => {
-    setActionError(null);
-    setActing(true);
-    void action(job).then((result) => {
-      setActing(false);
-      if (!result.ok) setActionError(`Could not ${what}: ${result.message ?? 'no reason given'}`);
-    });
-  };
+export function JobCard({ job, onRunAgain, onEdit, eager = false }: JobCardProps) {
+  const { active, now, watchedLive } = useJobLive(job);
+  const { cancel, retry, acting, actionError } = useJobActions(job);
+  const showsNegativePrompt = useShowsNegativePrompt();
   const expiry = isFinal(job) ? describeExpiry(job, now) : null;
-  const reducedMotion = usePrefersReducedMotion();
-  const announce = useAnnounce();
-  // A job watched while it ran keeps its full bar when done; past jobs show just the result.
-  const [watchedLive] = useState(active);
-  const previousStatus = useRef(job.status);
   const titleId = `job-${job.id}-title`;
   const prompt = job.settings.prompt;
-
-  useEffect(() => {
-    const previous = previousStatus.current;
-    previousStatus.current = job.status;
-    if (previous === job.status || !isFinal(job)) return;
-    if (job.status === 'SUCCEEDED') announce(`Video ready: ${prompt}`);
-    else if (job.status === 'FAILED') {
-      announce(`Generation failed: ${job.error?.message ?? 'unknown error'}`);
-    } else announce(`Cancelled: ${prompt}`);
-  }, [job, prompt, announce]);
 
   return (
     <article className={`job job-${job.status.toLowerCase()}`} aria-labelledby={titleId}>
       <header className="job-header">
         <h3 id={titleId} className="job-prompt">
-          {prompt}
+          <Link to={jobPath(job.id)}>{prompt}</Link>
         </h3>
         <p className="job-meta">
           <span className={`status status-${job.status.toLowerCase()}`}>
@@ -127,37 +72,13 @@ export function JobCard({ job, onRunAgain, onEdit }: JobCardProps) {
         </p>
       </header>
 
+      <JobMedia job={job} startPlaying={watchedLive} eager={eager} />
+
       {(active || (watchedLive && job.status === 'SUCCEEDED')) && (
         <ProgressBar
           percent={progressPercent(job)}
           label={`Progress of “${prompt}”`}
           description={describeProgress(job, now)}
-        />
-      )}
-
-      {active && job.previewUrl != null && (
-        <img
-          className="job-preview"
-          src={job.previewUrl}
-          width={job.settings.width}
-          height={job.settings.height}
-          alt={`Live preview of “${prompt}”, step ${job.step} of ${job.totalSteps}`}
-        />
-      )}
-
-      {job.status === 'SUCCEEDED' && job.videoUrl !== null && (
-        <video
-          className="job-video"
-          src={job.videoUrl}
-          width={job.settings.width}
-          height={job.settings.height}
-          autoPlay={!reducedMotion}
-          muted
-          loop
-          controls
-          playsInline
-          preload="auto"
-          aria-label={`Video: ${prompt}`}
         />
       )}
 
@@ -168,7 +89,7 @@ export function JobCard({ job, onRunAgain, onEdit }: JobCardProps) {
         </p>
       )}
 
-      {job.settings.negativePrompt !== '' && (
+      {showsNegativePrompt && job.settings.negativePrompt !== '' && (
         <details className="job-details">
           <summary>Negative prompt</summary>
           <p>{job.settings.negativePrompt}</p>
@@ -183,13 +104,7 @@ export function JobCard({ job, onRunAgain, onEdit }: JobCardProps) {
 
       <div className="job-actions">
         {active && (
-          <button
-            type="button"
-            disabled={acting}
-            onClick={() => {
-              act(cancelJob, 'cancel it');
-            }}
-          >
+          <button type="button" disabled={acting} onClick={cancel}>
             Cancel<span className="visually-hidden"> “{prompt}”</span>
           </button>
         )}
@@ -198,7 +113,7 @@ export function JobCard({ job, onRunAgain, onEdit }: JobCardProps) {
             type="button"
             disabled={acting}
             onClick={() => {
-              act(retryJob, 'retry it');
+              retry();
             }}
           >
             Retry<span className="visually-hidden"> “{prompt}” with the same seed</span>

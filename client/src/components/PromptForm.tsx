@@ -16,10 +16,19 @@ import type { Upload } from '../api/uploads.ts';
 import { describeSettings } from '../jobs/progress.ts';
 import type { Readiness } from '../jobs/readiness.ts';
 import {
+  CUSTOM_SHAPE,
+  formatSeconds,
+  framesForSeconds,
+  presetLabel,
+  secondsOf,
+  shapeOf,
+} from '../jobs/shape.ts';
+import {
   FORM_FIELDS,
   latentTokens,
   PRIORITY_CHOICES,
   ruleHints,
+  usesSetting,
   validateForm,
   type FormErrors,
   type FormField,
@@ -94,6 +103,11 @@ export function PromptForm({
   const [submitting, setSubmitting] = useState(false);
   const [firstFrame, setFirstFrame] = useState<Upload | null>(null);
   const [previews, setPreviews] = useState(true);
+  /** The length as typed, while the seconds field has the focus (it snaps to frames after). */
+  const [secondsDraft, setSecondsDraft] = useState<string | null>(null);
+  /** "Custom size" picked: the select says so until a shape is picked again. */
+  const [customShape, setCustomShape] = useState(false);
+  const shape = customShape ? CUSTOM_SHAPE : shapeOf(rules, values.width, values.height);
 
   const { errors } = validateForm(values, rules, maxBatch);
   const visibleError = (field: FormField): string | undefined =>
@@ -153,6 +167,7 @@ export function PromptForm({
   const height = Number(values.height);
   const frames = Number(values.numFrames);
   const frameRate = Number(values.frameRate);
+  const lengthKnown = Number.isInteger(frames) && frames > 0 && frameRate > 0;
   const summaryValid =
     errors.width === undefined &&
     errors.height === undefined &&
@@ -221,30 +236,61 @@ export function PromptForm({
 
       <fieldset className="settings">
         <legend>Settings</legend>
-        <Field
-          id={fieldId('negativePrompt')}
-          label="Negative prompt"
-          hint="What the video should avoid."
-          error={visibleError('negativePrompt')}
-        >
-          {(describedBy) => (
-            <textarea
-              id={fieldId('negativePrompt')}
-              name="negativePrompt"
-              rows={2}
-              value={values.negativePrompt}
-              aria-invalid={visibleError('negativePrompt') === undefined ? undefined : true}
-              aria-describedby={describedBy}
-              onChange={(event) => {
-                change('negativePrompt', event.target.value);
-              }}
-              onBlur={() => {
-                show('negativePrompt');
-              }}
-            />
-          )}
-        </Field>
+        {usesSetting(rules, 'negativePrompt') && (
+          <Field
+            id={fieldId('negativePrompt')}
+            label="Negative prompt"
+            hint="What the video should avoid."
+            error={visibleError('negativePrompt')}
+          >
+            {(describedBy) => (
+              <textarea
+                id={fieldId('negativePrompt')}
+                name="negativePrompt"
+                rows={2}
+                value={values.negativePrompt}
+                aria-invalid={visibleError('negativePrompt') === undefined ? undefined : true}
+                aria-describedby={describedBy}
+                onChange={(event) => {
+                  change('negativePrompt', event.target.value);
+                }}
+                onBlur={() => {
+                  show('negativePrompt');
+                }}
+              />
+            )}
+          </Field>
+        )}
         <div className="settings-grid">
+          <div className="field field-wide">
+            <label htmlFor={`${id}-shape`}>Shape</label>
+            <select
+              id={`${id}-shape`}
+              name="shape"
+              value={shape}
+              aria-describedby={`${id}-shape-hint`}
+              onChange={(event) => {
+                const preset = rules.sizePresets.find(
+                  (candidate) => candidate.aspect === event.target.value,
+                );
+                setCustomShape(preset === undefined);
+                // Custom: the size stays as it is, to be typed below.
+                if (preset === undefined) return;
+                setServerErrors(({ width: _w, height: _h, ...rest }) => rest);
+                onChange({ ...values, width: String(preset.width), height: String(preset.height) });
+              }}
+            >
+              {rules.sizePresets.map((preset) => (
+                <option key={preset.aspect} value={preset.aspect}>
+                  {presetLabel(preset)}
+                </option>
+              ))}
+              <option value={CUSTOM_SHAPE}>Custom size</option>
+            </select>
+            <p className="hint" id={`${id}-shape-hint`}>
+              Sizes the model does best; or type any size below.
+            </p>
+          </div>
           <Field
             id={fieldId('width')}
             label="Width"
@@ -261,6 +307,36 @@ export function PromptForm({
           >
             {(describedBy) => numberInput('height', rules.height, rules.sizeMultiple, describedBy)}
           </Field>
+          <div className="field">
+            <label htmlFor={`${id}-seconds`}>Length (seconds)</label>
+            <input
+              id={`${id}-seconds`}
+              name="seconds"
+              type="number"
+              inputMode="decimal"
+              min={0}
+              step={frameRate > 0 ? Number((rules.frameStep / frameRate).toFixed(4)) : 'any'}
+              value={
+                secondsDraft ?? (lengthKnown ? formatSeconds(secondsOf(frames, frameRate)) : '')
+              }
+              aria-describedby={`${id}-seconds-hint`}
+              onChange={(event) => {
+                setSecondsDraft(event.target.value);
+                const wanted = framesForSeconds(rules, Number(event.target.value), frameRate);
+                if (event.target.value.trim() !== '' && wanted !== null) {
+                  change('numFrames', String(wanted));
+                }
+              }}
+              onBlur={() => {
+                setSecondsDraft(null);
+              }}
+            />
+            <p className="hint" id={`${id}-seconds-hint`}>
+              {lengthKnown
+                ? `${frames} frames at ${frameRate} fps`
+                : 'Sets the frames from the frame rate'}
+            </p>
+          </div>
           <Field
             id={fieldId('numFrames')}
             label="Frames"
@@ -316,18 +392,17 @@ export function PromptForm({
             )}
           </Field>
         </div>
-        <div className="field field-checkbox">
-          <label>
-            <input
-              type="checkbox"
-              name="preview"
-              checked={previews}
-              onChange={(event) => {
-                setPreviews(event.target.checked);
-              }}
-            />{' '}
-            Live previews while it is made
-          </label>
+        <div className="field-checkbox">
+          <input
+            id={`${id}-preview`}
+            type="checkbox"
+            name="preview"
+            checked={previews}
+            onChange={(event) => {
+              setPreviews(event.target.checked);
+            }}
+          />
+          <label htmlFor={`${id}-preview`}>Live previews while it is made</label>
         </div>
         <p className="summary" aria-live="polite">
           {summaryValid

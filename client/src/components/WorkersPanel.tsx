@@ -1,5 +1,5 @@
 /**
- * The workers: each one's machine, device, what it is doing and how many jobs it did; gone ones
+ * The workers: each one's machine, device (and why a preferred one was refused), what it is doing and how many jobs it did; gone ones
  * (stopped or lost) stay listed for an hour. Folded by default under a one-line summary.
  */
 import { useQuery } from '@apollo/client/react';
@@ -29,38 +29,58 @@ export function WorkersPanel() {
         <p className="muted">No worker has been seen in the last hour.</p>
       )}
       {workers !== undefined && workers.length > 0 && (
-        <table className="workers" aria-labelledby="workers-title">
-          <thead>
-            <tr>
-              <th scope="col">Worker</th>
-              <th scope="col">Machine</th>
-              <th scope="col">Device</th>
-              <th scope="col">Doing</th>
-              <th scope="col">Jobs done</th>
-              <th scope="col">Last seen</th>
-            </tr>
-          </thead>
-          <tbody>
-            {workers.map((worker) => {
-              const description = describeWorker(worker, now);
-              return (
-                <tr key={worker.id} className={`worker-${description.state}`}>
-                  <th scope="row">
-                    <span className={`worker-dot worker-dot-${description.state}`} aria-hidden />
-                    {worker.id}
-                  </th>
-                  <td>{worker.host}</td>
-                  <td>
-                    <code>{worker.device}</code>
-                  </td>
-                  <td>{description.doing}</td>
-                  <td>{worker.jobsDone}</td>
-                  <td>{description.lastSeen}</td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
+        // Focusable, so that the keyboard can scroll it where it is wider than the screen.
+        <div className="workers-scroll" tabIndex={0} role="region" aria-labelledby="workers-title">
+          <table className="workers" aria-labelledby="workers-title">
+            <thead>
+              <tr>
+                <th scope="col">Worker</th>
+                <th scope="col">Machine</th>
+                <th scope="col">Device</th>
+                <th scope="col">Doing</th>
+                <th scope="col">Jobs done</th>
+                <th scope="col">Last seen</th>
+              </tr>
+            </thead>
+            <tbody>
+              {workers.map((worker) => {
+                const description = describeWorker(worker, now);
+                return (
+                  <tr key={worker.id} className={`worker-${description.state}`}>
+                    <th scope="row">
+                      <span className={`worker-dot worker-dot-${description.state}`} aria-hidden />
+                      {worker.id}
+                    </th>
+                    <td>{worker.host}</td>
+                    <td>
+                      <code>{worker.device}</code>
+                      {worker.models
+                        .filter((model) => model.provider !== worker.device)
+                        .map((model) => (
+                          <span key={model.component} className="muted">
+                            {' '}
+                            ({model.component} on <code>{model.provider}</code>)
+                          </span>
+                        ))}
+                      {worker.deviceNotices.length > 0 && (
+                        <ul className="device-notices" aria-label={`${worker.id} device notices`}>
+                          {worker.deviceNotices.map((notice) => (
+                            <li key={notice} className="warning">
+                              {notice}
+                            </li>
+                          ))}
+                        </ul>
+                      )}
+                    </td>
+                    <td>{description.doing}</td>
+                    <td>{worker.jobsDone}</td>
+                    <td>{description.lastSeen}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
       )}
     </details>
   );

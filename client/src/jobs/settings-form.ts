@@ -42,6 +42,14 @@ export const FORM_FIELDS: readonly FormField[] = [
   'priority',
 ];
 
+/**
+ * Whether the model uses a `PromptInput` setting: one it ignores (`modelRules.ignoredSettings`,
+ * the negative prompt for LTX-Video 0.9.6-distilled) gets no field and is not sent.
+ */
+export function usesSetting(rules: Pick<ModelRules, 'ignoredSettings'>, setting: string): boolean {
+  return !rules.ignoredSettings.includes(setting);
+}
+
 export function defaultValues(rules: Pick<ModelRules, 'defaults'>): FormValues {
   return {
     prompt: '',
@@ -169,7 +177,8 @@ export function validateForm(
   } else if (prompt.length > rules.maxPromptChars) {
     errors['prompt'] = tooLong('The prompt', prompt);
   }
-  if (values.negativePrompt.length > rules.maxPromptChars) {
+  const sendsNegativePrompt = usesSetting(rules, 'negativePrompt');
+  if (sendsNegativePrompt && values.negativePrompt.length > rules.maxPromptChars) {
     errors['negativePrompt'] = tooLong('The negative prompt', values.negativePrompt);
   }
 
@@ -230,7 +239,7 @@ export function validateForm(
     count: videos,
     input: {
       prompt,
-      negativePrompt: values.negativePrompt,
+      ...(sendsNegativePrompt ? { negativePrompt: values.negativePrompt } : {}),
       width: width.value,
       height: height.value,
       numFrames: frames.value,

@@ -35,11 +35,18 @@ import {
   T5Weights,
   TRANSFORMER_PREFIX,
   VAE_PREFIX,
+  type AttentionKernel,
   type ConversionEvent,
   type LtxCheckpointConfig,
   type VaeConfig,
 } from '@zeus/models';
-import { resolveProvider, type Device, type ExecutionProvider } from '../onnx/runtime.ts';
+import {
+  attentionKernelFor,
+  chooseProvider,
+  probeProvider,
+  type Device,
+  type ExecutionProvider,
+} from '../onnx/runtime.ts';
 import type { GenerationHooks, PipelineProgress, VideoPipeline } from '../pipeline/types.ts';
 import type { PlanarImage } from '../image/first-frame.ts';
 import {
@@ -137,6 +144,11 @@ export interface LtxPipelineOptions {
   readonly decodeTiling?: VaeTiling;
   /** Noise added to an image-conditioned first frame before each step. Default 0.15 (inference.py). */
   readonly imageConditionNoiseScale?: number;
+  /**
+   * Live previews (default true): false skips fitting their projection at load (parity runs,
+   * which never ask for previews) and a generation then gives none.
+   */
+  readonly previews?: boolean;
   /** Build the decoder with float outputs (`trace.decoded` then has the float video). */
   readonly floatOutputs?: boolean;
   /** Threads per session on the CPU provider (default: ONNX Runtime's choice). */
@@ -181,10 +193,26 @@ export interface LtxGenerationHooks extends GenerationHooks {
   readonly trace?: PipelineTrace;
 }
 
+/** Where one model runs. */
+export interface ModelPlacement {
+  readonly component: ModelLoadProgress['component'];
+  readonly provider: ExecutionProvider;
+  readonly precision: Precision;
+}
+
 /** What `load` decided, for the log. */
 export interface LtxPipelineInfo {
   readonly provider: ExecutionProvider;
   readonly precision: Precision;
+  /** How the transformer's and the on-device text encoder's attention is written. */
+  readonly attention: AttentionKernel;
+  /**
+   * Why a preferred choice was not taken, in words: a provider `auto` passed over (CUDA not
+   * installed or not loading), fp16 refused by the device, the attention kernel replaced.
+   */
+  readonly notices: readonly string[];
+  /** The provider each model runs on (the text encoder's may be the CPU, see `textEncoder`). */
+  readonly models: readonly ModelPlacement[];
   readonly textEncoder: PlacementDecision;
   readonly transformerLayers: number;
   readonly transformerWidth: number;
@@ -201,7 +229,36 @@ interface Loaded {
   readonly transformer: LtxTransformer;
   readonly decoder: VaeDecoder;
   readonly encoder: VaeEncoder;
-  readonly preview: PreviewProjection;
+  readonly preview: PreviewProjection | undefined;
+}
+
+export class PrecisionError extends Error {
+  override readonly name = 'PrecisionError';
+}
+
+/**
+ * The weight precision: the one asked for, else fp16 on GPU providers and fp32 on the CPU (fp16
+ * gains nothing there). fp16 needs float16 kernels: a WebGPU adapter without the shader-f16
+ * feature (SwiftShader's) loads fp16 models but fails at their first float16 kernel, so a GPU
+ * provider is probed first; by default it then falls back to fp32 with a notice, and an
+ * explicit fp16 is refused with the reason.
+ */
+async function choosePrecision(
+  provider: ExecutionProvider,
+  asked: Precision | undefined,
+  notices: string[],
+): Promise<Precision> {
+  if (asked === 'fp32' || (asked === undefined && provider === 'cpu')) return 'fp32';
+  if (provider === 'cpu') return 'fp16';
+  const probe = await probeProvider(provider, { float16: true });
+  if (probe.ok) return 'fp16';
+  if (asked === 'fp16') {
+    throw new PrecisionError(`fp16 cannot run on this ${provider} device: ${probe.reason}`);
+  }
+  notices.push(
+    `fp32 instead of fp16: this ${provider} device cannot run float16 (${probe.reason})`,
+  );
+  return 'fp32';
 }
 
 /** The default job (768x512x121) the text encoder's placement is sized for. */
@@ -245,8 +302,13 @@ export class LtxPipeline implements VideoPipeline {
       this.totalSteps,
       config.allowedInferenceSteps,
     );
-    const provider = await resolveProvider(options.device);
-    const precision = options.precision ?? (provider === 'cpu' ? 'fp32' : 'fp16');
+    const choice = await chooseProvider(options.device);
+    const provider = choice.provider;
+    const notices: string[] = choice.refused.map(
+      (refused) =>
+        `device auto runs on ${provider}: ${refused.provider} was refused: ${refused.reason}`,
+    );
+    const precision = await choosePrecision(provider, options.precision, notices);
     const bytesPerValue = precision === 'fp16' ? 2 : 4;
     const scale: VaeScaleFactors = {
       spatial: vaeConfig.spatialScaleFactor,
@@ -285,12 +347,18 @@ export class LtxPipeline implements VideoPipeline {
       if (progress !== undefined) options.onLoadProgress?.(progress);
     };
     const dtype = precision === 'fp16' ? 'float16' : 'float32';
+    const attention = await attentionKernelFor(provider);
+    if (attention.reason !== undefined) notices.push(attention.reason);
+    for (const notice of notices) {
+      options.onLoadProgress?.({ component: 'transformer', phase: 'loading', notice });
+    }
     // One model at a time: the peak is the largest one, not all of them at once.
     const transformer = await LtxTransformer.fromCheckpoint({
       checkpointPath: options.files.checkpoint,
       cacheRoot: options.files.onnxDir,
       dtype,
       device: provider,
+      attention: attention.kernel,
       ...threads,
       onProgress: report('transformer'),
     });
@@ -316,15 +384,17 @@ export class LtxPipeline implements VideoPipeline {
       const encoder = await VaeEncoder.load(encoderFiles.dir, { device: provider, ...threads });
       opened.push(encoder);
       // Fitted once (with this encoder and decoder) and kept with the conversions.
-      const preview = await cachedPreviewProjection({
-        checkpointPath: options.files.checkpoint,
-        cacheRoot: options.files.onnxDir,
-        dtype,
-        provider,
-        encoder,
-        decoder,
-        onProgress: report('live-preview projection'),
-      });
+      const preview =
+        options.previews === false
+          ? undefined
+          : await cachedPreviewProjection({
+              checkpointPath: options.files.checkpoint,
+              cacheRoot: options.files.onnxDir,
+              dtype,
+              encoder,
+              decoder,
+              onProgress: report('live-preview projection'),
+            });
       const onDevice = textEncoder.placement !== 'cpu';
       const t5 = await T5TextEncoder.load({
         textEncoderDir: options.files.textEncoderDir,
@@ -332,6 +402,7 @@ export class LtxPipeline implements VideoPipeline {
         cacheRoot: options.files.onnxDir,
         device: onDevice ? provider : 'cpu',
         dtype,
+        attention: onDevice ? attention.kernel : 'fused',
         maxTokens: options.maxPromptTokens ?? T5_MAX_TOKENS,
         keepLoaded: textEncoder.placement !== 'on-demand',
         ...threads,
@@ -341,6 +412,18 @@ export class LtxPipeline implements VideoPipeline {
         info: {
           provider,
           precision,
+          attention: attention.kernel,
+          notices,
+          models: [
+            { component: 'transformer', provider: transformer.provider, precision },
+            { component: 'VAE decoder', provider: decoder.provider, precision },
+            { component: 'VAE encoder', provider: encoder.provider, precision },
+            {
+              component: 'text encoder',
+              provider: onDevice ? provider : 'cpu',
+              precision,
+            },
+          ],
           textEncoder,
           transformerLayers: config.transformer.numLayers,
           transformerWidth: config.transformer.innerDim,
@@ -354,7 +437,7 @@ export class LtxPipeline implements VideoPipeline {
         transformer,
         decoder,
         encoder,
-        preview: preview.projection,
+        preview: preview?.projection,
       };
     } catch (error) {
       await Promise.all(opened.map((model) => model.release()));
@@ -465,7 +548,8 @@ export class LtxPipeline implements VideoPipeline {
     const velocities: Float32Array[] = [];
     const inputs: Float32Array[] = [];
     const transformer = loaded.transformer;
-    const onPreview = hooks.onPreview;
+    const projection = loaded.preview;
+    const onPreview = projection === undefined ? undefined : hooks.onPreview;
     let preview: LatentPreview | undefined;
     const tokens = await denoise<TransformerConditioning>({
       model: {
@@ -480,9 +564,9 @@ export class LtxPipeline implements VideoPipeline {
             inputs.push(latents);
             velocities.push(velocity);
           }
-          if (onPreview !== undefined) {
+          if (onPreview !== undefined && projection !== undefined) {
             preview = projectPreview(
-              loaded.preview,
+              projection,
               shape,
               latents,
               velocity,

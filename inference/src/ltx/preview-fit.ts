@@ -14,8 +14,12 @@
  * for conditioning) gives the projection: 1,152 samples for 387 numbers.
  *
  * Deterministic: the videos come from fixed formulas and seeds, the solve is float64 Cholesky,
- * and the encoder and decoder run on the sessions the pipeline loaded (the same device gives the
- * same numbers). The fitted and the best constant projection's errors are stored with it.
+ * and the encoder and decoder run on the sessions the pipeline loaded. The projection is kept
+ * per checkpoint and precision, not per device: another execution provider would fit numbers
+ * that differ only in float rounding (the parity check `preview` bounds the difference), so the
+ * first device to load the model fits it and every other reuses it (a WebGPU adapter as slow
+ * as SwiftShader then loads in seconds after a CPU run, and previews look the same on all).
+ * The fitted and the best constant projection's errors are stored with it.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -25,7 +29,7 @@ import type { VaeDecoder } from './vae-decoder.ts';
 import type { VaeEncoder } from './vae-encoder.ts';
 
 /** Bump when the fit changes (videos, targets, solve): cached projections are refitted. */
-const PREVIEW_FIT_VERSION = 1;
+const PREVIEW_FIT_VERSION = 2;
 const PROJECTION_FILE = 'preview-projection.json';
 
 export const PREVIEW_FIT_SETTINGS = {
@@ -261,9 +265,17 @@ function choleskySolve(a: Float64Array, b: Float64Array, n: number, m: number): 
 export async function collectPreviewSamples(
   encoder: VaeEncoder,
   decoder: VaeDecoder,
-  options: { readonly first?: number; readonly count?: number } = {},
+  options: {
+    readonly first?: number;
+    readonly count?: number;
+    /** Smaller videos than the fit's (parity checks); default PREVIEW_FIT_SETTINGS'. */
+    readonly size?: number;
+    readonly frames?: number;
+  } = {},
 ): Promise<PreviewSamples> {
-  const { frames, size, decodeTimestep } = PREVIEW_FIT_SETTINGS;
+  const { decodeTimestep } = PREVIEW_FIT_SETTINGS;
+  const size = options.size ?? PREVIEW_FIT_SETTINGS.size;
+  const frames = options.frames ?? PREVIEW_FIT_SETTINGS.frames;
   const first = options.first ?? 0;
   const count = options.count ?? PREVIEW_FIT_SETTINGS.videos;
   const channels = encoder.config.latentChannels;
@@ -321,13 +333,12 @@ interface ProjectionFile {
 
 /**
  * The model's preview projection from the conversion cache, fitted there first when missing
- * (keyed on the checkpoint, the precision and the execution provider the fit ran on).
+ * (keyed on the checkpoint and the precision, see the module comment).
  */
 export async function cachedPreviewProjection(options: {
   readonly checkpointPath: string;
   readonly cacheRoot: string;
   readonly dtype: 'float32' | 'float16';
-  readonly provider: string;
   readonly encoder: VaeEncoder;
   readonly decoder: VaeDecoder;
   readonly onProgress?: (event: ConversionEvent) => void;
@@ -338,7 +349,7 @@ export async function cachedPreviewProjection(options: {
     dtype: options.dtype === 'float32' ? 'fp32' : 'fp16',
     converterVersion: PREVIEW_FIT_VERSION,
     sources: [options.checkpointPath],
-    options: { provider: options.provider, settings: PREVIEW_FIT_SETTINGS },
+    options: { settings: PREVIEW_FIT_SETTINGS },
     modelFile: PROJECTION_FILE,
     build: async (dir, onProgress) => {
       const fit = await fitPreviewProjection(options.encoder, options.decoder);

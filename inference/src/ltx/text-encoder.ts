@@ -14,6 +14,7 @@ import {
   convertT5Cached,
   T5_MAX_TOKENS,
   T5Tokenizer,
+  type AttentionKernel,
   type ConversionEvent,
   type EncodedPrompt,
   type T5WeightDType,
@@ -30,6 +31,8 @@ export interface T5TextEncoderOptions {
   readonly device: Device;
   /** Weight precision of the converted encoder. Default 'float16' (numerics stay float32). */
   readonly dtype?: T5WeightDType;
+  /** How attention is written (see runtime.ts' attentionKernelFor); default 'fused'. */
+  readonly attention?: AttentionKernel;
   /** Token limit, EOS included. Default 256, the pipeline's `text_encoder_max_tokens`. */
   readonly maxTokens?: number;
   /** Keep the session between prompts (default) or load it for each encoding. */
@@ -82,6 +85,7 @@ export class T5TextEncoder {
       textEncoderDir: options.textEncoderDir,
       cacheRoot: options.cacheRoot,
       dtype: options.dtype ?? 'float16',
+      ...(options.attention === undefined ? {} : { attention: options.attention }),
       ...(options.onConversionProgress === undefined
         ? {}
         : { onProgress: options.onConversionProgress }),

@@ -19,6 +19,7 @@ import {
   timestepFeatures,
   TIMESTEP_FEATURES,
   TRANSFORMER_IO,
+  type AttentionKernel,
   type ConversionEvent,
   type LtxTransformerConfig,
   type TransformerDType,
@@ -105,6 +106,8 @@ export class LtxTransformer {
     readonly cacheRoot: string;
     readonly dtype: TransformerDType;
     readonly device: Device;
+    /** How attention is written (see runtime.ts' attentionKernelFor); default 'fused'. */
+    readonly attention?: AttentionKernel;
     readonly intraOpThreads?: number;
     readonly onProgress?: (event: ConversionEvent) => void;
   }): Promise<LtxTransformer> {
@@ -112,6 +115,7 @@ export class LtxTransformer {
       checkpointPath: options.checkpointPath,
       cacheRoot: options.cacheRoot,
       dtype: options.dtype,
+      ...(options.attention === undefined ? {} : { attention: options.attention }),
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
     });
     return LtxTransformer.load(converted.modelPath, converted.config, {

@@ -18,11 +18,19 @@ import {
   planStream,
   readVaeDecoderManifest,
   VAE_IO,
+  vaeTimestepFeatures,
   type StreamCall,
   type VaeDtype,
   type VaeStreamLayout,
 } from '@zeus/models';
-import { ModelSession, tensor, type Device, type OrtTensor } from '../onnx/runtime.ts';
+import {
+  disposeOnDevice,
+  ModelSession,
+  tensor,
+  type Device,
+  type ExecutionProvider,
+  type OrtTensor,
+} from '../onnx/runtime.ts';
 import {
   addTile,
   axisTotals,
@@ -93,6 +101,8 @@ export interface VaeDecoderModels {
   readonly next: string | Uint8Array;
   readonly layout: VaeStreamLayout;
   readonly dtype: VaeDtype;
+  /** The manifest's `timestepScaleMultiplier`. */
+  readonly timestepScaleMultiplier: number;
 }
 
 export interface VaeDecoderOptions {
@@ -110,6 +120,7 @@ export class VaeDecoder {
     private readonly next: ModelSession,
     readonly layout: VaeStreamLayout,
     private readonly dtype: VaeDtype,
+    private readonly timestepScaleMultiplier: number,
   ) {}
 
   /** Loads a converted decoder folder (see convertVaeDecoder) or explicit models. */
@@ -125,6 +136,7 @@ export class VaeDecoder {
         next: join(source, manifest.nextModel),
         layout: manifest.layout,
         dtype: manifest.dtype,
+        timestepScaleMultiplier: manifest.timestepScaleMultiplier,
       };
     } else {
       models = source;
@@ -132,20 +144,42 @@ export class VaeDecoder {
     const sessionOptions = (name: string): Parameters<typeof ModelSession.load>[1] => ({
       device: options.device,
       name,
+      // The causal state goes from one call to the next: on WebGPU it never leaves the GPU.
+      deviceOutputs: (output) => output.startsWith(VAE_IO.stateOut),
       ...(options.intraOpThreads === undefined ? {} : { intraOpThreads: options.intraOpThreads }),
     });
     const first = await ModelSession.load(models.first, sessionOptions('VAE decoder'));
     try {
       const next = await ModelSession.load(models.next, sessionOptions('VAE decoder (stream)'));
-      return new VaeDecoder(first, next, models.layout, models.dtype);
+      return new VaeDecoder(
+        first,
+        next,
+        models.layout,
+        models.dtype,
+        models.timestepScaleMultiplier,
+      );
     } catch (error) {
       await first.release();
       throw error;
     }
   }
 
-  get provider(): string {
+  get provider(): ExecutionProvider {
     return this.first.provider;
+  }
+
+  /**
+   * Where the causal state carried from one stream call to the next lives: in device memory
+   * where the provider's binding allows it (WebGPU), else it crosses to the host and back.
+   */
+  get stateLocation(): 'device' | 'host' {
+    const carried = (session: ModelSession): boolean =>
+      session.outputNames
+        .filter((name) => name.startsWith(VAE_IO.stateOut))
+        .every((name) => session.outputsOnDevice.has(name));
+    return this.first.outputsOnDevice.size > 0 && carried(this.first) && carried(this.next)
+      ? 'device'
+      : 'host';
   }
 
   /** The calls a decode of `latentFrames` latent frames makes with these options. */
@@ -242,29 +276,38 @@ export class VaeDecoder {
     const [firstCall, ...rest] = calls;
     if (firstCall === undefined) return;
     let outputs = await this.runFirst(latents, noise, dims, firstCall, options);
-    let start = 0;
-    let batch = frameBatch(outputs, start, firstCall);
-    yield batch;
-    start += batch.count;
-    const pending = outputs[VAE_IO.pending];
-    if (pending === undefined) throw new VaeDecodeError('The VAE decoder gave no pending frames');
-    let offset = 0;
-    for (const call of rest) {
-      const feeds: Record<string, OrtTensor> = {
-        [VAE_IO.chunk]: sliceFrames(pending, offset, call.tailFrames, this.dtype),
-        [VAE_IO.last]: int64(call.last ? 1 : 0),
-        ...this.timestepFeed(options),
-      };
-      for (const [name, value] of Object.entries(outputs)) {
-        if (name.startsWith(VAE_IO.stateOut)) {
-          feeds[VAE_IO.stateIn + name.slice(VAE_IO.stateOut.length)] = value;
-        }
-      }
-      outputs = await this.next.run(feeds);
-      offset += call.tailFrames;
-      batch = frameBatch(outputs, start, call);
+    // The state of the last call made; on WebGPU in device memory, freed once consumed or
+    // when the caller stops early.
+    let state = stateOf(outputs);
+    try {
+      let start = 0;
+      let batch = frameBatch(outputs, start, firstCall);
       yield batch;
       start += batch.count;
+      const pending = outputs[VAE_IO.pending];
+      if (pending === undefined) {
+        throw new VaeDecodeError('The VAE decoder gave no pending frames');
+      }
+      let offset = 0;
+      for (const call of rest) {
+        const feeds: Record<string, OrtTensor> = {
+          [VAE_IO.chunk]: sliceFrames(pending, offset, call.tailFrames, this.dtype),
+          [VAE_IO.last]: int64(call.last ? 1 : 0),
+          ...this.timestepFeed(options),
+        };
+        for (const [name, value] of state) {
+          feeds[VAE_IO.stateIn + name.slice(VAE_IO.stateOut.length)] = value;
+        }
+        outputs = await this.next.run(feeds);
+        disposeOnDevice(state.values());
+        state = stateOf(outputs);
+        offset += call.tailFrames;
+        batch = frameBatch(outputs, start, call);
+        yield batch;
+        start += batch.count;
+      }
+    } finally {
+      disposeOnDevice(state.values());
     }
   }
 
@@ -281,6 +324,7 @@ export class VaeDecoder {
     const [call] = this.plan(dims[2]);
     if (call === undefined) throw new VaeDecodeError('Nothing to decode');
     const outputs = await this.runFirst(latents, noise, dims, call, options);
+    disposeOnDevice(stateOf(outputs).values());
     const floats: Record<string, Float32Array> = {};
     for (const [name, value] of Object.entries(outputs)) {
       if (value.type === 'float32' && !name.startsWith(VAE_IO.stateOut)) {
@@ -310,7 +354,8 @@ export class VaeDecoder {
 
   private timestepFeed(options: DecodeOptions): Record<string, OrtTensor> {
     const timestep = options.timestep ?? LTX_DECODE_TIMESTEP;
-    return { [VAE_IO.timestep]: tensor('float32', Float32Array.of(timestep), [1]) };
+    const features = vaeTimestepFeatures(timestep, this.timestepScaleMultiplier);
+    return { [VAE_IO.timestepFeatures]: tensor('float32', features, [1, features.length]) };
   }
 
   /** Decodes the whole video and returns it in one piece. */
@@ -410,6 +455,11 @@ function checkLatents(latents: LatentVideo, noise: LatentVideo): Dims5 {
     );
   }
   return dims as Dims5;
+}
+
+/** The `state_out.*` outputs of a call, by name. */
+function stateOf(outputs: Readonly<Record<string, OrtTensor>>): Map<string, OrtTensor> {
+  return new Map(Object.entries(outputs).filter(([name]) => name.startsWith(VAE_IO.stateOut)));
 }
 
 function frameBatch(

@@ -3,9 +3,17 @@
  * checks and release. Everything else in Zeus goes through `ModelSession` and `tensor()`.
  */
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { GraphBuilder, halfToFloat } from '@zeus/models';
+import {
+  attention,
+  attr,
+  GraphBuilder,
+  halfToFloat,
+  modelOutputNames,
+  type AttentionKernel,
+} from '@zeus/models';
 import * as ort from 'onnxruntime-node';
 
 export type Device = 'auto' | 'cuda' | 'webgpu' | 'cpu';
@@ -42,18 +50,204 @@ export function providerCandidates(
   return AUTO_ORDER.filter((provider) => provider !== 'cuda' || hasCuda());
 }
 
+/** A provider `auto` preferred but passed over, and ONNX Runtime's (or our) reason. */
+export interface RefusedProvider {
+  readonly provider: ExecutionProvider;
+  readonly reason: string;
+}
+
 /**
  * The provider a device setting ends up on: the setting itself unless it is `auto`, else the
- * first provider that accepts a one-node probe model. Decided once at start so that choices that
- * depend on it (precision, where the text encoder lives) are made before the big models load.
+ * first provider that accepts a one-node probe model, with the reason each provider before it
+ * was refused (a CUDA provider whose library is not installed is one). Decided once at start so
+ * that choices that depend on it (precision, where the text encoder lives) are made before the
+ * big models load.
  */
-export async function resolveProvider(device: Device): Promise<ExecutionProvider> {
-  if (device !== 'auto') return device;
+export async function chooseProvider(
+  device: Device,
+  environment: ProviderEnvironment = ONNX_RUNTIME,
+): Promise<{ readonly provider: ExecutionProvider; readonly refused: readonly RefusedProvider[] }> {
+  if (device !== 'auto') return { provider: device, refused: [] };
+  const refused: RefusedProvider[] = [];
+  if (!environment.hasCuda()) {
+    refused.push({
+      provider: 'cuda',
+      reason:
+        'its library (libonnxruntime_providers_cuda.so) is not installed next to ' +
+        "onnxruntime-node's binding (the npm package ships without it; see the README, CUDA)",
+    });
+  }
   const g = new GraphBuilder({ name: 'provider_probe' });
   g.output(g.op('Identity', [g.input('x', 'float32', [1])]), 'y', 'float32', [1]);
-  const probe = await ModelSession.load(await g.toBytes(), { device, name: 'provider probe' });
-  await probe.release();
-  return probe.provider;
+  const model = await g.toBytes();
+  for (const provider of providerCandidates('auto', environment.hasCuda)) {
+    try {
+      const probe = await ModelSession.load(
+        model,
+        { device: provider, name: 'provider probe', logSeverity: 4 },
+        environment,
+      );
+      await probe.release();
+      return { provider, refused };
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      refused.push({ provider, reason: message.replace(/^Could not load .*?: \w+: /, '') });
+    }
+  }
+  throw new SessionError(
+    `No execution provider loads a model: ${refused.map((r) => `${r.provider}: ${r.reason}`).join('; ')}`,
+  );
+}
+
+/** chooseProvider's provider alone. */
+export async function resolveProvider(device: Device): Promise<ExecutionProvider> {
+  return (await chooseProvider(device)).provider;
+}
+
+export type ProbeResult = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
+/**
+ * Whether `provider` loads and runs a small model on this machine, and with `float16` one that
+ * computes in float16 too (WebGPU adapters without the shader-f16 feature, SwiftShader's among
+ * them, load float16 models but fail at their first float16 kernel). The reason is ONNX
+ * Runtime's first line when it cannot.
+ */
+export async function probeProvider(
+  provider: ExecutionProvider,
+  options: { readonly float16?: boolean } = {},
+): Promise<ProbeResult> {
+  const g = new GraphBuilder({ name: 'provider_probe' });
+  const x = g.input('x', 'float32', [2]);
+  const y =
+    options.float16 === true
+      ? g.op(
+          'Cast',
+          [g.op('Mul', [g.op('Cast', [x], { to: attr.i(10) }), g.scalar(2, 'float16')])],
+          {
+            to: attr.i(1),
+          },
+        )
+      : g.op('Mul', [x, g.scalar(2)]);
+  g.output(y, 'y', 'float32', [2]);
+  let session: ModelSession | undefined;
+  try {
+    session = await ModelSession.load(await g.toBytes(), {
+      device: provider,
+      name: 'probe',
+      // Its failure is an answer, not an error to print.
+      logSeverity: 4,
+    });
+    const out = await session.run({ x: tensor('float32', Float32Array.of(1, -3), [2]) });
+    const values = out['y']?.data;
+    if (!(values instanceof Float32Array) || values[0] !== 2 || values[1] !== -6) {
+      return { ok: false, reason: `the probe model computed [${String(values)}], not [2, -6]` };
+    }
+    return { ok: true };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { ok: false, reason: message.replace(/^The probe model failed: /, '') };
+  } finally {
+    await session?.release();
+  }
+}
+
+/** Largest error of the fused attention probe a provider may show and still be used. */
+export const FUSED_ATTENTION_TOLERANCE = 1e-4;
+
+const attentionErrors = new Map<ExecutionProvider, Promise<number>>();
+
+/**
+ * The largest error of ONNX Runtime's fused MultiHeadAttention on `provider` against a float64
+ * computation, on a case it got wrong on SwiftShader's WebGPU (32 keys, heads of 8, a bias):
+ * above FUSED_ATTENTION_TOLERANCE the pipeline builds attention from MatMul and Softmax instead
+ * (@zeus/models' onnx/attention.ts). Measured once per provider and process.
+ */
+export function fusedAttentionError(provider: ExecutionProvider): Promise<number> {
+  let error = attentionErrors.get(provider);
+  if (error === undefined) {
+    error = measureFusedAttention(provider);
+    attentionErrors.set(provider, error);
+  }
+  return error;
+}
+
+async function measureFusedAttention(provider: ExecutionProvider): Promise<number> {
+  const [length, heads, size] = [32, 2, 8];
+  const width = heads * size;
+  const values = (count: number, seed: number): Float32Array =>
+    Float32Array.from({ length: count }, (_, i) => Math.sin(seed * 12.9898 + i * 78.233) * 2);
+  const q = values(length * width, 1);
+  const k = values(length * width, 2);
+  const v = values(length * width, 3);
+  const bias = values(heads * length * length, 4);
+  const g = new GraphBuilder({ name: 'attention_probe' });
+  const io = (name: string): string => g.input(name, 'float32', [1, length, width]);
+  const attended = attention(g, io('q'), io('k'), io('v'), {
+    heads,
+    headSize: size,
+    bias: g.input('bias', 'float32', [1, heads, length, length]),
+    dtype: 'float32',
+    kernel: 'fused',
+  });
+  g.output(attended, 'y', 'float32', [1, length, width]);
+  const session = await ModelSession.load(await g.toBytes(), {
+    device: provider,
+    name: 'attention probe',
+  });
+  try {
+    const out = await session.run({
+      q: tensor('float32', q, [1, length, width]),
+      k: tensor('float32', k, [1, length, width]),
+      v: tensor('float32', v, [1, length, width]),
+      bias: tensor('float32', bias, [1, heads, length, length]),
+    });
+    const actual = tensorFloat32(out['y'] as OrtTensor);
+    let largest = 0;
+    for (let h = 0; h < heads; h++) {
+      for (let i = 0; i < length; i++) {
+        const scores = Array.from({ length }, (_, j) => {
+          let dot = 0;
+          for (let d = 0; d < size; d++) {
+            dot += (q[i * width + h * size + d] ?? 0) * (k[j * width + h * size + d] ?? 0);
+          }
+          return dot / Math.sqrt(size) + (bias[(h * length + i) * length + j] ?? 0);
+        });
+        const top = Math.max(...scores);
+        const weights = scores.map((score) => Math.exp(score - top));
+        const sum = weights.reduce((a, b) => a + b, 0);
+        for (let d = 0; d < size; d++) {
+          let expected = 0;
+          for (let j = 0; j < length; j++) {
+            expected += ((weights[j] ?? 0) / sum) * (v[j * width + h * size + d] ?? 0);
+          }
+          const diff = Math.abs((actual[i * width + h * size + d] ?? NaN) - expected);
+          largest = Number.isNaN(diff) ? Infinity : Math.max(largest, diff);
+        }
+      }
+    }
+    return largest;
+  } finally {
+    await session.release();
+  }
+}
+
+/**
+ * How attention is written in the graphs for `provider`: ONNX Runtime's fused kernel unless it
+ * fails the probe there, with the reason when it does.
+ */
+export async function attentionKernelFor(
+  provider: ExecutionProvider,
+): Promise<{ readonly kernel: AttentionKernel; readonly reason?: string }> {
+  if (provider === 'cpu') return { kernel: 'fused' };
+  const error = await fusedAttentionError(provider);
+  if (error <= FUSED_ATTENTION_TOLERANCE) return { kernel: 'fused' };
+  return {
+    kernel: 'matmul',
+    reason:
+      `ONNX Runtime's fused MultiHeadAttention is off by ${error.toExponential(1)} on this ` +
+      `${provider} device (a probe of 32 keys, heads of 8); attention is built from MatMul ` +
+      'and Softmax instead (slower, exact)',
+  };
 }
 
 export interface SessionOptions {
@@ -64,6 +258,47 @@ export interface SessionOptions {
   readonly intraOpThreads?: number;
   /** ONNX Runtime log severity: 0 verbose … 4 fatal (default 3, errors only). */
   readonly logSeverity?: 0 | 1 | 2 | 3 | 4;
+  /**
+   * Outputs to leave in the device's memory where the provider's Node binding can (`webgpu`:
+   * tensors of location `gpu-buffer`), e.g. state that the next run takes back as an input.
+   * Their holder passes them to other runs only, never reads them (getData() on a gpu-buffer
+   * tensor aborts the process), and frees them with `disposeOnDevice`. On other providers they
+   * come to the host like every output.
+   */
+  readonly deviceOutputs?: (name: string) => boolean;
+}
+
+/** Providers whose Node binding returns outputs in device memory (`gpu-buffer`). */
+const DEVICE_TENSOR_PROVIDERS: ReadonlySet<ExecutionProvider> = new Set(['webgpu']);
+
+/**
+ * Bytes that crossed the Node binding, counted at `ModelSession.run`: host tensors fed in and
+ * outputs returned to the host (tensors kept on the device count nothing). Per thread.
+ */
+export interface HostTraffic {
+  readonly toRuntimeBytes: number;
+  readonly fromRuntimeBytes: number;
+  readonly runs: number;
+}
+
+const traffic = { toRuntimeBytes: 0, fromRuntimeBytes: 0, runs: 0 };
+
+/** The bytes counted so far in this thread (subtract two readings to measure a stretch). */
+export function hostTraffic(): HostTraffic {
+  return { ...traffic };
+}
+
+function hostBytes(value: OrtTensor): number {
+  if (value.location !== 'cpu') return 0;
+  const data = value.data;
+  return ArrayBuffer.isView(data) ? data.byteLength : 0;
+}
+
+/** Frees the device memory of the tensors that live there; host tensors are left to the GC. */
+export function disposeOnDevice(tensors: Iterable<OrtTensor>): void {
+  for (const value of tensors) {
+    if (value.location !== 'cpu') value.dispose();
+  }
 }
 
 /**
@@ -94,6 +329,8 @@ export class ModelSession {
     readonly name: string,
     readonly provider: ExecutionProvider,
     private readonly session: ort.InferenceSession,
+    /** The outputs that stay in device memory (see SessionOptions.deviceOutputs). */
+    readonly outputsOnDevice: ReadonlySet<string>,
   ) {}
 
   /**
@@ -107,8 +344,19 @@ export class ModelSession {
   ): Promise<ModelSession> {
     const failures: string[] = [];
     for (const provider of providerCandidates(options.device, environment.hasCuda)) {
+      const onDevice =
+        options.deviceOutputs !== undefined && DEVICE_TENSOR_PROVIDERS.has(provider)
+          ? (await outputNamesOf(model)).filter(options.deviceOutputs)
+          : [];
       const sessionOptions: ort.InferenceSession.SessionOptions = {
         executionProviders: [provider],
+        ...(onDevice.length === 0
+          ? {}
+          : {
+              preferredOutputLocation: Object.fromEntries(
+                onDevice.map((name) => [name, 'gpu-buffer' as const]),
+              ),
+            }),
         graphOptimizationLevel: 'all',
         logSeverityLevel: options.logSeverity ?? 3,
         ...(options.intraOpThreads === undefined
@@ -117,7 +365,7 @@ export class ModelSession {
       };
       try {
         const session = await environment.createSession(model, sessionOptions);
-        return new ModelSession(options.name, provider, session);
+        return new ModelSession(options.name, provider, session, new Set(onDevice));
       } catch (error) {
         failures.push(`${provider}: ${firstLine(error)}`);
       }
@@ -151,13 +399,18 @@ export class ModelSession {
             .join('; '),
       );
     }
+    let outputs: Record<string, OrtTensor>;
     try {
-      return await this.session.run(feeds);
+      outputs = await this.session.run(feeds);
     } catch (error) {
       throw new SessionError(`The ${this.name} model failed: ${firstLine(error)}`, {
         cause: error,
       });
     }
+    traffic.runs += 1;
+    for (const value of Object.values(feeds)) traffic.toRuntimeBytes += hostBytes(value);
+    for (const value of Object.values(outputs)) traffic.fromRuntimeBytes += hostBytes(value);
+    return outputs;
   }
 
   async release(): Promise<void> {
@@ -195,6 +448,10 @@ export function tensorFloat32(value: OrtTensor): Float32Array {
     return out;
   }
   throw new SessionError(`Expected a float tensor, got ${value.type}`);
+}
+
+async function outputNamesOf(model: string | Uint8Array): Promise<string[]> {
+  return modelOutputNames(typeof model === 'string' ? await readFile(model) : model);
 }
 
 function firstLine(error: unknown): string {

@@ -1,3 +1,4 @@
+import { FP32_FRAMES, type FrameCriterion } from './tolerances.ts';
 import type { ParityResult } from './types.ts';
 
 /** Largest |a[i] - b[i]|; NaN anywhere counts as an infinite error. Lengths must match. */
@@ -19,18 +20,24 @@ export function maxAbsDiff(actual: ArrayLike<number>, expected: ArrayLike<number
  * manifest asks ("abs diff <= 1 (truncation boundary); expect >= 99% exact"). Counted in pixels,
  * not channel values: a pixel with one channel a level off is not exact.
  */
-export const MIN_EXACT_PIXEL_FRACTION = 0.99;
+export const MIN_EXACT_PIXEL_FRACTION = FP32_FRAMES.minExactPixels;
 
 /**
- * 8-bit RGB frames `[F, H, W, 3]` against the reference: every value within one level (the
- * truncation boundary of ⌊255·x⌋) and at least MIN_EXACT_PIXEL_FRACTION of the pixels exact.
+ * 8-bit RGB frames `[F, H, W, 3]` against the reference: by default (fp32) every value within
+ * one level (the truncation boundary of ⌊255·x⌋) and at least MIN_EXACT_PIXEL_FRACTION of the
+ * pixels exact; `criterion` sets other bounds (fp16, see tolerances.ts).
  */
-export function frameResult(name: string, actual: Uint8Array, expected: Uint8Array): ParityResult {
+export function frameResult(
+  name: string,
+  actual: Uint8Array,
+  expected: Uint8Array,
+  criterion: FrameCriterion = FP32_FRAMES,
+): ParityResult {
   if (actual.length !== expected.length || expected.length % 3 !== 0) {
     return {
       name,
       maxAbsError: Infinity,
-      tolerance: 1,
+      tolerance: criterion.maxLevels,
       note: `${actual.length} values, expected ${expected.length} (whole RGB pixels)`,
     };
   }
@@ -52,10 +59,19 @@ export function frameResult(name: string, actual: Uint8Array, expected: Uint8Arr
   return {
     name,
     maxAbsError: largest,
-    tolerance: 1,
-    passed: largest <= 1 && exactPixels >= MIN_EXACT_PIXEL_FRACTION,
+    tolerance: criterion.maxLevels,
+    passed: largest <= criterion.maxLevels && exactPixels >= criterion.minExactPixels,
     note:
       `${differing} of ${expected.length} values (${differingPixels} of ${pixelCount} pixels) ` +
       `differ; ${(100 * exactPixels).toFixed(3)} % of pixels exact`,
   };
+}
+
+/** Peak signal-to-noise ratio of two 8-bit images, in dB (Infinity when equal). */
+export function psnr(a: Uint8Array, b: Uint8Array): number {
+  if (a.length !== b.length) throw new Error(`${a.length} values against ${b.length}`);
+  let squared = 0;
+  for (let i = 0; i < a.length; i++) squared += ((a[i] ?? 0) - (b[i] ?? 0)) ** 2;
+  const mse = squared / a.length;
+  return mse === 0 ? Infinity : 10 * Math.log10((255 * 255) / mse);
 }

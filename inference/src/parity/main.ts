@@ -1,26 +1,61 @@
 /**
- * `npm run parity -- <dir> [--only component,...]`: runs Zeus' implementation on a reference
- * directory (see reference.ts) and prints, for each compared tensor, the largest absolute
- * error against the official implementation and the tolerance. A component that cannot run
- * (a tensor it needs is missing, say) is a FAIL row with the reason, and the others still run.
- * Exits 0 when every row passes, 1 when one fails, 2 on bad usage or an unreadable directory.
+ * `npm run parity -- <dir> [--device cpu|webgpu|cuda] [--precision fp32|fp16]
+ * [--only component,...]`: runs Zeus' implementation on a reference directory (see
+ * reference.ts), every model on the execution provider asked for (default cpu) with graphs
+ * converted in the precision asked for (default fp32), and prints, for each compared tensor,
+ * the largest absolute error against the official implementation and the tolerance
+ * (tolerances.ts). A component that cannot run (a tensor it needs is missing, say) is a FAIL
+ * row with the reason, and the others still run. Exits 0 when every row passes, 1 when one
+ * fails, 2 on bad usage, an unreadable directory, or a device or precision this machine's
+ * ONNX Runtime cannot run (the reason is printed).
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { probeProvider } from '../onnx/runtime.ts';
 import { CHECKS } from './checks/index.ts';
 import { Reference } from './reference.ts';
-import { passed, type ParityResult } from './types.ts';
+import {
+  PARITY_DEVICES,
+  PARITY_PRECISIONS,
+  passed,
+  type ParityDevice,
+  type ParityPrecision,
+  type ParityResult,
+  type ParityTarget,
+} from './types.ts';
+
+const USAGE =
+  'usage: npm run parity -- <reference-dir> [--device cpu|webgpu|cuda] ' +
+  '[--precision fp32|fp16] [--only transformer,scheduler,...]';
 
 async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
-    options: { only: { type: 'string' } },
+    options: {
+      only: { type: 'string' },
+      device: { type: 'string', default: 'cpu' },
+      precision: { type: 'string', default: 'fp32' },
+    },
   });
   const dir = positionals[0];
   if (dir === undefined) {
-    console.error('usage: npm run parity -- <reference-dir> [--only transformer,scheduler,...]');
+    console.error(USAGE);
     return 2;
   }
+  if (!PARITY_DEVICES.includes(values.device as ParityDevice)) {
+    console.error(`Unknown device "${values.device}": ${PARITY_DEVICES.join(', ')}. ${USAGE}`);
+    return 2;
+  }
+  if (!PARITY_PRECISIONS.includes(values.precision as ParityPrecision)) {
+    console.error(
+      `Unknown precision "${values.precision}": ${PARITY_PRECISIONS.join(', ')}. ${USAGE}`,
+    );
+    return 2;
+  }
+  const target: ParityTarget = {
+    device: values.device as ParityDevice,
+    precision: values.precision as ParityPrecision,
+  };
   const only = values.only?.split(',').map((name) => name.trim());
   const unknown = only?.filter((name) => !CHECKS.some((check) => check.component === name));
   if (unknown !== undefined && unknown.length > 0) {
@@ -36,6 +71,13 @@ async function main(): Promise<number> {
     console.error(`Cannot read the reference directory ${dir}: ${messageOf(error)}`);
     return 2;
   }
+  const probe = await probeProvider(target.device, { float16: target.precision === 'fp16' });
+  if (!probe.ok) {
+    await reference.close();
+    console.error(`Cannot run ${target.precision} on ${target.device}: ${probe.reason}`);
+    return 2;
+  }
+  console.error(`device ${target.device}, precision ${target.precision}`);
   const results: ParityResult[] = [];
   try {
     for (const check of CHECKS) {
@@ -43,7 +85,7 @@ async function main(): Promise<number> {
       const started = performance.now();
       const seconds = (): string => ((performance.now() - started) / 1000).toFixed(2);
       try {
-        const componentResults = await check.run(reference);
+        const componentResults = await check.run(reference, target);
         results.push(...componentResults);
         console.error(
           `${check.component}: ${componentResults.length} tensors compared in ${seconds()} s`,

@@ -29,6 +29,8 @@ export interface ReferenceManifest {
   };
   readonly configs: Readonly<Record<string, unknown>>;
   readonly tolerances_max_abs_fp32: Readonly<Record<string, number | string>>;
+  /** Optional fp16 bounds by the same keys (parity/tolerances.ts derives them otherwise). */
+  readonly tolerances_max_abs_fp16?: Readonly<Record<string, number | string>>;
   readonly tensors: readonly {
     readonly name: string;
     readonly shape: readonly number[];

@@ -4,6 +4,7 @@ import {
   NVENC_CODEC_OPTIONS,
   NVENC_PROBE_SIZE,
   nvencProbeArguments,
+  posterArguments,
 } from './ffmpeg-args.ts';
 
 function valueAfter(args: readonly string[], flag: string): string | undefined {
@@ -112,5 +113,23 @@ describe('nvencProbeArguments', () => {
     expect(codec).toEqual(NVENC_CODEC_OPTIONS);
     expect(valueAfter(probe.outputOptions, '-frames:v')).toBe('1');
     expect(valueAfter(probe.outputOptions, '-f')).toBe('null');
+  });
+});
+
+describe('posterArguments', () => {
+  it('takes one frame, scales it down to the long side (never up) and writes one JPEG', () => {
+    const args = posterArguments(640);
+    expect(args.inputOptions).toEqual([]);
+    expect(valueAfter(args.outputOptions, '-frames:v')).toBe('1');
+    expect(valueAfter(args.outputOptions, '-vf')).toBe(
+      "scale=w='min(iw,640)':h='min(ih,640)':force_original_aspect_ratio=decrease",
+    );
+    expect(valueAfter(args.outputOptions, '-c:v')).toBe('mjpeg');
+    expect(valueAfter(args.outputOptions, '-f')).toBe('image2pipe');
+  });
+
+  it('refuses a long side too small to be a picture', () => {
+    expect(() => posterArguments(8)).toThrow(RangeError);
+    expect(() => posterArguments(100.5)).toThrow(RangeError);
   });
 });

@@ -225,3 +225,37 @@ export function stillDecodeArguments(): FfmpegArguments {
     ],
   };
 }
+
+/** The longest side of a video's poster: sharp on a card two device pixels per CSS pixel. */
+export const POSTER_MAX_SIDE = 640;
+
+/**
+ * A video's poster: its first frame (what the player shows when play starts, so nothing jumps),
+ * scaled down to at most `maxSide` pixels on its long side (never up), as one JPEG on stdout.
+ * JPEG rather than WebP: every ffmpeg build has its encoder (mjpeg), and every browser reads it.
+ */
+export function posterArguments(maxSide: number = POSTER_MAX_SIDE): FfmpegArguments {
+  if (!Number.isInteger(maxSide) || maxSide < 16) {
+    throw new RangeError(`A poster needs a long side of 16 pixels or more (got ${maxSide}).`);
+  }
+  return {
+    inputOptions: [],
+    outputOptions: [
+      '-an',
+      '-frames:v',
+      '1',
+      '-vf',
+      `scale=w='min(iw,${maxSide})':h='min(ih,${maxSide})':force_original_aspect_ratio=decrease`,
+      '-c:v',
+      'mjpeg',
+      // Full-range 4:2:0, JPEG's own: without it ffmpeg converts and warns about the format.
+      '-pix_fmt',
+      'yuvj420p',
+      // mjpeg's quality scale: 2 (best) to 31; 4 keeps a 640 px frame near 30–60 KB.
+      '-q:v',
+      '4',
+      '-f',
+      'image2pipe',
+    ],
+  };
+}

@@ -11,6 +11,7 @@ import {
   queueSettings,
   redisSettings,
   retentionSettings,
+  socketPathVariable,
   storageSettings,
 } from '@zeus/core';
 import { hubSettingsFromEnv, HubSettingsError } from '@zeus/models';
@@ -93,6 +94,11 @@ export const workerEnvironment = z
     ZEUS_WORKER_HOST: z.string().min(1).default('0.0.0.0'),
     /** Port of the worker's status server (0: any free port). */
     ZEUS_WORKER_PORT: portVariable(9464),
+    /**
+     * A Unix socket for the status server instead of ZEUS_WORKER_HOST:ZEUS_WORKER_PORT (local
+     * mode sets it unless ZEUS_WORKER_PORT is set).
+     */
+    ZEUS_WORKER_SOCKET: socketPathVariable(),
     /**
      * The machine the worker says it runs on (the `workers` query's `host`): unset, the host name;
      * Kubernetes sets the node's name (a pod's host name is the pod's).

@@ -92,13 +92,12 @@ describe('the status server', () => {
     const metrics = new WorkerMetrics({ model: 'tiny-random', device: 'cpu' });
     let problems: string[] = ['model: loading: Loading the transformer.'];
     server = await startStatusServer({
-      host: '127.0.0.1',
-      port: 0,
+      address: { host: '127.0.0.1', port: 0 },
       registry: metrics.registry,
       health: () => Promise.resolve({ problems, details: { workerId: 'w1', jobId: null } }),
       logger: createLogger('test', 'silent'),
     });
-    const base = `http://127.0.0.1:${server.port}`;
+    const base = `http://127.0.0.1:${'port' in server.address ? server.address.port : 0}`;
     const loading = await fetch(`${base}/healthz`);
     expect(loading.status).toBe(503);
     expect(await loading.json()).toEqual({

@@ -4,8 +4,7 @@
  * worker through Redis only.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Logger } from '@zeus/core';
+import { boundAddress, listen, type ListenAddress, type Logger } from '@zeus/core';
 import type { Registry } from 'prom-client';
 
 export interface WorkerHealth {
@@ -16,13 +15,13 @@ export interface WorkerHealth {
 }
 
 export interface StatusServer {
-  readonly port: number;
+  /** Its socket, or its host and port (the one the system chose for port 0). */
+  readonly address: ListenAddress;
   close(): Promise<void>;
 }
 
 export async function startStatusServer(options: {
-  readonly host: string;
-  readonly port: number;
+  readonly address: ListenAddress;
   readonly registry: Registry;
   readonly health: () => Promise<WorkerHealth>;
   readonly logger: Logger;
@@ -52,17 +51,11 @@ export async function startStatusServer(options: {
       response.end('Internal error.\n');
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  logger.info({ port, host: options.host }, 'worker status (/healthz, /metrics) listening');
+  await listen(server, options.address);
+  const address = boundAddress(server);
+  logger.info(address, 'worker status (/healthz, /metrics) listening');
   return {
-    port,
+    address,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => {

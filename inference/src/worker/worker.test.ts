@@ -30,7 +30,7 @@ import {
 } from '@zeus/core';
 import { startHubServer, writeTinyHubRepos } from '@zeus/models/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../../deploy/ports.ts';
+import { reservePort } from '../../../deploy/ports.ts';
 import { eventually } from '../../../tests/helpers/eventually.ts';
 import { startTestRedis, type TestRedis } from '../../../tests/helpers/redis.ts';
 import { startTestS3 } from '../../../tests/helpers/s3-server.ts';
@@ -153,6 +153,7 @@ describe('worker', () => {
       attempts: 1,
       workerId: 'worker-a',
       videoUrl: `/generated/${job.id}/out.mp4`,
+      posterUrl: `/generated/${job.id}/poster.jpg`,
     });
     expect(await probeVideo(join(zeus.generatedDir, job.id, 'out.mp4'))).toMatchObject({
       codec: 'h264',
@@ -162,6 +163,12 @@ describe('worker', () => {
       frames: 17,
       frameRate: '10/1',
     });
+    // The poster beside it is the video's first frame, at its size (never scaled up).
+    const posterPath = join(zeus.generatedDir, job.id, 'poster.jpg');
+    expect(await probeVideo(posterPath)).toMatchObject({ codec: 'mjpeg', width: 96, height: 64 });
+    const poster = await decodeYuv(posterPath);
+    const firstFrame = await decodeYuv(join(zeus.generatedDir, job.id, 'out.mp4'), 1);
+    expect(psnr(poster, firstFrame)).toBeGreaterThan(30);
 
     await worker.close();
     expect(await zeus.heartbeats.online()).toEqual([]);
@@ -216,6 +223,10 @@ describe('worker', () => {
       await writeFile(downloaded, video?.body as Readable);
       expect(await probeVideo(downloaded)).toMatchObject({ width: 96, height: 64, frames: 17 });
       expect(await bucket.stat(job.id, 'preview-8.jpg')).toMatchObject({
+        contentType: 'image/jpeg',
+      });
+      expect((await finished).posterUrl).toBe(`/generated/${job.id}/poster.jpg`);
+      expect(await bucket.stat(job.id, 'poster.jpg')).toMatchObject({
         contentType: 'image/jpeg',
       });
       expect(existsSync(zeus.generatedDir)).toBe(false);
@@ -306,7 +317,9 @@ describe('worker', () => {
     // The Hub's address answers nothing at first (connection refused); later a proxy there
     // forwards to a local Hub serving the tiny model under the real names.
     const hub = await startHubServer({ repos: (await writeTinyHubRepos(join(dir, 'hub'))).repos });
-    const port = await freePort();
+    // Reserved: refused until the proxy listens on it, and no one else's meanwhile.
+    const reservation = await reservePort();
+    const { port } = reservation;
     const proxy = createServer((client) => {
       const upstream = connect(Number(new URL(hub.url).port), '127.0.0.1');
       client.pipe(upstream).pipe(client);
@@ -343,6 +356,7 @@ describe('worker', () => {
       ]);
       await worker.close();
     } finally {
+      reservation.release();
       await new Promise((resolve) => proxy.close(resolve));
       await hub.close();
     }

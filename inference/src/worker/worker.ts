@@ -27,6 +27,7 @@ import {
   UploadStore,
   videoUrlFor,
   WorkerHeartbeats,
+  type WorkerHeartbeat,
   type JobDelivery,
   type Logger,
   type ModelStatus,
@@ -53,6 +54,7 @@ import { JobClock } from './job-clock.ts';
 import { loadFirstFrame } from './first-frame.ts';
 import { WorkerMetrics } from './metrics.ts';
 import { DownloadStatus, failedStatus, loadStatus } from './model-status.ts';
+import { publishPoster } from './poster.ts';
 import { PreviewWriter } from './previews.ts';
 import { ProgressThrottle } from './progress-throttle.ts';
 import { startStatusServer, type StatusServer, type WorkerHealth } from './status-server.ts';
@@ -174,6 +176,8 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   let modelReady = false;
   /** The execution provider ONNX Runtime chose, once the model is loaded. */
   let provider: string | null = null;
+  /** Where each model runs and why a preferred choice was refused, once loaded. */
+  let placement: Pick<WorkerHeartbeat, 'models' | 'deviceNotices'> = {};
   let modelStatus: ModelStatus = {
     state: 'DOWNLOADING',
     message: 'Getting the model files.',
@@ -193,6 +197,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
           model: config.ZEUS_MODEL,
           device: config.ZEUS_DEVICE,
           provider,
+          ...placement,
           modelReady,
           modelStatus,
           jobId: current?.jobId ?? null,
@@ -242,6 +247,9 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
       details: {
         workerId,
         model: config.ZEUS_MODEL,
+        device: config.ZEUS_DEVICE,
+        provider,
+        ...placement,
         modelStatus,
         lastHeartbeatAt: lastBeatAt?.toISOString() ?? null,
         jobId: current?.jobId ?? null,
@@ -249,15 +257,18 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
     };
   }
   // Operators' view; a worker without it still does its work, so a taken port is only logged.
+  const statusAddress =
+    config.ZEUS_WORKER_SOCKET === undefined
+      ? { host: config.ZEUS_WORKER_HOST, port: config.ZEUS_WORKER_PORT }
+      : { socket: config.ZEUS_WORKER_SOCKET };
   const statusServer: StatusServer | null = await startStatusServer({
-    host: config.ZEUS_WORKER_HOST,
-    port: config.ZEUS_WORKER_PORT,
+    address: statusAddress,
     registry: metrics.registry,
     health,
     logger,
   }).catch((error: unknown) => {
     logger.error(
-      { err: (error as Error).message, port: config.ZEUS_WORKER_PORT },
+      { err: (error as Error).message, ...statusAddress },
       'the status server (/healthz, /metrics) could not start',
     );
     return null;
@@ -329,9 +340,16 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
           },
           onLoaded: (info) => {
             provider = info.provider;
-            logger.info(
+            placement = { models: info.models, deviceNotices: info.notices };
+            // The notices were logged as warnings while loading; the summary repeats them.
+            const log =
+              info.notices.length > 0 ? logger.warn.bind(logger) : logger.info.bind(logger);
+            log(
               {
+                device: config.ZEUS_DEVICE,
                 provider: info.provider,
+                models: info.models.map((model) => `${model.component}: ${model.provider}`),
+                notices: info.notices,
                 precision: info.precision,
                 textEncoder: info.textEncoder.placement,
                 reason: info.textEncoder.reason,
@@ -513,9 +531,16 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
       clock.mark('SAVING', model.totalSteps);
       progress.offer({ stage: 'SAVING', step: model.totalSteps });
       const videoFile = await writer.finish();
+      // Read from the staging file, before publishing moves or uploads it.
+      const posterUrl = await publishPoster({ outputs, jobId, videoFile, logger: jobLogger });
       await outputs.publishFile(jobId, VIDEO_FILE_NAME, videoFile, 'video/mp4');
       await progress.flush();
-      await store.update(jobId, { type: 'succeed', attempt, videoUrl: videoUrlFor(jobId) });
+      await store.update(jobId, {
+        type: 'succeed',
+        attempt,
+        videoUrl: videoUrlFor(jobId),
+        posterUrl,
+      });
       const measured = clock.measured();
       if (measured !== null) {
         await timings

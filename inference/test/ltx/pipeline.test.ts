@@ -97,6 +97,13 @@ describe('LtxPipeline (tiny-random, CPU)', () => {
       textEncoder: { placement: 'cpu' },
       latentChannels: 128,
       scale: { spatial: 32, temporal: 8 },
+      notices: [],
+      models: [
+        { component: 'transformer', provider: 'cpu', precision: 'fp32' },
+        { component: 'VAE decoder', provider: 'cpu', precision: 'fp32' },
+        { component: 'VAE encoder', provider: 'cpu', precision: 'fp32' },
+        { component: 'text encoder', provider: 'cpu', precision: 'fp32' },
+      ],
     });
     const again: ModelLoadProgress[] = [];
     const second = new LtxPipeline({

@@ -56,7 +56,6 @@ describe('the preview projection fit', () => {
       checkpointPath: files.checkpoint,
       cacheRoot: files.onnxDir,
       dtype: 'float32' as const,
-      provider: 'cpu',
       encoder,
       decoder,
     };

@@ -18,7 +18,7 @@ import {
 import { maxAbsDiff } from '../../src/parity/compare.ts';
 import { vaeCheck } from '../../src/parity/checks/vae.ts';
 import { Reference } from '../../src/parity/reference.ts';
-import { passed } from '../../src/parity/types.ts';
+import { CPU_FP32, passed } from '../../src/parity/types.ts';
 import { GOLDEN_DIR } from '../ltx-golden.ts';
 
 const dirs: string[] = [];
@@ -85,7 +85,7 @@ async function collect(
 
 describe('VAE decoder parity (golden reference set, fp32)', () => {
   it('matches vae_decode.*, the float video and the 8-bit frames within the manifest tolerances', async () => {
-    const results = await vaeCheck.run(reference);
+    const results = await vaeCheck.run(reference, CPU_FP32);
     expect(results.map((result) => result.name)).toEqual(
       expect.arrayContaining([
         'vae_decode.output',
@@ -166,6 +166,7 @@ describe('chunked decoding', () => {
         next: await graphs.next.toBytes(),
         layout: graphs.layout,
         dtype: 'float32',
+        timestepScaleMultiplier: 1000,
       },
       { device: 'cpu', intraOpThreads: 1 },
     );

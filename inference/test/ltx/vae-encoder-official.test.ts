@@ -22,7 +22,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VaeEncoder } from '../../src/ltx/vae-encoder.ts';
 import { vaeEncoderCheck } from '../../src/parity/checks/vae-encoder.ts';
 import { maxAbsDiff } from '../../src/parity/compare.ts';
-import { passed } from '../../src/parity/types.ts';
+import { CPU_FP32, passed, type ParityTarget } from '../../src/parity/types.ts';
+import { useSwiftShader } from '../../../tests/helpers/swiftshader.ts';
 import { DEFAULT_LTX_GOLDEN_DIR } from '../../../tests/helpers/ltx-golden.ts';
 import { writeReferenceSet, type ReferenceTensor } from './reference-set.ts';
 
@@ -110,7 +111,7 @@ describe('VAE encoder graph against the official ltx_video encoder', () => {
     expect(Math.max(...(await read(`${name}.latents`)).data.map(Math.abs))).toBeGreaterThan(1);
   });
 
-  it('`npm run parity` passes on these vectors as a reference set (vae_encode.*)', async () => {
+  it('`npm run parity` passes on these vectors as a reference set (vae_encode.*), on the CPU in fp32 and fp16 and on WebGPU (SwiftShader)', async () => {
     const names = ['input', 'noise', 'latents', 'mean', 'logvar'];
     const tensors = await Promise.all(
       names.map(async (name): Promise<ReferenceTensor> => {
@@ -124,13 +125,25 @@ describe('VAE encoder graph against the official ltx_video encoder', () => {
       tolerances: { 'vae_encode.*': TOLERANCE },
     });
     try {
-      const results = await vaeEncoderCheck.run(reference);
-      expect(results.map((result) => result.name)).toEqual([
-        'vae_encode.latents',
-        'vae_encode.mean',
-        'vae_encode.logvar',
-      ]);
-      for (const result of results) expect(passed(result), result.name).toBe(true);
+      useSwiftShader();
+      const targets: readonly ParityTarget[] = [
+        CPU_FP32,
+        { device: 'cpu', precision: 'fp16' },
+        { device: 'webgpu', precision: 'fp32' },
+      ];
+      for (const target of targets) {
+        const results = await vaeEncoderCheck.run(reference, target);
+        const where = `${target.device} ${target.precision}`;
+        expect(results.map((result) => result.name)).toEqual([
+          'vae_encode.latents',
+          'vae_encode.mean',
+          'vae_encode.logvar',
+        ]);
+        for (const result of results) {
+          expect(passed(result), `${where} ${result.name}: ${result.maxAbsError}`).toBe(true);
+          if (target.precision === 'fp32') expect(result.tolerance).toBe(TOLERANCE);
+        }
+      }
     } finally {
       await reference.close();
     }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { vaeEncoderCheck } from '../../src/parity/checks/vae-encoder.ts';
 import { Reference } from '../../src/parity/reference.ts';
-import { passed } from '../../src/parity/types.ts';
+import { CPU_FP32, passed } from '../../src/parity/types.ts';
 import { gaussian } from '../../src/sampler/noise.ts';
 import { GOLDEN_DIR } from '../ltx-golden.ts';
 import { naiveVaeEncode } from './naive-vae-encoder.ts';
@@ -52,7 +52,7 @@ describe('the parity command on encoder vectors', () => {
   });
 
   it('compares nothing on a reference set without vae_encode vectors', async () => {
-    expect(await vaeEncoderCheck.run(golden)).toEqual([]);
+    expect(await vaeEncoderCheck.run(golden, CPU_FP32)).toEqual([]);
   });
 
   it.each([true, false])(
@@ -60,7 +60,7 @@ describe('the parity command on encoder vectors', () => {
     async (noise) => {
       const reference = await referenceSet({ noise });
       try {
-        const results = await vaeEncoderCheck.run(reference);
+        const results = await vaeEncoderCheck.run(reference, CPU_FP32);
         expect(results.map((result) => result.name)).toEqual([
           'vae_encode.latents',
           'vae_encode.mean',
@@ -75,7 +75,7 @@ describe('the parity command on encoder vectors', () => {
   it('fails when the latents are off by more than the tolerance', async () => {
     const reference = await referenceSet({ noise: true, spoil: 0.01 });
     try {
-      const [latents] = await vaeEncoderCheck.run(reference);
+      const [latents] = await vaeEncoderCheck.run(reference, CPU_FP32);
       expect(latents?.maxAbsError).toBeGreaterThan(0.009);
       expect(latents === undefined ? true : passed(latents)).toBe(false);
     } finally {

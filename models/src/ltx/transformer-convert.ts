@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { convertCached, type ConversionEvent, type ConvertedModel } from '../convert/cache.ts';
+import type { AttentionKernel } from '../onnx/attention.ts';
 import { LtxCheckpoint, type LtxTransformerConfig } from './checkpoint.ts';
 import { buildTransformerGraph, type TransformerDType } from './transformer-graph.ts';
 
@@ -15,6 +16,8 @@ export interface TransformerConversionOptions {
   /** The conversion cache folder, e.g. `<model dir>/onnx`. */
   readonly cacheRoot: string;
   readonly dtype: TransformerDType;
+  /** How attention is written; 'matmul' graphs are cached apart. Default 'fused'. */
+  readonly attention?: AttentionKernel;
   readonly onProgress?: (event: ConversionEvent) => void;
 }
 
@@ -30,17 +33,19 @@ export async function convertLtxTransformer(
   try {
     checkpoint.checkTransformerTensors();
     const { config } = checkpoint;
+    const attention = options.attention ?? 'fused';
     const converted = await convertCached({
       cacheRoot: options.cacheRoot,
       component: 'ltx-transformer',
       dtype: options.dtype === 'float16' ? 'fp16' : 'fp32',
       converterVersion: TRANSFORMER_CONVERTER_VERSION,
       sources: [options.checkpointPath],
+      ...(attention === 'fused' ? {} : { options: { attention } }),
       build: async (dir, onProgress) => {
         const graph = buildTransformerGraph(
           config.transformer,
           (name) => checkpoint.readTransformerFloat32(name),
-          { dtype: options.dtype },
+          { dtype: options.dtype, attention },
         );
         await graph.save(join(dir, 'model.onnx'), { onProgress });
       },

@@ -35,6 +35,7 @@
  * the whole timestep embedding (adaLN-single: its weights stay float32). Inputs and outputs are
  * float32 either way.
  */
+import { attention, type AttentionKernel } from '../onnx/attention.ts';
 import { attr, GraphBuilder } from '../onnx/graph-builder.ts';
 import { f32ToF16 } from '../tensor/dtype.ts';
 import { tensorFromTyped, type HostTensor } from '../tensor/tensor.ts';
@@ -76,6 +77,8 @@ export interface TransformerGraphOptions {
   readonly debug?: boolean;
   /** Blocks whose output gets a `debug.block_<i>_out` (default: all, when debug). */
   readonly debugBlocks?: readonly number[];
+  /** How attention is written (onnx/attention.ts); default 'fused'. */
+  readonly attention?: AttentionKernel;
 }
 
 /** Builds the graph; weights are read only when it is saved. */
@@ -321,13 +324,14 @@ class TransformerGraphWriter {
     outName: string,
     bias?: string,
   ): string {
-    const inputs = bias === undefined ? [query, key, value] : [query, key, value, '', '', bias];
-    const attended = this.g.op(
-      'MultiHeadAttention',
-      inputs,
-      { num_heads: attr.i(this.config.numAttentionHeads) },
-      { domain: 'com.microsoft' },
-    );
+    const heads = this.config.numAttentionHeads;
+    const attended = attention(this.g, query, key, value, {
+      heads,
+      headSize: this.d / heads,
+      ...(bias === undefined ? {} : { bias }),
+      dtype: this.compute,
+      kernel: this.options.attention ?? 'fused',
+    });
     return this.linear(attended, outName);
   }
 

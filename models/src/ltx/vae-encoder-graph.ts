@@ -27,6 +27,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { convertCached, type ConversionEvent } from '../convert/cache.ts';
 import { attr, GraphBuilder } from '../onnx/graph-builder.ts';
+import { padAxis } from '../onnx/pad.ts';
 import { ONNX_DATA_TYPE } from '../onnx/proto.ts';
 import { elementCount, f32ToF16 } from '../tensor/dtype.ts';
 import { tensorFromTyped, type HostTensor } from '../tensor/tensor.ts';
@@ -269,9 +270,7 @@ class EncoderGraph {
     const { g } = this;
     const weight = this.weight(`${key}.weight`, [outChannels, inChannels, 3, 3, 3], this.act);
     const bias = this.weight(`${key}.bias`, [outChannels], this.act);
-    const padded = g.op('Pad', [x, g.ints([2, 0]), '', g.ints([FRAMES_AXIS])], {
-      mode: attr.s('edge'),
-    });
+    const padded = padAxis(g, x, { rank: 5, axis: FRAMES_AXIS, before: 2, after: 0, mode: 'edge' });
     return g.op('Conv', [padded, weight, bias], {
       kernel_shape: attr.ints([3, 3, 3]),
       pads: attr.ints([0, 1, 1, 0, 1, 1]),
@@ -399,7 +398,7 @@ export interface VaeEncoderManifest {
 export const VAE_ENCODER_MANIFEST_FILE = 'vae-encoder.json';
 const MODEL_FILE = 'model.onnx';
 /** Bump when the graph changes for the same checkpoint (the conversion cache keys on it). */
-const ENCODER_CONVERTER_VERSION = 1;
+const ENCODER_CONVERTER_VERSION = 2;
 
 /** Converts the VAE encoder of a single-file checkpoint into `outDir`, with its manifest. */
 export async function buildVaeEncoderOnnx(

@@ -25,6 +25,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { convertCached, type ConversionEvent } from '../convert/cache.ts';
 import { attr, GraphBuilder } from '../onnx/graph-builder.ts';
+import { padAxis } from '../onnx/pad.ts';
 import { ONNX_DATA_TYPE } from '../onnx/proto.ts';
 import { elementCount, f32ToF16 } from '../tensor/dtype.ts';
 import { tensorFromTyped, type HostTensor } from '../tensor/tensor.ts';
@@ -35,6 +36,7 @@ import {
   type VaeConfig,
   type VaeDecoderBlock,
 } from './vae-config.ts';
+import { timestepFeatures } from './transformer-inputs.ts';
 import { tailStartBlock, vaeStreamLayout, type VaeStreamLayout } from './vae-stream.ts';
 
 export type VaeDtype = 'float32' | 'float16';
@@ -73,7 +75,8 @@ export const VAE_IO = {
   latents: 'latents',
   noise: 'noise',
   noiseScale: 'noise_scale',
-  timestep: 'timestep',
+  /** The decode timestep's sinusoid [1, 256] (`vaeTimestepFeatures`). */
+  timestepFeatures: 'timestep_features',
   streamFrames: 'stream_frames',
   last: 'last',
   chunk: 'chunk',
@@ -210,11 +213,11 @@ class DecoderGraph {
 
   private timeInputs(): void {
     const { g } = this;
-    const timestep = g.input(VAE_IO.timestep, 'float32', [1]);
-    // A learned scalar (976 in the golden file), not the transformer's 1000.
-    const multiplier = this.weight('decoder.timestep_scale_multiplier', [], 'float32');
-    const scaled = this.reshape(g.op('Mul', [timestep, multiplier]), [1, 1]);
-    this.sinusoid = g.scope('sinusoid', () => sinusoid(g, scaled));
+    // The sinusoid of the scaled timestep comes in, made on the host (vaeTimestepFeatures):
+    // WGSL's sin and cos need only be accurate to 2⁻¹¹ in absolute terms, and on WebGPU the
+    // in-graph sinusoid moved the decoder's output by ~1e-3. The scale (a learned scalar, 976
+    // in the golden file, not the transformer's 1000) goes to the manifest.
+    this.sinusoid = g.input(VAE_IO.timestepFeatures, 'float32', [1, SINUSOID_CHANNELS]);
     this.last = g.input(VAE_IO.last, 'int64', [1]);
   }
 
@@ -335,14 +338,16 @@ class DecoderGraph {
     const { g } = this;
     const weight = this.weight(`${key}.weight`, [outChannels, inChannels, 3, 3, 3], this.act);
     const bias = this.weight(`${key}.bias`, [outChannels], this.act);
-    const timeAxes = g.ints([FRAMES_AXIS]);
+    const time = { rank: 5, axis: FRAMES_AXIS, mode: 'edge' } as const;
     let padded: string;
     if (this.mode === 'full') {
-      padded = g.op('Pad', [x, g.ints([1, 1]), '', timeAxes], { mode: attr.s('edge') });
+      padded = padAxis(g, x, { ...time, before: 1, after: 1 });
     } else {
-      const left = g.ints([this.mode === 'first' ? 1 : 0]);
-      const pads = g.op('Concat', [left, this.last], { axis: attr.i(0) });
-      const own = g.op('Pad', [x, pads, '', timeAxes], { mode: attr.s('edge') });
+      const own = padAxis(g, x, {
+        ...time,
+        before: this.mode === 'first' ? 1 : 0,
+        after: this.last,
+      });
       padded =
         this.mode === 'first'
           ? own
@@ -500,16 +505,25 @@ class DecoderGraph {
   }
 }
 
-/** Timestep sinusoid [cos | sin] of 128 frequencies exp(−ln(10⁴)·j/128), float32 [1, 256]. */
-function sinusoid(g: GraphBuilder, scaledTimestep: string): string {
-  const half = SINUSOID_CHANNELS / 2;
-  // The reference forms the exponents and frequencies in float32.
-  const logPeriod = Math.fround(-Math.log(10000));
-  const frequencies = Array.from({ length: half }, (_, j) =>
-    Math.fround(Math.exp(Math.fround(Math.fround(logPeriod * j) / half))),
-  );
-  const angles = g.op('Mul', [scaledTimestep, g.constant('float32', [1, half], frequencies)]);
-  return g.op('Concat', [g.op('Cos', [angles]), g.op('Sin', [angles])], { axis: attr.i(1) });
+/**
+ * The decoder's timestep input `timestep_features` [1, 256]: [cos | sin] of τ·φ_j with
+ * τ = timestep·multiplier and φ_j = exp(−ln(10⁴)·j/128), the exponents, frequencies and angles
+ * formed in float32 as the reference does (the transformer's `timestepFeatures`).
+ */
+export function vaeTimestepFeatures(timestep: number, multiplier: number): Float32Array {
+  return timestepFeatures([timestep], multiplier);
+}
+
+/** The checkpoint's `decoder.timestep_scale_multiplier`, checked to be one number. */
+async function timestepScaleMultiplier(weights: VaeWeights): Promise<number> {
+  const key = 'decoder.timestep_scale_multiplier';
+  const shape = weights.shape(key, []);
+  if (shape === undefined) throw new VaeModelError(`The checkpoint has no tensor vae.${key}`);
+  const [value, ...rest] = await weights.read(key);
+  if (value === undefined || rest.length > 0 || !Number.isFinite(value)) {
+    throw new VaeModelError(`vae.${key} is not one finite number`);
+  }
+  return value;
 }
 
 /** x / √(mean over channels of x² + 1e−8). */
@@ -602,13 +616,15 @@ export interface VaeDecoderManifest {
   readonly firstModel: string;
   readonly nextModel: string;
   readonly floatOutputs: boolean;
+  /** `decoder.timestep_scale_multiplier`, for `vaeTimestepFeatures`. */
+  readonly timestepScaleMultiplier: number;
 }
 
 export const VAE_MANIFEST_FILE = 'vae-decoder.json';
 const FIRST_MODEL_FILE = 'model.onnx';
 const NEXT_MODEL_FILE = 'next.onnx';
 /** Bump when the graphs change for the same checkpoint (the conversion cache keys on it). */
-const CONVERTER_VERSION = 1;
+const CONVERTER_VERSION = 3;
 
 export interface BuildVaeOptions extends VaeGraphOptions {
   readonly onProgress?: (bytesWritten: number, bytesTotal: number) => void;
@@ -640,6 +656,7 @@ export async function writeVaeDecoderOnnx(
     firstModel: FIRST_MODEL_FILE,
     nextModel: NEXT_MODEL_FILE,
     floatOutputs: options.floatOutputs === true,
+    timestepScaleMultiplier: await timestepScaleMultiplier(weights),
   };
   await writeFile(join(outDir, VAE_MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;

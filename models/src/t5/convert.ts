@@ -10,6 +10,7 @@ import {
   T5Fp16RangeError,
   type T5WeightDType,
 } from './t5-graph.ts';
+import type { AttentionKernel } from '../onnx/attention.ts';
 import { T5Weights } from './weights.ts';
 
 /** Bump whenever buildT5Graph writes a different model for the same weights. */
@@ -20,6 +21,8 @@ export interface BuildT5Options {
   readonly dtype?: T5WeightDType;
   /** Also output the hidden states entering each block (parity checks). */
   readonly debugOutputs?: boolean;
+  /** How attention is written (onnx/attention.ts); default 'fused'. */
+  readonly attention?: AttentionKernel;
   /** Bytes of weights written so far, and in all (from 0 again if the save restarts). */
   readonly onProgress?: (bytesWritten: number, bytesTotal: number) => void;
   /** Told, in words, which weights an fp16 conversion kept in float32, and why. */
@@ -42,6 +45,7 @@ export async function buildT5Onnx(
     const graph = buildT5Graph(weights, {
       dtype: options.dtype ?? 'float32',
       ...(options.debugOutputs === undefined ? {} : { debugOutputs: options.debugOutputs }),
+      ...(options.attention === undefined ? {} : { attention: options.attention }),
       ...(float32Tensors === undefined ? {} : { float32Tensors }),
     });
     await graph.save(
@@ -74,6 +78,8 @@ export interface ConvertT5Options {
   readonly cacheRoot: string;
   readonly dtype?: T5WeightDType;
   readonly debugOutputs?: boolean;
+  /** How attention is written; 'matmul' graphs are cached apart. Default 'fused'. */
+  readonly attention?: AttentionKernel;
   readonly onProgress?: (event: ConversionEvent) => void;
 }
 
@@ -81,6 +87,7 @@ export interface ConvertT5Options {
 export async function convertT5Cached(options: ConvertT5Options): Promise<ConvertedModel> {
   const dtype = options.dtype ?? 'float32';
   const debugOutputs = options.debugOutputs ?? false;
+  const attention = options.attention ?? 'fused';
   const weights = await T5Weights.open(options.textEncoderDir);
   const sources = weights.sourceFiles;
   await weights.close();
@@ -90,10 +97,12 @@ export async function convertT5Cached(options: ConvertT5Options): Promise<Conver
     dtype: dtype === 'float16' ? 'fp16' : 'fp32',
     converterVersion: T5_CONVERTER_VERSION,
     sources,
+    ...(attention === 'fused' ? {} : { options: { attention } }),
     build: (dir, onProgress) =>
       buildT5Onnx(options.textEncoderDir, join(dir, 'model.onnx'), {
         dtype,
         debugOutputs,
+        attention,
         onProgress,
         ...(options.onProgress === undefined
           ? {}

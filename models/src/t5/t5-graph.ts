@@ -33,6 +33,7 @@
  * tensors `fp16UnsafeTensors` finds in float32 (their whole matrix: that MatMul runs in fp32 on
  * the unscaled input), and the rest stays fp16; `buildT5Onnx` does this by itself.
  */
+import { attention, type AttentionKernel } from '../onnx/attention.ts';
 import { attr, GraphBuilder } from '../onnx/graph-builder.ts';
 import { f32ToF16 } from '../tensor/dtype.ts';
 import { tensorFromTyped, type HostTensor } from '../tensor/tensor.ts';
@@ -62,6 +63,8 @@ export interface T5GraphOptions {
    * weight matrix stays float32 when `dtype` is 'float16' (see `fp16UnsafeTensors`).
    */
   readonly float32Tensors?: ReadonlySet<string>;
+  /** How attention is written (onnx/attention.ts); default 'fused'. */
+  readonly attention?: AttentionKernel;
 }
 
 /**
@@ -217,12 +220,14 @@ export function buildT5Graph(weights: T5WeightReader, options: T5GraphOptions = 
       const normed = rmsNorm(hidden, vector('ln_attention', `${prefix}.0.layer_norm.weight`));
       const qkv = linear(normed, matrix('qkv', files.qkv, inner, d));
       const [q, k, v] = g.opMulti('Split', [qkv], 3, { axis: attr.i(-1), num_outputs: attr.i(3) });
-      const attended = g.op(
-        'MultiHeadAttention',
-        [q as string, k as string, v as string, '', '', attentionBias],
-        { num_heads: attr.i(heads), scale: attr.f(1) },
-        { domain: 'com.microsoft' },
-      );
+      const attended = attention(g, q as string, k as string, v as string, {
+        heads,
+        headSize: dKv,
+        scale: 1,
+        bias: attentionBias,
+        dtype: activationType,
+        kernel: options.attention ?? 'fused',
+      });
       let x = g.op('Add', [hidden, linear(attended, matrix('o', files.o, d, inner))]);
 
       const normedFf = rmsNorm(x, vector('ln_ff', `${prefix}.1.layer_norm.weight`));

@@ -32,6 +32,12 @@ export type Query = {
   /**
    * Past and present jobs, newest first. Pass the previous page's `pageInfo.endCursor`
    * as `after` to get the next page. With API keys on, only the jobs of the key sent.
+   *
+   * With `search`, only the jobs whose prompt contains every word of it (any part of a word, in
+   * any case). A search request looks at no more than 10,000 jobs of the history: a page may
+   * then hold fewer jobs than `first`, even none, while `pageInfo.hasNextPage` says that older
+   * jobs are still to be searched from its `endCursor`. `totalCount` still counts the whole
+   * history (matches are not counted).
    */
   jobs: JobConnection;
   /** Queue, workers and model readiness. */
@@ -58,6 +64,7 @@ export type QueryJobArgs = {
 export type QueryJobsArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
   after?: InputMaybe<Scalars['String']['input']>;
+  search?: InputMaybe<Scalars['String']['input']>;
 };
 
 export type QueryBatchArgs = {
@@ -130,7 +137,13 @@ export type SubscriptionJobUpdatedArgs = {
 export type PromptInput = {
   /** What the video shows. Required, not blank; at most the model's token limit. */
   prompt: Scalars['String']['input'];
-  /** What the video should avoid. */
+  /**
+   * What the video should avoid, for models that use guidance. Ignored by models whose
+   * `modelRules.ignoredSettings` lists `negativePrompt`, which both models Zeus runs do:
+   * LTX-Video 0.9.6-distilled runs without classifier-free guidance, so it cannot change the
+   * video. Still accepted, checked (length, characters) and recorded in `settings`, so existing
+   * clients keep working.
+   */
   negativePrompt?: InputMaybe<Scalars['String']['input']>;
   /** Width in pixels, a multiple of 32 (default 768). */
   width?: InputMaybe<Scalars['Int']['input']>;
@@ -252,6 +265,13 @@ export type Job = {
    * when `settings.preview` is false. It stays set once the job has finished.
    */
   previewUrl?: Maybe<Scalars['String']['output']>;
+  /**
+   * Path of a still of the finished video (`/generated/<id>/poster.jpg`: its first frame, a JPEG
+   * of at most 640 pixels on its long side, typically 20–60 KB), for lists that show many videos
+   * without loading them. Set when `SUCCEEDED`; null before, and for a video whose still could not
+   * be made (or made before Zeus wrote them).
+   */
+  posterUrl?: Maybe<Scalars['String']['output']>;
   /** Why the job failed; set when `FAILED`. */
   error?: Maybe<JobError>;
   /** The settings it runs with, defaults and seed filled in. */
@@ -327,6 +347,7 @@ export type JobError = {
 export type GenerationSettings = {
   __typename?: 'GenerationSettings';
   prompt: Scalars['String']['output'];
+  /** As sent, or the default; not used by a model that lists it in `modelRules.ignoredSettings`. */
   negativePrompt: Scalars['String']['output'];
   width: Scalars['Int']['output'];
   height: Scalars['Int']['output'];
@@ -426,6 +447,17 @@ export type WorkerStatus =
    */
   | 'GONE';
 
+/** Where one of a worker's models runs. */
+export type WorkerModel = {
+  __typename?: 'WorkerModel';
+  /** `transformer`, `VAE decoder`, `VAE encoder` or `text encoder`. */
+  component: Scalars['String']['output'];
+  /** The execution provider ONNX Runtime runs it on: `cuda`, `webgpu` or `cpu`. */
+  provider: Scalars['String']['output'];
+  /** Its weights' precision: `fp16` or `fp32`. */
+  precision: Scalars['String']['output'];
+};
+
 /** A worker process: one device (a GPU, or the CPU), one job at a time. */
 export type Worker = {
   __typename?: 'Worker';
@@ -438,6 +470,15 @@ export type Worker = {
    * model is loaded; the `ZEUS_DEVICE` setting (`auto`, …) before.
    */
   device: Scalars['String']['output'];
+  /** Where each of its models runs (the text encoder may be on the CPU); empty until loaded. */
+  models: Array<WorkerModel>;
+  /**
+   * Why a preferred choice was not taken, in words, once the model is loaded: a provider that
+   * `ZEUS_DEVICE=auto` passed over with ONNX Runtime's reason (a CUDA provider that does not
+   * load), fp16 refused by the device, ONNX Runtime's fused attention replaced. Empty when the
+   * device runs everything as preferred.
+   */
+  deviceNotices: Array<Scalars['String']['output']>;
   /** The model it runs. */
   model: Scalars['String']['output'];
   status: WorkerStatus;
@@ -481,6 +522,7 @@ export type IntRange = {
 /** The settings a job gets when `PromptInput` leaves them out (a missing seed is drawn at random). */
 export type GenerationDefaults = {
   __typename?: 'GenerationDefaults';
+  /** Not used by a model that lists it in `ModelRules.ignoredSettings`. */
   negativePrompt: Scalars['String']['output'];
   width: Scalars['Int']['output'];
   height: Scalars['Int']['output'];
@@ -515,6 +557,26 @@ export type ModelRules = {
   maxLatentTokens: Scalars['Int']['output'];
   /** Denoising steps every job runs. */
   steps: Scalars['Int']['output'];
+  /**
+   * Settings of `PromptInput` this model accepts but does not use: the video is the same whatever
+   * they hold (they are still checked and recorded, so existing clients keep working). LTX-Video
+   * 0.9.6-distilled runs without classifier-free guidance, so it lists `negativePrompt`.
+   */
+  ignoredSettings: Array<Scalars['String']['output']>;
+  /**
+   * A size for each common shape, landscape to portrait: the multiples of `sizeMultiple` closest to
+   * the shape whose area is nearest the default size's (what the model was trained at).
+   */
+  sizePresets: Array<SizePreset>;
+};
+
+/** A shape and the size the model makes it at. */
+export type SizePreset = {
+  __typename?: 'SizePreset';
+  /** `width:height` in small numbers, for example `16:9`. */
+  aspect: Scalars['String']['output'];
+  width: Scalars['Int']['output'];
+  height: Scalars['Int']['output'];
 };
 
 export type ResolverTypeWrapper<T> = Promise<T> | T;
@@ -643,11 +705,13 @@ export type ResolversTypes = {
   SystemStatus: ResolverTypeWrapper<SystemStatus>;
   ModelState: ModelState;
   WorkerStatus: WorkerStatus;
+  WorkerModel: ResolverTypeWrapper<WorkerModel>;
   Worker: ResolverTypeWrapper<WorkerView>;
   ModelStatus: ResolverTypeWrapper<ModelStatus>;
   IntRange: ResolverTypeWrapper<IntRange>;
   GenerationDefaults: ResolverTypeWrapper<GenerationDefaults>;
   ModelRules: ResolverTypeWrapper<ModelRules>;
+  SizePreset: ResolverTypeWrapper<SizePreset>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -674,11 +738,13 @@ export type ResolversParentTypes = {
   JobEdge: Omit<JobEdge, 'node'> & { node: ResolversParentTypes['Job'] };
   PageInfo: PageInfo;
   SystemStatus: SystemStatus;
+  WorkerModel: WorkerModel;
   Worker: WorkerView;
   ModelStatus: ModelStatus;
   IntRange: IntRange;
   GenerationDefaults: GenerationDefaults;
   ModelRules: ModelRules;
+  SizePreset: SizePreset;
 };
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<
@@ -775,6 +841,7 @@ export type JobResolvers<
   queuePosition?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   videoUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   previewUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  posterUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   error?: Resolver<Maybe<ResolversTypes['JobError']>, ParentType, ContextType>;
   settings?: Resolver<ResolversTypes['GenerationSettings'], ParentType, ContextType>;
   attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -894,6 +961,15 @@ export type SystemStatusResolvers<
   modelStatus?: Resolver<Maybe<ResolversTypes['ModelStatus']>, ParentType, ContextType>;
 };
 
+export type WorkerModelResolvers<
+  ContextType = any,
+  ParentType extends ResolversParentTypes['WorkerModel'] = ResolversParentTypes['WorkerModel'],
+> = {
+  component?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  provider?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  precision?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type WorkerResolvers<
   ContextType = any,
   ParentType extends ResolversParentTypes['Worker'] = ResolversParentTypes['Worker'],
@@ -901,6 +977,8 @@ export type WorkerResolvers<
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   host?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   device?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  models?: Resolver<Array<ResolversTypes['WorkerModel']>, ParentType, ContextType>;
+  deviceNotices?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   model?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['WorkerStatus'], ParentType, ContextType>;
   ready?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
@@ -958,6 +1036,17 @@ export type ModelRulesResolvers<
   maxPromptChars?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   maxLatentTokens?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   steps?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  ignoredSettings?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  sizePresets?: Resolver<Array<ResolversTypes['SizePreset']>, ParentType, ContextType>;
+};
+
+export type SizePresetResolvers<
+  ContextType = any,
+  ParentType extends ResolversParentTypes['SizePreset'] = ResolversParentTypes['SizePreset'],
+> = {
+  aspect?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  width?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  height?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type Resolvers<ContextType = any> = {
@@ -976,9 +1065,11 @@ export type Resolvers<ContextType = any> = {
   JobEdge?: JobEdgeResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   SystemStatus?: SystemStatusResolvers<ContextType>;
+  WorkerModel?: WorkerModelResolvers<ContextType>;
   Worker?: WorkerResolvers<ContextType>;
   ModelStatus?: ModelStatusResolvers<ContextType>;
   IntRange?: IntRangeResolvers<ContextType>;
   GenerationDefaults?: GenerationDefaultsResolvers<ContextType>;
   ModelRules?: ModelRulesResolvers<ContextType>;
+  SizePreset?: SizePresetResolvers<ContextType>;
 };

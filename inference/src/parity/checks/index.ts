@@ -5,6 +5,7 @@ import { transformerCheck } from './transformer.ts';
 import { vaeCheck } from './vae.ts';
 import { vaeEncoderCheck } from './vae-encoder.ts';
 import { pipelineCheck } from './pipeline.ts';
+import { previewCheck } from './preview.ts';
 
 /** Every component `npm run parity` compares, in pipeline order. */
 export const CHECKS: readonly ParityCheck[] = [
@@ -13,5 +14,6 @@ export const CHECKS: readonly ParityCheck[] = [
   transformerCheck,
   vaeCheck,
   vaeEncoderCheck,
+  previewCheck,
   pipelineCheck,
 ];

@@ -1,6 +1,7 @@
 /**
  * Whole-pipeline parity: the reference run replayed through `LtxPipeline` — the class the worker
- * runs — converted in fp32 into a temporary cache, on the CPU provider, with the run's settings
+ * runs — converted in the run's precision into a temporary cache, every model (the text encoder
+ * too) on its device, with the run's settings
  * (prompt, size, frames, frame rate, seed, steps, decode timestep and noise scale, text length)
  * and the reference's recorded random draws injected in `rng_draw_order` (`ReplayNoise`).
  * Compared:
@@ -21,13 +22,14 @@ import { LTX_DECODE_NOISE_SCALE, LTX_DECODE_TIMESTEP } from '../../ltx/vae-decod
 import { ReplayNoise } from '../../sampler/noise.ts';
 import { frameResult, maxAbsDiff } from '../compare.ts';
 import type { Reference } from '../reference.ts';
-import type { ParityCheck, ParityResult } from '../types.ts';
+import { frameCriterion, tolerance as toleranceFor, type TolerancePattern } from '../tolerances.ts';
+import type { ParityCheck, ParityResult, ParityTarget } from '../types.ts';
 
 const NOISE_PREFIX = 'pipeline.noise.';
 
 export const pipelineCheck: ParityCheck = {
   component: 'pipeline',
-  async run(reference: Reference): Promise<ParityResult[]> {
+  async run(reference: Reference, target: ParityTarget): Promise<ParityResult[]> {
     const { run } = reference.manifest;
     const dir = await mkdtemp(join(tmpdir(), 'zeus-parity-pipeline-'));
     const options: LtxPipelineOptions = {
@@ -38,21 +40,25 @@ export const pipelineCheck: ParityCheck = {
         tokenizerDir: reference.tokenizerDir,
         onnxDir: dir,
       },
-      device: 'cpu',
-      precision: 'fp32',
-      textEncoder: 'cpu',
+      device: target.device,
+      precision: target.precision,
+      textEncoder: target.device === 'cpu' ? 'cpu' : 'gpu',
       steps: run.timesteps.length,
       maxPromptTokens: run.text_encoder_max_tokens,
       decodeTimestep: configNumber(reference, 'decode_timestep', LTX_DECODE_TIMESTEP),
       decodeNoiseScale: configNumber(reference, 'decode_noise_scale', LTX_DECODE_NOISE_SCALE),
       floatOutputs: true,
+      // Parity never asks for previews: no projection to fit (the `preview` check has its own).
+      previews: false,
     };
     try {
-      const { results } = await withPipeline(options, (pipeline) => replay(reference, pipeline));
+      const { results } = await withPipeline(options, (pipeline) =>
+        replay(reference, pipeline, target),
+      );
       // Again in the smallest decoder chunks (the worker's streaming at its finest), when the
       // video is long enough to be split: the frames must not change.
       const streamed = await withPipeline({ ...options, decodeChunkFrames: 1 }, (pipeline) =>
-        replay(reference, pipeline),
+        replay(reference, pipeline, target),
       );
       if (streamed.calls > 1) {
         for (const result of streamed.results) {
@@ -84,6 +90,7 @@ async function withPipeline<T>(
 async function replay(
   reference: Reference,
   pipeline: LtxPipeline,
+  target: ParityTarget,
 ): Promise<{ results: ParityResult[]; calls: number }> {
   const { run } = reference.manifest;
   const settings: GenerationSettings = {
@@ -155,14 +162,14 @@ async function replay(
       tolerance: 0,
     });
   }
-  const stepTolerance = reference.tolerance('pipeline.step_*.noise_pred / latents_*', 1e-3);
   const compare = async (
     name: string,
     actual: Float32Array | undefined,
-    tolerance: number,
+    pattern: TolerancePattern,
   ): Promise<void> => {
     if (!reference.has(name)) return;
     const expected = await reference.float32(name);
+    const tolerance = toleranceFor(reference, target, pattern, expected);
     results.push(
       actual === undefined || actual.length !== expected.length
         ? {
@@ -184,26 +191,24 @@ async function replay(
   }
   for (const record of steps) {
     const prefix = `pipeline.step_${record.step}`;
-    await compare(`${prefix}.latents_in`, record.latentsIn, stepTolerance);
-    await compare(`${prefix}.noise_pred`, record.velocity, stepTolerance);
-    await compare(`${prefix}.latents_out`, record.latentsOut, stepTolerance);
+    const step = 'pipeline.step_*.noise_pred / latents_*';
+    await compare(`${prefix}.latents_in`, record.latentsIn, step);
+    await compare(`${prefix}.noise_pred`, record.velocity, step);
+    await compare(`${prefix}.latents_out`, record.latentsOut, step);
   }
-  await compare(
-    'pipeline.final_latents',
-    finalLatents,
-    reference.tolerance('pipeline.final_latents', 1e-3),
-  );
+  await compare('pipeline.final_latents', finalLatents, 'pipeline.final_latents');
   if (geometry !== undefined) {
     await compare(
       'pipeline.video_float',
       floatVideo(reference, geometry, videoBatches),
-      reference.tolerance('pipeline.video_float', 2e-3),
+      'pipeline.video_float',
     );
   }
   const frameComparison = frameResult(
     'pipeline.video_uint8',
     joinFrames(frames),
     await reference.uint8('pipeline.video_uint8'),
+    frameCriterion(target),
   );
   const calls = `${videoBatches.length} decoder call${videoBatches.length === 1 ? '' : 's'}`;
   results.push({ ...frameComparison, note: `${calls}; ${frameComparison.note ?? ''}` });

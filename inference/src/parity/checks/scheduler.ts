@@ -15,12 +15,13 @@ import {
 } from '../../sampler/index.ts';
 import { maxAbsDiff } from '../compare.ts';
 import type { Reference } from '../reference.ts';
-import type { ParityCheck, ParityResult } from '../types.ts';
+import { tolerance as toleranceFor } from '../tolerances.ts';
+import type { ParityCheck, ParityResult, ParityTarget } from '../types.ts';
 
 export const schedulerCheck: ParityCheck = {
   component: 'scheduler',
-  async run(reference: Reference): Promise<ParityResult[]> {
-    const tolerance = reference.tolerance('scheduler.*', 1e-6);
+  async run(reference: Reference, target: ParityTarget): Promise<ParityResult[]> {
+    const tolerance = toleranceFor(reference, target, 'scheduler.*');
     const checkpoint = await LtxCheckpoint.open(reference.checkpointPath);
     const { scheduler, allowedInferenceSteps } = checkpoint.config;
     await checkpoint.close();

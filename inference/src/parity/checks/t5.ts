@@ -1,22 +1,23 @@
 /**
  * T5 parity: the tokenizer against `tokenizer_cases.json` and the pipeline's ids and masks
- * (exact), and the encoder,
- * converted in fp32 from the reference's `text_encoder/`, against `t5.last_hidden_state`, its
- * intermediates `t5.debug.hidden_states_<i>` and `pipeline.negative_prompt_embeds`.
+ * (exact), and the encoder, converted in the run's precision from the reference's
+ * `text_encoder/` and run on its device, against `t5.last_hidden_state`, its intermediates
+ * `t5.debug.hidden_states_<i>` and `pipeline.negative_prompt_embeds`.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildT5Onnx, T5Tokenizer } from '@zeus/models';
 import { T5TextEncoder } from '../../ltx/text-encoder.ts';
+import { attentionKernelFor } from '../../onnx/runtime.ts';
 import { maxAbsDiff } from '../compare.ts';
 import type { Reference } from '../reference.ts';
-import type { ParityCheck, ParityResult } from '../types.ts';
+import { tolerance } from '../tolerances.ts';
+import { graphDtype, type ParityCheck, type ParityResult, type ParityTarget } from '../types.ts';
 
 export const t5Check: ParityCheck = {
   component: 't5',
-  async run(reference: Reference): Promise<ParityResult[]> {
-    const tolerance = reference.tolerance('t5.*', 1e-4);
+  async run(reference: Reference, target: ParityTarget): Promise<ParityResult[]> {
     const tokenizer = await T5Tokenizer.load(reference.tokenizerDir);
     const results: ParityResult[] = [];
     results.push(...(await tokenizerCaseResults(reference.dir, tokenizer)));
@@ -58,11 +59,12 @@ export const t5Check: ParityCheck = {
     try {
       const modelPath = join(dir, 't5.onnx');
       await buildT5Onnx(reference.textEncoderDir, modelPath, {
-        dtype: 'float32',
+        dtype: graphDtype(target.precision),
         debugOutputs: true,
+        attention: (await attentionKernelFor(target.device)).kernel,
       });
       const encoder = await T5TextEncoder.fromModel(modelPath, tokenizer, {
-        device: 'cpu',
+        device: target.device,
         cachedPrompts: 0,
       });
       try {
@@ -105,7 +107,11 @@ export const t5Check: ParityCheck = {
     return results;
 
     function floatResult(name: string, actual: Float32Array, expected: Float32Array): ParityResult {
-      return { name, maxAbsError: maxAbsDiff(actual, expected), tolerance };
+      return {
+        name,
+        maxAbsError: maxAbsDiff(actual, expected),
+        tolerance: tolerance(reference, target, 't5.*', expected),
+      };
     }
   },
 };

@@ -1,64 +1,63 @@
 /**
- * Transformer parity: the reference checkpoint's transformer, converted to ONNX in fp32 (with
- * debug outputs) and run on the CPU provider on the recorded call's exact inputs, against
- * `transformer.output` and every `transformer.debug.*` intermediate the graph exposes. The same
- * call with fp16 weights is reported too (its error is informative, not a pass criterion).
+ * Transformer parity: the reference checkpoint's transformer, converted to ONNX in the run's
+ * precision (with debug outputs) and run on its device on the recorded call's exact inputs,
+ * against `transformer.output` and every `transformer.debug.*` intermediate the graph exposes.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildTransformerGraph, LtxCheckpoint, type TransformerDType } from '@zeus/models';
+import { buildTransformerGraph, LtxCheckpoint } from '@zeus/models';
 import { LtxTransformer } from '../../ltx/transformer.ts';
+import { attentionKernelFor } from '../../onnx/runtime.ts';
 import { maxAbsDiff } from '../compare.ts';
 import type { Reference } from '../reference.ts';
-import type { ParityCheck, ParityResult } from '../types.ts';
+import { tolerance } from '../tolerances.ts';
+import { graphDtype, type ParityCheck, type ParityResult, type ParityTarget } from '../types.ts';
 
 const DEBUG_PREFIX = 'transformer.debug.';
 
 export const transformerCheck: ParityCheck = {
   component: 'transformer',
-  async run(reference: Reference): Promise<ParityResult[]> {
+  async run(reference: Reference, target: ParityTarget): Promise<ParityResult[]> {
     const results: ParityResult[] = [];
-    const fp32 = await runTransformer(reference, 'float32');
+    const run = await runTransformer(reference, target);
     const expected = await reference.float32('transformer.output');
+    const outputTolerance = tolerance(reference, target, 'transformer.*', expected);
     results.push({
       name: 'transformer.output',
-      maxAbsError: maxAbsDiff(fp32.velocity, expected),
-      tolerance: reference.tolerance('transformer.*', 1e-4),
+      maxAbsError: maxAbsDiff(run.velocity, expected),
+      tolerance: outputTolerance,
+      note: `max |reference| ${maxAbs(expected).toFixed(3)}`,
     });
     results.push({
       name: 'transformer.output (all text tokens)',
-      maxAbsError: maxAbsDiff(fp32.allText, expected),
-      tolerance: reference.tolerance('transformer.*', 1e-4),
+      maxAbsError: maxAbsDiff(run.allText, expected),
+      tolerance: outputTolerance,
       note: 'masked text tokens fed too, as the reference does',
     });
     const missing: string[] = [];
     for (const { name } of reference.manifest.tensors) {
       if (!name.startsWith(DEBUG_PREFIX)) continue;
-      const actual = fp32.outputs[`debug.${name.slice(DEBUG_PREFIX.length)}`];
+      const actual = run.outputs[`debug.${name.slice(DEBUG_PREFIX.length)}`];
       if (actual === undefined) {
         missing.push(name);
         continue;
       }
       const rope = name.startsWith(`${DEBUG_PREFIX}rope_`);
+      const values = await reference.float32(name);
       results.push({
         name,
-        maxAbsError: maxAbsDiff(actual, await reference.float32(name)),
-        tolerance: rope
-          ? reference.tolerance(`${DEBUG_PREFIX}rope_*`, 1e-5)
-          : reference.tolerance('transformer.*', 1e-4),
+        maxAbsError: maxAbsDiff(actual, values),
+        tolerance: tolerance(
+          reference,
+          target,
+          rope ? 'transformer.debug.rope_*' : 'transformer.*',
+          values,
+        ),
       });
     }
     if (missing.length > 0)
       console.error(`transformer: not exposed, not compared: ${missing.join(', ')}`);
-
-    const fp16 = await runTransformer(reference, 'float16');
-    results.push({
-      name: 'transformer.output (fp16)',
-      maxAbsError: maxAbsDiff(fp16.velocity, expected),
-      tolerance: Infinity,
-      note: `fp16 weights and compute, informative only (max |reference| ${maxAbs(expected).toFixed(3)})`,
-    });
     return results;
   },
 };
@@ -66,7 +65,7 @@ export const transformerCheck: ParityCheck = {
 /** Converts the reference checkpoint's transformer into a temporary folder and runs the call. */
 async function runTransformer(
   reference: Reference,
-  dtype: TransformerDType,
+  target: ParityTarget,
 ): Promise<{
   velocity: Float32Array;
   allText: Float32Array;
@@ -79,11 +78,12 @@ async function runTransformer(
     const config = checkpoint.config.transformer;
     const modelPath = join(dir, 'model.onnx');
     const graph = buildTransformerGraph(config, (name) => checkpoint.readTransformerFloat32(name), {
-      dtype,
-      debug: dtype === 'float32',
+      dtype: graphDtype(target.precision),
+      debug: true,
+      attention: (await attentionKernelFor(target.device)).kernel,
     });
     await graph.save(modelPath);
-    const transformer = await LtxTransformer.load(modelPath, config, { device: 'cpu' });
+    const transformer = await LtxTransformer.load(modelPath, config, { device: target.device });
     try {
       const [, textTokens = 0] = reference.shape('transformer.encoder_hidden_states');
       const text = {

@@ -13,8 +13,8 @@
  *   `vae_encode.debug.<name>` for the graph's debug outputs (`patchify_out`, `conv_in_out`,
  *   `down_block_<i>_out`, `conv_out_out`).
  *
- * Converted in fp32 from the reference's checkpoint, on the CPU. Tolerance: the manifest's
- * `vae_encode.*`, else 1e-3 like the decoder's.
+ * Converted in the run's precision from the reference's checkpoint, on its device. Tolerance:
+ * the manifest's `vae_encode.*`, else 1e-3 like the decoder's (fp32; fp16: tolerances.ts).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,19 +23,20 @@ import { buildVaeEncoderOnnx } from '@zeus/models';
 import { VaeEncoder } from '../../ltx/vae-encoder.ts';
 import { maxAbsDiff } from '../compare.ts';
 import type { Reference } from '../reference.ts';
-import type { ParityCheck, ParityResult } from '../types.ts';
+import { tolerance as toleranceFor } from '../tolerances.ts';
+import { graphDtype, type ParityCheck, type ParityResult, type ParityTarget } from '../types.ts';
 
 export const vaeEncoderCheck: ParityCheck = {
   component: 'vae-encoder',
-  async run(reference: Reference): Promise<ParityResult[]> {
+  async run(reference: Reference, target: ParityTarget): Promise<ParityResult[]> {
     if (!reference.has('vae_encode.input') || !reference.has('vae_encode.latents')) return [];
     const dir = await mkdtemp(join(tmpdir(), 'zeus-parity-vae-encoder-'));
     try {
       await buildVaeEncoderOnnx(reference.checkpointPath, dir, {
-        dtype: 'float32',
+        dtype: graphDtype(target.precision),
         debugOutputs: true,
       });
-      const encoder = await VaeEncoder.load(dir, { device: 'cpu' });
+      const encoder = await VaeEncoder.load(dir, { device: target.device });
       try {
         const input = {
           data: await reference.float32('vae_encode.input'),
@@ -45,11 +46,11 @@ export const vaeEncoderCheck: ParityCheck = {
           ? await reference.float32('vae_encode.noise')
           : undefined;
         const encoded = await encoder.encode(input, noise);
-        const tolerance = reference.tolerance('vae_encode.*', 1e-3);
         const results: ParityResult[] = [];
         const compare = async (name: string, ours: Float32Array | undefined): Promise<void> => {
           if (!reference.has(name)) return;
           const expected = await reference.float32(name);
+          const tolerance = toleranceFor(reference, target, 'vae_encode.*', expected);
           results.push(
             ours === undefined || ours.length !== expected.length
               ? { name, maxAbsError: Infinity, tolerance, note: 'not produced, or another shape' }
