@@ -51,7 +51,8 @@ async function startServer(env: Record<string, string> = {}): Promise<string> {
   });
   const server = await startApiServer(config, createLogger('api', 'silent'));
   servers.push(server);
-  return `http://127.0.0.1:${server.port}`;
+  if (!('port' in server.address)) throw new Error('the API server listens on a socket');
+  return `http://127.0.0.1:${server.address.port}`;
 }
 
 interface Answer {
