@@ -10,8 +10,8 @@
  *
  * Works from a fresh clone: npm packages are installed first when missing, and in local mode the
  * system programs (redis-server, caddy, ffmpeg) too, which is why only Node's built-ins and
- * modules made of them are imported up here. Settings come from the environment (README.md,
- * "Configuration").
+ * modules made of them are imported up here. Settings come from the environment
+ * (docs/configuration.md).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -36,8 +36,8 @@ Runs the whole Zeus stack: Redis, three API servers behind Caddy, and the GPU wo
   --help       this text
 
 Zeus answers on port ZEUS_PORT: 8080 in local mode, 80 with Docker. Every setting is an
-environment variable (ZEUS_MODEL, ZEUS_API_KEYS, ZEUS_WORKERS, REDIS_URL, …): README.md,
-"Configuration". Stop it with Ctrl-C.`;
+environment variable (ZEUS_MODEL, ZEUS_API_KEYS, ZEUS_WORKERS, REDIS_URL, …):
+docs/configuration.md. Stop it with Ctrl-C.`;
 
 const root = dirname(fileURLToPath(import.meta.url));
 let flags;

@@ -4,8 +4,8 @@
  * are printed as a table and written as JSON to bench-results/<timestamp>.json and
  * bench-results/latest.json.
  *
- *   npm run bench -- [--only submit,fanout,worker,model,workers,webapp] [--runs 3] [--scale 1]
- *     [--out bench-results] [--profile DIR] [--<benchmark>-<setting> value …] [--help]
+ *   npm run bench -- [--only submit,fanout,worker,model,workers,jobs,webapp] [--runs 3]
+ *     [--scale 1] [--out bench-results] [--profile DIR] [--<benchmark>-<setting> value …] [--help]
  *
  * `--scale` multiplies durations and loads (0.25 for a quick look); `--help` lists every
  * benchmark's settings; `--profile DIR` runs the stack's Node processes with `--cpu-prof` (the
@@ -18,6 +18,7 @@ import { fanoutBenchmark } from './fanout/fanout.ts';
 import { workerBenchmark } from './worker/worker-overhead.ts';
 import { modelBenchmark } from './model/model.ts';
 import { workersBenchmark } from './workers/throughput.ts';
+import { jobsBenchmark } from './jobs/job-control.ts';
 import { webappBenchmark } from './webapp/first-screen.ts';
 import type { Benchmark } from './lib/benchmark.ts';
 import { describeMachine, machineLoad } from './lib/machine.ts';
@@ -29,6 +30,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   workerBenchmark,
   modelBenchmark,
   workersBenchmark,
+  jobsBenchmark,
   webappBenchmark,
 ];
 

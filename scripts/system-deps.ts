@@ -43,7 +43,7 @@ const PROGRAMS: Record<Purpose, readonly SystemProgram[]> = {
     { command: 'caddy', debianPackage: 'caddy', why: 'load balancer and static files' },
     { command: 'ffmpeg', debianPackage: 'ffmpeg', why: 'MP4 encoding' },
     { command: 'ffprobe', debianPackage: 'ffmpeg', why: 'MP4 checks' },
-    { command: 'curl', debianPackage: 'curl', why: "the README's API examples" },
+    { command: 'curl', debianPackage: 'curl', why: "the documentation's API examples" },
     { command: 'chromium', debianPackage: 'chromium', why: 'browser tests' },
   ],
   // The submit benchmark: the stack, wrk for the load, and the Flask peer (bench/peer/).

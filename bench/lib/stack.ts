@@ -96,3 +96,20 @@ export async function startBenchStack(options: {
     },
   };
 }
+
+/** Polls the `workers` query until `count` workers have their model loaded. */
+export async function waitForReadyWorkers(bench: BenchStack, count: number): Promise<void> {
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    const response = await fetch(bench.stack.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ workers { ready } }' }),
+    });
+    const body = (await response.json()) as { data?: { workers?: { ready: boolean }[] } };
+    const ready = body.data?.workers?.filter((worker) => worker.ready).length ?? 0;
+    if (ready >= count) return;
+    if (Date.now() > deadline) throw new Error(`only ${ready} of ${count} workers got ready`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}

@@ -69,7 +69,7 @@ export const modelBenchmark: Benchmark = {
     const details: Record<string, unknown> = {
       pipelineBenchmark:
         'stages come from the per-model scripts at reduced sizes; the whole pipeline stage by ' +
-        'stage is `npm run bench:pipeline` (figures in the README, Performance)',
+        'stage is `npm run bench:pipeline` (figures in docs/performance.md)',
     };
     for (const stage of STAGES) {
       options.log(`model: ${stage.script} ${stage.args(options.runs).join(' ')}`);

@@ -21,7 +21,7 @@ import { closeRedis, connectRedis } from '@zeus/core';
 import { numberListSetting, numberSetting, type Benchmark } from '../lib/benchmark.ts';
 import { machineLoad } from '../lib/machine.ts';
 import { figure, type Figure } from '../lib/report.ts';
-import { startBenchStack, type BenchStack } from '../lib/stack.ts';
+import { startBenchStack, waitForReadyWorkers, type BenchStack } from '../lib/stack.ts';
 
 const MODES = ['compute', 'paced'] as const;
 /** Paced jobs are small: their time is the pacing, not the CPU's. */
@@ -130,23 +130,6 @@ export const workersBenchmark: Benchmark = {
     return { figures, details };
   },
 };
-
-/** Polls the `workers` query until `count` workers have their model loaded. */
-async function waitForReadyWorkers(bench: BenchStack, count: number): Promise<void> {
-  const deadline = Date.now() + 180_000;
-  for (;;) {
-    const response = await fetch(bench.stack.graphqlUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: '{ workers { ready } }' }),
-    });
-    const body = (await response.json()) as { data?: { workers?: { ready: boolean }[] } };
-    const ready = body.data?.workers?.filter((worker) => worker.ready).length ?? 0;
-    if (ready >= count) return;
-    if (Date.now() > deadline) throw new Error(`only ${ready} of ${count} workers got ready`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
 
 /** Submits `jobs` jobs at once and waits for every one to succeed (the records Redis publishes). */
 async function runBatch(

@@ -32,7 +32,7 @@ Options for generate (each defaults to the model's default):
                             fox.mp4 becomes fox-1.mp4, fox-2.mp4, …
   --priority <n>            -10 to 10, higher runs first (--priority=-5 for a negative one;
                             raising it may need a key allowed to)
-  --webhook-url <url>       Zeus POSTs the final state there (signed, see the README)
+  --webhook-url <url>       Zeus POSTs the final state there (signed: docs/api/webhooks.md)
   --keep-running            On Ctrl-C, leave the job running (default: cancel it)
 
 Options for jobs:

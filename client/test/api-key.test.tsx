@@ -116,6 +116,35 @@ describe('ApiKeyPrompt', () => {
   });
 });
 
+/** A WebSocket whose connection is refused, as one to where nothing listens, without a socket. */
+class RefusedSocket {
+  static readonly CONNECTING = 0;
+  static readonly OPEN = 1;
+  static readonly CLOSING = 2;
+  static readonly CLOSED = 3;
+  readyState = RefusedSocket.CONNECTING;
+  onopen: (() => void) | null = null;
+  onmessage: ((event: unknown) => void) | null = null;
+  onerror: ((event: unknown) => void) | null = null;
+  onclose: ((event: { code: number; reason: string; wasClean: boolean }) => void) | null = null;
+  constructor(
+    readonly url: string,
+    readonly protocol?: string | string[],
+  ) {
+    setTimeout(() => {
+      this.readyState = RefusedSocket.CLOSED;
+      this.onerror?.({ type: 'error' });
+      this.onclose?.({ code: 1006, reason: '', wasClean: false });
+    }, 0);
+  }
+  send(): void {
+    throw new Error('not connected');
+  }
+  close(): void {
+    this.readyState = RefusedSocket.CLOSED;
+  }
+}
+
 describe('the app client and the key', () => {
   it('sends the key on HTTP and asks for one when Zeus answers UNAUTHENTICATED', async () => {
     const sent: (string | null)[] = [];
@@ -132,11 +161,13 @@ describe('the app client and the key', () => {
         );
       }),
     );
+    // The WebSocket the client opens at once, unused here: refused, and retried in the
+    // background (a unit test opens no socket).
+    vi.stubGlobal('WebSocket', RefusedSocket);
     const store = new ApiKeyStore(memoryStorage());
     const zeus = createZeusClient({
       httpUrl: 'http://zeus.test/graphql',
-      // Nothing listens there: the socket keeps retrying in the background, unused here.
-      wsUrl: 'ws://127.0.0.1:9/graphql',
+      wsUrl: 'ws://zeus.test/graphql',
       apiKeys: store,
     });
     try {

@@ -56,7 +56,7 @@ RUN cd node_modules/onnxruntime-node/bin/napi-v6/linux/x64 \
 COPY core core
 COPY models models
 COPY inference inference
-# NVENC (ZEUS_VIDEO_ENCODER, README "Configuration"): Ubuntu's ffmpeg has h264_nvenc, which
+# NVENC (ZEUS_VIDEO_ENCODER, docs/configuration.md): Ubuntu's ffmpeg has h264_nvenc, which
 # loads the driver's libnvidia-encode.so.1 when it encodes. The NVIDIA Container Toolkit mounts
 # that library only for the `video` driver capability, and the CUDA image asks for compute and
 # utility alone: without this, `auto` falls back to libx264 on every GPU.

@@ -3,7 +3,7 @@
  * (`models/<ZEUS_MODEL>/`), beside this workspace's own `src/` and `test/`, and `models/cache/`,
  * where an older Zeus kept them. The repository's tools leave them alone: ESLint and Vitest read
  * these globs; .gitignore, .prettierignore, tsconfig.json and .dockerignore say the same, and
- * tests/deploy/models-folder.test.ts checks all of them against the model names.
+ * tests/deploy/models-folder.int.test.ts checks all of them against the model names.
  *
  * Imports nothing: the tools' configuration files load it as it is.
  */

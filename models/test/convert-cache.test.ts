@@ -186,9 +186,18 @@ describe('convertCached', () => {
     await mkdir(root, { recursive: true });
     await writeFile(`${dir}.lock`, '12345\n');
     const events: ConversionEvent[] = [];
-    const pending = convertCached({ ...options, onProgress: (event) => events.push(event) });
-    // The other process finishes: its folder appears (complete, renamed in place), its lock goes.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    let waited!: () => void;
+    const waiting = new Promise<void>((resolve) => (waited = resolve));
+    const pending = convertCached({
+      ...options,
+      onProgress: (event) => {
+        events.push(event);
+        if (event.kind === 'waiting') waited();
+      },
+    });
+    // Once it waits on the lock, the other process finishes: its folder appears (complete,
+    // renamed in place), its lock goes.
+    await waiting;
     await mkdir(`${dir}.other`);
     await writeFile(join(`${dir}.other`, 'model.onnx'), 'theirs');
     await writeFile(join(`${dir}.other`, 'conversion.json'), '{}');
@@ -198,7 +207,9 @@ describe('convertCached', () => {
     expect(converted.fromCache).toBe(true);
     expect(calls.count).toBe(0);
     expect(await readFile(converted.modelPath, 'utf8')).toBe('theirs');
-    expect(events.some((event) => event.kind === 'waiting')).toBe(true);
+    // It waited, then took the other process's conversion.
+    expect(events.at(-1)).toMatchObject({ kind: 'ready', dir, fromCache: true });
+    expect(events.findIndex((event) => event.kind === 'waiting')).toBeLessThan(events.length - 1);
   });
 
   it('takes over a lock that was not refreshed in time', async () => {

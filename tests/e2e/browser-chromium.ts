@@ -36,6 +36,9 @@ export async function launchChromium(
       '--no-first-run',
     ],
   });
+  // A wait in a page (an element shown, a function true) is a wait for an event: no deadline
+  // of its own, which a busy machine could overrun; the test's own limit ends one that hangs.
+  context.setDefaultTimeout(0);
   const outsideRequests: string[] = [];
   await context.route('**/*', (route) => {
     const url = route.request().url();

@@ -75,7 +75,6 @@ describe('job control in the web app', () => {
           / · about \d+ s left$/.test(bar.getAttribute('aria-valuetext') ?? ''),
         ),
       undefined,
-      { timeout: 20_000 },
     );
     const cardsNow = await cards.evaluateAll((articles) =>
       articles.map((article) => ({
@@ -90,12 +89,10 @@ describe('job control in the web app', () => {
     };
     const first = byStatus('Running');
     const second = byStatus('Queued');
-    await second
-      .getByText(/Next in the queue · starts in about \d+ s/)
-      .waitFor({ timeout: 10_000 });
+    await second.getByText(/Next in the queue · starts in about \d+ s/).waitFor();
 
     await first.getByRole('button', { name: /^Cancel/ }).click();
-    await first.getByText('Cancelled', { exact: true }).first().waitFor({ timeout: 10_000 });
+    await first.getByText('Cancelled', { exact: true }).first().waitFor();
     expect(await first.getByRole('button', { name: /^Cancel/ }).count()).toBe(0);
 
     // Retry: a new card with the cancelled job's seed.
@@ -106,7 +103,6 @@ describe('job control in the web app', () => {
         [...document.querySelectorAll('article h3')].filter((h) => h.textContent === name)
           .length === 3,
       prompt,
-      { timeout: 10_000 },
     );
     // The newest card, followed by its job id from here on.
     const retriedLabel = await cards.first().getAttribute('aria-labelledby');
@@ -114,8 +110,8 @@ describe('job control in the web app', () => {
     expect((await retried.textContent()) ?? '').toContain(`seed ${cancelledSeed ?? '?'}`);
 
     // Both remaining videos finish; a finished one says when it will be removed.
-    await second.getByRole('link', { name: /^Download/ }).waitFor({ timeout: 30_000 });
-    await retried.getByRole('link', { name: /^Download/ }).waitFor({ timeout: 30_000 });
+    await second.getByRole('link', { name: /^Download/ }).waitFor();
+    await retried.getByRole('link', { name: /^Download/ }).waitFor();
     expect(await second.getByText(/^Expires in (59 min|1 h)/).count()).toBe(1);
     await page.close();
   }, 120_000);
@@ -135,7 +131,7 @@ describe('job control in the web app', () => {
       await page.getByRole('spinbutton', { name: 'Frames' }).fill('17');
       await page.getByRole('button', { name: 'Generate' }).click();
       const card = page.getByRole('article', { name: prompt });
-      await card.waitFor({ timeout: 5_000 });
+      await card.waitFor();
       const titleId = (await card.getAttribute('aria-labelledby')) ?? '';
       return { card, jobId: /^job-(.+)-title$/.exec(titleId)?.[1] ?? '' };
     };
@@ -144,22 +140,18 @@ describe('job control in the web app', () => {
     expect(await previews.isChecked()).toBe(true);
     const withPreview = await submit('A lighthouse beam sweeping through fog');
     // While it denoises, the card shows the job's latest preview, loaded by the browser.
-    const shown = await page.waitForFunction(
-      (titleId) => {
-        const card = document.querySelector(`article[aria-labelledby="${titleId}"]`);
-        const image = card?.querySelector<HTMLImageElement>('img.job-preview');
-        if (image == null || !image.complete || image.naturalWidth === 0) return false;
-        return {
-          src: image.getAttribute('src'),
-          alt: image.alt,
-          naturalWidth: image.naturalWidth,
-          naturalHeight: image.naturalHeight,
-          status: card?.querySelector('.status')?.textContent,
-        };
-      },
-      `job-${withPreview.jobId}-title`,
-      { timeout: 30_000 },
-    );
+    const shown = await page.waitForFunction((titleId) => {
+      const card = document.querySelector(`article[aria-labelledby="${titleId}"]`);
+      const image = card?.querySelector<HTMLImageElement>('img.job-preview');
+      if (image == null || !image.complete || image.naturalWidth === 0) return false;
+      return {
+        src: image.getAttribute('src'),
+        alt: image.alt,
+        naturalWidth: image.naturalWidth,
+        naturalHeight: image.naturalHeight,
+        status: card?.querySelector('.status')?.textContent,
+      };
+    }, `job-${withPreview.jobId}-title`);
     const image = (await shown.jsonValue()) as {
       src: string;
       alt: string;
@@ -180,7 +172,7 @@ describe('job control in the web app', () => {
     const served = await fetch(new URL(image.src, stack.url));
     expect(served.headers.get('content-type')).toBe('image/jpeg');
     // Once the video is done, the video replaces the preview.
-    await withPreview.card.getByRole('link', { name: /^Download/ }).waitFor({ timeout: 30_000 });
+    await withPreview.card.getByRole('link', { name: /^Download/ }).waitFor();
     expect(await withPreview.card.locator('img').count()).toBe(0);
 
     // Previews off for the next job: it denoises step by step, and no preview ever appears.
@@ -203,7 +195,7 @@ describe('job control in the web app', () => {
       }).observe(document, { subtree: true, childList: true, attributes: true });
     }, quietPrompt);
     const withoutPreview = await submit(quietPrompt);
-    await withoutPreview.card.getByRole('link', { name: /^Download/ }).waitFor({ timeout: 30_000 });
+    await withoutPreview.card.getByRole('link', { name: /^Download/ }).waitFor();
     const seen = await page.evaluate(
       () =>
         (window as unknown as { zeusSeen: { previews: string[]; progress: number[] } }).zeusSeen,

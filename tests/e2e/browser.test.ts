@@ -124,11 +124,9 @@ async function fillSettings(page: Page, prompt: string) {
 /** Waits until the card's video has a decoded frame and returns its duration and state. */
 async function videoFacts(page: Page, prompt: string) {
   const video = page.getByRole('article', { name: prompt }).locator('video');
-  await video.waitFor({ timeout: 60_000 });
+  await video.waitFor();
   const handle = await video.elementHandle();
-  await page.waitForFunction((element) => (element as HTMLVideoElement).readyState >= 2, handle, {
-    timeout: 30_000,
-  });
+  await page.waitForFunction((element) => (element as HTMLVideoElement).readyState >= 2, handle);
   return video.evaluate((element: HTMLVideoElement) => ({
     readyState: element.readyState,
     duration: element.duration,
@@ -160,10 +158,10 @@ describe('the web app in Chromium, through Caddy', () => {
     await page.getByText('Width must be a multiple of 32 (try 224 or 256).').waitFor();
     await page.getByRole('spinbutton', { name: 'Width' }).fill(SIZE.width);
 
-    // From the keyboard: Ctrl+Enter in the prompt submits; the job appears at once.
+    // From the keyboard: Ctrl+Enter in the prompt submits; the job appears.
     await page.getByRole('textbox', { name: 'Prompt', exact: true }).press('Control+Enter');
     const card = page.getByRole('article', { name: firstPrompt });
-    await card.waitFor({ timeout: 5_000 });
+    await card.waitFor();
     const bar = card.getByRole('progressbar');
     await page.waitForFunction(
       (name) =>
@@ -171,7 +169,6 @@ describe('the web app in Chromium, through Caddy', () => {
           .querySelector(`[role="progressbar"][aria-label="${name}"]`)
           ?.getAttribute('aria-valuenow') === '100',
       `Progress of “${firstPrompt}”`,
-      { timeout: 60_000 },
     );
     expect(await bar.getAttribute('aria-valuemin')).toBe('0');
     expect(await bar.getAttribute('aria-valuemax')).toBe('100');
@@ -186,16 +183,12 @@ describe('the web app in Chromium, through Caddy', () => {
     expect(video).toMatchObject({ muted: true, loop: true, controls: true, autoplay: true });
     expect(video.readyState).toBeGreaterThanOrEqual(2);
     expect(Math.abs(video.duration - 17 / 25)).toBeLessThanOrEqual(1 / 25);
-    await page.waitForFunction(
-      (name) => {
-        const element = document.querySelector<HTMLVideoElement>(
-          `article[aria-labelledby] video[aria-label="Video: ${name}"]`,
-        );
-        return element !== null && !element.paused && element.currentTime > 0;
-      },
-      firstPrompt,
-      { timeout: 15_000 },
-    );
+    await page.waitForFunction((name) => {
+      const element = document.querySelector<HTMLVideoElement>(
+        `article[aria-labelledby] video[aria-label="Video: ${name}"]`,
+      );
+      return element !== null && !element.paused && element.currentTime > 0;
+    }, firstPrompt);
 
     const href = await card.getByRole('link', { name: /^Download/ }).getAttribute('href');
     expect(href).toMatch(/^\/generated\/[^/]+\/out\.mp4$/);
@@ -244,16 +237,12 @@ describe('the web app in Chromium, through Caddy', () => {
     await page.getByRole('article', { name: prompt }).waitFor();
 
     // Early in the job (its steps are paced), kill the API server that holds the page's WebSocket.
-    const running = await page.waitForFunction(
-      (name) => {
-        const bar = document.querySelector(`[role="progressbar"][aria-label="${name}"]`);
-        const value = Number(bar?.getAttribute('aria-valuenow') ?? 'NaN');
-        const text = bar?.getAttribute('aria-valuetext') ?? '';
-        return !text.includes('queue') && value < 40 ? { value } : false;
-      },
-      barName,
-      { timeout: 60_000 },
-    );
+    const running = await page.waitForFunction((name) => {
+      const bar = document.querySelector(`[role="progressbar"][aria-label="${name}"]`);
+      const value = Number(bar?.getAttribute('aria-valuenow') ?? 'NaN');
+      const text = bar?.getAttribute('aria-valuetext') ?? '';
+      return !text.includes('queue') && value < 40 ? { value } : false;
+    }, barName);
     const { value: shownAtKill } = (await running.jsonValue()) as { value: number };
     if (process.env['ZEUS_UPDATE_SCREENSHOT'] === '1') {
       // A finished video playing under a job running, before the connection is cut.
@@ -277,18 +266,15 @@ describe('the web app in Chromium, through Caddy', () => {
     expect(job?.status).toBe('RUNNING');
     expect(job?.step).toBeLessThan(job?.totalSteps ?? 0);
 
-    await page.waitForFunction(() => (window.zeusRecord?.reconnectingShown ?? 0) > 0, null, {
-      timeout: 15_000,
-    });
+    await page.waitForFunction(() => (window.zeusRecord?.reconnectingShown ?? 0) > 0);
     // The page reconnects by itself, through Caddy, to a server still up, and catches up.
-    await page.getByText('Reconnecting…').waitFor({ state: 'hidden', timeout: 60_000 });
+    await page.getByText('Reconnecting…').waitFor({ state: 'hidden' });
     await page.waitForFunction(
       (name) =>
         document
           .querySelector(`[role="progressbar"][aria-label="${name}"]`)
           ?.getAttribute('aria-valuenow') === '100',
       barName,
-      { timeout: 60_000 },
     );
     // Once reconnected, the bar went on moving step by step, past where it was at the kill, and
     // did not just jump to the end with the finished job.
@@ -347,7 +333,7 @@ describe('the web app in Chromium, through Caddy', () => {
     expect(await page.title()).toBe('Zeus · GraphQL playground');
     // The example for submitting and watching a job is there.
     const editor = page.locator('.graphiql-query-editor');
-    await editor.getByText('submitPrompt').first().waitFor({ timeout: 30_000 });
+    await editor.getByText('submitPrompt').first().waitFor();
 
     // The documentation comes from the schema by introspection.
     await page.getByRole('button', { name: 'Show Documentation Explorer' }).click();
@@ -362,11 +348,7 @@ describe('the web app in Chromium, through Caddy', () => {
         .first()
         .waitFor();
       await page.getByRole('button', { name: /^Execute query/ }).click();
-      await page
-        .locator('.graphiql-response')
-        .getByText(expected)
-        .first()
-        .waitFor({ timeout: 30_000 });
+      await page.locator('.graphiql-response').getByText(expected).first().waitFor();
     };
     await run('query Status { system { model modelReady } }', /"tiny-random"/);
     const jobs = (await (

@@ -60,7 +60,7 @@ async function zeusAt(url: string, ...args: string[]): Promise<Run> {
  */
 async function zeusFollowingFromTheStart(...args: string[]): Promise<Run> {
   if (stack === undefined) throw new Error('the stack did not start');
-  const release = holdWorker(stack);
+  const release = await holdWorker(stack);
   try {
     return await runZeus(stack.url, args, (output) => {
       // A progress line (`[  0%] …`), or a progress event with --json.

@@ -1,8 +1,10 @@
 /**
  * Job control against the real stack through Caddy (three API servers, one worker running the
- * tiny model, each denoising step paced to STEP_MS so that timings are steady): time remaining,
- * cancel, priorities, retry, batches and webhooks. API keys are on, one key per test so that
- * each has its own rate limit.
+ * tiny model, each denoising step paced to at least STEP_MS, so that a job lasts long enough to
+ * be followed and cancelled): time remaining, cancel, priorities, retry, batches and webhooks.
+ * API keys are on, one key per test so that each has its own rate limit. No check depends on how
+ * long something took: what the machine's load can change is measured by `npm run bench --
+ * --only jobs`.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -12,9 +14,20 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createInterface } from 'node:readline';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { verifyWebhook } from '@zeus/core';
+import {
+  closeRedis,
+  connectRedis,
+  jobSeconds,
+  JobTimingsStore,
+  latentTokens,
+  modelRules,
+  RedisKeys,
+  timingsFor,
+  verifyWebhook,
+  type Redis,
+} from '@zeus/core';
 import { createClient, type Client } from 'graphql-ws';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import WebSocket from 'ws';
 import { REPOSITORY_ROOT, type LocalStack } from '../../deploy/local-stack.ts';
 import { holdWorker } from '../helpers/hold-worker.ts';
@@ -40,6 +53,9 @@ const SMALL = { width: 256, height: 256, numFrames: 17, frameRate: 12 };
 let stack: LocalStack;
 let dir: string;
 const clients: Client[] = [];
+/** The test's own connection to the stack's Redis, to read the stage times workers record. */
+let redis: Redis;
+let timings: JobTimingsStore;
 
 beforeAll(async () => {
   ({ stack, dir } = await startTinyStack('job-control', {
@@ -57,6 +73,8 @@ beforeAll(async () => {
     ZEUS_WEBHOOK_ALLOW_PRIVATE: 'true',
     ZEUS_WEBHOOK_BACKOFF_MS: '200',
   }));
+  redis = connectRedis(stack.redisUrl, { name: 'job-control-test', role: 'requests' });
+  timings = new JobTimingsStore(redis, new RedisKeys());
 }, 180_000);
 
 afterAll(async () => {
@@ -65,6 +83,7 @@ afterAll(async () => {
       await client.dispose();
     }),
   );
+  await closeRedis(redis);
   await stack.stop();
   await rm(dir, { recursive: true, force: true });
 });
@@ -159,8 +178,8 @@ async function jobOf(key: KeyName, id: string): Promise<Job> {
 }
 
 interface Followed {
-  /** Every state with the time it arrived (performance.now()). */
-  readonly events: { readonly job: Job; readonly at: number }[];
+  /** Every state, in the order it arrived. */
+  readonly events: { readonly job: Job }[];
   /** The final state. */
   readonly done: Promise<Job>;
 }
@@ -173,7 +192,7 @@ function follow(key: KeyName, id: string, onEvent: (job: Job) => void = () => un
     connectionParams: { apiKey: KEYS[key] },
   });
   clients.push(client);
-  const events: { job: Job; at: number }[] = [];
+  const events: { job: Job }[] = [];
   const done = new Promise<Job>((resolve, reject) => {
     client.subscribe<{ jobUpdated: Job }>(
       { query: `subscription ($id: ID!) { jobUpdated(id: $id) { ${JOB} } }`, variables: { id } },
@@ -184,7 +203,7 @@ function follow(key: KeyName, id: string, onEvent: (job: Job) => void = () => un
             reject(new Error(JSON.stringify(result.errors)));
             return;
           }
-          events.push({ job, at: performance.now() });
+          events.push({ job });
           onEvent(job);
         },
         error: (error: unknown) => {
@@ -202,83 +221,145 @@ function follow(key: KeyName, id: string, onEvent: (job: Job) => void = () => un
   return { events, done };
 }
 
-/** How far a busy machine may move a tiny job's timings (see the time-remaining test). */
-const NOISE_MS = 750;
-
 const ms = (time: string | null): number => (time === null ? Number.NaN : Date.parse(time));
 
+/** An answer, with the test's clock just before it was asked for and just after it came. */
+interface Timed<T> {
+  readonly value: T;
+  readonly askedAt: number;
+  readonly answeredAt: number;
+}
+
+async function timed<T>(read: () => Promise<T>): Promise<Timed<T>> {
+  const askedAt = Date.now();
+  const value = await read();
+  return { value, askedAt, answeredAt: Date.now() };
+}
+
 describe('time remaining', () => {
-  it('estimates a running job within 20% by its middle, and when a queued one starts', async () => {
-    // The first job of this size teaches the installation how long its stages take.
+  // Nothing here is compared with how long the jobs really took, which a busy machine stretches
+  // at will: the estimates are checked against the stage times the worker measured and recorded
+  // for the job before (read from Redis) and this job's own steps as its updates report them.
+  // How close the estimates come to the real times is a benchmark's figure (npm run bench --
+  // --only jobs, docs/BENCHMARKS.md).
+  it("estimates a running job from its own steps and earlier jobs' stages, and when a queued one starts", async () => {
+    // The first job of this size teaches the installation and its worker how long each stage
+    // takes: recorded just after it succeeds, before the worker takes another job.
     const warmUp = await submit('alice', { prompt: 'warm-up', seed: 1 });
     await follow('alice', warmUp.id).done;
+    const tokens = latentTokens(modelRules('tiny-random'), SMALL);
+    const learned = await eventually(async () => {
+      const own = await timings.forWorker('tiny-random', tokens, 'local-worker-1');
+      if (own === null) throw new Error('no stage times recorded yet');
+      return own;
+    }, 10_000);
+    const installation = timingsFor(await timings.table('tiny-random'), tokens);
+    if (installation === null) throw new Error('no stage times for the installation');
 
-    const measured = await submit('alice', { prompt: 'measured', seed: 2 });
-    const behind = await submit('alice', { prompt: 'behind it', seed: 3 });
-    const queuedAtFirst = await jobOf('alice', behind.id);
-    expect(queuedAtFirst.status).toBe('QUEUED');
-    // Queued behind a whole job: it starts after that job's duration and ends after its own.
-    expect(queuedAtFirst.estimatedStartAt).not.toBeNull();
-    expect(queuedAtFirst.etaSeconds).toBeGreaterThan(2 * ((8 * STEP_MS) / 1_000));
+    // Two jobs queued while the worker is held: the second waits for the whole first one.
+    const release = await holdWorker(stack);
+    let measured: Job;
+    let behind: Job;
+    let queued: Timed<Job>;
+    let followed: Followed;
+    let behindAtMid: Promise<Timed<Job>> | null = null;
+    try {
+      measured = await submit('alice', { prompt: 'measured', seed: 2 });
+      behind = await submit('alice', { prompt: 'behind it', seed: 3 });
+      queued = await timed(() => jobOf('alice', behind.id));
+      const subscribed = deferred();
+      followed = follow('alice', measured.id, (job) => {
+        subscribed.resolve(undefined);
+        if (behindAtMid === null && job.stage === 'DENOISING' && job.step === job.totalSteps / 2) {
+          behindAtMid = timed(() => jobOf('alice', behind.id));
+        }
+      });
+      // Followed from its first state on, before the worker may take it.
+      await Promise.race([subscribed.promise, followed.done]);
+    } finally {
+      release();
+    }
 
-    let behindAtMid: Job | null = null;
-    const followed = follow('alice', measured.id, (job) => {
-      if (behindAtMid === null && job.stage === 'DENOISING' && job.step === job.totalSteps / 2) {
-        void jobOf('alice', behind.id).then((found) => {
-          behindAtMid = found;
-        });
-      }
-    });
+    // Queued behind a whole job: it starts once that one's expected duration has passed (the
+    // installation's averages, from a reading of the queue at most a second old) and lasts
+    // as long itself.
+    const jobMs = jobSeconds(installation, measured.totalSteps) * 1_000;
+    expect(queued.value).toMatchObject({ status: 'QUEUED', queuePosition: 2 });
+    const startsAt = ms(queued.value.estimatedStartAt);
+    expect(startsAt).toBeGreaterThan(queued.askedAt + jobMs - 1_000);
+    expect(startsAt).toBeLessThanOrEqual(queued.answeredAt + jobMs);
+    // Both instants come from one reading of the queue, each counted from its own moment of
+    // the request (ISO times round each to the millisecond).
+    expect(Math.abs(ms(queued.value.estimatedFinishAt) - startsAt - jobMs)).toBeLessThanOrEqual(
+      queued.answeredAt - queued.askedAt + 2,
+    );
+
     const final = await followed.done;
     expect(final.status).toBe('SUCCEEDED');
-    const mid = followed.events.find(
-      ({ job }) => job.stage === 'DENOISING' && job.step === job.totalSteps / 2,
-    )?.job;
-    if (mid === undefined) throw new Error('no event at mid-job');
-    expect(mid.etaSeconds).not.toBeNull();
-    // Both times are the worker's clock: when it wrote the mid-job state, and when it finished.
-    const actualLeft = ms(final.finishedAt) - ms(mid.updatedAt);
-    const predictedLeft = ms(mid.estimatedFinishAt) - ms(mid.updatedAt);
-    const error = Math.abs(predictedLeft - actualLeft) / actualLeft;
-    console.log(
-      `ETA at mid-job: predicted ${predictedLeft} ms left, took ${actualLeft} ms ` +
-        `(${(error * 100).toFixed(1)}% off)`,
-    );
-    // Within 20%, or NOISE_MS: the tiny model's half job is about 1.2 s, and with the whole
-    // suite running beside it its decoding and saving have taken up to 0.6 s longer than the
-    // job before it (34% off, twice in ten runs; never more than 6% with the machine to
-    // itself). A real job's half lasts a minute, where such noise is nothing.
-    expect(Math.abs(predictedLeft - actualLeft)).toBeLessThan(Math.max(NOISE_MS, 0.2 * actualLeft));
     // A finished job has no estimate.
     expect(final.etaSeconds).toBeNull();
     expect(final.estimatedFinishAt).toBeNull();
 
-    // The job behind it was expected to start when this one finished.
+    // At its middle, the time left is the steps left at this job's own pace so far, then the
+    // decoding and saving the worker measured for the warm-up. Its pace is measured here from
+    // its updates (the worker's clock, written as each step ended); the worker takes off what
+    // of the next step is already done when it writes an update, at most one step.
+    const denoising = followed.events
+      .map(({ job }) => job)
+      .filter((job) => job.stage === 'DENOISING');
+    const half = measured.totalSteps / 2;
+    const first = denoising.find((job) => job.step === 0);
+    const mid = denoising.find((job) => job.step === half);
+    if (first === undefined || mid === undefined) {
+      throw new Error(`no update at the first or middle step: ${JSON.stringify(denoising)}`);
+    }
+    const ownStepMs = (ms(mid.updatedAt) - ms(first.updatedAt)) / half;
+    const afterDenoisingMs = (learned.decodeSeconds + learned.saveSeconds) * 1_000;
+    const expectedLeft = (measured.totalSteps - half) * ownStepMs + afterDenoisingMs;
+    const predictedLeft = ms(mid.estimatedFinishAt) - ms(mid.updatedAt);
+    expect(predictedLeft).toBeLessThanOrEqual(expectedLeft + ownStepMs);
+    expect(predictedLeft).toBeGreaterThanOrEqual(expectedLeft - ownStepMs);
+
+    // The job behind it, asked about at that moment, was expected to start when this one was
+    // expected to finish, as of one of its updates (the reading of the queue it came from is
+    // at most a second old), counted from the moment of the request.
+    const atMid = await (behindAtMid as Promise<Timed<Job>> | null);
+    if (atMid === null) throw new Error('the job behind was not read at mid-job');
+    expect(atMid.value.status).toBe('QUEUED');
+    const expectedFinishes = followed.events
+      .filter(({ job }) => job.status === 'RUNNING' && job.estimatedFinishAt !== null)
+      .map(({ job }) => ms(job.estimatedFinishAt));
+    expect(atMid.value.estimatedStartAt).not.toBeNull();
+    const startError = Math.min(
+      ...expectedFinishes.map((time) => Math.abs(ms(atMid.value.estimatedStartAt) - time)),
+    );
+    expect(startError).toBeLessThanOrEqual(atMid.answeredAt - atMid.askedAt + 2);
+    // And it did start once this one was over.
     const behindDone = await follow('alice', behind.id).done;
-    const atMid = behindAtMid as Job | null;
-    if (atMid?.estimatedStartAt == null) throw new Error('no start estimate at mid-job');
-    const startError = Math.abs(ms(atMid.estimatedStartAt) - ms(behindDone.startedAt));
-    console.log(`queued job: start predicted within ${startError} ms`);
-    expect(startError).toBeLessThan(Math.max(NOISE_MS, 0.2 * actualLeft));
+    expect(behindDone.status).toBe('SUCCEEDED');
+    expect(ms(behindDone.startedAt)).toBeGreaterThanOrEqual(ms(final.finishedAt));
   }, 60_000);
 });
 
 describe('cancel and retry', () => {
-  it('takes a queued job out of the queue, stops a running one within a step, and goes on', async () => {
+  it('takes a queued job out of the queue, stops a running one, and goes on', async () => {
     const running = await submit('erin', { prompt: 'to be stopped', seed: 11 });
-    // Followed from now: once it runs, the two behind it keep their places (the worker could
-    // otherwise take it between their submissions, moving the first up before the second is
-    // queued); it is cancelled at its first denoising step from 2 once the queued one is.
+    // Once it runs, the worker is held (SIGSTOP) while the two behind it are queued and the
+    // first of them cancelled: their places hold still (the worker could otherwise finish it
+    // meanwhile and take the next, on a machine slow to answer the test). Released, the running
+    // job is cancelled at its first denoising step from 2.
     let cancelArmed = false;
-    let cancelledAt = 0;
     let stepAtCancel = -1;
+    let held: Promise<() => void> | null = null;
     const cancelling = deferred<Answer<{ cancelJob: Job }>>();
     const isRunning = deferred();
     const runningFollowed = follow('erin', running.id, (job) => {
-      if (job.status === 'RUNNING') isRunning.resolve(undefined);
+      if (job.status === 'RUNNING') {
+        held ??= holdWorker(stack);
+        isRunning.resolve(undefined);
+      }
       if (cancelArmed && stepAtCancel < 0 && job.stage === 'DENOISING' && job.step >= 2) {
         stepAtCancel = job.step;
-        cancelledAt = performance.now();
         void cancel('erin', running.id).then(
           (answer) => {
             cancelling.resolve(answer);
@@ -290,27 +371,34 @@ describe('cancel and retry', () => {
       }
     });
     await Promise.race([isRunning.promise, runningFollowed.done]);
-    const queued = await submit('erin', { prompt: 'never to run', seed: 12 });
-    const next = await submit('erin', { prompt: 'runs next', seed: 13 });
-    expect(next.queuePosition).toBe((queued.queuePosition ?? 0) + 1);
+    const release = (await (held as Promise<() => void> | null)) ?? (() => undefined);
+    let queued: Job;
+    let next: Job;
+    let nextFollowed: Followed;
+    try {
+      queued = await submit('erin', { prompt: 'never to run', seed: 12 });
+      next = await submit('erin', { prompt: 'runs next', seed: 13 });
+      expect(next.queuePosition).toBe((queued.queuePosition ?? 0) + 1);
 
-    // Another key may not cancel it.
-    expect(errorOf(await cancel('bob', queued.id))).toMatchObject({ code: 'FORBIDDEN' });
+      // Another key may not cancel it.
+      expect(errorOf(await cancel('bob', queued.id))).toMatchObject({ code: 'FORBIDDEN' });
 
-    const nextFollowed = follow('erin', next.id);
-    const queuedCancelled = dataOf(await cancel('erin', queued.id)).cancelJob;
-    expect(queuedCancelled).toMatchObject({
-      status: 'CANCELLED',
-      stage: 'DONE',
-      queuePosition: null,
-    });
-    // The job behind it moved up.
-    await eventually(async () => {
-      const found = await jobOf('erin', next.id);
-      if (found.status === 'QUEUED' && found.queuePosition !== 1) throw new Error('not moved');
-    }, 10_000);
+      nextFollowed = follow('erin', next.id);
+      const queuedCancelled = dataOf(await cancel('erin', queued.id)).cancelJob;
+      expect(queuedCancelled).toMatchObject({
+        status: 'CANCELLED',
+        stage: 'DONE',
+        queuePosition: null,
+      });
+      // The job behind it moved up.
+      await eventually(async () => {
+        if ((await jobOf('erin', next.id)).queuePosition !== 1) throw new Error('not moved');
+      }, 10_000);
+      cancelArmed = true;
+    } finally {
+      release();
+    }
 
-    cancelArmed = true;
     const answer = await Promise.race([
       cancelling.promise,
       // Fails at once, rather than at the test's timeout, should the job end uncancelled.
@@ -321,29 +409,22 @@ describe('cancel and retry', () => {
     ]);
     const atCancel = dataOf(answer).cancelJob;
     expect(atCancel.status).toBe('CANCELLED');
-    // On a busy machine the worker may report one more step before the cancel lands, never
-    // more than that.
-    expect(atCancel.step - stepAtCancel).toBeGreaterThanOrEqual(0);
-    expect(atCancel.step - stepAtCancel).toBeLessThanOrEqual(1);
+    // The step it was cancelled at, or a later one the worker reported while the cancel was
+    // on its way; after the cancel, none.
+    expect(atCancel.step).toBeGreaterThanOrEqual(stepAtCancel);
     const stopped = await runningFollowed.done;
     expect(stopped).toMatchObject({ status: 'CANCELLED', stage: 'DONE', videoUrl: null });
-    // No step was reported after the cancel.
     expect(stopped.step).toBe(atCancel.step);
     expect(
       runningFollowed.events.filter(({ job }) => job.status === 'RUNNING').at(-1)?.job.step ?? 0,
     ).toBeLessThanOrEqual(atCancel.step);
 
-    // The worker goes on: the next job starts once the model thread has stopped the first.
+    // The worker goes on: the next job runs once the first was stopped. (That the model thread
+    // stops between steps, even in a paced wait, is ThreadedPipeline's test; how soon the next
+    // job starts is a benchmark's figure: npm run bench -- --only jobs.)
     const nextDone = await nextFollowed.done;
     expect(nextDone.status).toBe('SUCCEEDED');
-    const nextStarted = nextFollowed.events.find(({ job }) => job.stage === 'ENCODING_PROMPT');
-    if (nextStarted === undefined) throw new Error('the next job never encoded its prompt');
-    const latency = nextStarted.at - cancelledAt;
-    console.log(
-      `cancel: the next job started ${Math.round(latency)} ms after the cancel ` +
-        `(${(latency / STEP_MS).toFixed(2)} steps of ${STEP_MS} ms)`,
-    );
-    expect(latency).toBeLessThan(STEP_MS * 2);
+    expect(ms(nextDone.startedAt)).toBeGreaterThanOrEqual(ms(stopped.finishedAt));
 
     // Files removed; the queued one never ran.
     expect(existsSync(join(dir, 'generated', running.id))).toBe(false);
@@ -497,12 +578,14 @@ describe('priorities and batches', () => {
     const queueLength = async (): Promise<number> =>
       dataOf(await call<{ system: { queueLength: number } }>('carol', '{ system { queueLength } }'))
         .system.queueLength;
-    const release = holdWorker(stack);
+    const release = await holdWorker(stack);
     let before: number;
     let full: Answer<{ submitBatch: { jobs: { id: string }[] } }>;
     try {
-      // A queue command the worker sent just before it stopped has run by now.
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // A command the worker sent just before it stopped reached Redis before this first read
+      // was sent, so Redis has run it by the time this read is answered: the second read
+      // counts it.
+      await queueLength();
       before = await queueLength();
       full = await call(
         'bob',
@@ -597,17 +680,17 @@ describe('webhooks', () => {
       webhookEvents: 'STAGES',
     });
     await follow('frank', job.id).done;
-    const timer = setTimeout(() => {
-      allDelivered.reject(new Error(`delivered so far: ${[...deliveredTypes].join(', ')}`));
-    }, 20_000);
+    // Waited for as long as the test may run; should that end first, it says what came.
+    onTestFailed(() => {
+      console.log(`webhook events delivered so far: ${[...deliveredTypes].join(', ')}`);
+    });
     await allDelivered.promise;
-    clearTimeout(timer);
 
     const ofJob = received.filter(
       (entry) => (JSON.parse(entry.body) as { job: { id: string } }).job.id === job.id,
     );
     for (const entry of ofJob) {
-      // What a receiver does (README): verify the signature over timestamp + "." + body.
+      // What a receiver does (docs/api/webhooks.md): verify the signature over timestamp + "." + body.
       expect(
         verifyWebhook({
           secret: SECRET,
@@ -704,6 +787,18 @@ describe('the command line', () => {
   }
 
   it('cancels the job on Ctrl-C during generate, and cancels and retries by id', async () => {
+    // The worker is held throughout: the jobs wait, however long the commands take to start,
+    // so that Ctrl-C and `cancel` find them still to be cancelled (the tiny model would
+    // otherwise finish one in about two seconds). Ctrl-C comes once generate follows its job.
+    const release = await holdWorker(stack);
+    try {
+      await ctrlCThenCancelById();
+    } finally {
+      release();
+    }
+  }, 60_000);
+
+  async function ctrlCThenCancelById(): Promise<void> {
     const child = spawn(
       ZEUS_BIN,
       ['generate', 'interrupted', '--width', '256', '--height', '256', '--frames', '17', '--json'],
@@ -715,7 +810,7 @@ describe('the command line', () => {
     for await (const line of createInterface({ input: child.stdout })) {
       const event = JSON.parse(line) as (typeof events)[number];
       events.push(event);
-      if (!interrupted && event.event === 'progress' && event.status === 'RUNNING') {
+      if (!interrupted && event.event === 'progress') {
         interrupted = true;
         child.kill('SIGINT');
       }
@@ -750,5 +845,5 @@ describe('the command line', () => {
       event: 'error',
       code: 'JOB_ALREADY_FINISHED',
     });
-  }, 60_000);
+  }
 });

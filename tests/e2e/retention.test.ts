@@ -11,6 +11,7 @@ import type { LocalStack } from '../../deploy/local-stack.ts';
 import { startTinyStack } from '../helpers/tiny-stack.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { followJob } from '../helpers/follow-job.ts';
+import { holdWorker } from '../helpers/hold-worker.ts';
 import { graphqlRequest, SUBMIT, type JobResult } from '../helpers/graphql.ts';
 
 const RETENTION_SECONDS = 4;
@@ -28,15 +29,24 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function submitAndFinish(prompt: string): Promise<JobResult> {
+async function submit(prompt: string): Promise<JobResult> {
   const answer = await graphqlRequest<{ submitPrompt: JobResult }>(stack.graphqlUrl, SUBMIT, {
     input: { prompt, width: 128, height: 128, numFrames: 9, frameRate: 8 },
   });
   const job = answer.data?.submitPrompt;
   if (job == null) throw new Error(JSON.stringify(answer.errors));
+  return job;
+}
+
+async function finish(job: JobResult): Promise<void> {
   const followed = followJob(stack.webSocketUrl, job.id);
   await followed.done;
   await followed.dispose();
+}
+
+async function submitAndFinish(prompt: string): Promise<JobResult> {
+  const job = await submit(prompt);
+  await finish(job);
   return job;
 }
 
@@ -66,20 +76,34 @@ describe('retention', () => {
     );
     expect(system.data?.system.retentionSeconds).toBe(RETENTION_SECONDS);
 
+    // The older job's 4 s start when it finishes: the newer one is queued behind a held worker
+    // meanwhile, so that what is checked while both are there takes a few requests, not a job.
     const older = await submitAndFinish('kept for a few seconds');
-    const newer = await submitAndFinish('kept a little longer');
-    const shown = await graphqlRequest<{
-      job: { status: string; finishedAt: string; expiresAt: string; videoUrl: string };
-    }>(stack.graphqlUrl, `{ job(id: "${older.id}") { status finishedAt expiresAt videoUrl } }`);
-    const job = shown.data?.job;
-    if (job == null) throw new Error(JSON.stringify(shown.errors));
-    expect(job.status).toBe('SUCCEEDED');
-    expect(Date.parse(job.expiresAt) - Date.parse(job.finishedAt)).toBe(RETENTION_SECONDS * 1_000);
-    expect((await fetch(`${stack.url}${job.videoUrl}`)).status).toBe(200);
-    // A cursor taken while both are listed.
-    const first = await page(1);
-    expect(first.edges.map((edge) => edge.node.id)).toEqual([newer.id]);
+    const release = await holdWorker(stack);
+    let newer: JobResult;
+    let job: { status: string; finishedAt: string; expiresAt: string; videoUrl: string };
+    let first: Listed['jobs'];
+    try {
+      newer = await submit('kept a little longer');
+      const shown = await graphqlRequest<{ job: typeof job }>(
+        stack.graphqlUrl,
+        `{ job(id: "${older.id}") { status finishedAt expiresAt videoUrl } }`,
+      );
+      if (shown.data?.job == null) throw new Error(JSON.stringify(shown.errors));
+      job = shown.data.job;
+      expect(job.status).toBe('SUCCEEDED');
+      expect(Date.parse(job.expiresAt) - Date.parse(job.finishedAt)).toBe(
+        RETENTION_SECONDS * 1_000,
+      );
+      expect((await fetch(`${stack.url}${job.videoUrl}`)).status).toBe(200);
+      // A cursor taken while both are listed.
+      first = await page(1);
+      expect(first.edges.map((edge) => edge.node.id)).toEqual([newer.id]);
+    } finally {
+      release();
+    }
     const totalBefore = first.totalCount;
+    await finish(newer);
 
     // The sweeper looks every second: the job is gone soon after it expires.
     await eventually(async () => {

@@ -7,17 +7,18 @@
  *      record published per job, attempts 1, and each worker ran at least one. The `workers`
  *      query lists the three ONLINE with the device they use and the jobs each did; the videos
  *      play through Caddy with range requests (a redirect to a presigned bucket URL).
- *   2. A worker is killed mid-job (SIGKILL, and not restarted: its machine is gone). A
- *      subscriber sees the job RUNNING again on another worker, within the bound the README
- *      gives, and SUCCEEDED once; the `workers` query shows the killed one GONE.
+ *   2. A worker is killed mid-job (SIGKILL, and not restarted: its machine is gone), its job
+ *      locked for ZEUS_JOB_LOCK_MS. A subscriber sees the job RUNNING again on another worker
+ *      and SUCCEEDED once; the `workers` query shows the killed one GONE.
  *
  * Completions are counted at the source: every job record Redis publishes (a pattern
  * subscription of the test's own), whoever is subscribed.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { closeRedis, connectRedis, lostJobReturnBoundMs, type Redis } from '@zeus/core';
+import { closeRedis, connectRedis, RedisKeys, type Redis } from '@zeus/core';
 import { createClient, type Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -64,8 +65,13 @@ let s3: TestS3;
 let stack: LocalStack;
 let dir: string;
 let watcher: Redis;
+/** For the test's own reads (the watcher only listens). */
+let requests: Redis;
 /** Every record Redis published, per job, in order. */
 const published = new Map<string, PublishedJob[]>();
+/** The test's own channel, on the watcher's connection beside the job records' pattern. */
+const MARKER_CHANNEL = `workers-test:marker:${randomUUID()}`;
+
 const clients: Client[] = [];
 
 beforeAll(async () => {
@@ -91,11 +97,13 @@ beforeAll(async () => {
     },
   });
   watcher = connectRedis(stack.redisUrl, { name: 'workers-test-watcher', role: 'background' });
+  requests = connectRedis(stack.redisUrl, { name: 'workers-test-requests', role: 'requests' });
   watcher.on('pmessage', (_pattern: string, _channel: string, message: string) => {
     const record = JSON.parse(message) as PublishedJob;
     published.set(record.id, [...(published.get(record.id) ?? []), record]);
   });
   await watcher.psubscribe('zeus:job-updated:*');
+  await watcher.subscribe(MARKER_CHANNEL);
   // All three have their model loaded (the stack waited for one).
   await eventually(async () => {
     expect((await workers()).filter((worker) => worker.ready)).toHaveLength(WORKERS);
@@ -109,6 +117,7 @@ afterAll(async () => {
     }),
   );
   await closeRedis(watcher);
+  await closeRedis(requests);
   await stack.stop();
   await s3.stop();
   await rm(dir, { recursive: true, force: true });
@@ -161,6 +170,26 @@ function follow(id: string, onUpdate: (job: PublishedJob) => void = () => undefi
   });
 }
 
+/**
+ * Resolves once every record Redis published before this call has reached `published`: Redis
+ * delivers a connection's messages in the order they were published, so a marker published now
+ * arrives after all of them. An event to wait for instead of a time.
+ */
+async function publishedSoFar(): Promise<void> {
+  const marker = randomUUID();
+  const arrived = new Promise<void>((resolve) => {
+    const onMessage = (channel: string, message: string) => {
+      if (channel === MARKER_CHANNEL && message === marker) {
+        watcher.off('message', onMessage);
+        resolve();
+      }
+    };
+    watcher.on('message', onMessage);
+  });
+  await requests.publish(MARKER_CHANNEL, marker);
+  await arrived;
+}
+
 /** SUCCEEDED records Redis published for a job: exactly one means it completed once. */
 function successes(id: string): number {
   return (published.get(id) ?? []).filter((record) => record.status === 'SUCCEEDED').length;
@@ -175,10 +204,9 @@ describe('three workers on one queue', () => {
     for (const job of finals) {
       expect(job).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
     }
-    await eventually(() => {
-      for (const id of ids) expect(successes(id), id).toBe(1);
-      return Promise.resolve();
-    }, 5_000);
+    // Each job's SUCCEEDED was published before its follower heard of it.
+    await publishedSoFar();
+    for (const id of ids) expect(successes(id), id).toBe(1);
     // Every start of every job, from the published records: one per job, by all three.
     const starts = ids.flatMap((id) =>
       (published.get(id) ?? []).filter(
@@ -241,28 +269,24 @@ describe('three workers on one queue', () => {
       frameRate: 8,
     });
     let victim: string | null = null;
-    let killedAt = 0;
-    let resumedAt = 0;
+    let lockAtKill: Promise<number> | null = null;
     const updates = await follow(id, (job) => {
       if (victim === null && job.status === 'RUNNING' && job.step >= 1 && job.workerId !== null) {
         victim = job.workerId;
+        // The job's lock, read as its worker dies: sent before the kill, so Redis answers
+        // while the lock still stands.
+        lockAtKill = requests.pttl(`${new RedisKeys().bullmqPrefix}:generate:${id}:lock`);
         // Its machine is gone: killed, and not restarted.
         stack.kill(victim.replace(/^local-/, ''), 'SIGKILL', { restart: false });
-        killedAt = performance.now();
-      }
-      if (victim !== null && resumedAt === 0 && job.workerId !== victim) {
-        resumedAt = performance.now();
       }
     });
     expect(victim).not.toBeNull();
-    const returnMs = resumedAt - killedAt;
-    console.log(
-      `The killed worker's job ran again on another worker after ${Math.round(returnMs)} ms.`,
-    );
-    // Back within the lock plus one stalled-job check (README, "Scaling out"), with room for
-    // the two loaded cores.
-    expect(resumedAt).toBeGreaterThan(0);
-    expect(returnMs).toBeLessThan(lostJobReturnBoundMs(JOB_LOCK_MS) + 3_000);
+    // The lock that brings the job back is ZEUS_JOB_LOCK_MS long (its TTL only runs down): the
+    // bound in docs/operations/scaling.md follows from it and the stalled-job check (core/src/job-queue tests). How
+    // long the job took to come back is a benchmark's figure (npm run bench -- --only jobs).
+    const lockTtl = await (lockAtKill as Promise<number> | null);
+    expect(lockTtl).toBeGreaterThan(0);
+    expect(lockTtl).toBeLessThanOrEqual(JOB_LOCK_MS);
 
     // The subscriber saw it RUNNING on the victim, then RUNNING again on another, then done.
     const runningOn = updates.filter((job) => job.status === 'RUNNING').map((job) => job.workerId);
@@ -270,10 +294,8 @@ describe('three workers on one queue', () => {
     const rescuer = runningOn.at(-1);
     expect(rescuer).not.toBe(victim);
     expect(updates.at(-1)).toMatchObject({ status: 'SUCCEEDED', attempts: 2, workerId: rescuer });
-    await eventually(() => {
-      expect(successes(id)).toBe(1);
-      return Promise.resolve();
-    }, 5_000);
+    await publishedSoFar();
+    expect(successes(id)).toBe(1);
 
     // Gone once its heartbeat expires (15 s after its last beat); the others stay.
     await eventually(async () => {

@@ -1,10 +1,11 @@
 /**
- * The README's API examples, as a user copies them: every fenced block right after a
- * `<!-- tested: api-example <name> -->` comment, by name. The e2e test runs them against a real
- * stack, changing only the address and the placeholders the README writes as `<job-id>`.
+ * The documentation's API examples, as a user copies them: every fenced block right after a
+ * `<!-- tested: api-example <name> -->` comment, in README.md or any page under docs/, by name.
+ * The e2e test runs them against a real stack, changing only the address and the placeholders
+ * the pages write as `<job-id>`.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, sep } from 'node:path';
 import { Kind, parse, type SelectionSetNode } from 'graphql';
 import { REPOSITORY_ROOT } from '../../deploy/local-stack.ts';
 
@@ -13,18 +14,49 @@ export interface ReadmeExample {
   /** The fence's language: `sh` or `js`. */
   readonly language: string;
   readonly code: string;
+  /** The page it is on, relative to the repository root (`docs/api/README.md`). */
+  readonly page: string;
+}
+
+export interface DocumentationPage {
+  /** Relative to the repository root, with `/` between folders. */
+  readonly path: string;
+  readonly markdown: string;
+}
+
+/** README.md, then every Markdown page under docs/ (at any depth), by path. */
+export function documentationPages(root = REPOSITORY_ROOT): DocumentationPage[] {
+  const docs = readdirSync(join(root, 'docs'), { recursive: true, encoding: 'utf8' })
+    .map((path) => path.split(sep).join('/'))
+    .filter((path) => path.endsWith('.md'))
+    .sort()
+    .map((path) => `docs/${path}`);
+  return ['README.md', ...docs].map((path) => ({
+    path,
+    markdown: readFileSync(join(root, path), 'utf8'),
+  }));
 }
 
 const MARKED_BLOCK = /<!-- tested: api-example ([\w-]+) -->\n+```(\w*)\n([\s\S]*?)\n```/g;
 
-/** Every marked example in the README, by name (a name used twice is an error). */
+/**
+ * Every marked example in the documentation, by name: a name used twice, on one page or on two,
+ * is an error.
+ */
 export function readmeApiExamples(
-  markdown = readFileSync(join(REPOSITORY_ROOT, 'README.md'), 'utf8'),
+  pages: readonly DocumentationPage[] = documentationPages(),
 ): ReadonlyMap<string, ReadmeExample> {
   const examples = new Map<string, ReadmeExample>();
-  for (const [, name = '', language = '', code = ''] of markdown.matchAll(MARKED_BLOCK)) {
-    if (examples.has(name)) throw new Error(`README: two API examples are named "${name}".`);
-    examples.set(name, { name, language, code });
+  for (const { path: page, markdown } of pages) {
+    for (const [, name = '', language = '', code = ''] of markdown.matchAll(MARKED_BLOCK)) {
+      const earlier = examples.get(name);
+      if (earlier !== undefined) {
+        throw new Error(
+          `${page}: an API example named "${name}" is already in ${earlier.page}; names are unique.`,
+        );
+      }
+      examples.set(name, { name, language, code, page });
+    }
   }
   return examples;
 }
@@ -41,7 +73,8 @@ export function shellCommands(code: string): ShellCommand[] {
   const commands: { lines: string[]; answer: string[] }[] = [];
   for (const line of code.split('\n')) {
     if (line.startsWith('curl ')) commands.push({ lines: [line], answer: [] });
-    else if (commands.length === 0) throw new Error(`README: a line before any command: ${line}`);
+    else if (commands.length === 0)
+      throw new Error(`API example: a line before any command: ${line}`);
     else if (line.startsWith('# ')) commands.at(-1)?.answer.push(line.slice(2));
     else commands.at(-1)?.lines.push(line);
   }
@@ -66,10 +99,11 @@ export function substitute(
     .replaceAll('ws://localhost:8080', `ws://${address}`)
     .replace(/<([a-z]+(?:-[a-z]+)*)>/g, (whole, name: string) => {
       const value = placeholders[name];
-      if (value === undefined) throw new Error(`README: no value for the placeholder ${whole}.`);
+      if (value === undefined)
+        throw new Error(`API example: no value for the placeholder ${whole}.`);
       return value;
     });
-  if (result.includes('localhost:8080')) throw new Error('README: an address was left as is.');
+  if (result.includes('localhost:8080')) throw new Error('API example: an address was left as is.');
   return result;
 }
 
@@ -79,7 +113,7 @@ export function curlGraphqlBody(command: string): {
   variables: Record<string, unknown>;
 } {
   const body = /-d '([\s\S]*)'\s*$/.exec(command)?.[1];
-  if (body === undefined) throw new Error(`README: no -d '…' body in ${command}`);
+  if (body === undefined) throw new Error(`API example: no -d '…' body in ${command}`);
   return JSON.parse(body) as { query: string; variables: Record<string, unknown> };
 }
 
@@ -99,7 +133,7 @@ export function missingFields(query: string, data: unknown): string[] {
       return;
     }
     for (const selection of selections.selections) {
-      if (selection.kind !== Kind.FIELD) throw new Error('README examples select fields only.');
+      if (selection.kind !== Kind.FIELD) throw new Error('API examples select fields only.');
       const key = selection.alias?.value ?? selection.name.value;
       const fieldPath = path === '' ? key : `${path}.${key}`;
       if (typeof value !== 'object' || !(key in value)) {
@@ -112,13 +146,13 @@ export function missingFields(query: string, data: unknown): string[] {
   };
   for (const definition of document.definitions) {
     if (definition.kind !== Kind.OPERATION_DEFINITION)
-      throw new Error('README: one operation only.');
+      throw new Error('API example: one operation only.');
     visit(definition.selectionSet, data, '');
   }
   return missing;
 }
 
-/** An answer's object keys, as sorted dotted paths (to compare with the README's sample). */
+/** An answer's object keys, as sorted dotted paths (to compare with an example's sample answer). */
 export function keyPaths(value: unknown, path = ''): string[] {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return [];
   return Object.entries(value)

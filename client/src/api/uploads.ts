@@ -1,6 +1,6 @@
 /**
- * First-frame images: `POST /uploads` with the file's bytes as the body (see the README). The
- * answer's id goes into `PromptInput.imageId`.
+ * First-frame images: `POST /uploads` with the file's bytes as the body (see
+ * docs/api/image-to-video.md). The answer's id goes into `PromptInput.imageId`.
  */
 
 export interface Upload {

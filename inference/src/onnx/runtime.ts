@@ -74,7 +74,7 @@ export async function chooseProvider(
       provider: 'cuda',
       reason:
         'its library (libonnxruntime_providers_cuda.so) is not installed next to ' +
-        "onnxruntime-node's binding (the npm package ships without it; see the README, CUDA)",
+        "onnxruntime-node's binding (the npm package ships without it; see docs/getting-started.md, running the stack)",
     });
   }
   const g = new GraphBuilder({ name: 'provider_probe' });

@@ -163,8 +163,8 @@ export type PromptInput = {
   priority?: InputMaybe<Scalars['Int']['input']>;
   /**
    * An http:// or https:// URL to POST the job's final state to (and each stage change, with
-   * `webhookEvents: STAGES`), signed with HMAC-SHA256 (see the README). It must reach a public
-   * address unless the operator allows private ones; `BAD_USER_INPUT` when webhooks are off.
+   * `webhookEvents: STAGES`), signed with HMAC-SHA256 (see docs/api/webhooks.md). It must reach a
+   * public address unless the operator allows private ones; `BAD_USER_INPUT` when webhooks are off.
    */
   webhookUrl?: InputMaybe<Scalars['String']['input']>;
   /** Which changes `webhookUrl` is told about (default `FINAL`). */
