@@ -116,6 +116,7 @@ export function createApiServices(config: ServerConfig, logger: Logger): ApiServ
         maxBytes: config.ZEUS_MAX_UPLOAD_BYTES,
         ttlSeconds: config.ZEUS_UPLOAD_TTL_SECONDS,
       },
+      webhookSecret: config.ZEUS_WEBHOOK_SECRET,
     }),
   });
 

@@ -10,6 +10,7 @@ import {
   NotFoundError,
   serviceModelStatus,
   UnauthenticatedError,
+  webhookSecretFor,
   type Job,
   type JobStore,
   type JobUpdateRelay,
@@ -43,6 +44,8 @@ export interface ApiServices {
   readonly maxBatch: number;
   /** First-frame uploads: the largest accepted, and how long one can be used. */
   readonly uploads: { readonly maxBytes: number; readonly ttlSeconds: number };
+  /** `ZEUS_WEBHOOK_SECRET`; undefined: webhooks off. */
+  readonly webhookSecret: string | undefined;
 }
 
 /**
@@ -208,6 +211,11 @@ export function createResolvers(services: ApiServices): Resolvers<ApiContext> {
       workers: async (_parent, _args, { caller }) => {
         requireKey(caller);
         return heartbeats.list();
+      },
+      webhookSecret: (_parent, _args, { caller }) => {
+        const keyName = requireKey(caller);
+        const secret = services.webhookSecret;
+        return secret === undefined || keyName === null ? null : webhookSecretFor(secret, keyName);
       },
       modelRules: () => ({
         model: rules.model,

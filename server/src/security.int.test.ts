@@ -4,6 +4,8 @@
  * stack (Caddy, three servers, a worker) under attack is tests/security/.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
@@ -13,10 +15,11 @@ import {
   createLogger,
   loadConfig,
   RedisKeys,
+  verifyWebhook,
   WorkerHeartbeats,
   type Redis,
 } from '@zeus/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { webSocketClient } from '../../tests/helpers/graphql.ts';
 import { startTestRedis, type TestRedis } from '../../tests/helpers/redis.ts';
 import { startApiServer, type ApiServer } from './api-server.ts';
@@ -274,5 +277,95 @@ describe('uploads', () => {
     const bob: number[] = [];
     for (let i = 0; i < 3; i += 1) bob.push((await upload(image, BOB, quotaUrl)).status);
     expect(bob).toEqual([201, 201, 503]);
+  });
+});
+
+describe('webhooks', () => {
+  const SECRET = 'the-operators-webhook-secret';
+  interface Received {
+    readonly headers: IncomingHttpHeaders;
+    readonly body: string;
+  }
+  let receiver: Server;
+  const received: Received[] = [];
+
+  beforeAll(async () => {
+    receiver = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        received.push({ headers: request.headers, body: Buffer.concat(chunks).toString('utf8') });
+        response.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => receiver.close(resolve));
+  });
+
+  it("are signed with their owner's own secret, which only that key can read", async () => {
+    const at = await startServer({
+      ZEUS_WEBHOOK_SECRET: SECRET,
+      // The receiver is on loopback.
+      ZEUS_WEBHOOK_ALLOW_PRIVATE: 'true',
+    });
+    const secretOf = async (key?: string): Promise<Answer> =>
+      post('{ webhookSecret }', {}, key, at);
+    const alice = (await secretOf(ALICE)).body.data?.['webhookSecret'];
+    const bob = (await secretOf(BOB)).body.data?.['webhookSecret'];
+    expect(typeof alice).toBe('string');
+    expect(typeof bob).toBe('string');
+    expect(alice).not.toBe(bob);
+    expect(alice).not.toBe(SECRET);
+    expect(codeOf(await secretOf())).toBe('UNAUTHENTICATED');
+
+    // Both point their jobs at the same receiver (Bob at Alice's, say), and cancel them: one
+    // job.cancelled event each.
+    const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    const SUBMIT_HOOKED = 'mutation ($input: PromptInput!) { submitPrompt(input: $input) { id } }';
+    const jobOf: Record<string, string> = {};
+    for (const [name, key] of [
+      ['alice', ALICE],
+      ['bob', BOB],
+    ] as const) {
+      const answer = await post(
+        SUBMIT_HOOKED,
+        { input: { prompt: `${name}'s fox`, webhookUrl: receiverUrl } },
+        key,
+        at,
+      );
+      expect(answer.body.errors).toBeUndefined();
+      const id = (answer.body.data?.['submitPrompt'] as { id: string }).id;
+      jobOf[name] = id;
+      const cancel = await post(`mutation { cancelJob(id: "${id}") { status } }`, {}, key, at);
+      expect(cancel.body.errors).toBeUndefined();
+    }
+    await vi.waitFor(() => {
+      expect(received).toHaveLength(2);
+    }, 30_000);
+
+    const verifies = (entry: Received, secret: unknown): boolean =>
+      verifyWebhook({
+        secret: String(secret),
+        body: entry.body,
+        timestamp: String(entry.headers['zeus-webhook-timestamp']),
+        signature: String(entry.headers['zeus-webhook-signature']),
+      });
+    const eventOf = (name: string): Received => {
+      const found = received.find(
+        (entry) => (JSON.parse(entry.body) as { job: { id: string } }).job.id === jobOf[name],
+      );
+      if (found === undefined) throw new Error(`no event for ${name}'s job`);
+      return found;
+    };
+    // Each receiver accepts its own tenant's events, and neither the other's nor one signed
+    // with the operator's secret.
+    expect(verifies(eventOf('alice'), alice)).toBe(true);
+    expect(verifies(eventOf('alice'), bob)).toBe(false);
+    expect(verifies(eventOf('bob'), bob)).toBe(true);
+    expect(verifies(eventOf('bob'), alice)).toBe(false);
+    expect(verifies(eventOf('alice'), SECRET)).toBe(false);
   });
 });

@@ -55,6 +55,13 @@ export type Query = {
    * the same keys rule as for `job`.
    */
   batch: Batch;
+  /**
+   * The secret your jobs' webhooks are signed with (`Zeus-Webhook-Signature`): verify them with
+   * it. Each API key has its own, so no other tenant can sign an event your receiver accepts.
+   * Needs a key (`UNAUTHENTICATED` without one). Null while webhooks are off, and with API keys
+   * off: webhooks are then signed with `ZEUS_WEBHOOK_SECRET` itself, which the operator holds.
+   */
+  webhookSecret?: Maybe<Scalars['String']['output']>;
 };
 
 export type QueryJobArgs = {
@@ -774,6 +781,7 @@ export type QueryResolvers<
     ContextType,
     RequireFields<QueryBatchArgs, 'id'>
   >;
+  webhookSecret?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
 export type MutationResolvers<
