@@ -264,9 +264,12 @@ describe('faults, with nothing lost', () => {
       // Back to RUNNING from the start, then on to the end.
       expect(events[firstRetry]).toMatchObject({ status: 'RUNNING', stage: 'LOADING_MODEL' });
       expect(events.filter((event) => event.status === 'SUCCEEDED')).toHaveLength(1);
-      // The video and the job's live previews, and nothing half-written.
+      // The video, its poster and the job's live previews, and nothing half-written.
       const files = await readdir(join(disk.path, job.id));
-      expect(files.filter((name) => !/^preview-\d+\.jpg$/.test(name))).toEqual(['out.mp4']);
+      expect(files.filter((name) => !/^preview-\d+\.jpg$/.test(name)).sort()).toEqual([
+        'out.mp4',
+        'poster.jpg',
+      ]);
       await expectFinal(behind);
       expect(stack.pid('worker-1')).not.toBe(workerBefore);
       faults[faults.length - 1] = {

@@ -227,7 +227,11 @@ describe('live previews', () => {
     const updates = await follow(job.id);
     expect(updates.at(-1)?.status).toBe('SUCCEEDED');
     expect(updates.every((update) => update.previewUrl === null)).toBe(true);
-    expect(await readdir(join(dir, 'generated', job.id))).toEqual(['out.mp4']);
+    // The video and its poster (the first frame), no preview.
+    expect((await readdir(join(dir, 'generated', job.id))).sort()).toEqual([
+      'out.mp4',
+      'poster.jpg',
+    ]);
   });
 });
 
