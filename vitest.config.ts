@@ -21,6 +21,12 @@ const E2E_DIR = 'tests/e2e/**';
 const NEVER = ['**/node_modules/**', '**/dist/**', ...MODEL_FOLDER_GLOBS];
 
 export default defineConfig({
+  resolve: {
+    // One graphql-js: its ES module build (vite's pick) and its CommonJS build (what Node gives
+    // Apollo, graphql-ws and graphql-tools) would be two copies whose types fail `instanceof`
+    // checks against each other, as they never are in production.
+    alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }],
+  },
   test: {
     // Integration and e2e tests start real Redis, Caddy and ffmpeg processes: give them room,
     // but keep every test bounded.

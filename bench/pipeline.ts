@@ -3,7 +3,10 @@
  * its model thread, frames piped into ffmpeg as they are decoded), timed stage by stage:
  * tokenising, the T5 encoder, each denoising step, the VAE decode (first frame, last frame),
  * the MP4 encoding and how long the MP4 takes to be playable after the last decoded frame
- * (the overlap of decoding and encoding: near zero when ffmpeg keeps up), with peak memory.
+ * (the overlap of decoding and encoding: near zero when ffmpeg keeps up), with peak memory;
+ * per step, the JavaScript time on the model thread between two transformer runs (the GPU
+ * waits for it) and the bytes that crossed into and out of ONNX Runtime (host traffic), and the
+ * host traffic of the whole video.
  *
  *   npm run bench:pipeline -- [--model tiny|2b] [--layers 28] [--t5-layers 24]
  *     [--device cpu|cuda|webgpu|auto] [--width 256 --height 256 --frames 33] [--fps 25]
@@ -32,6 +35,7 @@ import {
   Mp4Writer,
   ThreadedPipeline,
   type Device,
+  type GenerationStats,
   type LtxPipelineInfo,
   type Precision,
   type TextEncoderSetting,
@@ -346,6 +350,7 @@ interface RunTimes {
   /** Last decoded frame → playable MP4. */
   tailMs: number;
   totalMs: number;
+  stats: GenerationStats | undefined;
 }
 
 async function generateOnce(
@@ -368,6 +373,7 @@ async function generateOnce(
   });
   let firstFrame = 0;
   let lastFrame = 0;
+  let stats: GenerationStats | undefined;
   const started = performance.now();
   await pipeline.generate(
     { prompt, negativePrompt: '', width, height, numFrames, frameRate, seed: 7 },
@@ -384,6 +390,9 @@ async function generateOnce(
         },
       },
       signal: new AbortController().signal,
+      onStats: (measured) => {
+        stats = measured;
+      },
     },
   );
   await writer.finish();
@@ -402,7 +411,17 @@ async function generateOnce(
     mp4Ms: finished - firstFrame,
     tailMs: finished - lastFrame,
     totalMs: finished - started,
+    stats,
   };
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(bytes >= 1e7 ? 0 : 2)} MB`;
+}
+
+/** Host traffic in and out, in MB. */
+function trafficOf(stats: { toRuntimeBytes: number; fromRuntimeBytes: number }): string {
+  return `${megabytes(stats.toRuntimeBytes)} in, ${megabytes(stats.fromRuntimeBytes)} out`;
 }
 
 function mean(values: readonly number[]): number {
@@ -471,6 +490,15 @@ async function main(): Promise<void> {
         `${seconds(times.firstFrameMs)}), MP4 ${seconds(times.mp4Ms)}, playable ${seconds(times.tailMs)} ` +
         `after the last frame; prompt to MP4 ${seconds(times.totalMs)}`,
     );
+    const stats = times.stats;
+    if (stats !== undefined) {
+      log(
+        `  JS per step (model thread, between runs): ` +
+          `${stats.steps.map((step) => `${step.jsMs.toFixed(1)} ms`).join(' ')}; host traffic ` +
+          `per step ${stats.steps.map(trafficOf).join(' | ')}; per video ${trafficOf(stats)} ` +
+          `(${stats.runs} runs)`,
+      );
+    }
     if (run > 0) results.push(times);
   }
   await pipeline.dispose();
@@ -494,6 +522,28 @@ async function main(): Promise<void> {
     mp4Ms: Math.round(mean(results.map((r) => r.mp4Ms))),
     playableAfterLastFrameMs: Math.round(mean(results.map((r) => r.tailMs))),
     promptToMp4Ms: Math.round(mean(results.map((r) => r.totalMs))),
+    /** JavaScript on the model thread between two transformer runs, per step. */
+    jsMsPerStep: Array.from({ length: pipeline.totalSteps }, (_, i) =>
+      Number(mean(results.map((r) => r.stats?.steps[i]?.jsMs ?? Number.NaN)).toFixed(2)),
+    ),
+    /** Bytes into and out of ONNX Runtime (ModelSession.run), per step and per video. */
+    hostTraffic: {
+      perStep: Array.from({ length: pipeline.totalSteps }, (_, i) => ({
+        toRuntimeBytes: Math.round(
+          mean(results.map((r) => r.stats?.steps[i]?.toRuntimeBytes ?? Number.NaN)),
+        ),
+        fromRuntimeBytes: Math.round(
+          mean(results.map((r) => r.stats?.steps[i]?.fromRuntimeBytes ?? Number.NaN)),
+        ),
+      })),
+      perVideo: {
+        toRuntimeBytes: Math.round(mean(results.map((r) => r.stats?.toRuntimeBytes ?? Number.NaN))),
+        fromRuntimeBytes: Math.round(
+          mean(results.map((r) => r.stats?.fromRuntimeBytes ?? Number.NaN)),
+        ),
+        runs: Math.round(mean(results.map((r) => r.stats?.runs ?? Number.NaN))),
+      },
+    },
     peakRssGiB: rss === undefined ? null : Number((rss / 2 ** 30).toFixed(2)),
     peakGpuGiB: gpuPeak === undefined ? null : Number((gpuPeak / 2 ** 30).toFixed(2)),
   };

@@ -22,6 +22,7 @@ export * from './priority.ts';
 export * from './retention.ts';
 export * from './eta.ts';
 export * from './webhooks.ts';
+export * from './client-address.ts';
 export * from './job-timings.ts';
 export * from './job-end-watch.ts';
 export * from './retention-sweeper.ts';

@@ -262,6 +262,8 @@ describe('JobStore on Redis', () => {
     expect(pending).toEqual([
       {
         url: 'https://example.com/hook',
+        // Whose secret signs it (webhookSecretFor).
+        owner: job.owner ?? null,
         event: expect.objectContaining({
           id: `${job.id}.${done.version}`,
           type: 'job.succeeded',

@@ -279,7 +279,7 @@ export class JobStore {
       const delivery: WebhookDeliveryRequest | null =
         webhookEvent === null || next.webhook == null
           ? null
-          : { url: next.webhook.url, event: webhookEvent };
+          : { url: next.webhook.url, owner: next.owner ?? null, event: webhookEvent };
       const written = await this.redis.eval(
         UPDATE_SCRIPT,
         4,

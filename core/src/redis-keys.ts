@@ -67,11 +67,6 @@ export class RedisKeys {
     return `${this.prefix}:worker:${workerId}`;
   }
 
-  /** SCAN pattern matching every worker heartbeat key. */
-  get workerHeartbeatPattern(): string {
-    return `${this.prefix}:worker:*`;
-  }
-
   /**
    * Sorted set of every worker seen within the retention of gone workers, scored by the time of
    * its last heartbeat (ms): what the `workers` query lists, ONLINE or GONE.
@@ -134,6 +129,16 @@ export class RedisKeys {
   /** An uploaded first-frame image (hash: `data` bytes, `meta` JSON), with a TTL. */
   upload(uploadId: string): string {
     return `${this.prefix}:upload:${uploadId}`;
+  }
+
+  /**
+   * Bytes uploaded in the current window (uploads.ts's quota): one caller's (its rate-limit
+   * identity), or all callers' together (null).
+   */
+  uploadBytes(caller: string | null): string {
+    return caller === null
+      ? `${this.prefix}:upload-bytes:total`
+      : `${this.prefix}:upload-bytes:caller:${caller}`;
   }
 
   /** The first-frame image of an image-to-video job (a copy of its upload's hash). */

@@ -144,3 +144,26 @@ describe('validateBatch', () => {
     expect(problemsOf(() => batch({ settings: { prompt: 'x' }, count: 0 }))[0]?.rule).toBe('range');
   });
 });
+
+describe('token counting in batches', () => {
+  it('tokenizes each distinct text once, however many jobs share it', () => {
+    const counted: string[] = [];
+    const counting: SubmissionRules = {
+      ...rules,
+      countTokens: (text) => {
+        counted.push(text);
+        return text.split(' ').length + 1;
+      },
+    };
+    const jobs = batch(
+      {
+        settings: { prompt: 'a fox', negativePrompt: 'blurry' },
+        prompts: ['an owl', 'a fox', 'a hare'],
+        seeds: [1, 2],
+      },
+      counting,
+    );
+    expect(jobs).toHaveLength(8);
+    expect([...counted].sort()).toEqual(['a fox', 'a hare', 'an owl', 'blurry']);
+  });
+});

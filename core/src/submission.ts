@@ -60,7 +60,10 @@ export function validateSubmission(request: SubmissionRequest, rules: Submission
  * The jobs of one `submitBatch`: each prompt (`settings.prompt`, then `prompts`) with each seed
  * (`seeds`, `count` random ones, or `settings.seed`); throws with every problem.
  */
-export function validateBatch(request: BatchRequest, rules: SubmissionRules): Submission[] {
+export function validateBatch(request: BatchRequest, given: SubmissionRules): Submission[] {
+  // Every prompt is checked with the shared negative prompt: each distinct text is tokenized
+  // once per batch.
+  const rules: SubmissionRules = { ...given, countTokens: memoized(given.countTokens) };
   const problems: FieldProblem[] = [];
   const problem = (field: string, rule: string, message: string): void => {
     problems.push({ field, rule, message });
@@ -140,6 +143,20 @@ export function validateBatch(request: BatchRequest, rules: SubmissionRules): Su
       },
     })),
   );
+}
+
+/** A token counter that counts each distinct text once. */
+function memoized(count: TokenCounter | undefined): TokenCounter | undefined {
+  if (count === undefined) return undefined;
+  const counts = new Map<string, number>();
+  return (text) => {
+    let tokens = counts.get(text);
+    if (tokens === undefined) {
+      tokens = count(text);
+      counts.set(text, tokens);
+    }
+    return tokens;
+  };
 }
 
 /** Checks one request, adding its problems; the submission when its settings are valid. */

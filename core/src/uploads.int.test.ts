@@ -61,3 +61,52 @@ describe('UploadStore (real Redis)', () => {
     expect(await store.jobImage(jobB)).not.toBeNull();
   });
 });
+
+describe('UploadStore quotas (real Redis)', () => {
+  const image = (bytes: number): Uint8Array => new Uint8Array(bytes).fill(7);
+  const sized = (bytes: number) => ({ ...info, bytes });
+
+  it("refuses a caller's upload over its quota, and keeps nothing of it", async () => {
+    const quotaKeys = new RedisKeys(`uploads-quota-${randomUUID()}`);
+    const store = new UploadStore(redis, quotaKeys, {
+      ttlSeconds: 120,
+      quota: { perCallerBytes: 1_000, totalBytes: 10_000 },
+    });
+    await store.put(image(600), sized(600), null, 'ip:192.0.2.1');
+    await expect(store.put(image(600), sized(600), null, 'ip:192.0.2.1')).rejects.toMatchObject({
+      code: 'RATE_LIMITED',
+      details: { retryAfterSeconds: expect.any(Number) as unknown },
+    });
+    // Another caller has its own quota.
+    await store.put(image(600), sized(600), null, 'ip:192.0.2.2');
+    const stored = await redis.keys(quotaKeys.upload('*'));
+    expect(stored).toHaveLength(2);
+    // The counter lasts one window: the upload TTL.
+    const ttl = await redis.ttl(quotaKeys.uploadBytes('ip:192.0.2.1'));
+    expect(ttl).toBeGreaterThan(100);
+    expect(ttl).toBeLessThanOrEqual(120);
+    expect(Number(await redis.get(quotaKeys.uploadBytes('ip:192.0.2.1')))).toBe(600);
+  });
+
+  it('refuses any upload once all callers together reach the total', async () => {
+    const quotaKeys = new RedisKeys(`uploads-quota-${randomUUID()}`);
+    const store = new UploadStore(redis, quotaKeys, {
+      ttlSeconds: 120,
+      quota: { perCallerBytes: 1_000, totalBytes: 2_000 },
+    });
+    // Many identities (a /64's worth of addresses, many keys) cannot pass the total.
+    let accepted = 0;
+    let refused = 0;
+    for (let i = 0; i < 10; i += 1) {
+      try {
+        await store.put(image(900), sized(900), null, `ip:2001:db8:${i}::`);
+        accepted += 1;
+      } catch (error) {
+        expect(error).toMatchObject({ code: 'SERVICE_UNAVAILABLE', retryable: true });
+        refused += 1;
+      }
+    }
+    expect({ accepted, refused }).toEqual({ accepted: 2, refused: 8 });
+    expect(Number(await redis.get(quotaKeys.uploadBytes(null)))).toBe(1_800);
+  });
+});

@@ -10,8 +10,13 @@
  *   made. A FAILED or CANCELLED job keeps its copy for `retryJob` until the retention sweeper
  *   removes the job's record, which removes the copy with it (`JobStore.removeFinished`); a copy
  *   no job came for expires after JOB_IMAGE_TTL_SECONDS.
+ * - Quotas (security, issue 15): each caller (API key, or address without keys) may upload
+ *   `perCallerBytes` per window of `ttlSeconds`, all callers together `totalBytes`. A window
+ *   starts with its first upload and its counter expires with it; an upload lives `ttlSeconds`,
+ *   so the bytes uploads hold in Redis stay below twice the quota, for one caller and for all.
  */
 import { randomUUID } from 'node:crypto';
+import { RateLimitedError, ZeusError } from './errors.ts';
 import { isJobId } from './job-store.ts';
 import type { FirstFrameImage } from './job.ts';
 import type { ImageInfo } from './images.ts';
@@ -38,12 +43,50 @@ return 1
 /** ZEUS_UPLOAD_TTL_SECONDS' default: an hour to submit the jobs an upload is for. */
 export const DEFAULT_UPLOAD_TTL_SECONDS = 3600;
 
+/** Bytes of uploads per window of the upload TTL: per caller, and all callers together. */
+export interface UploadQuota {
+  readonly perCallerBytes: number;
+  readonly totalBytes: number;
+}
+
+/**
+ * Counts the upload against the caller's and the total quota, then stores it; nothing when
+ * either would go over (returns 1 for the caller's, 2 for the total, with the counter's ms left).
+ * KEYS: upload, caller's counter, total counter. ARGV: data, meta, ttl s, bytes, per caller, total.
+ */
+const PUT_SCRIPT = `
+local bytes = tonumber(ARGV[4])
+local caller = tonumber(redis.call('GET', KEYS[2]) or '0')
+if caller + bytes > tonumber(ARGV[5]) then return {1, redis.call('PTTL', KEYS[2])} end
+local total = tonumber(redis.call('GET', KEYS[3]) or '0')
+if total + bytes > tonumber(ARGV[6]) then return {2, redis.call('PTTL', KEYS[3])} end
+redis.call('INCRBY', KEYS[2], bytes)
+redis.call('EXPIRE', KEYS[2], ARGV[3], 'NX')
+redis.call('INCRBY', KEYS[3], bytes)
+redis.call('EXPIRE', KEYS[3], ARGV[3], 'NX')
+redis.call('HSET', KEYS[1], 'data', ARGV[1], 'meta', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return {0, 0}
+`;
+
+/** No quota: as many bytes as Redis holds (tests of other things). */
+const UNLIMITED: UploadQuota = {
+  perCallerBytes: Number.MAX_SAFE_INTEGER,
+  totalBytes: Number.MAX_SAFE_INTEGER,
+};
+
+const MIB = 1024 * 1024;
+const mib = (bytes: number): string => `${Math.round((bytes / MIB) * 10) / 10} MiB`;
+
 export class UploadStore {
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
-    /** ttlSeconds: how long `put` keeps an upload (readers need not say). */
-    private readonly options: { readonly ttlSeconds: number } = {
+    /**
+     * ttlSeconds: how long `put` keeps an upload (readers need not say); quota: the bytes
+     * uploads may hold (none by default).
+     */
+    private readonly options: { readonly ttlSeconds: number; readonly quota?: UploadQuota } = {
       ttlSeconds: DEFAULT_UPLOAD_TTL_SECONDS,
     },
   ) {}
@@ -52,8 +95,17 @@ export class UploadStore {
     return this.options.ttlSeconds;
   }
 
-  /** Stores a checked image; returns its description with the new upload id. */
-  async put(bytes: Uint8Array, info: ImageInfo, owner: string | null): Promise<StoredUpload> {
+  /**
+   * Stores a checked image; returns its description with the new upload id. `caller` is who
+   * the quota counts (the rate limit's identity; by default the owner). Throws RATE_LIMITED
+   * over the caller's quota, SERVICE_UNAVAILABLE over the total.
+   */
+  async put(
+    bytes: Uint8Array,
+    info: ImageInfo,
+    owner: string | null,
+    caller: string = owner ?? '',
+  ): Promise<StoredUpload> {
     const upload: StoredUpload = {
       uploadId: randomUUID(),
       type: info.type,
@@ -63,12 +115,36 @@ export class UploadStore {
       owner,
       expiresAt: new Date(Date.now() + this.options.ttlSeconds * 1000).toISOString(),
     };
-    const key = this.keys.upload(upload.uploadId);
-    await this.redis
-      .multi()
-      .hset(key, 'data', Buffer.from(bytes), 'meta', JSON.stringify(upload))
-      .expire(key, this.options.ttlSeconds)
-      .exec();
+    const quota = this.options.quota ?? UNLIMITED;
+    const [refused, leftMs] = (await this.redis.eval(
+      PUT_SCRIPT,
+      3,
+      this.keys.upload(upload.uploadId),
+      this.keys.uploadBytes(caller),
+      this.keys.uploadBytes(null),
+      Buffer.from(bytes),
+      JSON.stringify(upload),
+      this.options.ttlSeconds,
+      bytes.length,
+      quota.perCallerBytes,
+      quota.totalBytes,
+    )) as [number, number];
+    const retryAfterSeconds = Math.max(1, leftMs / 1000);
+    if (refused === 1) {
+      throw new RateLimitedError(
+        'image bytes uploaded',
+        `${mib(quota.perCallerBytes)} per ${Math.round(this.options.ttlSeconds / 60)} minutes`,
+        retryAfterSeconds,
+      );
+    }
+    if (refused === 2) {
+      throw new ZeusError(
+        'SERVICE_UNAVAILABLE',
+        `Zeus holds as many uploaded images as it may (${mib(quota.totalBytes)}): try again in ` +
+          `${Math.ceil(retryAfterSeconds)} seconds.`,
+        { details: { retryAfterSeconds: Math.ceil(retryAfterSeconds) }, retryable: true },
+      );
+    }
     return upload;
   }
 

@@ -218,6 +218,31 @@ describe("prompt tokens (with the model's tokenizer)", () => {
     });
   });
 
+  it('refuses a text too long to be within the limit before tokenizing it', () => {
+    const texts: string[] = [];
+    const counting = (text: string): number => {
+      texts.push(text);
+      return countWords(text);
+    };
+    // A token is at most 16 characters in T5's vocabulary: more than 16 per allowed token
+    // cannot fit, and is refused by its length alone.
+    const prompt = 'x'.repeat(rules.maxPromptTokens * 16 + 1);
+    let error: unknown;
+    try {
+      validatePromptRequest({ prompt }, rules, fixedSeed, counting);
+    } catch (caught) {
+      error = caught;
+    }
+    expect((error as InvalidInputError).problems).toEqual([
+      {
+        field: 'prompt',
+        rule: 'maxLength',
+        message: `prompt must be at most ${rules.maxPromptTokens * 16} characters (got ${prompt.length}); the model reads at most ${rules.maxPromptTokens} tokens.`,
+      },
+    ]);
+    expect(texts).not.toContain(prompt);
+  });
+
   it('counts the negative prompt too', () => {
     const negativePrompt = Array.from({ length: 256 }, () => 'n').join(' ');
     expect(() =>

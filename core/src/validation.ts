@@ -38,6 +38,18 @@ export type ValidationRule =
  */
 export type TokenCounter = (text: string) => number;
 
+/** The longest piece in T5's SentencePiece vocabulary, in characters. */
+const MAX_TOKEN_CHARS = 16;
+
+/**
+ * The most characters a text may have to be tokenized at all: `maxPromptTokens` tokens of the
+ * longest piece. A longer text cannot be within the token limit (bar runs of spaces, which the
+ * tokenizer folds), so it is refused by its length, without the tokenizer's work.
+ */
+export function maxTokenizedChars(rules: Pick<ModelRules, 'maxPromptTokens'>): number {
+  return rules.maxPromptTokens * MAX_TOKEN_CHARS;
+}
+
 /**
  * Characters a prompt may not hold: control characters other than tab and line breaks (C0, DEL,
  * C1), and halves of surrogate pairs (not text; the tokenizer and logs cannot take them).
@@ -75,7 +87,16 @@ export function validatePromptRequest(
           `position ${forbidden.index}); remove it. Tabs and line breaks are allowed.`,
       );
     }
-    if (countTokens !== undefined) {
+    if (countTokens !== undefined && text.length > maxTokenizedChars(rules)) {
+      // Too long to be within the limit whatever its tokens: refused before tokenizing, so a
+      // long text costs no more than a short one.
+      problem(
+        field,
+        'maxLength',
+        `${field} must be at most ${maxTokenizedChars(rules)} characters (got ${text.length}); ` +
+          `the model reads at most ${rules.maxPromptTokens} tokens.`,
+      );
+    } else if (countTokens !== undefined) {
       // A text with a forbidden character is refused already: no need to tokenise it.
       const tokens = forbidden === null ? countTokens(text) : 0;
       if (tokens > rules.maxPromptTokens) {

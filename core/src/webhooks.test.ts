@@ -8,6 +8,7 @@ import {
   verifyWebhook,
   webhookAddressProblem,
   webhookEventFor,
+  webhookSecretFor,
 } from './webhooks.ts';
 
 const t0 = new Date('2026-01-01T00:00:00.000Z');
@@ -51,6 +52,14 @@ describe('webhook signatures', () => {
     expect(verifyWebhook({ ...base, nowSeconds: 1_000 + 301 })).toBe(false);
     expect(verifyWebhook({ ...base, timestamp: '1e3' })).toBe(false);
     expect(verifyWebhook({ ...base, signature: 'v1=00' })).toBe(false);
+  });
+
+  it("signs a key's jobs with its own secret, derived from the operator's; keyless with it", () => {
+    const alice = webhookSecretFor('s3cret', 'alice');
+    expect(alice).toBe(createHmac('sha256', 's3cret').update('zeus-webhook:alice').digest('hex'));
+    expect(webhookSecretFor('s3cret', 'bob')).not.toBe(alice);
+    expect(webhookSecretFor('other', 'alice')).not.toBe(alice);
+    expect(webhookSecretFor('s3cret', null)).toBe('s3cret');
   });
 });
 

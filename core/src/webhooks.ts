@@ -4,8 +4,10 @@
  * (server/src/webhook-dispatcher.ts); the event itself is written by the job store in the same
  * atomic step as the change it reports (job-store.ts), so no change is left without its event.
  *
- * Signature: `Zeus-Webhook-Signature: v1=<hex>`, the HMAC-SHA256 with `ZEUS_WEBHOOK_SECRET` of
- * `<Zeus-Webhook-Timestamp> + "." + <raw body>`; the timestamp is in Unix seconds.
+ * Signature: `Zeus-Webhook-Signature: v1=<hex>`, the HMAC-SHA256 of
+ * `<Zeus-Webhook-Timestamp> + "." + <raw body>` with the job's owner's secret (`webhookSecretFor`:
+ * one per API key, so no tenant can sign what another's receiver accepts); the timestamp is in
+ * Unix seconds.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import ipaddr from 'ipaddr.js';
@@ -58,9 +60,14 @@ export interface WebhookEvent {
   readonly job: WebhookJob;
 }
 
-/** A queued delivery: the event and where it goes. */
+/** A queued delivery: the event, where it goes, and whose secret signs it. */
 export interface WebhookDeliveryRequest {
   readonly url: string;
+  /**
+   * The job's owner (its API key's name), whose secret signs the event; null for a job of no
+   * key. Absent in events queued by an older version: the job is read for it.
+   */
+  readonly owner?: string | null;
   readonly event: WebhookEvent;
 }
 
@@ -131,6 +138,18 @@ function webhookJob(job: Job): WebhookJob {
     finishedAt: job.finishedAt,
     updatedAt: job.updatedAt,
   };
+}
+
+/**
+ * The secret webhooks of `owner`'s jobs are signed with: the hex HMAC-SHA256 of the API key's
+ * name keyed with `ZEUS_WEBHOOK_SECRET`, so each tenant holds its own (the API tells a key its
+ * own: `Query.webhookSecret`) and cannot sign events for another's receiver, nor make Zeus sign
+ * its events with another's secret. Jobs of no key (keys off) are signed with
+ * `ZEUS_WEBHOOK_SECRET` itself, which the operator holds.
+ */
+export function webhookSecretFor(secret: string, owner: string | null): string {
+  if (owner === null) return secret;
+  return createHmac('sha256', secret).update(`zeus-webhook:${owner}`, 'utf8').digest('hex');
 }
 
 /** `v1=<hex HMAC-SHA256 of "<timestamp>.<body>">`. */

@@ -166,6 +166,22 @@ describe('WorkerHeartbeats on Redis', () => {
     expect(await heartbeats.list(new Date(Date.now() + 3_600_000))).toEqual([]);
   });
 
+  it('finds online workers without walking the keyspace (no SCAN)', async () => {
+    const { heartbeats, keys } = fresh();
+    // A large keyspace beside the workers: reading who is online must not depend on it.
+    const filler = redis.pipeline();
+    for (let i = 0; i < 2_000; i += 1) filler.set(`${keys.prefix}:job:filler-${i}`, 'x');
+    await filler.exec();
+    await heartbeats.beat(heartbeat('w-1'), 10_000);
+    const scans = async (): Promise<number> => {
+      const stats = await redis.info('commandstats');
+      return Number(/cmdstat_scan:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+    };
+    const before = await scans();
+    expect((await heartbeats.online()).map((beat) => beat.workerId)).toEqual(['w-1']);
+    expect(await scans()).toBe(before);
+  });
+
   it('a restarted worker with the same id replaces its old entry and keeps its count', async () => {
     const { heartbeats } = fresh();
     await heartbeats.beat(heartbeat('w', { pid: 1 }), 10_000);

@@ -157,25 +157,21 @@ export class WorkerHeartbeats {
     await this.redis.del(this.keys.workerHeartbeat(workerId));
   }
 
-  /** Workers online now. */
-  async online(): Promise<WorkerHeartbeat[]> {
-    const keys: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, batch] = await this.redis.scan(
-        cursor,
-        'MATCH',
-        this.keys.workerHeartbeatPattern,
-        'COUNT',
-        1_000,
-      );
-      cursor = next;
-      keys.push(...batch);
-    } while (cursor !== '0');
-    if (keys.length === 0) return [];
-    const records = await this.redis.mget(keys);
+  /**
+   * Workers online now: those seen within the retention of gone workers (the sorted set every
+   * beat updates) whose heartbeat key still exists. O(workers), whatever else Redis holds: no
+   * SCAN of the keyspace.
+   */
+  async online(now: Date = new Date()): Promise<WorkerHeartbeat[]> {
+    const ids = await this.redis.zrangebyscore(
+      this.keys.workersSeen,
+      now.getTime() - this.goneRetentionMs,
+      '+inf',
+    );
+    if (ids.length === 0) return [];
+    const records = await this.redis.mget(ids.map((id) => this.keys.workerHeartbeat(id)));
     return records.flatMap((record) => {
-      // A key can expire between SCAN and MGET.
+      // Expired (the worker is gone) or removed on a clean stop.
       if (record === null) return [];
       return [JSON.parse(record) as WorkerHeartbeat];
     });

@@ -65,7 +65,14 @@ export function createApiServices(config: ServerConfig, logger: Logger): ApiServ
   const relay = new JobUpdateRelay(subscriber, requests, keys, store);
   const heartbeats = new WorkerHeartbeats(requests, keys);
   const rules = modelRules(config.ZEUS_MODEL);
-  const uploads = new UploadStore(requests, keys, { ttlSeconds: config.ZEUS_UPLOAD_TTL_SECONDS });
+  // Security (issue 15): uploads' bytes bounded per caller and in all.
+  const uploads = new UploadStore(requests, keys, {
+    ttlSeconds: config.ZEUS_UPLOAD_TTL_SECONDS,
+    quota: {
+      perCallerBytes: config.ZEUS_UPLOAD_QUOTA_BYTES,
+      totalBytes: config.ZEUS_UPLOAD_TOTAL_BYTES,
+    },
+  });
   const limiter = (name: string, what: string): RedisRateLimiter | null =>
     config.ZEUS_RATE_LIMIT === null
       ? null
@@ -109,6 +116,7 @@ export function createApiServices(config: ServerConfig, logger: Logger): ApiServ
         maxBytes: config.ZEUS_MAX_UPLOAD_BYTES,
         ttlSeconds: config.ZEUS_UPLOAD_TTL_SECONDS,
       },
+      webhookSecret: config.ZEUS_WEBHOOK_SECRET,
     }),
   });
 

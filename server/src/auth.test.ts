@@ -99,6 +99,17 @@ describe('where keys come from', () => {
     expect(rateLimitKey({ keyName: 'alice', address: '10.0.0.1' })).toBe('key:alice');
     expect(rateLimitKey({ keyName: null, address: '10.0.0.1' })).toBe('ip:10.0.0.1');
   });
+
+  it('counts an IPv6 client by its /64, which one subscriber holds whole', () => {
+    const of = (address: string): string => rateLimitKey({ keyName: null, address });
+    expect(of('2001:db8:1:2:aaaa::1')).toBe('ip:2001:db8:1:2::/64');
+    expect(of('2001:db8:1:2:ffff:ffff:ffff:ffff')).toBe('ip:2001:db8:1:2::/64');
+    expect(of('2001:0db8:0001:0003::1')).toBe('ip:2001:db8:1:3::/64');
+    // IPv4 as IPv6 (a dual-stack socket) is the IPv4 client.
+    expect(of('::ffff:198.51.100.7')).toBe('ip:198.51.100.7');
+    expect(of('::1')).toBe('ip:::/64');
+    expect(of('unknown')).toBe('ip:unknown');
+  });
 });
 
 describe('origins', () => {

@@ -10,6 +10,7 @@
  * known digest in constant time.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { addressIdentity } from '@zeus/core';
 
 export interface ApiKey {
   readonly name: string;
@@ -159,11 +160,25 @@ export function checkKey(ring: ApiKeyRing, presented: string | undefined): KeyCh
   return keyName === null ? { ok: false, message: INVALID_KEY_MESSAGE } : { ok: true, keyName };
 }
 
+/**
+ * `checkKey`, and with keys on a key is needed: for routes that store a tenant's data outside
+ * GraphQL (`POST /uploads`), where no resolver asks for one.
+ */
+export function requireKey(ring: ApiKeyRing, presented: string | undefined): KeyCheck {
+  if (ring.enabled && presented === undefined) return { ok: false, message: KEY_REQUIRED_MESSAGE };
+  return checkKey(ring, presented);
+}
+
 export const KEY_REQUIRED_MESSAGE =
   'This Zeus needs an API key: send it as "Authorization: Bearer <key>" (or "X-Api-Key: <key>"), ' +
   'or as connectionParams.apiKey on the WebSocket.';
 
-/** The rate-limit identity of a caller: its key's name, else its address. */
+/**
+ * The identity limits count a caller by (rate limits, quotas, the queue's share): its key's
+ * name, else its address, IPv6 by its /64 (core's client-address.ts).
+ */
 export function rateLimitKey(caller: Caller): string {
-  return caller.keyName === null ? `ip:${caller.address}` : `key:${caller.keyName}`;
+  return caller.keyName === null
+    ? `ip:${addressIdentity(caller.address)}`
+    : `key:${caller.keyName}`;
 }

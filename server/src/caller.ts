@@ -10,6 +10,7 @@ import {
   checkKey,
   keyFromConnectionParams,
   keyFromHeaders,
+  requireKey,
   type ApiKeyRing,
   type Caller,
 } from './auth.ts';
@@ -48,9 +49,16 @@ export class Callers {
     return typeof address === 'string' ? address : 'unknown';
   }
 
-  /** An HTTP request's caller, from its `Authorization` or `X-Api-Key` header. */
-  ofHttpRequest(request: IncomingMessage): CallerCheck {
-    return this.check(keyFromHeaders(request.headers), request);
+  /**
+   * An HTTP request's caller, from its `Authorization` or `X-Api-Key` header. `keyRequired`:
+   * with keys on, a request without one is refused too (routes that store a tenant's data
+   * outside GraphQL, where no resolver asks for a key: `POST /uploads`).
+   */
+  ofHttpRequest(
+    request: IncomingMessage,
+    options: { readonly keyRequired?: boolean } = {},
+  ): CallerCheck {
+    return this.check(keyFromHeaders(request.headers), request, options.keyRequired === true);
   }
 
   /**
@@ -61,11 +69,16 @@ export class Callers {
     return this.check(
       keyFromConnectionParams(connectionParams) ?? keyFromHeaders(request.headers),
       request,
+      false,
     );
   }
 
-  private check(presented: string | undefined, request: IncomingMessage): CallerCheck {
-    const check = checkKey(this.apiKeys, presented);
+  private check(
+    presented: string | undefined,
+    request: IncomingMessage,
+    keyRequired: boolean,
+  ): CallerCheck {
+    const check = (keyRequired ? requireKey : checkKey)(this.apiKeys, presented);
     if (!check.ok) return check;
     return { ok: true, caller: { keyName: check.keyName, address: this.address(request) } };
   }

@@ -89,6 +89,13 @@ export const uploadSettings = {
   ZEUS_MAX_UPLOAD_BYTES: integerVariable({ min: 1_024, max: 104_857_600 }, 10_485_760),
   /** How long an upload can be used for new jobs (a job keeps its own copy), in seconds. */
   ZEUS_UPLOAD_TTL_SECONDS: integerVariable({ min: 60, max: 604_800 }, 3_600),
+  /**
+   * Bytes one caller (API key, or address) may upload per `ZEUS_UPLOAD_TTL_SECONDS`
+   * (default 64 MiB); uploads then hold at most twice this in Redis.
+   */
+  ZEUS_UPLOAD_QUOTA_BYTES: integerVariable({ min: 1_024, max: 17_179_869_184 }, 67_108_864),
+  /** The same for all callers together (default 256 MiB: at most 512 MiB held in Redis). */
+  ZEUS_UPLOAD_TOTAL_BYTES: integerVariable({ min: 1_024, max: 17_179_869_184 }, 268_435_456),
 };
 
 export const serverEnvironment = z

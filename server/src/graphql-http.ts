@@ -2,7 +2,8 @@
  * GraphQL over HTTP at `/graphql`: Apollo Server behind the gates every request passes, in this
  * order: CORS for the configured origins, the API key, a JSON content type, the body's size and
  * JSON (body-parser), the batch size; then Apollo (CSRF prevention, the limits' validation rules,
- * masked errors: errors.ts).
+ * the cost limit with the variables sent, one budget per request: operation-cost.ts, masked
+ * errors: errors.ts).
  */
 import type { Server } from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
@@ -24,6 +25,7 @@ import { formatApiError, type ErrorFormatting } from './errors.ts';
 import { sendError } from './http-errors.ts';
 import { limitError, REQUEST_LIMITS } from './limits.ts';
 import type { ApiMetrics } from './metrics.ts';
+import { costLimitPlugin } from './operation-cost.ts';
 import type { ApiContext } from './resolvers.ts';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -79,6 +81,9 @@ export async function startApollo(options: ApolloOptions): Promise<ApolloServer<
         httpServer: options.httpServer,
         stopGracePeriodMillis: options.shutdownGraceMs,
       }),
+      // Security (issue 15): the cost limit with the variables sent, one budget per request
+      // (the caller object is made once per HTTP request; a batch's operations share it).
+      costLimitPlugin<ApiContext>(options.schema, (context) => context.caller),
       countOperations,
       drainOnStop,
     ],

@@ -1,9 +1,9 @@
 /**
  * GraphQL over WebSocket (graphql-ws, on the `ws` package) at `/graphql`: the upgrade's gates
  * (path, then the page's Origin: origins.ts), the caller's key from `connection_init`, the same
- * limits and validation as over HTTP, one parse and validation per query text
- * (operation-documents.ts), and subscribers of one job sharing each update's execution
- * (shared-subscriptions.ts).
+ * limits and validation as over HTTP (the cost with the variables sent: operation-cost.ts), one
+ * parse and validation per query text (operation-documents.ts), and subscribers of one job
+ * sharing each update's execution (shared-subscriptions.ts).
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -16,6 +16,7 @@ import { UNKNOWN_CALLER, type Callers } from './caller.ts';
 import { formatWebSocketErrors, type ErrorFormatting } from './errors.ts';
 import { limitError, REQUEST_LIMITS } from './limits.ts';
 import type { ApiMetrics } from './metrics.ts';
+import { costLimitError, operationCost } from './operation-cost.ts';
 import type { OperationDocuments } from './operation-documents.ts';
 import { isAllowedWebSocketOrigin } from './origins.ts';
 import type { ApiContext } from './resolvers.ts';
@@ -83,6 +84,9 @@ export function graphqlWebSockets(options: GraphqlWebSocketsOptions): GraphqlWeb
         const checked = operationDocuments.get(payload.query);
         if (!checked.ok) return checked.errors;
         const { document } = checked;
+        // Security (issue 15): the cost with the variables sent, as over HTTP.
+        const cost = operationCost(schema, document, payload.operationName, payload.variables);
+        if (cost !== null && cost > REQUEST_LIMITS.maxCost) return [costLimitError(cost)];
         const operation = getOperationAST(document, payload.operationName);
         if (operation != null) metrics.countOperation(operation.operation, 'websocket');
         const contextValue: ApiContext = { caller: ctx.extra.caller ?? UNKNOWN_CALLER };

@@ -1,8 +1,9 @@
 /**
  * What the API does to jobs, behind the resolvers: submit one or a batch, cancel, retry. Each
- * checks the input, the caller's right to the priority, the rate limit and the queue bound, in
- * that order, then stores and queues the jobs; a job stored but not queued is failed at once
- * rather than left waiting for nothing.
+ * charges the rate limit first (a refused submission costs its caller as much as an accepted
+ * one, so bad input is no free way to make the server work), then checks the input, the
+ * caller's right to the priority and the queue bound, in that order, then stores and queues the
+ * jobs; a job stored but not queued is failed at once rather than left waiting for nothing.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -63,6 +64,7 @@ export class JobService {
     caller: Caller,
     owner: string | null,
   ): Promise<JobView> {
+    await this.charge(caller, 1);
     const submission = await this.withImage(
       validateSubmission(input, await this.submissionRules()),
       input.imageId,
@@ -79,6 +81,7 @@ export class JobService {
     caller: Caller,
     owner: string | null,
   ): Promise<{ batch: BatchRecord; jobs: JobView[] }> {
+    await this.charge(caller, batchSize(input, this.options.maxBatch));
     const submissions = await Promise.all(
       validateBatch(input, await this.submissionRules()).map((submission) =>
         this.withImage(submission, input.settings.imageId, owner),
@@ -138,6 +141,7 @@ export class JobService {
         { id: job.id, status: job.status },
       );
     }
+    await this.charge(caller, 1);
     const submission: Submission = {
       settings: job.settings,
       priority: job.priority ?? 0,
@@ -174,23 +178,25 @@ export class JobService {
     };
   }
 
-  /** Checks the priority and the rate limit, then stores and queues the jobs, all or none. */
+  /** Counts `count` submissions against the caller's rate limit; RATE_LIMITED beyond it. */
+  private async charge(caller: Caller, count: number): Promise<void> {
+    const { submitLimiter, logger } = this.options;
+    await submitLimiter?.consume(rateLimitKey(caller), count).catch((error: unknown) => {
+      logger.info({ keyName: caller.keyName, client: caller.address }, 'submission rate-limited');
+      throw error;
+    });
+  }
+
+  /** Checks the priority, then stores and queues the jobs, all or none. */
   private async create(
     submissions: readonly Submission[],
     caller: Caller,
     owner: string | null,
     link: { readonly batchId?: string; readonly retryOf?: string },
   ): Promise<JobView[]> {
-    const { store, queue, rules, logger, apiKeys, keyPriorities, submitLimiter } = this.options;
+    const { store, queue, rules, logger, apiKeys, keyPriorities } = this.options;
     const maxPriority = maxPriorityFor(caller.keyName, apiKeys.enabled, keyPriorities);
     for (const submission of submissions) requirePriorityAllowed(submission.priority, maxPriority);
-    // Counted once the input is valid: a mistake costs nothing but its error.
-    await submitLimiter
-      ?.consume(rateLimitKey(caller), submissions.length)
-      .catch((error: unknown) => {
-        logger.info({ keyName: caller.keyName, client: caller.address }, 'submission rate-limited');
-        throw error;
-      });
     const now = new Date();
     const jobs = submissions.map((submission) =>
       newJob({
@@ -265,4 +271,16 @@ export class JobService {
     }
     return stored;
   }
+}
+
+/**
+ * The jobs a batch asks for, read from its input before it is checked (each prompt times each
+ * seed, or `count`), between 1 and `maxBatch`: a batch too large is charged as the largest one
+ * and then told why it is refused.
+ */
+export function batchSize(input: BatchRequest, maxBatch: number): number {
+  const prompts = 1 + (input.prompts?.length ?? 0);
+  const perPrompt = input.seeds?.length ?? input.count ?? 1;
+  const size = prompts * (Number.isSafeInteger(perPrompt) ? perPrompt : 1);
+  return Math.min(maxBatch, Math.max(1, size));
 }

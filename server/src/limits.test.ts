@@ -40,8 +40,6 @@ function problems(
   );
 }
 
-const JOB = 'id status progress settings { prompt seed } error { code message }';
-
 describe('request limits', () => {
   const allowed: [string, string | DocumentNode][] = [
     ['web app ModelRules', MODEL_RULES_QUERY],
@@ -61,7 +59,7 @@ describe('request limits', () => {
     expect(problems(operation)).toEqual([]);
   });
 
-  it('refuse deep, aliased, costly and directive-heavy queries with QUERY_TOO_COMPLEX', () => {
+  it('refuse deep, aliased and directive-heavy queries with QUERY_TOO_COMPLEX', () => {
     // The schema has no cycles, so depth comes from nested fragments of fragments.
     const deep = `query { jobs { edges { node { settings { ...A } } } } }
       fragment A on GenerationSettings { ...B } fragment B on GenerationSettings { ...C }
@@ -83,30 +81,11 @@ describe('request limits', () => {
       { code: 'QUERY_TOO_COMPLEX', rule: 'maxAliases', found: 11 },
     ]);
 
-    const wide = Array.from(
-      { length: 8 },
-      (_, i) => `j${i}: jobs(first: 100) { edges { node { ${JOB} } } }`,
-    );
-    const costly = problems(`{ ${wide.join(' ')} }`);
-    expect(costly).toMatchObject([{ code: 'QUERY_TOO_COMPLEX', rule: 'maxCost' }]);
-    expect(costly[0]?.message).toMatch(
-      /^The query asks for too much at once: cost at most 20000 \(got \d+\)/,
-    );
-
     const fields = ['model', 'modelReady', 'queueLength', 'maxQueued', 'running', 'workersOnline'];
     const directives = fields.map((field) => `${field} @include(if: true) @skip(if: false)`);
     expect(problems(`{ system { ${directives.join(' ')} } }`)).toMatchObject([
       { code: 'QUERY_TOO_COMPLEX', rule: 'maxDirectives', found: 12 },
     ]);
-  });
-
-  it('let a literal page of 100 jobs with every field through', () => {
-    const every = `id status stage progress step totalSteps queuePosition videoUrl attempts
-      error { code message } settings { prompt negativePrompt width height numFrames frameRate seed }
-      createdAt startedAt finishedAt updatedAt`;
-    expect(
-      problems(`{ jobs(first: 100) { totalCount edges { cursor node { ${every} } } } }`),
-    ).toEqual([]);
   });
 
   it('refuse more than one mutation per operation, counting fragments', () => {

@@ -10,6 +10,7 @@ import {
   NotFoundError,
   serviceModelStatus,
   UnauthenticatedError,
+  webhookSecretFor,
   type Job,
   type JobStore,
   type JobUpdateRelay,
@@ -17,6 +18,7 @@ import {
   type Logger,
   type ModelRules,
   type WorkerHeartbeats,
+  type WorkerView,
 } from '@zeus/core';
 import type { Resolvers } from '@zeus/schema';
 import { GraphQLScalarType, Kind } from 'graphql';
@@ -42,6 +44,8 @@ export interface ApiServices {
   readonly maxBatch: number;
   /** First-frame uploads: the largest accepted, and how long one can be used. */
   readonly uploads: { readonly maxBytes: number; readonly ttlSeconds: number };
+  /** `ZEUS_WEBHOOK_SECRET`; undefined: webhooks off. */
+  readonly webhookSecret: string | undefined;
 }
 
 /**
@@ -121,6 +125,24 @@ export function createResolvers(services: ApiServices): Resolvers<ApiContext> {
     }
     return estimate;
   };
+  /** A worker's current job, when the caller may see it; one read per worker and request. */
+  const currentJobs = new WeakMap<WorkerView, Promise<JobView | null>>();
+  const visibleCurrentJob = (worker: WorkerView, caller: Caller): Promise<JobView | null> => {
+    let found = currentJobs.get(worker);
+    if (found === undefined) {
+      const keyName = requireKey(caller);
+      found =
+        worker.currentJobId === null
+          ? Promise.resolve(null)
+          : store
+              .get(worker.currentJobId)
+              .then((job) =>
+                job !== null && (keyName === null || (job.owner ?? null) === keyName) ? job : null,
+              );
+      currentJobs.set(worker, found);
+    }
+    return found;
+  };
   const inSeconds = (seconds: number | null): string | null =>
     seconds === null ? null : new Date(Date.now() + seconds * 1_000).toISOString();
 
@@ -190,6 +212,11 @@ export function createResolvers(services: ApiServices): Resolvers<ApiContext> {
         requireKey(caller);
         return heartbeats.list();
       },
+      webhookSecret: (_parent, _args, { caller }) => {
+        const keyName = requireKey(caller);
+        const secret = services.webhookSecret;
+        return secret === undefined || keyName === null ? null : webhookSecretFor(secret, keyName);
+      },
       modelRules: () => ({
         model: rules.model,
         defaults: rules.defaults,
@@ -225,13 +252,11 @@ export function createResolvers(services: ApiServices): Resolvers<ApiContext> {
     },
     Worker: {
       ready: (worker) => worker.modelReady,
-      currentJob: async (worker, _args, { caller }) => {
-        if (worker.currentJobId === null) return null;
-        const job = await store.get(worker.currentJobId);
-        if (job === null) return null;
-        const keyName = requireKey(caller);
-        return keyName === null || (job.owner ?? null) === keyName ? job : null;
-      },
+      // With keys on, another key's job is neither shown nor named: its id would be enough to
+      // follow its outputs' URLs or tell when another tenant's work runs.
+      currentJobId: async (worker, _args, { caller }) =>
+        (await visibleCurrentJob(worker, caller))?.id ?? null,
+      currentJob: (worker, _args, { caller }) => visibleCurrentJob(worker, caller),
     },
     GenerationSettings: {
       // Stored only when off (older records have neither field).

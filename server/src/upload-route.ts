@@ -1,8 +1,9 @@
 /**
  * `POST /uploads`: a first-frame image for image-to-video, sent as the raw bytes with an image
  * content type (uploads.ts says why, and why forms are refused). The same gates as GraphQL over
- * HTTP, in this order: CORS for the configured origins, the method, the API key, the declared
- * content type, the rate limit, the size; then the image is judged by its content and stored.
+ * HTTP, in this order: CORS for the configured origins, the method, the API key (needed with
+ * keys on), the declared content type, the rate limit, the size; then the image is judged by
+ * its content and stored within its caller's and the total byte quotas.
  * Errors come in GraphQL's shape with a stable code and the matching HTTP status.
  */
 import { ZeusError, type Logger, type RedisRateLimiter, type UploadStore } from '@zeus/core';
@@ -68,7 +69,8 @@ export function uploadRoute(options: UploadRouteOptions): RequestHandler[] {
       sendError(response, 405, 'BAD_REQUEST', `Upload an image with POST ${UPLOADS_PATH}.`);
       return;
     }
-    const check = callers.ofHttpRequest(request);
+    // Security (issue 15): with keys on, an upload needs one.
+    const check = callers.ofHttpRequest(request, { keyRequired: true });
     if (!check.ok) {
       sendError(response, 401, 'UNAUTHENTICATED', check.message);
       return;
@@ -92,7 +94,14 @@ export function uploadRoute(options: UploadRouteOptions): RequestHandler[] {
           if (error instanceof BodyTooLargeError) throw tooLarge();
           throw error;
         });
-        const upload = await acceptUpload(uploads, body, maxBytes, caller.keyName);
+        // Security (issue 15): the upload's bytes count against its caller's quota.
+        const upload = await acceptUpload(
+          uploads,
+          body,
+          maxBytes,
+          caller.keyName,
+          rateLimitKey(caller),
+        );
         logger.info(
           {
             uploadId: upload.id,

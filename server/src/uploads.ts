@@ -71,9 +71,10 @@ export async function acceptUpload(
   body: Uint8Array,
   maxBytes: number,
   owner: string | null,
+  caller: string,
 ): Promise<UploadAnswer> {
   const info = await inspectImage(body, maxBytes);
-  const stored = await uploads.put(body, info, owner);
+  const stored = await uploads.put(body, info, owner, caller);
   return {
     id: stored.uploadId,
     uploadId: stored.uploadId,

@@ -9,7 +9,8 @@
  *    racing for the same event, or one that crashed between queueing and deleting and does it
  *    again, queue it once. It is woken by a message on every new event, and looks every few
  *    seconds for any it missed (a dropped connection).
- * 3. BullMQ hands each event to one server at a time, which POSTs it, records the attempt on the
+ * 3. BullMQ hands each event to one server at a time, which POSTs it signed with the secret of
+ *    the job's owner (core's webhookSecretFor: one per API key), records the attempt on the
  *    job, and retries with exponential backoff up to ZEUS_WEBHOOK_ATTEMPTS. A server that dies
  *    mid-delivery loses its lock; another server delivers the event again. That is the one case
  *    where a receiver may get an event twice (the first POST had arrived): every attempt carries
@@ -20,6 +21,7 @@ import {
   WEBHOOK_HEADERS,
   WebhookConsumer,
   WebhookQueue,
+  webhookSecretFor,
   type JobStore,
   type Logger,
   type Redis,
@@ -38,6 +40,7 @@ export interface WebhookDispatcherOptions {
   readonly consumerConnection: Redis;
   /** A connection the dispatcher turns into a subscriber (outbox messages). */
   readonly subscriber: Redis;
+  /** `ZEUS_WEBHOOK_SECRET`: each key's signing secret is derived from it (`webhookSecretFor`). */
   readonly secret: string;
   readonly allowPrivate: boolean;
   readonly attempts: number;
@@ -143,6 +146,11 @@ export class WebhookDispatcher {
   }: WebhookAttempt): Promise<WebhookOutcome> {
     const { store, secret, allowPrivate, timeoutMs, logger } = this.options;
     const { event, url } = request;
+    // Events queued by an older version name no owner: the job does.
+    const owner =
+      request.owner !== undefined
+        ? request.owner
+        : ((await store.get(event.job.id))?.owner ?? null);
     const body = JSON.stringify(event);
     const timestamp = Math.floor(Date.now() / 1_000);
     const at = new Date().toISOString();
@@ -157,7 +165,11 @@ export class WebhookDispatcher {
         headers: {
           [WEBHOOK_HEADERS.id]: event.id,
           [WEBHOOK_HEADERS.timestamp]: String(timestamp),
-          [WEBHOOK_HEADERS.signature]: signWebhook(secret, timestamp, body),
+          [WEBHOOK_HEADERS.signature]: signWebhook(
+            webhookSecretFor(secret, owner),
+            timestamp,
+            body,
+          ),
           [WEBHOOK_HEADERS.event]: event.type,
         },
       });

@@ -79,9 +79,11 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('runs Redis durable (AOF, fsync every second), never evicting, on a named volume, with a health check', () => {
+  it('runs Redis durable (AOF, fsync every second), capped, never evicting, on a named volume, with a health check', () => {
     const redis = compose.services['redis']!;
     const command = redis.command!.join(' ');
+    // Capped: uploads and everything else cannot take the machine's memory (issue 15).
+    expect(command).toContain('--maxmemory 1gb');
     expect(command).toContain('--appendonly yes');
     expect(command).toContain('--appendfsync everysec');
     expect(command).toContain('--maxmemory-policy noeviction');

@@ -54,7 +54,10 @@ export interface WebSocketClient {
 }
 
 /** A graphql-ws client that connects at once and does not retry, so tests see every close. */
-export function webSocketClient(url: string): WebSocketClient {
+export function webSocketClient(
+  url: string,
+  options: { readonly apiKey?: string } = {},
+): WebSocketClient {
   let connected!: () => void;
   let closed!: (event: { code: number; reason: string }) => void;
   const connectedPromise = new Promise<void>((resolve) => {
@@ -66,6 +69,7 @@ export function webSocketClient(url: string): WebSocketClient {
   const client = createClient({
     url,
     webSocketImpl: WebSocket,
+    ...(options.apiKey === undefined ? {} : { connectionParams: { apiKey: options.apiKey } }),
     retryAttempts: 0,
     lazy: false,
     // Closes are expected (tests restart servers) and observed through `closed`.

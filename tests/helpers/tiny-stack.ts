@@ -13,8 +13,10 @@ import { STACK_READY_MS } from './limits.ts';
 export async function startTinyStack(
   name: string,
   env: Readonly<Record<string, string>>,
+  /** A folder to use (the caller removes it); default: a new one. */
+  existingDir?: string,
 ): Promise<{ readonly stack: LocalStack; readonly dir: string }> {
-  const dir = await mkdtemp(join(tmpdir(), `zeus-${name}-`));
+  const dir = existingDir ?? (await mkdtemp(join(tmpdir(), `zeus-${name}-`)));
   try {
     const stack = await startLocalStack({
       dataDir: join(dir, 'data'),
@@ -35,7 +37,7 @@ export async function startTinyStack(
     });
     return { stack, dir };
   } catch (error) {
-    await rm(dir, { recursive: true, force: true });
+    if (existingDir === undefined) await rm(dir, { recursive: true, force: true });
     throw error;
   }
 }

@@ -553,6 +553,27 @@ describe.each(VARIANTS)('$name', (variant) => {
     }
   });
 
+  test('only Caddy reaches the API servers, which trust its X-Forwarded-For (issue 15)', () => {
+    const policy = find(objects, 'NetworkPolicy', 'zeus-api');
+    expect(
+      selects(
+        policy.spec?.podSelector.matchLabels,
+        deployment('zeus-api').spec?.template.metadata?.labels,
+      ),
+    ).toBe(true);
+    expect(policy.spec?.policyTypes).toEqual(['Ingress']);
+    const rules = policy.spec?.ingress ?? [];
+    expect(rules).toHaveLength(1);
+    const from = rules[0]?.from ?? [];
+    expect(from).toHaveLength(1);
+    const allowed = from[0]?.podSelector?.matchLabels;
+    expect(selects(allowed, deployment('zeus-web').spec?.template.metadata?.labels)).toBe(true);
+    for (const name of ['zeus-api', 'zeus-worker']) {
+      expect(selects(allowed, deployment(name).spec?.template.metadata?.labels), name).toBe(false);
+    }
+    expect(rules[0]?.ports).toEqual([{ port: 4000 }]);
+  });
+
   test(`models and videos are on ${variant.volumeAccess} volumes`, () => {
     const claims =
       variant.videos === 'bucket' ? ['zeus-models'] : ['zeus-generated', 'zeus-models'];
@@ -579,6 +600,7 @@ describe.each(VARIANTS)('$name', (variant) => {
       expect(option('appendonly')).toBe('yes');
       expect(option('appendfsync')).toBe('everysec');
       expect(option('maxmemory-policy')).toBe('noeviction');
+      expect(option('maxmemory')).toBe('1gb');
       const [template] = redis.spec?.volumeClaimTemplates ?? [];
       expect(template?.spec?.accessModes).toEqual(['ReadWriteOnce']);
       expect(mountOf(server, template?.metadata?.name ?? '?')).toEqual({

@@ -43,11 +43,18 @@ import {
 import {
   attentionKernelFor,
   chooseProvider,
+  hostTraffic,
   probeProvider,
   type Device,
   type ExecutionProvider,
 } from '../onnx/runtime.ts';
-import type { GenerationHooks, PipelineProgress, VideoPipeline } from '../pipeline/types.ts';
+import { SamplerHelper } from '../pipeline/thread/sampler-helper.ts';
+import type {
+  GenerationHooks,
+  PipelineProgress,
+  StepStats,
+  VideoPipeline,
+} from '../pipeline/types.ts';
 import type { PlanarImage } from '../image/first-frame.ts';
 import {
   denoise,
@@ -69,7 +76,7 @@ import {
 } from '../sampler/index.ts';
 import { queryGpuMemory } from '../system/gpu-memory.ts';
 import { cropFrame, videoGeometry, type VideoGeometry } from './geometry.ts';
-import { projectPreview, type LatentPreview, type PreviewProjection } from './preview.ts';
+import type { LatentPreview, PreviewProjection } from './preview.ts';
 import { cachedPreviewProjection } from './preview-fit.ts';
 import { T5TextEncoder, type PromptEmbeddings } from './text-encoder.ts';
 import {
@@ -268,6 +275,8 @@ export class LtxPipeline implements VideoPipeline {
   readonly name: string;
   readonly totalSteps: number;
   private loaded: Loaded | undefined;
+  /** Draws and previews off this thread while the transformer runs (started by `load`). */
+  private helper: SamplerHelper | undefined;
 
   constructor(private readonly options: LtxPipelineOptions) {
     this.name = options.name;
@@ -439,6 +448,8 @@ export class LtxPipeline implements VideoPipeline {
         encoder,
         preview: preview?.projection,
       };
+      // Started now so that its start-up (a thread, tsx in development) is not a job's.
+      this.helper ??= new SamplerHelper();
     } catch (error) {
       await Promise.all(opened.map((model) => model.release()));
       throw error;
@@ -457,6 +468,9 @@ export class LtxPipeline implements VideoPipeline {
   async dispose(): Promise<void> {
     const loaded = this.loaded;
     this.loaded = undefined;
+    const helper = this.helper;
+    this.helper = undefined;
+    await helper?.close();
     if (loaded === undefined) return;
     await Promise.all([
       loaded.textEncoder.release(),
@@ -483,8 +497,15 @@ export class LtxPipeline implements VideoPipeline {
     const progress = (stage: PipelineProgress['stage'], step: number): void => {
       hooks.onProgress({ stage, step, totalSteps });
     };
-    const noise = hooks.noise ?? new SeededNoise(settings.seed);
+    this.helper ??= new SamplerHelper();
+    const helper = this.helper;
+    const noise =
+      hooks.noise ??
+      new SeededNoise(settings.seed, (seed, stream, start, count) =>
+        helper.gaussian(seed, stream, start, count),
+      );
     const { scale, latentChannels } = loaded.info;
+    const trafficAtStart = hostTraffic();
 
     progress('ENCODING_PROMPT', 0);
     signal.throwIfAborted();
@@ -550,7 +571,13 @@ export class LtxPipeline implements VideoPipeline {
     const transformer = loaded.transformer;
     const projection = loaded.preview;
     const onPreview = projection === undefined ? undefined : hooks.onPreview;
-    let preview: LatentPreview | undefined;
+    // A step's preview is projected on the helper thread while the next step runs, and handed
+    // on in step order; all are handed on before decoding starts.
+    let preview: Promise<LatentPreview> | undefined;
+    let previewsHandedOn: Promise<void> = Promise.resolve();
+    const steps: StepStats[] = [];
+    let stepStarted = performance.now();
+    let trafficAtStep = hostTraffic();
     const tokens = await denoise<TransformerConditioning>({
       model: {
         velocity: async (condition, latents, timestep, conditionedTimestep) => {
@@ -565,14 +592,8 @@ export class LtxPipeline implements VideoPipeline {
             velocities.push(velocity);
           }
           if (onPreview !== undefined && projection !== undefined) {
-            preview = projectPreview(
-              projection,
-              shape,
-              latents,
-              velocity,
-              timestep,
-              0, // numbered in onStep
-            );
+            preview = helper.preview(projection, shape, latents, velocity, timestep, 0);
+            preview.catch(() => undefined); // handed on (and its failure seen) in onStep
           }
           return velocity;
         },
@@ -585,6 +606,17 @@ export class LtxPipeline implements VideoPipeline {
       ...(initialLatents === undefined ? {} : { initialLatents }),
       ...(firstFrame === undefined ? {} : { firstFrame }),
       onStep: (step, _steps, latents) => {
+        const now = performance.now();
+        const traffic = hostTraffic();
+        const wallMs = now - stepStarted;
+        const runMs = traffic.runMs - trafficAtStep.runMs;
+        steps.push({
+          wallMs,
+          runMs,
+          jsMs: wallMs - runMs,
+          toRuntimeBytes: traffic.toRuntimeBytes - trafficAtStep.toRuntimeBytes,
+          fromRuntimeBytes: traffic.fromRuntimeBytes - trafficAtStep.fromRuntimeBytes,
+        });
         trace?.step?.({
           step,
           timestep: loaded.timesteps[step] ?? Number.NaN,
@@ -594,11 +626,18 @@ export class LtxPipeline implements VideoPipeline {
         });
         progress('DENOISING', step + 1);
         if (onPreview !== undefined && preview !== undefined) {
-          onPreview({ ...preview, step: step + 1 });
+          const projected = preview;
           preview = undefined;
+          previewsHandedOn = previewsHandedOn.then(async () => {
+            onPreview({ ...(await projected), step: step + 1 });
+          });
+          previewsHandedOn.catch(() => undefined); // awaited after the loop
         }
+        stepStarted = performance.now();
+        trafficAtStep = hostTraffic();
       },
     });
+    await previewsHandedOn;
     signal.throwIfAborted();
 
     const dims = [shape.batch, shape.channels, shape.frames, shape.height, shape.width];
@@ -633,6 +672,14 @@ export class LtxPipeline implements VideoPipeline {
     if (written !== settings.numFrames) {
       throw new Error(`The decoder gave ${written} frames; ${settings.numFrames} were asked for`);
     }
+    const traffic = hostTraffic();
+    hooks.onStats?.({
+      steps,
+      toRuntimeBytes: traffic.toRuntimeBytes - trafficAtStart.toRuntimeBytes,
+      fromRuntimeBytes: traffic.fromRuntimeBytes - trafficAtStart.fromRuntimeBytes,
+      runs: traffic.runs - trafficAtStart.runs,
+      runMs: traffic.runMs - trafficAtStart.runMs,
+    });
   }
 }
 

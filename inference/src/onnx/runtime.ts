@@ -279,9 +279,11 @@ export interface HostTraffic {
   readonly toRuntimeBytes: number;
   readonly fromRuntimeBytes: number;
   readonly runs: number;
+  /** Time spent inside ONNX Runtime's run (the thread is blocked there), in ms. */
+  readonly runMs: number;
 }
 
-const traffic = { toRuntimeBytes: 0, fromRuntimeBytes: 0, runs: 0 };
+const traffic = { toRuntimeBytes: 0, fromRuntimeBytes: 0, runs: 0, runMs: 0 };
 
 /** The bytes counted so far in this thread (subtract two readings to measure a stretch). */
 export function hostTraffic(): HostTraffic {
@@ -400,6 +402,7 @@ export class ModelSession {
       );
     }
     let outputs: Record<string, OrtTensor>;
+    const started = performance.now();
     try {
       outputs = await this.session.run(feeds);
     } catch (error) {
@@ -408,6 +411,7 @@ export class ModelSession {
       });
     }
     traffic.runs += 1;
+    traffic.runMs += performance.now() - started;
     for (const value of Object.values(feeds)) traffic.toRuntimeBytes += hostBytes(value);
     for (const value of Object.values(outputs)) traffic.fromRuntimeBytes += hostBytes(value);
     return outputs;

@@ -45,6 +45,31 @@ export interface GenerationHooks {
    * estimate at latent resolution (cheap, synchronous). Absent: no previews are computed.
    */
   readonly onPreview?: (preview: LatentPreview) => void;
+  /** Called once, after the last frame, with what the generation cost (benchmarks). */
+  readonly onStats?: (stats: GenerationStats) => void;
+}
+
+/** One denoising step, measured on the thread that runs the models. */
+export interface StepStats {
+  /** From the end of the previous step (or the start of denoising) to the end of this one. */
+  readonly wallMs: number;
+  /** Inside ONNX Runtime's runs (the transformer's). */
+  readonly runMs: number;
+  /** The rest: JavaScript on the critical path between two runs (wallMs − runMs). */
+  readonly jsMs: number;
+  /** Bytes fed to ONNX Runtime from the host and returned to it (runtime.ts, hostTraffic). */
+  readonly toRuntimeBytes: number;
+  readonly fromRuntimeBytes: number;
+}
+
+/** What one generation cost: per step, and in all (prompt encoding to the last frame). */
+export interface GenerationStats {
+  readonly steps: readonly StepStats[];
+  readonly toRuntimeBytes: number;
+  readonly fromRuntimeBytes: number;
+  /** Session runs, and the time inside them. */
+  readonly runs: number;
+  readonly runMs: number;
 }
 
 export interface VideoPipeline {

@@ -13,7 +13,7 @@ import {
 } from './conditioning.ts';
 import { eulerStep, stochasticStep } from './euler.ts';
 import { tokenCount, type LatentShape } from './latents.ts';
-import { noiseDraws, type NoiseSource } from './noise.ts';
+import { drawAhead, noiseDraws, type NoiseSource } from './noise.ts';
 
 /**
  * Predicts the velocity [B, N, C] of latent tokens at a timestep (conditioned tokens, if any,
@@ -78,6 +78,11 @@ export async function denoise<Conditioning>(
         timestep,
       );
     }
+    // The step's noise is drawn in the same order as ever, its values computed while the
+    // model runs where the source can (SeededNoise with a helper thread).
+    const stepNoise =
+      options.stochastic === false ? undefined : drawAhead(noise, noiseDraws.step(step, tokens));
+    stepNoise?.catch(() => undefined); // awaited below; a failed run must not leave it unhandled
     const velocity =
       first === undefined
         ? await options.model.velocity(options.conditioning, latents, timestep)
@@ -89,9 +94,9 @@ export async function denoise<Conditioning>(
           );
     const input = { sample: latents, velocity, timestep, schedule: timesteps };
     const stepped =
-      options.stochastic === false
+      stepNoise === undefined
         ? eulerStep(input)
-        : stochasticStep({ ...input, noise: noise.draw(noiseDraws.step(step, tokens)) });
+        : stochasticStep({ ...input, noise: await stepNoise });
     latents =
       first === undefined
         ? stepped

@@ -38,6 +38,30 @@ export interface NoiseRequest {
 /** A source of standard normal draws, asked for them in the pipeline's draw order. */
 export interface NoiseSource {
   draw(request: NoiseRequest): Float32Array;
+  /**
+   * The same draw, taken now in the draw order, whose values may be computed elsewhere (a
+   * helper thread) while the caller runs a model: resolves with exactly what `draw` would have
+   * returned. Sources without it are asked with `draw`.
+   */
+  drawAhead?(request: NoiseRequest): Promise<Float32Array>;
+}
+
+/** `gaussian(seed, stream, start, count)` computed elsewhere (e.g. SamplerHelper's thread). */
+export type GaussianWorker = (
+  seed: number,
+  stream: number,
+  start: number,
+  count: number,
+) => Promise<Float32Array>;
+
+/** `source.drawAhead(request)` where the source has it, else `draw` now. */
+export function drawAhead(source: NoiseSource, request: NoiseRequest): Promise<Float32Array> {
+  if (source.drawAhead !== undefined) return source.drawAhead(request);
+  try {
+    return Promise.resolve(source.draw(request));
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
 }
 
 export class NoiseError extends Error {
@@ -82,7 +106,11 @@ export class SeededNoise implements NoiseSource {
   /** Normals consumed so far, per generator. */
   private readonly position: Record<NoiseGenerator, number> = { pipeline: 0, global: 0 };
 
-  constructor(readonly seed: number) {
+  constructor(
+    readonly seed: number,
+    /** Where `drawAhead` computes its values (default: here, at once). */
+    private readonly worker?: GaussianWorker,
+  ) {
     if (!Number.isSafeInteger(seed) || seed < 0) {
       throw new NoiseError(`The seed must be a non-negative safe integer, got ${seed}`);
     }
@@ -93,6 +121,14 @@ export class SeededNoise implements NoiseSource {
     const start = this.position[request.generator];
     this.position[request.generator] = start + count;
     return gaussian(this.seed, 0, start, count);
+  }
+
+  drawAhead(request: NoiseRequest): Promise<Float32Array> {
+    if (this.worker === undefined) return Promise.resolve(this.draw(request));
+    const count = request.shape.reduce((product, dim) => product * dim, 1);
+    const start = this.position[request.generator];
+    this.position[request.generator] = start + count;
+    return this.worker(this.seed, 0, start, count);
   }
 }
 

@@ -17,7 +17,8 @@ import {
   type ModelLoadProgress,
   type PipelineTrace,
 } from '../../src/ltx/pipeline.ts';
-import type { PipelineProgress } from '../../src/pipeline/types.ts';
+import type { GenerationStats, PipelineProgress } from '../../src/pipeline/types.ts';
+import { SeededNoise } from '../../src/sampler/noise.ts';
 
 let dir: string;
 let files: ModelFiles;
@@ -138,6 +139,41 @@ describe('LtxPipeline (tiny-random, CPU)', () => {
     expect(digest((await generate(settings)).frames)).toBe(a);
     expect(digest((await generate({ ...settings, seed: 1235 })).frames)).not.toBe(a);
     expect(digest((await generate({ ...settings, prompt: 'a blue kite' })).frames)).not.toBe(a);
+  });
+
+  it('draws its step noise on the helper thread, exactly as drawing it in place', async () => {
+    const ahead = digest((await generate(settings)).frames);
+    // SeededNoise without a helper draws everything in place, on this thread.
+    const inPlace = digest(
+      (await generate(settings, { noise: new SeededNoise(settings.seed) })).frames,
+    );
+    expect(ahead).toBe(inPlace);
+  });
+
+  it('reports JS time and host traffic per step and per video', async () => {
+    const reports: GenerationStats[] = [];
+    await generate(settings, { onStats: (stats) => reports.push(stats) });
+    expect(reports).toHaveLength(1);
+    const stats = reports[0];
+    expect(stats?.steps).toHaveLength(8);
+    // 96x64x17 → 3 latent frames of 2x3 cells with 128 channels (tiny-random: 32x8x8 VAE).
+    const latentBytes = 4 * 3 * 2 * 3 * 128;
+    for (const step of stats?.steps ?? []) {
+      expect(step.runMs).toBeGreaterThan(0);
+      expect(step.jsMs).toBeCloseTo(step.wallMs - step.runMs, 6);
+      // The latents in (and the conditioning fed with them), the velocity out.
+      expect(step.toRuntimeBytes).toBeGreaterThan(latentBytes);
+      expect(step.fromRuntimeBytes).toBe(latentBytes);
+    }
+    const sum = (key: 'toRuntimeBytes' | 'fromRuntimeBytes'): number =>
+      (stats?.steps ?? []).reduce((total, step) => total + step[key], 0);
+    // The whole video adds the decode (17 RGB24 frames out at least).
+    expect(stats?.toRuntimeBytes).toBeGreaterThan(sum('toRuntimeBytes'));
+    expect(stats?.fromRuntimeBytes).toBeGreaterThanOrEqual(
+      sum('fromRuntimeBytes') + 17 * 96 * 64 * 3,
+    );
+    // 8 steps and the decoder (the prompt's embeddings may come from the cache).
+    expect(stats?.runs).toBeGreaterThanOrEqual(9);
   });
 
   it('reuses the embeddings of a repeated prompt', async () => {

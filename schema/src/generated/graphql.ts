@@ -55,6 +55,13 @@ export type Query = {
    * the same keys rule as for `job`.
    */
   batch: Batch;
+  /**
+   * The secret your jobs' webhooks are signed with (`Zeus-Webhook-Signature`): verify them with
+   * it. Each API key has its own, so no other tenant can sign an event your receiver accepts.
+   * Needs a key (`UNAUTHENTICATED` without one). Null while webhooks are off, and with API keys
+   * off: webhooks are then signed with `ZEUS_WEBHOOK_SECRET` itself, which the operator holds.
+   */
+  webhookSecret?: Maybe<Scalars['String']['output']>;
 };
 
 export type QueryJobArgs = {
@@ -486,7 +493,10 @@ export type Worker = {
   ready: Scalars['Boolean']['output'];
   /** Where it is with its model (downloading, converting, loading, ready, failed). */
   modelStatus?: Maybe<ModelStatus>;
-  /** The id of the job it is generating; null when idle or `GONE`. */
+  /**
+   * The id of the job it is generating; null when idle or `GONE`, and, with API keys on, when the
+   * job is another key's.
+   */
   currentJobId?: Maybe<Scalars['ID']['output']>;
   /**
    * The job it is generating; null when idle or `GONE`, and, with API keys on, when the job is
@@ -771,6 +781,7 @@ export type QueryResolvers<
     ContextType,
     RequireFields<QueryBatchArgs, 'id'>
   >;
+  webhookSecret?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
 export type MutationResolvers<

@@ -136,6 +136,9 @@ async function generate({
       },
       frames,
       signal: job.controller.signal,
+      onStats: (stats) => {
+        send({ type: 'stats', id, stats });
+      },
       ...(firstFrame === undefined ? {} : { firstFrame }),
       ...(previews
         ? {

@@ -5,7 +5,7 @@
  *
  *   main → model   load, generate, abort, ack (frames the sink took), dispose, crash (tests)
  *   model → main   load-progress, loaded | load-failed, progress, preview (transferred bytes),
- *                  frame (transferred bytes), done | failed
+ *                  frame (transferred bytes), stats, done | failed
  *
  * Errors cross as plain objects and are rebuilt with their class, code and message:
  * `JobFailure` keeps its code (INVALID_JOB for an over-long prompt…), `SessionError` stays a
@@ -15,7 +15,7 @@ import { JobFailure, type GenerationSettings, type JobErrorCode } from '@zeus/co
 import type { PlanarImage } from '../../image/first-frame.ts';
 import type { LtxPipelineInfo, LtxPipelineOptions, ModelLoadProgress } from '../../ltx/pipeline.ts';
 import { SessionError } from '../../onnx/runtime.ts';
-import type { PipelineProgress } from '../types.ts';
+import type { GenerationStats, PipelineProgress } from '../types.ts';
 
 /** The pipeline's options that can cross threads (no callbacks). */
 export type ThreadPipelineOptions = Omit<LtxPipelineOptions, 'onLoadProgress' | 'gpuMemory'>;
@@ -74,6 +74,8 @@ export type FromModelThread =
       readonly index: number;
       readonly data: ArrayBuffer;
     }
+  /** What the generation cost (times and host traffic), measured in the model thread. */
+  | { readonly type: 'stats'; readonly id: number; readonly stats: GenerationStats }
   | { readonly type: 'done'; readonly id: number }
   | { readonly type: 'failed'; readonly id: number; readonly error: SerializedError }
   | { readonly type: 'disposed' };

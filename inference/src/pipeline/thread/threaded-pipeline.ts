@@ -18,10 +18,11 @@
  * Worker does not inherit tsx's loader from `--import`, so the thread is started from a small
  * module that registers tsx first, then imports the entry.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { GenerationSettings } from '@zeus/core';
 import type { LtxPipelineInfo, ModelLoadProgress } from '../../ltx/pipeline.ts';
 import type { GenerationHooks, VideoPipeline } from '../types.ts';
+import { spawnThread } from './spawn.ts';
 import {
   deserializeError,
   ModelThreadError,
@@ -218,7 +219,7 @@ export class ThreadedPipeline implements VideoPipeline {
   }
 
   private startThread(): Thread {
-    const worker = spawnModelThread(ENTRY);
+    const worker = spawnThread(ENTRY);
     let exitReason = '';
     const thread: Thread = {
       worker,
@@ -265,6 +266,11 @@ export class ThreadedPipeline implements VideoPipeline {
         if (job === undefined || job.settled) return;
         const { step, width, height } = message;
         job.hooks.onPreview?.({ step, width, height, rgb: new Uint8Array(message.rgb) });
+        return;
+      }
+      case 'stats': {
+        const job = this.jobFor(message.id);
+        if (job !== undefined && !job.settled) job.hooks.onStats?.(message.stats);
         return;
       }
       case 'frame': {
@@ -337,18 +343,4 @@ export class ThreadedPipeline implements VideoPipeline {
     const thread = this.thread;
     if (thread?.alive === true) thread.worker.postMessage(message);
   }
-}
-
-/**
- * Starts the model thread. A `.ts` entry is loaded through tsx, registered inside the thread
- * (the parent's `--import tsx` does not reach worker threads).
- */
-function spawnModelThread(entry: URL): Worker {
-  if (!entry.pathname.endsWith('.ts')) return new Worker(entry);
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const bootstrap =
-    `const { register } = await import(${JSON.stringify(tsx)});\n` +
-    `register();\n` +
-    `await import(${JSON.stringify(entry.href)});\n`;
-  return new Worker(bootstrap, { eval: true, execArgv: [] });
 }
