@@ -32,6 +32,11 @@ export default defineConfig(
     },
   },
   {
+    // dependency-cruiser's configuration is plain JavaScript, outside the TypeScript project.
+    files: ['.dependency-cruiser.mjs'],
+    extends: [tseslint.configs.disableTypeChecked],
+  },
+  {
     // The web app: the Rules of React (hooks, and the React Compiler's checks).
     files: ['client/**/*.ts', 'client/**/*.tsx'],
     extends: [reactHooks.configs.flat.recommended],

@@ -15,9 +15,9 @@ import {
   queueSettings,
   redisUrlVariable,
 } from '@zeus/core';
+import { workerEnvironment } from '@zeus/inference/worker-config';
 import { serverEnvironment } from '@zeus/server';
 import { z } from 'zod';
-import { workerEnvironment } from '../inference/src/worker/config.ts';
 import { REPOSITORY_ROOT } from './local-stack.ts';
 
 export const localDeployEnvironment = z.object({

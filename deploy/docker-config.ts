@@ -7,9 +7,9 @@
 import { join, resolve } from 'node:path';
 import { ConfigError, loadConfig, modelSettings, portVariable } from '@zeus/core';
 import { HubSettingsError, hubSettingsFromEnv, type HubSettings } from '@zeus/models';
+import { workerEnvironment } from '@zeus/inference/worker-config';
 import { serverEnvironment } from '@zeus/server';
 import { z } from 'zod';
-import { workerEnvironment } from '../inference/src/worker/config.ts';
 import { REPOSITORY_ROOT } from './local-stack.ts';
 
 const hostFolder = (fallback: string) =>

@@ -10,7 +10,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { serverEnvironment } from '@zeus/server';
 import { REPOSITORY_ROOT } from '../../deploy/local-stack.ts';
-import { workerEnvironment } from '../../inference/src/worker/config.ts';
+import { workerEnvironment } from '@zeus/inference/worker-config';
 import { loadCompose, readComposeDocument, type ComposeFile } from './compose.ts';
 import { describeDockerfile, DOCKERFILES } from './dockerfile.ts';
 

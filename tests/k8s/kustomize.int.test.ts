@@ -13,7 +13,7 @@ import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import { REPOSITORY_ROOT } from '../../deploy/local-stack.ts';
-import { workerEnvironment } from '../../inference/src/worker/config.ts';
+import { workerEnvironment } from '@zeus/inference/worker-config';
 import {
   allContainers,
   container,

@@ -95,14 +95,14 @@ import {
 } from './vae-decoder.ts';
 import { VaeEncoder } from './vae-encoder.ts';
 import type { VaeTiling } from './vae-tiles.ts';
+import type { Precision } from '../runtime-options.ts';
 
 /** num_inference_steps of configs/ltxv-2b-0.9.6-distilled.yaml. */
 export const LTX_DISTILLED_STEPS = 8;
 /** Video frames per VAE decoder call: small enough to start encoding early and bound memory. */
 export const DEFAULT_DECODE_CHUNK_FRAMES = 8;
 
-export type Precision = 'fp16' | 'fp32';
-export const PRECISIONS: readonly Precision[] = ['fp16', 'fp32'];
+export { PRECISIONS, type Precision } from '../runtime-options.ts';
 
 /** The model's files (see @zeus/models' ModelFiles). */
 export interface LtxPipelineFiles {

@@ -15,13 +15,13 @@ import {
   type AttentionKernel,
 } from '@zeus/models';
 import * as ort from 'onnxruntime-node';
+import type { Device } from '../runtime-options.ts';
 
-export type Device = 'auto' | 'cuda' | 'webgpu' | 'cpu';
+export { DEVICES, type Device } from '../runtime-options.ts';
+
 export type ExecutionProvider = 'cuda' | 'webgpu' | 'cpu';
 export type OrtTensor = ort.Tensor;
 export type TensorDType = 'float32' | 'float16' | 'int64' | 'int32' | 'uint8' | 'bool';
-
-export const DEVICES: readonly Device[] = ['auto', 'cuda', 'webgpu', 'cpu'];
 
 /** Preference order when the device is `auto`. */
 const AUTO_ORDER: readonly ExecutionProvider[] = ['cuda', 'webgpu', 'cpu'];

@@ -16,10 +16,9 @@ import {
 } from '@zeus/core';
 import { hubSettingsFromEnv, HubSettingsError } from '@zeus/models';
 import { z } from 'zod';
-import { PRECISIONS } from '../ltx/pipeline.ts';
 import { TEXT_ENCODER_SETTINGS } from '../ltx/text-encoder-placement.ts';
 import { parseVaeTile } from '../ltx/vae-tiles.ts';
-import { DEVICES } from '../onnx/runtime.ts';
+import { DEVICES, PRECISIONS } from '../runtime-options.ts';
 import { VIDEO_ENCODER_SETTINGS } from '../video/encoder-choice.ts';
 
 export const workerEnvironment = z
