@@ -46,6 +46,7 @@ const KEYS = {
   erin: 'erin-key-0123456789abcdef',
   frank: 'frank-key-0123456789abcdef',
   gina: 'gina-key-0123456789abcdef',
+  hank: 'hank-key-0123456789abcdef',
 } as const;
 type KeyName = keyof typeof KEYS;
 const SMALL = { width: 256, height: 256, numFrames: 17, frameRate: 12 };
@@ -559,9 +560,10 @@ describe('priorities and batches', () => {
       errorOf(await call('bob', 'query ($id: ID!) { batch(id: $id) { id } }', { id: batch.id })),
     ).toMatchObject({ code: 'FORBIDDEN' });
 
-    // Over ZEUS_MAX_BATCH (6).
+    // Over ZEUS_MAX_BATCH (6). The rate limit is charged before the input is checked, a batch
+    // too large as the largest one (6): Hank, who has submitted nothing, has room for it.
     const tooBig = await call(
-      'carol',
+      'hank',
       'mutation ($input: BatchInput!) { submitBatch(input: $input) { id } }',
       { input: { settings: { prompt: 'x' }, count: 7 } },
     );
