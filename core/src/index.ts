@@ -29,5 +29,6 @@ export * from './retention-sweeper.ts';
 export * from './submission.ts';
 export * from './uploads.ts';
 export * from './output-store.ts';
+export * from './output-links.ts';
 export * from './local-output-store.ts';
 export * from './storage-settings.ts';

@@ -146,6 +146,11 @@ export class RedisKeys {
     return `${this.prefix}:job:${jobId}:image`;
   }
 
+  /** The secret that signs links to outputs (output-links.ts), shared by every API server. */
+  get outputLinkSecret(): string {
+    return `${this.prefix}:output-link-secret`;
+  }
+
   /** BullMQ's own key prefix: its keys are `<this>:<queue name>:…`. */
   get bullmqPrefix(): string {
     return `${this.prefix}:bullmq`;
