@@ -22,6 +22,7 @@ import { httpApp } from './http-app.ts';
 import { limitRules, REQUEST_LIMITS } from './limits.ts';
 import { createApiMetrics } from './metrics.ts';
 import { OperationDocuments } from './operation-documents.ts';
+import { outputAccessGuard, outputAuthHandler } from './output-access.ts';
 import { outputsHandler } from './outputs-route.ts';
 import { uploadRoute } from './upload-route.ts';
 
@@ -108,7 +109,11 @@ export async function startApiServer(config: ServerConfig, logger: Logger): Prom
       outputs:
         outputs === null
           ? null
-          : outputsHandler({ store: outputs, delivery: config.ZEUS_S3_DELIVERY, logger }),
+          : [
+              outputAccessGuard(services.outputs, callers),
+              outputsHandler({ store: outputs, delivery: config.ZEUS_S3_DELIVERY, logger }),
+            ],
+      outputAuth: outputAuthHandler(services.outputs, callers),
       health: () => checkHealth({ redis: services.requests, shuttingDown: () => shuttingDown }),
       metrics,
       trustProxy: callers.trustProxy,

@@ -29,6 +29,7 @@ import type { ServiceFigures } from './metrics.ts';
 import { JobEstimates } from './job-estimates.ts';
 import { JobService } from './job-service.ts';
 import { PromptTokens } from './prompt-tokens.ts';
+import { OutputAccess } from './output-access.ts';
 import { createResolvers } from './resolvers.ts';
 import { FirstFrames } from './uploads.ts';
 import { WebhookDispatcher } from './webhook-dispatcher.ts';
@@ -42,6 +43,8 @@ export interface ApiServices {
   /** Counts uploads per caller (`ZEUS_RATE_LIMIT`); null when rate limits are off. */
   readonly uploadLimiter: RedisRateLimiter | null;
   readonly schema: GraphQLSchema;
+  /** Who may fetch a job's outputs, and their links (output-access.ts). */
+  readonly outputs: OutputAccess;
   /** The queue's and the workers' figures, read from Redis (for metrics). */
   figures(): Promise<ServiceFigures>;
   /** Stops webhook delivery and closes every Redis connection. */
@@ -73,6 +76,7 @@ export function createApiServices(config: ServerConfig, logger: Logger): ApiServ
       totalBytes: config.ZEUS_UPLOAD_TOTAL_BYTES,
     },
   });
+  const outputs = new OutputAccess({ redis: requests, keys, apiKeys: config.ZEUS_API_KEYS, store });
   const limiter = (name: string, what: string): RedisRateLimiter | null =>
     config.ZEUS_RATE_LIMIT === null
       ? null
@@ -117,6 +121,7 @@ export function createApiServices(config: ServerConfig, logger: Logger): ApiServ
         ttlSeconds: config.ZEUS_UPLOAD_TTL_SECONDS,
       },
       webhookSecret: config.ZEUS_WEBHOOK_SECRET,
+      outputLinks: outputs,
     }),
   });
 
@@ -157,6 +162,7 @@ export function createApiServices(config: ServerConfig, logger: Logger): ApiServ
     uploads,
     uploadLimiter: limiter('upload', 'uploads'),
     schema,
+    outputs,
     figures: async () => {
       const [counts, workers] = await Promise.all([store.counts(), heartbeats.online()]);
       return {

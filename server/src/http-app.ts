@@ -1,7 +1,7 @@
 /**
  * The API server's HTTP routes, in the order a request meets them: every request timed for
- * metrics; `/healthz` and `/metrics`; GraphQL at `/graphql`; outputs at `/generated/…` when they
- * live in a bucket; first-frame uploads at `/uploads`; anything else a 404; errors before a
+ * metrics; `/healthz` and `/metrics`; GraphQL at `/graphql`; whether an output may be served
+ * (`/output-auth`, asked by Caddy); outputs at `/generated/…` when they live in a bucket; first-frame uploads at `/uploads`; anything else a 404; errors before a
  * route could answer (malformed bodies) in GraphQL's shape.
  */
 import { OUTPUTS_PATH, type Logger } from '@zeus/core';
@@ -9,6 +9,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import { GRAPHQL_PATH } from './graphql-http.ts';
 import { healthAnswer, HEALTH_PATH, type Health } from './health.ts';
 import { requestErrorHandler, sendError } from './http-errors.ts';
+import { OUTPUT_AUTH_PATH } from './output-access.ts';
 import { routeLabel, type ApiMetrics } from './metrics.ts';
 import { UPLOADS_PATH } from './uploads.ts';
 
@@ -17,8 +18,10 @@ export const METRICS_PATH = '/metrics';
 export interface HttpRoutes {
   readonly graphql: readonly RequestHandler[];
   readonly uploads: readonly RequestHandler[];
-  /** `GET /generated/:jobId/:name`, when outputs are in a bucket. */
-  readonly outputs: RequestHandler | null;
+  /** `GET /generated/:jobId/:name`, when outputs are in a bucket (after its access check). */
+  readonly outputs: readonly RequestHandler[] | null;
+  /** Caddy's `forward_auth` for outputs it serves from the folder (output-access.ts). */
+  readonly outputAuth: RequestHandler;
   readonly health: () => Promise<Health>;
   readonly metrics: Pick<ApiMetrics, 'registry' | 'startHttpTimer'>;
   /**
@@ -73,7 +76,8 @@ export function httpApp(routes: HttpRoutes): Express {
   });
   app.use(GRAPHQL_PATH, ...routes.graphql);
   // Outputs in a bucket: Caddy sends /generated/… here (with the local folder, it serves them).
-  if (routes.outputs !== null) app.get(`${OUTPUTS_PATH}/:jobId/:name`, routes.outputs);
+  app.get(OUTPUT_AUTH_PATH, routes.outputAuth);
+  if (routes.outputs !== null) app.get(`${OUTPUTS_PATH}/:jobId/:name`, ...routes.outputs);
   app.use(UPLOADS_PATH, ...routes.uploads);
   app.use((_request, response) => {
     sendError(response, 404, 'NOT_FOUND', 'Not found.');

@@ -32,7 +32,7 @@ export interface ApiMetrics {
 }
 
 /** HTTP routes are labelled by these names only, so scanners cannot blow up label counts. */
-const KNOWN_ROUTES = new Set(['/graphql', '/uploads', '/healthz', '/metrics']);
+const KNOWN_ROUTES = new Set(['/graphql', '/uploads', '/healthz', '/metrics', '/output-auth']);
 
 export function routeLabel(path: string): string {
   return KNOWN_ROUTES.has(path) ? path : 'other';

@@ -25,6 +25,7 @@ import { GraphQLScalarType, Kind } from 'graphql';
 import { KEY_REQUIRED_MESSAGE, type ApiKeyRing, type Caller } from './auth.ts';
 import type { JobEstimate, JobEstimates } from './job-estimates.ts';
 import type { JobService } from './job-service.ts';
+import type { OutputAccess } from './output-access.ts';
 
 export interface ApiServices {
   readonly store: JobStore;
@@ -46,6 +47,8 @@ export interface ApiServices {
   readonly uploads: { readonly maxBytes: number; readonly ttlSeconds: number };
   /** `ZEUS_WEBHOOK_SECRET`; undefined: webhooks off. */
   readonly webhookSecret: string | undefined;
+  /** Outputs' paths as their owner gets them: signed links with keys on (output-access.ts). */
+  readonly outputLinks: Pick<OutputAccess, 'link'>;
 }
 
 /**
@@ -92,6 +95,7 @@ function requireJobId(id: string): void {
 export function createResolvers(services: ApiServices): Resolvers<ApiContext> {
   const { store, relay, heartbeats, rules, logger, apiKeys, jobs, estimates, retentionMs } =
     services;
+  const { outputLinks } = services;
 
   /** With keys on, the caller's key name; throws UNAUTHENTICATED without one. Null: keys off. */
   const requireKey = (caller: Caller): string | null => {
@@ -264,8 +268,10 @@ export function createResolvers(services: ApiServices): Resolvers<ApiContext> {
       image: (settings) => settings.image ?? null,
     },
     Job: {
-      previewUrl: (job) => job.previewUrl ?? null,
-      posterUrl: (job) => job.posterUrl ?? null,
+      // With keys on, links only the owner gets (whoever can read the job is its owner).
+      videoUrl: (job) => outputLinks.link(job.videoUrl),
+      previewUrl: (job) => outputLinks.link(job.previewUrl),
+      posterUrl: (job) => outputLinks.link(job.posterUrl),
       priority: (job) => job.priority ?? 0,
       retryOf: (job) => job.retryOf ?? null,
       batchId: (job) => job.batchId ?? null,
