@@ -322,12 +322,18 @@ export class ZeusApi {
     });
   }
 
-  /** Downloads `path` (a `videoUrl`) to `file`, atomically; resolves with the bytes written. */
+  /**
+   * Downloads `path` (a `videoUrl`) to `file`, atomically; resolves with the bytes written. The
+   * key goes along, so an expired link still works for its owner (fetch drops it on a redirect
+   * to another origin, such as a bucket's presigned URL).
+   */
   async download(path: string, file: string): Promise<number> {
     const url = new URL(path, `${this.baseUrl}/`).href;
     let response: Response;
     try {
-      response = await fetch(url);
+      response = await fetch(url, {
+        headers: this.#apiKey === null ? {} : { authorization: `Bearer ${this.#apiKey}` },
+      });
     } catch (error) {
       throw new ZeusApiError(`Cannot download ${url}: ${causeMessage(error)}`, 'NETWORK_ERROR');
     }
