@@ -2,6 +2,7 @@
  * The tests, in three tiers (docs/development/testing.md). A test file's path says its tier:
  *
  *   - tests/e2e/**            e2e: the whole local stack, Chromium, the CLI against a stack;
+ *     tests/security/**       and the attacks on it (issue 15's findings, each refused);
  *   - elsewhere *.int.test.ts integration: one subsystem for real (Redis, ffmpeg, ONNX Runtime,
  *                             a server in-process, a child process);
  *   - elsewhere *.test.ts(x)  unit: pure code, which may not start a process or a thread, use a
@@ -16,7 +17,7 @@ import { HOOK_TIMEOUT_MS, TEST_TIMEOUT_MS } from './tests/helpers/limits.ts';
 
 const TEST_FILES = ['**/*.test.ts', '**/*.test.tsx'];
 const INTEGRATION_FILES = ['**/*.int.test.ts', '**/*.int.test.tsx'];
-const E2E_DIR = 'tests/e2e/**';
+const E2E_DIRS = ['tests/e2e', 'tests/security'];
 // Model folders hold gigabytes of weights: not walked for test files.
 const NEVER = ['**/node_modules/**', '**/dist/**', ...MODEL_FOLDER_GLOBS];
 
@@ -40,7 +41,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: TEST_FILES,
-          exclude: [...NEVER, ...INTEGRATION_FILES, E2E_DIR],
+          exclude: [...NEVER, ...INTEGRATION_FILES, ...E2E_DIRS.map((dir) => `${dir}/**`)],
           setupFiles: ['tests/unit-guard.ts'],
         },
       },
@@ -49,7 +50,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: INTEGRATION_FILES,
-          exclude: [...NEVER, E2E_DIR],
+          exclude: [...NEVER, ...E2E_DIRS.map((dir) => `${dir}/**`)],
           // The web app is built once, before any test file starts a stack that serves it (and
           // before the test of the build itself).
           globalSetup: ['tests/global-setup.ts'],
@@ -59,7 +60,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'e2e',
-          include: TEST_FILES.map((pattern) => `tests/e2e/${pattern}`),
+          include: E2E_DIRS.flatMap((dir) => TEST_FILES.map((pattern) => `${dir}/${pattern}`)),
           exclude: NEVER,
           globalSetup: ['tests/global-setup.ts'],
         },

@@ -1,6 +1,7 @@
 /**
  * The rule for where tests live (docs/development/testing.md), enforced: every test file in the
- * repository is in exactly one of vitest's projects, the one its path names (tests/e2e/ → e2e,
+ * repository is in exactly one of vitest's projects, the one its path names (tests/e2e/ and
+ * tests/security/ → e2e,
  * *.int.test.ts → integration, any other *.test.ts → unit), and no file looks like a test that
  * vitest would never run (a *.spec.ts, a *.test.js, a tier misspelt in the name).
  */
@@ -23,9 +24,9 @@ function tierOf(path: string): 'unit' | 'integration' | 'e2e' | { readonly wrong
   if (!ALLOWED_NAME.test(name)) {
     return { wrong: 'a test file is named name.test.ts, or name.int.test.ts for integration' };
   }
-  if (path.startsWith('tests/e2e/')) {
+  if (path.startsWith('tests/e2e/') || path.startsWith('tests/security/')) {
     return name.endsWith('.int.test.ts') || name.endsWith('.int.test.tsx')
-      ? { wrong: 'an e2e test in tests/e2e/ is named name.test.ts' }
+      ? { wrong: 'an e2e test in tests/e2e/ or tests/security/ is named name.test.ts' }
       : 'e2e';
   }
   return name.includes('.int.test.') ? 'integration' : 'unit';
@@ -37,12 +38,14 @@ describe('test tiers', () => {
     expect(tierOf('client/test/app.test.tsx')).toBe('unit');
     expect(tierOf('core/src/job-store.int.test.ts')).toBe('integration');
     expect(tierOf('tests/e2e/stack.test.ts')).toBe('e2e');
+    expect(tierOf('tests/security/outputs.test.ts')).toBe('e2e');
     for (const wrong of [
       'core/src/eta.spec.ts',
       'core/src/eta.test.js',
       'core/src/job-store.integration.test.ts',
       'core/src/stack.e2e.test.ts',
       'tests/e2e/stack.int.test.ts',
+      'tests/security/outputs.int.test.ts',
     ]) {
       expect(tierOf(wrong), wrong).toHaveProperty('wrong');
     }
