@@ -38,14 +38,14 @@ describe('test tiers', () => {
     expect(tierOf('client/test/app.test.tsx')).toBe('unit');
     expect(tierOf('core/src/job-store.int.test.ts')).toBe('integration');
     expect(tierOf('tests/e2e/stack.test.ts')).toBe('e2e');
-    expect(tierOf('tests/security/outputs.test.ts')).toBe('e2e');
+    expect(tierOf('tests/security/keyed-stack.test.ts')).toBe('e2e');
     for (const wrong of [
       'core/src/eta.spec.ts',
       'core/src/eta.test.js',
       'core/src/job-store.integration.test.ts',
       'core/src/stack.e2e.test.ts',
       'tests/e2e/stack.int.test.ts',
-      'tests/security/outputs.int.test.ts',
+      'tests/security/keyed-stack.int.test.ts',
     ]) {
       expect(tierOf(wrong), wrong).toHaveProperty('wrong');
     }

@@ -1,7 +1,7 @@
 /**
  * Who may fetch a job's outputs, on a real Redis: the link secret shared by every API server,
  * keys off and on, and the guard in front of the bucket's route. The whole path through Caddy
- * is tests/security/outputs.test.ts.
+ * is tests/security/keyed-stack.test.ts.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

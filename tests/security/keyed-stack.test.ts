@@ -1,16 +1,20 @@
 /**
- * Issue 15, finding 4: with API keys on, a tenant's videos, posters and previews are its own.
+ * Attacks on a stack with API keys on (issue 15), each refused or bounded.
+ *
+ * Finding 4: with API keys on, a tenant's videos, posters and previews are its own.
  * Before, Caddy served `/generated/<job-id>/…` to anyone, so any key holder who learnt a job id
  * (or anyone, from a shared link) had another tenant's video. Now an API server says first
  * (Caddy's `forward_auth`) whether a request holds a link the API gave the job's owner, or the
  * owner's key. Against the real stack through Caddy: Redis, an API server, Caddy's file server,
  * jobs finished as a worker leaves them (real MP4s and posters in generated/).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { closeRedis, connectRedis } from '@zeus/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStack, type LocalStack } from '../../deploy/local-stack.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { postGraphQL } from '../helpers/graphql.ts';
 import { seedHistory } from '../helpers/seed-history.ts';
 
@@ -132,5 +136,41 @@ describe('a tenant’s outputs, with API keys on', () => {
     expect(await refusal(await get(later))).toEqual({ status: 401, code: 'UNAUTHENTICATED' });
     // Each tenant's own link still works.
     expect((await get(bobs.videoUrl)).status).toBe(200);
+  });
+});
+
+describe('the access log', () => {
+  it('keeps no key and no link’s signature (low finding: X-Api-Key logged in clear)', async () => {
+    const links = await linksOf(ALICE);
+    const signature = new URL(links.videoUrl, stack.url).searchParams.get('sig') ?? '';
+    expect(signature).not.toBe('');
+    expect((await get(links.videoUrl)).status).toBe(200);
+    expect((await get(`/generated/${alicesJob}/out.mp4`, { 'x-api-key': ALICE })).status).toBe(200);
+    const log = join(dir, 'data', 'logs', 'caddy.log');
+    // Both requests are in the log (Caddy writes each line when its answer is sent) ...
+    const lines = await eventually(async () => {
+      const text = await readFile(log, 'utf8');
+      const entries = text.split('\n').filter((line) => line.includes(`/generated/${alicesJob}/`));
+      expect(entries.length).toBeGreaterThanOrEqual(2);
+      return text;
+    }, 30_000);
+    // ... without the key or the signature anywhere.
+    expect(lines).not.toContain(ALICE);
+    expect(lines).not.toContain(signature);
+  });
+});
+
+describe('Redis, which every write needs', () => {
+  it('is capped, refusing writes when full rather than evicting jobs (finding 1)', async () => {
+    const redis = connectRedis(stack.redisUrl, { name: 'security-test', role: 'requests' });
+    try {
+      expect(await redis.config('GET', 'maxmemory')).toEqual(['maxmemory', String(1024 ** 3)]);
+      expect(await redis.config('GET', 'maxmemory-policy')).toEqual([
+        'maxmemory-policy',
+        'noeviction',
+      ]);
+    } finally {
+      await closeRedis(redis);
+    }
   });
 });
