@@ -10,6 +10,7 @@
  * with exponential backoff.
  */
 import {
+  DelayedError,
   Queue,
   UnrecoverableError,
   WaitingError,
@@ -252,7 +253,12 @@ export type WebhookOutcome =
   /** Try again after the backoff, unless this was the last attempt. */
   | { readonly kind: 'retry'; readonly reason: string }
   /** Trying again cannot help (the address is refused): no more attempts. */
-  | { readonly kind: 'give-up'; readonly reason: string };
+  | { readonly kind: 'give-up'; readonly reason: string }
+  /**
+   * Not tried now (its receiver is busy with others): again after `delayMs`, not counted as an
+   * attempt.
+   */
+  | { readonly kind: 'later'; readonly delayMs: number };
 
 export interface WebhookAttempt {
   readonly request: WebhookDeliveryRequest;
@@ -273,12 +279,17 @@ export class WebhookConsumer {
   ) {
     this.worker = new Worker<WebhookDeliveryRequest>(
       WEBHOOK_QUEUE_NAME,
-      async (job: BullJob<WebhookDeliveryRequest>) => {
+      async (job: BullJob<WebhookDeliveryRequest>, token?: string) => {
         const outcome = await deliver({
           request: job.data,
           attempt: job.attemptsMade + 1,
           maxAttempts: job.opts.attempts ?? 1,
         });
+        if (outcome.kind === 'later') {
+          // BullMQ's own way to put a job back for later without spending an attempt.
+          await job.moveToDelayed(Date.now() + outcome.delayMs, token);
+          throw new DelayedError();
+        }
         if (outcome.kind === 'retry') throw new Error(outcome.reason);
         if (outcome.kind === 'give-up') throw new UnrecoverableError(outcome.reason);
       },

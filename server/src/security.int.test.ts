@@ -4,7 +4,12 @@
  * stack (Caddy, three servers, a worker) under attack is tests/security/.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -367,5 +372,80 @@ describe('webhooks', () => {
     expect(verifies(eventOf('bob'), bob)).toBe(true);
     expect(verifies(eventOf('bob'), alice)).toBe(false);
     expect(verifies(eventOf('alice'), SECRET)).toBe(false);
+  });
+
+  it('keep one slow receiver from starving the others (finding 7)', async () => {
+    // Alice's receiver takes her events and never answers (until the test lets it).
+    const held: ServerResponse[] = [];
+    const slow = createServer((request, response) => {
+      request.resume();
+      held.push(response);
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    try {
+      const at = await startServer({
+        ZEUS_WEBHOOK_SECRET: SECRET,
+        ZEUS_WEBHOOK_ALLOW_PRIVATE: 'true',
+        // Longer than the test waits: only the cap per receiver can let Bob's event through.
+        ZEUS_WEBHOOK_TIMEOUT_MS: '120000',
+      });
+      const hook = (server: Server): string =>
+        `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+      const SUBMIT_HOOKED =
+        'mutation ($input: PromptInput!) { submitPrompt(input: $input) { id } }';
+      const cancelled = async (key: string, webhookUrl: string): Promise<string> => {
+        const answer = await post(
+          SUBMIT_HOOKED,
+          { input: { prompt: 'a fox', webhookUrl } },
+          key,
+          at,
+        );
+        const id = (answer.body.data?.['submitPrompt'] as { id: string }).id;
+        const cancel = await post(`mutation { cancelJob(id: "${id}") { status } }`, {}, key, at);
+        expect(cancel.body.errors).toBeUndefined();
+        return id;
+      };
+      // Ten events for the slow receiver, more than the server's eight deliveries at a time.
+      for (let i = 0; i < 10; i += 1) await cancelled(ALICE, hook(slow));
+      await vi.waitFor(() => {
+        expect(held.length).toBeGreaterThanOrEqual(2);
+      }, 30_000);
+      const before = received.length;
+      const bobs = await cancelled(BOB, hook(receiver));
+      await vi.waitFor(() => {
+        expect(received.length).toBe(before + 1);
+      }, 30_000);
+      expect(JSON.parse(received.at(-1)?.body ?? '{}')).toMatchObject({ job: { id: bobs } });
+      // Meanwhile the slow receiver had two of Alice's requests, no more, none answered.
+      expect(held).toHaveLength(2);
+      // Let it answer: the rest of her events follow, each delivered once on its first attempt.
+      const answerAll = setInterval(() => {
+        for (const response of held.splice(0)) response.writeHead(204).end();
+      }, 50);
+      try {
+        await vi.waitFor(async () => {
+          const page = await post(
+            '{ jobs(first: 20) { edges { node { webhookDeliveries { ok attempt } } } } }',
+            {},
+            ALICE,
+            at,
+          );
+          const edges = (
+            page.body.data?.['jobs'] as {
+              edges: { node: { webhookDeliveries: { ok: boolean; attempt: number }[] } }[];
+            }
+          ).edges;
+          expect(edges).toHaveLength(10);
+          for (const edge of edges) {
+            expect(edge.node.webhookDeliveries).toEqual([{ ok: true, attempt: 1 }]);
+          }
+        }, 60_000);
+      } finally {
+        clearInterval(answerAll);
+      }
+    } finally {
+      slow.closeAllConnections();
+      await new Promise((resolve) => slow.close(resolve));
+    }
   });
 });

@@ -15,6 +15,10 @@
  *    mid-delivery loses its lock; another server delivers the event again. That is the one case
  *    where a receiver may get an event twice (the first POST had arrived): every attempt carries
  *    the same `Zeus-Webhook-Id`, so receivers drop an id they have already handled.
+ *
+ * One slow receiver cannot starve the others: a server sends at most `perReceiver` requests to
+ * one receiver (its origin) at a time, of its `concurrency`; an event for a receiver that has
+ * that many under way goes back to the queue for a moment, without spending an attempt.
  */
 import {
   signWebhook,
@@ -49,7 +53,12 @@ export interface WebhookDispatcherOptions {
   readonly logger: Logger;
   /** Deliveries under way at once on this server. */
   readonly concurrency?: number;
+  /** Deliveries under way at once to one receiver (an origin) from this server. */
+  readonly perReceiver?: number;
 }
+
+/** How long an event for a busy receiver waits before it is taken again (plus up to half). */
+const RECEIVER_BUSY_DELAY_MS = 500;
 
 /** How often the outbox is looked at without a message. */
 const OUTBOX_SWEEP_MS = 5_000;
@@ -63,6 +72,8 @@ export class WebhookDispatcher {
   private draining: Promise<void> | null = null;
   private again = false;
   private closed = false;
+  /** Deliveries under way from this server, by receiver origin. */
+  private readonly underWay = new Map<string, number>();
 
   constructor(private readonly options: WebhookDispatcherOptions) {
     this.queue = new WebhookQueue(options.queueConnection, options.keys, {
@@ -139,11 +150,23 @@ export class WebhookDispatcher {
     }
   }
 
-  private async deliver({
-    request,
-    attempt,
-    maxAttempts,
-  }: WebhookAttempt): Promise<WebhookOutcome> {
+  private async deliver(attempt: WebhookAttempt): Promise<WebhookOutcome> {
+    const receiver = receiverOf(attempt.request.url);
+    const busy = this.underWay.get(receiver) ?? 0;
+    if (busy >= (this.options.perReceiver ?? 2)) {
+      return { kind: 'later', delayMs: RECEIVER_BUSY_DELAY_MS * (1 + Math.random() / 2) };
+    }
+    this.underWay.set(receiver, busy + 1);
+    try {
+      return await this.post(attempt);
+    } finally {
+      const left = (this.underWay.get(receiver) ?? 1) - 1;
+      if (left === 0) this.underWay.delete(receiver);
+      else this.underWay.set(receiver, left);
+    }
+  }
+
+  private async post({ request, attempt, maxAttempts }: WebhookAttempt): Promise<WebhookOutcome> {
     const { store, secret, allowPrivate, timeoutMs, logger } = this.options;
     const { event, url } = request;
     // Events queued by an older version name no owner: the job does.
@@ -154,7 +177,7 @@ export class WebhookDispatcher {
     const body = JSON.stringify(event);
     const timestamp = Math.floor(Date.now() / 1_000);
     const at = new Date().toISOString();
-    let outcome: WebhookOutcome;
+    let outcome: Exclude<WebhookOutcome, { kind: 'later' }>;
     let status: number | null = null;
     try {
       const answer = await postWebhook({
@@ -205,5 +228,14 @@ export class WebhookDispatcher {
       );
     else logger.info(log, 'webhook delivery failed: trying again later');
     return outcome;
+  }
+}
+
+/** The receiver a webhook URL names, as counted for `perReceiver`: its origin. */
+function receiverOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
   }
 }
