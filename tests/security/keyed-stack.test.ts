@@ -139,6 +139,24 @@ describe('a tenant’s outputs, with API keys on', () => {
   });
 });
 
+describe('browsers', () => {
+  it('may not frame Zeus or sniff another type, on the app, the API and outputs (low finding)', async () => {
+    const links = await linksOf(ALICE);
+    const answers = [
+      await get('/'),
+      await get('/jobs/00000000-0000-4000-8000-000000000000'),
+      await postGraphQL(stack.graphqlUrl, JSON.stringify({ query: '{ system { modelReady } }' })),
+      await get(links.videoUrl),
+      await get(`/generated/${alicesJob}/out.mp4`),
+    ];
+    for (const answer of answers) {
+      expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(answer.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    }
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200, 401]);
+  });
+});
+
 describe('the access log', () => {
   it('keeps no key and no link’s signature (low finding: X-Api-Key logged in clear)', async () => {
     const links = await linksOf(ALICE);
