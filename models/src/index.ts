@@ -15,6 +15,8 @@ export * from './t5/t5-graph.ts';
 export * from './t5/convert.ts';
 export * from './ltx/checkpoint.ts';
 export * from './ltx/transformer-inputs.ts';
+export * from './ltx/transformer-io.ts';
+export * from './ltx/transformer-linears.ts';
 export * from './ltx/transformer-graph.ts';
 export * from './ltx/transformer-convert.ts';
 export * from './ltx/vae-config.ts';
