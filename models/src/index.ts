@@ -11,6 +11,8 @@ export * from './tokenizer/precompiled-charsmap.ts';
 export * from './tokenizer/t5-tokenizer.ts';
 export * from './t5/config.ts';
 export * from './t5/weights.ts';
+export * from './t5/t5-fp16.ts';
+export * from './t5/t5-position-bias.ts';
 export * from './t5/t5-graph.ts';
 export * from './t5/convert.ts';
 export * from './ltx/checkpoint.ts';
