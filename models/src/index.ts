@@ -2,6 +2,7 @@ export * from './tensor/dtype.ts';
 export * from './tensor/tensor.ts';
 export * from './safetensors.ts';
 export * from './onnx/graph-builder.ts';
+export * from './onnx/encode-values.ts';
 export * from './onnx/pad.ts';
 export * from './onnx/attention.ts';
 export * from './onnx/model-outputs.ts';
