@@ -16,6 +16,7 @@ export * from './t5/t5-fp16.ts';
 export * from './t5/t5-position-bias.ts';
 export * from './t5/t5-graph.ts';
 export * from './t5/convert.ts';
+export * from './ltx/checkpoint-config.ts';
 export * from './ltx/checkpoint.ts';
 export * from './ltx/transformer-inputs.ts';
 export * from './ltx/transformer-io.ts';

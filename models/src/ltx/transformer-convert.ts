@@ -5,7 +5,8 @@
 import { join } from 'node:path';
 import { convertCached, type ConversionEvent, type ConvertedModel } from '../convert/cache.ts';
 import type { AttentionKernel } from '../onnx/attention.ts';
-import { LtxCheckpoint, type LtxTransformerConfig } from './checkpoint.ts';
+import type { LtxTransformerConfig } from './checkpoint-config.ts';
+import { LtxCheckpoint } from './checkpoint.ts';
 import { buildTransformerGraph } from './transformer-graph.ts';
 import type { TransformerDType } from './transformer-linears.ts';
 

@@ -27,7 +27,8 @@
  */
 import { attention, type AttentionKernel } from '../onnx/attention.ts';
 import { attr, GraphBuilder } from '../onnx/graph-builder.ts';
-import { TIMESTEP_FEATURES, type LtxTransformerConfig } from './checkpoint.ts';
+import type { LtxTransformerConfig } from './checkpoint-config.ts';
+import { TIMESTEP_FEATURES } from './checkpoint.ts';
 import { TRANSFORMER_IO } from './transformer-io.ts';
 import {
   TransformerLinears,

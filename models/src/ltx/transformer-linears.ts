@@ -6,7 +6,8 @@
 import { attr, type GraphBuilder } from '../onnx/graph-builder.ts';
 import { f32ToF16 } from '../tensor/dtype.ts';
 import { tensorFromTyped, type HostTensor } from '../tensor/tensor.ts';
-import { transformerTensorShapes, type LtxTransformerConfig } from './checkpoint.ts';
+import type { LtxTransformerConfig } from './checkpoint-config.ts';
+import { transformerTensorShapes } from './checkpoint.ts';
 
 export type TransformerDType = 'float32' | 'float16';
 

@@ -4,7 +4,7 @@
  * the rotation of q and k over the full width with ONNX Runtime's RotaryEmbedding.
  */
 import { attr, type GraphBuilder } from '../onnx/graph-builder.ts';
-import type { LtxTransformerConfig } from './checkpoint.ts';
+import type { LtxTransformerConfig } from './checkpoint-config.ts';
 
 /** The per-token caches, [N·chunks, D/2/chunks] each (see `ropeChunks`). */
 export interface RopeCaches {
