@@ -45,3 +45,4 @@ export * from './hub/remote.ts';
 export * from './hub/download.ts';
 export * from './hub/digest.ts';
 export * from './tiny/generate.ts';
+export * from './seeded-random.ts';

@@ -7,7 +7,7 @@
  */
 import { f32ToBf16 } from '../tensor/dtype.ts';
 import { tensorFromTyped, type HostTensor } from '../tensor/tensor.ts';
-import type { SeededRandom } from './prng.ts';
+import type { SeededRandom } from '../seeded-random.ts';
 
 export interface TinyLtxSizes {
   readonly heads: number;

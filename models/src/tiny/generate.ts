@@ -15,7 +15,7 @@ import {
 } from '../registry.ts';
 import { writeSafetensors } from '../safetensors.ts';
 import { TINY_LTX_SIZES, tinyCheckpoint } from './checkpoint.ts';
-import { SeededRandom } from './prng.ts';
+import { SeededRandom } from '../seeded-random.ts';
 import { shardFileName, shardIndex, shardTensors, tinyT5Config, tinyT5Tensors } from './t5.ts';
 import {
   tinySpieceModel,
