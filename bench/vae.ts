@@ -152,7 +152,7 @@ async function main(): Promise<void> {
     dtype: values.dtype,
     converterVersion: 1,
     sources: [],
-    options: { baseChannels, weights: 'xorshift-v1' },
+    options: { baseChannels, weights: 'seeded-random-v1' },
     build: async (dir, onProgress) => {
       await writeVaeDecoderOnnx(config, randomVaeWeights(1), dir, { dtype, onProgress });
     },
