@@ -7,6 +7,7 @@ import {
   convertVaeDecoder,
   parseVaeConfig,
   randomVaeWeights,
+  SeededRandom,
 } from '@zeus/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -48,11 +49,10 @@ afterAll(async () => {
 
 /** Deterministic pseudo-random values in [−2, 2) (latents and noise of any size). */
 function randomLatents(shape: readonly number[], seed: number): LatentVideo {
-  let state = seed;
-  const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => {
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-    return (state / 2 ** 32) * 4 - 2;
-  });
+  const random = new SeededRandom(seed);
+  const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () =>
+    random.between(-2, 2),
+  );
   return { data, shape };
 }
 

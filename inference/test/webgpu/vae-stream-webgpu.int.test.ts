@@ -3,7 +3,12 @@
  * from one call to the next (never read from JavaScript: that would abort the process), the
  * frames are the CPU's, and fewer bytes cross the Node binding than on the CPU provider.
  */
-import { buildVaeDecoderGraphs, parseVaeConfig, randomVaeWeights } from '@zeus/models';
+import {
+  buildVaeDecoderGraphs,
+  parseVaeConfig,
+  randomVaeWeights,
+  SeededRandom,
+} from '@zeus/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useSwiftShader } from '../../../tests/helpers/swiftshader.ts';
 import { VaeDecoder, type LatentVideo } from '../../src/ltx/vae-decoder.ts';
@@ -57,11 +62,10 @@ afterAll(async () => {
 });
 
 function randomLatents(shape: readonly number[], seed: number): LatentVideo {
-  let state = seed;
-  const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => {
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-    return (state / 2 ** 32) * 4 - 2;
-  });
+  const random = new SeededRandom(seed);
+  const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () =>
+    random.between(-2, 2),
+  );
   return { data, shape };
 }
 
