@@ -27,6 +27,7 @@ import {
   convertCached,
   parseVaeConfig,
   randomVaeWeights,
+  SeededRandom,
   writeVaeDecoderOnnx,
   type VaeDtype,
 } from '@zeus/models';
@@ -114,15 +115,9 @@ const config = parseVaeConfig({
 });
 
 function gaussianLatents(shape: readonly number[], seed: number): LatentVideo {
-  let state = seed;
-  const uniform = (): number => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return (state + 0.5) / 2 ** 32;
-  };
+  const random = new SeededRandom(seed);
   const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  for (let i = 0; i < data.length; i++) {
-    data[i] = Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
-  }
+  for (let i = 0; i < data.length; i++) data[i] = random.normal();
   return { data, shape };
 }
 
