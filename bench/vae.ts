@@ -25,6 +25,7 @@ import {
 } from '@zeus/inference';
 import {
   convertCached,
+  LTX_096_VAE_CONFIG,
   parseVaeConfig,
   randomVaeWeights,
   SeededRandom,
@@ -81,38 +82,8 @@ if (width % 32 !== 0 || height % 32 !== 0 || (frames - 1) % 8 !== 0) {
   fail('--width and --height must be multiples of 32, --frames 8k + 1');
 }
 
-/** The 0.9.5 / 0.9.6 VAE config (docs/model/pipeline.md §1.4). */
-const config = parseVaeConfig({
-  _class_name: 'CausalVideoAutoencoder',
-  dims: 3,
-  latent_channels: 128,
-  patch_size: 4,
-  norm_layer: 'pixel_norm',
-  use_quant_conv: false,
-  causal_decoder: false,
-  timestep_conditioning: true,
-  decoder_base_channels: baseChannels,
-  encoder_blocks: [
-    ['res_x', { num_layers: 4 }],
-    ['compress_space_res', { multiplier: 2 }],
-    ['res_x', { num_layers: 6 }],
-    ['compress_time_res', { multiplier: 2 }],
-    ['res_x', { num_layers: 6 }],
-    ['compress_all_res', { multiplier: 2 }],
-    ['res_x', { num_layers: 2 }],
-    ['compress_all_res', { multiplier: 2 }],
-    ['res_x', { num_layers: 2 }],
-  ],
-  decoder_blocks: [
-    ['res_x', { num_layers: 5, inject_noise: false }],
-    ['compress_all', { residual: true, multiplier: 2 }],
-    ['res_x', { num_layers: 5, inject_noise: false }],
-    ['compress_all', { residual: true, multiplier: 2 }],
-    ['res_x', { num_layers: 5, inject_noise: false }],
-    ['compress_all', { residual: true, multiplier: 2 }],
-    ['res_x', { num_layers: 5, inject_noise: false }],
-  ],
-});
+/** The 0.9.5 / 0.9.6 VAE config (docs/model/pipeline.md §1.4), at the width asked for. */
+const config = parseVaeConfig({ ...LTX_096_VAE_CONFIG, decoder_base_channels: baseChannels });
 
 function gaussianLatents(shape: readonly number[], seed: number): LatentVideo {
   const random = new SeededRandom(seed);

@@ -24,6 +24,7 @@ export * from './ltx/transformer-linears.ts';
 export * from './ltx/transformer-graph.ts';
 export * from './ltx/transformer-convert.ts';
 export * from './ltx/vae-config.ts';
+export * from './ltx/ltx-096-vae-config.ts';
 export * from './ltx/vae-stream.ts';
 export * from './ltx/vae-weights.ts';
 export * from './ltx/vae-random-weights.ts';

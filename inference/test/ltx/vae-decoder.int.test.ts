@@ -9,6 +9,7 @@ import {
   randomVaeWeights,
   SeededRandom,
 } from '@zeus/models';
+import { TINY_STREAM_VAE_CONFIG } from '@zeus/models/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   VaeDecodeError,
@@ -136,26 +137,7 @@ describe('chunked decoding', () => {
   });
 
   it('streams other upsampler kinds too (time-only and space-only depth-to-space)', async () => {
-    const config = parseVaeConfig({
-      dims: 3,
-      latent_channels: 8,
-      patch_size: 2,
-      norm_layer: 'pixel_norm',
-      use_quant_conv: false,
-      timestep_conditioning: true,
-      decoder_base_channels: 4,
-      encoder_blocks: [
-        ['compress_time_res', {}],
-        ['compress_space_res', {}],
-      ],
-      decoder_blocks: [
-        ['res_x', { num_layers: 1 }],
-        ['compress_space', {}],
-        ['res_x', { num_layers: 1 }],
-        ['compress_time', {}],
-        ['res_x', { num_layers: 2 }],
-      ],
-    });
+    const config = parseVaeConfig(TINY_STREAM_VAE_CONFIG);
     const graphs = buildVaeDecoderGraphs(config, randomVaeWeights(7), {
       dtype: 'float32',
       floatOutputs: true,
