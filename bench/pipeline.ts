@@ -50,14 +50,12 @@ import {
 import {
   checkpointTensorPlan,
   tinyCheckpointConfig,
-  type TensorPlan,
-} from '../models/src/tiny/checkpoint.ts';
-import { tinyT5Config } from '../models/src/tiny/t5.ts';
-import {
   tinySpieceModel,
+  tinyT5Config,
   tinyTokenizerJsonFiles,
   tinyTokenizerPieces,
-} from '../models/src/tiny/tokenizer.ts';
+  type TensorPlan,
+} from '@zeus/models/tiny';
 import { scriptArgs } from './lib/script-args.ts';
 
 const USAGE = `npm run bench:pipeline -- [options]
