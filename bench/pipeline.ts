@@ -40,18 +40,22 @@ import {
   type Precision,
   type TextEncoderSetting,
 } from '@zeus/inference';
-import { ensureModelFiles, modelSpec, T5Tokenizer, type ModelFiles } from '@zeus/models';
+import {
+  ensureModelFiles,
+  modelSpec,
+  SeededRandom,
+  T5Tokenizer,
+  type ModelFiles,
+} from '@zeus/models';
 import {
   checkpointTensorPlan,
   tinyCheckpointConfig,
-  type TensorPlan,
-} from '../models/src/tiny/checkpoint.ts';
-import { tinyT5Config } from '../models/src/tiny/t5.ts';
-import {
   tinySpieceModel,
+  tinyT5Config,
   tinyTokenizerJsonFiles,
   tinyTokenizerPieces,
-} from '../models/src/tiny/tokenizer.ts';
+  type TensorPlan,
+} from '@zeus/models/tiny';
 import { scriptArgs } from './lib/script-args.ts';
 
 const USAGE = `npm run bench:pipeline -- [options]
@@ -110,14 +114,8 @@ if (!['auto', 'gpu', 'cpu', 'on-demand'].includes(textEncoder)) {
 // The model set
 
 /** Fast deterministic uniform values with the plan's mean and spread (weights nobody reads). */
-function fillValues(plan: TensorPlan, out: Float32Array, seed: number): void {
-  let state = seed >>> 0 || 1;
-  const uniform = (): number => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 4294967296 - 0.5; // [-0.5, 0.5): std 1/√12
-  };
+function fillValues(plan: TensorPlan, out: Float32Array, random: SeededRandom): void {
+  const uniform = (): number => random.uniform() - 0.5; // [-0.5, 0.5): std 1/√12
   const init = plan.init;
   const normalish = (mean: number, std: number): void => {
     const scale = std * Math.sqrt(12);
@@ -141,12 +139,6 @@ function fillValues(plan: TensorPlan, out: Float32Array, seed: number): void {
       for (let i = 0; i < out.length; i++) out[i] = i;
       return;
   }
-}
-
-function hashName(name: string): number {
-  let hash = 2166136261;
-  for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 16777619);
-  return hash >>> 0;
 }
 
 /** Writes a bf16 safetensors file tensor by tensor (never more than one tensor in memory). */
@@ -178,7 +170,7 @@ async function writeStreamedSafetensors(
     await handle.write(headerBytes);
     for (const plan of plans) {
       const values = new Float32Array(plan.shape.reduce((product, dim) => product * dim, 1));
-      fillValues(plan, values, hashName(plan.name));
+      fillValues(plan, values, new SeededRandom(1).stream(plan.name));
       // bf16 = the upper half of each float32 (truncation: fine for random weights).
       const words = new Uint32Array(values.buffer);
       const half = new Uint16Array(values.length);

@@ -20,6 +20,7 @@ import {
   buildT5Graph,
   encodeSentencePieceModel,
   PIECE_TYPE,
+  SeededRandom,
   T5Tokenizer,
   type SentencePiece,
   type T5EncoderConfig,
@@ -83,7 +84,7 @@ const dtype: T5WeightDType = DTYPES[values.dtype] ?? fail('--dtype is fp32 or fp
 
 /** Deterministic random weights with the usual 1/√fan-in scale; norms near 1. */
 function randomWeights(): T5WeightReader {
-  let state = 20240601;
+  const random = new SeededRandom(20240601);
   return {
     config,
     has: (name) => name !== 'encoder.embed_tokens.weight',
@@ -93,10 +94,7 @@ function randomWeights(): T5WeightReader {
       const isNorm = shape.length === 1;
       const scale = isNorm ? 0.1 : 1 / Math.sqrt(fanIn);
       const values = new Float32Array(size);
-      for (let i = 0; i < size; i++) {
-        state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-        values[i] = (isNorm ? 1 : 0) + (state / 2 ** 32 - 0.5) * 2 * scale;
-      }
+      for (let i = 0; i < size; i++) values[i] = (isNorm ? 1 : 0) + random.between(-scale, scale);
       return Promise.resolve(values);
     },
   };
@@ -116,15 +114,12 @@ function syntheticTokenizer(): T5Tokenizer {
     pieces.push({ piece: c, score: -8, type: PIECE_TYPE.NORMAL });
   }
   const target = config.vocabSize - 100;
-  let state = 7;
+  const random = new SeededRandom(7);
   while (pieces.length < target) {
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-    const length = 2 + (state % 6);
-    let piece = state % 3 === 0 ? '' : '▁';
-    for (let i = 0; i < length; i++) {
-      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-      piece += letters[state % 26] ?? 'a';
-    }
+    const draw = random.nextUint32();
+    const length = 2 + (draw % 6);
+    let piece = draw % 3 === 0 ? '' : '▁';
+    for (let i = 0; i < length; i++) piece += letters[random.nextUint32() % 26] ?? 'a';
     if (seen.has(piece)) continue;
     seen.add(piece);
     pieces.push({ piece, score: -9 - length, type: PIECE_TYPE.NORMAL });

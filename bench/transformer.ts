@@ -16,6 +16,7 @@ import {
   buildTransformerGraph,
   convertCached,
   parseLtxCheckpointConfig,
+  SeededRandom,
   transformerTensorShapes,
   type LtxTransformerConfig,
   type TransformerDType,
@@ -96,22 +97,15 @@ function config2b(): LtxTransformerConfig {
  */
 function randomWeights(config: LtxTransformerConfig): (name: string) => Promise<Float32Array> {
   const shapes = transformerTensorShapes(config);
-  const names = [...shapes.keys()];
   return (name) => {
     const shape = shapes.get(name) ?? [];
     const count = shape.reduce((a, b) => a * b, 1);
     const out = new Float32Array(count);
-    let state = (names.indexOf(name) + 1) * 0x9e3779b9;
+    const random = new SeededRandom(1).stream(name);
     let scale = shape.length === 2 ? Math.sqrt(3 / (shape[1] ?? 1)) : Math.sqrt(3) * 0.02;
     const offset = name.endsWith('norm.weight') ? 1 : 0;
     if (name.endsWith('scale_shift_table')) scale = Math.sqrt(3) * 0.1;
-    for (let i = 0; i < count; i++) {
-      // mulberry32
-      state = (state + 0x6d2b79f5) | 0;
-      let t = Math.imul(state ^ (state >>> 15), 1 | state);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      out[i] = offset + scale * (2 * (((t ^ (t >>> 14)) >>> 0) / 4294967296) - 1);
-    }
+    for (let i = 0; i < count; i++) out[i] = offset + random.between(-scale, scale);
     return Promise.resolve(out);
   };
 }
@@ -147,7 +141,7 @@ async function main(): Promise<void> {
     dtype: values.dtype,
     converterVersion: 1,
     sources: [],
-    options: { layers, weights: 'mulberry32-v1' },
+    options: { layers, weights: 'seeded-random-v1' },
     build: (dir, onProgress) =>
       buildTransformerGraph(config, randomWeights(config), { dtype }).save(
         join(dir, 'model.onnx'),

@@ -25,8 +25,10 @@ import {
 } from '@zeus/inference';
 import {
   convertCached,
+  LTX_096_VAE_CONFIG,
   parseVaeConfig,
   randomVaeWeights,
+  SeededRandom,
   writeVaeDecoderOnnx,
   type VaeDtype,
 } from '@zeus/models';
@@ -80,49 +82,13 @@ if (width % 32 !== 0 || height % 32 !== 0 || (frames - 1) % 8 !== 0) {
   fail('--width and --height must be multiples of 32, --frames 8k + 1');
 }
 
-/** The 0.9.5 / 0.9.6 VAE config (docs/model/pipeline.md §1.4). */
-const config = parseVaeConfig({
-  _class_name: 'CausalVideoAutoencoder',
-  dims: 3,
-  latent_channels: 128,
-  patch_size: 4,
-  norm_layer: 'pixel_norm',
-  use_quant_conv: false,
-  causal_decoder: false,
-  timestep_conditioning: true,
-  decoder_base_channels: baseChannels,
-  encoder_blocks: [
-    ['res_x', { num_layers: 4 }],
-    ['compress_space_res', { multiplier: 2 }],
-    ['res_x', { num_layers: 6 }],
-    ['compress_time_res', { multiplier: 2 }],
-    ['res_x', { num_layers: 6 }],
-    ['compress_all_res', { multiplier: 2 }],
-    ['res_x', { num_layers: 2 }],
-    ['compress_all_res', { multiplier: 2 }],
-    ['res_x', { num_layers: 2 }],
-  ],
-  decoder_blocks: [
-    ['res_x', { num_layers: 5, inject_noise: false }],
-    ['compress_all', { residual: true, multiplier: 2 }],
-    ['res_x', { num_layers: 5, inject_noise: false }],
-    ['compress_all', { residual: true, multiplier: 2 }],
-    ['res_x', { num_layers: 5, inject_noise: false }],
-    ['compress_all', { residual: true, multiplier: 2 }],
-    ['res_x', { num_layers: 5, inject_noise: false }],
-  ],
-});
+/** The 0.9.5 / 0.9.6 VAE config (docs/model/pipeline.md §1.4), at the width asked for. */
+const config = parseVaeConfig({ ...LTX_096_VAE_CONFIG, decoder_base_channels: baseChannels });
 
 function gaussianLatents(shape: readonly number[], seed: number): LatentVideo {
-  let state = seed;
-  const uniform = (): number => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return (state + 0.5) / 2 ** 32;
-  };
+  const random = new SeededRandom(seed);
   const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  for (let i = 0; i < data.length; i++) {
-    data[i] = Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
-  }
+  for (let i = 0; i < data.length; i++) data[i] = random.normal();
   return { data, shape };
 }
 
@@ -152,7 +118,7 @@ async function main(): Promise<void> {
     dtype: values.dtype,
     converterVersion: 1,
     sources: [],
-    options: { baseChannels, weights: 'xorshift-v1' },
+    options: { baseChannels, weights: 'seeded-random-v1' },
     build: async (dir, onProgress) => {
       await writeVaeDecoderOnnx(config, randomVaeWeights(1), dir, { dtype, onProgress });
     },

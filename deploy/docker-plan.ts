@@ -36,7 +36,7 @@ export const MIN_COMPOSE_VERSION = '2.20.0';
 export const IMAGE_USER = { uid: 10001, gid: 10001 } as const;
 /** Free space the model files need: the weights (~26 GB) and the ONNX graphs made from them. */
 export const MODEL_DISK_BYTES = 40 * 2 ** 30;
-/** The lock the model downloader holds in the model's folder (models/src/store.ts). */
+/** The lock the model downloader holds in the model's folder (models/src/store/model-files.ts). */
 export const MODEL_LOCK_FILE = '.zeus-files.lock';
 /** Free space the images need where Docker keeps them (the CUDA base image is most of it). */
 export const IMAGES_DISK_BYTES = 15 * 2 ** 30;

@@ -13,7 +13,8 @@ import { HubDownloadError } from './hub/errors.ts';
 import { HubSettingsError, hubSettingsFromEnv } from './hub/settings.ts';
 import { createProgressRenderer } from './progress-bar.ts';
 import { DEFAULT_MODEL, isModelName, MODEL_NAMES, modelSpec } from './registry.ts';
-import { adoptLegacyModelDir, ensureModelFiles, modelDir, modelsDirFromEnv } from './store.ts';
+import { ensureModelFiles } from './store/model-files.ts';
+import { adoptLegacyModelDir, modelDir, modelsDirFromEnv } from './store/models-dir.ts';
 
 const USAGE = `Usage: npm run models -- fetch [--model <${MODEL_NAMES.join('|')}>] [--dir <models-dir>]`;
 

@@ -4,7 +4,7 @@
  * with the overall progress every few seconds.
  */
 import cliProgress from 'cli-progress';
-import type { ModelFilesEvent } from './store.ts';
+import type { ModelFilesEvent } from './store/model-files.ts';
 
 export interface ProgressRenderer {
   readonly onProgress: (event: ModelFilesEvent) => void;

@@ -32,7 +32,7 @@ export const LTX_VIDEO_REPO = 'Lightricks/LTX-Video';
 export const LTX_CHECKPOINT_FILE = 'ltxv-2b-0.9.6-distilled-04-25.safetensors';
 export const TEXT_ENCODER_REPO = 'PixArt-alpha/PixArt-XL-2-1024-MS';
 
-/** Sub-folders of a model's directory (see store.ts). */
+/** Sub-folders of a model's directory (see store/model-files.ts). */
 export const CHECKPOINT_DIR = 'checkpoint';
 export const TEXT_ENCODER_DIR = 'text_encoder';
 export const TOKENIZER_DIR = 'tokenizer';

@@ -12,14 +12,26 @@
  *   await hub.close();
  *
  * Faults (dropped connections, error statuses, corrupted bytes, a server that is down) are
- * injected through `faults`, and every request is logged in `requests`.
+ * injected through `faults` (hub-faults.ts), and every request is logged in `requests`. The
+ * repositories are folders on disk (hub-repos.ts); routes and answers are in hub-http.ts.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { resolve, sep } from 'node:path';
+import { HubFaultQueue, type HubFaults } from './hub-faults.ts';
+import {
+  finish,
+  HubError,
+  parseRange,
+  parseRoute,
+  pathsFromBody,
+  readBody,
+  sendJson,
+  type HubRequest,
+} from './hub-http.ts';
+import { HubRepos } from './hub-repos.ts';
 
 export interface HubServerOptions {
   /** Repository name ("owner/name") → the directory whose files the repository holds. */
@@ -40,59 +52,6 @@ export interface HubServerOptions {
   readonly isLfs?: (path: string, size: number) => boolean;
 }
 
-export type HubRequestKind = 'model-info' | 'paths-info' | 'tree' | 'resolve' | 'lfs' | 'unknown';
-
-export interface HubRequest {
-  readonly method: string;
-  readonly kind: HubRequestKind;
-  readonly url: string;
-  readonly repo?: string;
-  readonly revision?: string;
-  /** The file or folder asked for, relative to the repository. */
-  readonly path?: string;
-  /** The `Range` header, if any. */
-  readonly range?: string;
-  /** The `Authorization` header, if any. */
-  readonly authorization?: string;
-  /** The status answered; absent while the answer is under way or when the connection was cut. */
-  status?: number;
-}
-
-interface FaultMatch {
-  /** Only requests for this repository file path; every file when left out. */
-  readonly path?: string;
-  /** How many matching requests get the fault (default 1). */
-  readonly times?: number;
-}
-
-export interface HubFaults {
-  /**
-   * The next matching file downloads send `afterBytes` bytes of the body, then cut the
-   * connection. Each fault is used up by the first request it affects (a request for fewer
-   * bytes, such as a probe of the first byte, passes untouched).
-   */
-  dropConnection(options: FaultMatch & { readonly afterBytes: number }): void;
-  /** The next matching requests (of `kind`, default any) are answered with `status`. */
-  failRequests(
-    options: FaultMatch & { readonly status: number; readonly kind?: HubRequestKind },
-  ): void;
-  /** The next matching requests (of `kind`, default any) get this answer instead (odd Hub answers). */
-  respondWith(
-    options: FaultMatch & {
-      readonly kind?: HubRequestKind;
-      readonly status: number;
-      readonly headers?: Readonly<Record<string, string>>;
-      readonly body?: string;
-    },
-  ): void;
-  /** The next matching file downloads that include the file's middle byte serve it wrong. */
-  corruptContent(options?: FaultMatch): void;
-  /** While down, every connection is reset as soon as it is made (and open ones are cut). */
-  setDown(down: boolean): void;
-  /** Removes every pending fault and brings the server up. */
-  clear(): void;
-}
-
 export interface HubServer {
   /** The endpoint, for `HF_ENDPOINT` (no trailing slash). */
   readonly url: string;
@@ -102,116 +61,11 @@ export interface HubServer {
   close(): Promise<void>;
 }
 
-const DEFAULT_LFS_PATTERN = /\.(safetensors|model|bin|pth|onnx|gguf)$/;
-const DEFAULT_LFS_MIN_BYTES = 10 * 1024 * 1024;
-const COMMIT_PATTERN = /^[0-9a-f]{40}$/;
-/** What the Hub answers as the default branch (model info asks for "HEAD"). */
-const DEFAULT_BRANCH_NAMES = new Set(['main', 'HEAD']);
-
-function defaultIsLfs(path: string, size: number): boolean {
-  return DEFAULT_LFS_PATTERN.test(path) || size > DEFAULT_LFS_MIN_BYTES;
-}
-
-interface FileFacts {
-  readonly size: number;
-  readonly sha256: string;
-  /** Git blob id of the file as committed (the LFS pointer for LFS files). */
-  readonly gitOid: string;
-  readonly lfs:
-    { readonly oid: string; readonly size: number; readonly pointerSize: number } | undefined;
-}
-
-interface PendingFault<T> {
-  readonly match: FaultMatch;
-  remaining: number;
-  readonly value: T;
-}
-
-class HubError extends Error {
-  constructor(
-    readonly status: number,
-    readonly errorCode: string | undefined,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 export async function startHubServer(options: HubServerOptions): Promise<HubServer> {
-  const repos = new Map(Object.entries(options.repos).map(([name, dir]) => [name, resolve(dir)]));
-  const isLfs = options.isLfs ?? defaultIsLfs;
+  const repos = new HubRepos(options.repos, options.revision, options.isLfs);
   const requests: HubRequest[] = [];
   const sockets = new Set<Socket>();
-  const factsCache = new Map<
-    string,
-    { mtimeMs: number; size: number; facts: Promise<FileFacts> }
-  >();
-  const drops: PendingFault<number>[] = [];
-  const failures: PendingFault<{ status: number; kind: HubRequestKind | undefined }>[] = [];
-  const corruptions: PendingFault<null>[] = [];
-  const answers: PendingFault<{
-    kind: HubRequestKind | undefined;
-    status: number;
-    headers: Readonly<Record<string, string>>;
-    body: string;
-  }>[] = [];
-  let down = false;
-
-  function takeFault<T>(
-    list: PendingFault<T>[],
-    path: string | undefined,
-    extra?: (value: T) => boolean,
-  ): T | undefined {
-    const index = list.findIndex(
-      (fault) =>
-        (fault.match.path === undefined || fault.match.path === path) &&
-        (extra === undefined || extra(fault.value)),
-    );
-    const fault = list[index];
-    if (fault === undefined) return undefined;
-    fault.remaining -= 1;
-    if (fault.remaining <= 0) list.splice(index, 1);
-    return fault.value;
-  }
-
-  async function factsOf(absolute: string, relativePath: string): Promise<FileFacts> {
-    const info = await stat(absolute);
-    const cached = factsCache.get(absolute);
-    if (cached !== undefined && cached.mtimeMs === info.mtimeMs && cached.size === info.size)
-      return cached.facts;
-    const facts = computeFacts(absolute, info.size, isLfs(relativePath, info.size));
-    factsCache.set(absolute, { mtimeMs: info.mtimeMs, size: info.size, facts });
-    return facts;
-  }
-
-  function repoDir(repo: string): string {
-    const dir = repos.get(repo);
-    if (dir === undefined) {
-      throw new HubError(401, 'RepoNotFound', `Repository Not Found for url: ${repo}.`);
-    }
-    return dir;
-  }
-
-  function commitFor(repo: string, revision: string): string {
-    if (options.revision !== undefined) {
-      if (!DEFAULT_BRANCH_NAMES.has(revision) && revision !== options.revision) {
-        throw new HubError(404, 'RevisionNotFound', `Invalid rev id: ${revision}`);
-      }
-      return options.revision;
-    }
-    if (COMMIT_PATTERN.test(revision)) return revision;
-    return createHash('sha1').update(`${repo}@${revision}`).digest('hex');
-  }
-
-  /** The absolute path of a file or folder of a repo, refusing paths that leave it. */
-  function locate(repo: string, path: string): string {
-    const dir = repoDir(repo);
-    const absolute = resolve(dir, path);
-    if (absolute !== dir && !absolute.startsWith(dir + sep)) {
-      throw new HubError(400, undefined, `Invalid path: ${path}`);
-    }
-    return absolute;
-  }
+  const pending = new HubFaultQueue();
 
   function checkToken(request: IncomingMessage): void {
     if (options.token === undefined) return;
@@ -228,55 +82,6 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
     }
   }
 
-  async function entryOf(repo: string, path: string): Promise<Record<string, unknown> | undefined> {
-    const absolute = locate(repo, path);
-    const info = await stat(absolute).catch(() => undefined);
-    if (info === undefined) return undefined;
-    if (info.isDirectory()) {
-      return {
-        type: 'directory',
-        oid: createHash('sha1').update(`tree ${repo}/${path}`).digest('hex'),
-        size: 0,
-        path,
-      };
-    }
-    const facts = await factsOf(absolute, path);
-    return {
-      type: 'file',
-      oid: facts.gitOid,
-      size: facts.size,
-      path,
-      ...(facts.lfs === undefined ? {} : { lfs: facts.lfs }),
-    };
-  }
-
-  async function listTree(
-    repo: string,
-    path: string,
-    recursive: boolean,
-  ): Promise<Record<string, unknown>[]> {
-    const absolute = locate(repo, path);
-    const names = await readdir(absolute, { withFileTypes: true }).catch(() => {
-      throw new HubError(404, 'EntryNotFound', `${path} does not exist`);
-    });
-    const entries: Record<string, unknown>[] = [];
-    for (const dirent of names.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const child = path === '' ? dirent.name : `${path}/${dirent.name}`;
-      const entry = await entryOf(repo, child);
-      if (entry === undefined) continue;
-      entries.push(entry);
-      if (recursive && dirent.isDirectory()) entries.push(...(await listTree(repo, child, true)));
-    }
-    return entries;
-  }
-
-  async function allFiles(repo: string): Promise<string[]> {
-    const entries = await listTree(repo, '', true);
-    return entries
-      .filter((entry) => entry['type'] === 'file')
-      .map((entry) => String(entry['path']));
-  }
-
   async function serveFile(
     request: IncomingMessage,
     response: ServerResponse,
@@ -285,12 +90,12 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
     commit: string,
     path: string,
   ): Promise<void> {
-    const absolute = locate(repo, path);
+    const absolute = repos.locate(repo, path);
     const info = await stat(absolute).catch(() => undefined);
     if (info === undefined || !info.isFile()) {
       throw new HubError(404, 'EntryNotFound', `Entry not found: ${path}`);
     }
-    const facts = await factsOf(absolute, path);
+    const facts = await repos.factsOf(absolute, path);
     const etag = `"${facts.lfs === undefined ? facts.gitOid : facts.sha256}"`;
     response.setHeader('X-Repo-Commit', commit);
     response.setHeader('ETag', etag);
@@ -323,9 +128,10 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
       return;
     }
     // A fault is used up by the first request it affects: not by a probe of the first byte.
-    const dropAfter = takeFault(drops, path, (afterBytes) => afterBytes < length);
+    const dropAfter = pending.take(pending.drops, path, (afterBytes) => afterBytes < length);
     const middle = Math.floor(facts.size / 2);
-    const corrupt = middle >= start && middle <= end && takeFault(corruptions, path) !== undefined;
+    const corrupt =
+      middle >= start && middle <= end && pending.take(pending.corruptions, path) !== undefined;
     const sendBytes = dropAfter === undefined ? length : Math.min(length, dropAfter);
     let sent = 0;
     const stream = createReadStream(absolute, { start, end: start + sendBytes - 1 });
@@ -368,15 +174,15 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
     };
     requests.push(log);
     try {
-      const failure = takeFault(
-        failures,
+      const failure = pending.take(
+        pending.failures,
         route.path,
         (value) => value.kind === undefined || value.kind === route.kind,
       );
       if (failure !== undefined)
         throw new HubError(failure.status, undefined, `Injected failure ${failure.status}`);
-      const answer = takeFault(
-        answers,
+      const answer = pending.take(
+        pending.answers,
         route.path,
         (value) => value.kind === undefined || value.kind === route.kind,
       );
@@ -390,12 +196,12 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
         throw new HubError(404, undefined, `Not found: ${url.pathname}`);
       }
       const repo = route.repo;
-      repoDir(repo);
+      repos.repoDir(repo);
       checkToken(request);
-      const commit = commitFor(repo, route.revision ?? 'main');
+      const commit = repos.commitFor(repo, route.revision ?? 'main');
       switch (route.kind) {
         case 'model-info': {
-          const files = await allFiles(repo);
+          const files = await repos.allFiles(repo);
           sendJson(response, log, 200, {
             _id: createHash('sha1').update(repo).digest('hex').slice(0, 24),
             id: repo,
@@ -419,7 +225,7 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
           const paths = pathsFromBody(body, request.headers['content-type']);
           const entries = [];
           for (const path of paths) {
-            const entry = await entryOf(repo, path);
+            const entry = await repos.entryOf(repo, path);
             if (entry !== undefined) entries.push(entry);
           }
           sendJson(response, log, 200, entries);
@@ -430,7 +236,11 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
             response,
             log,
             200,
-            await listTree(repo, route.path ?? '', url.searchParams.get('recursive') === 'true'),
+            await repos.listTree(
+              repo,
+              route.path ?? '',
+              url.searchParams.get('recursive') === 'true',
+            ),
           );
           return;
         }
@@ -459,7 +269,7 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
     void handle(request, response);
   });
   server.on('connection', (socket) => {
-    if (down) {
+    if (pending.down) {
       socket.destroy();
       return;
     }
@@ -475,31 +285,9 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
   });
   const { port } = server.address() as AddressInfo;
 
-  const faults: HubFaults = {
-    dropConnection: ({ afterBytes, ...match }) => {
-      drops.push({ match, remaining: match.times ?? 1, value: afterBytes });
-    },
-    failRequests: ({ status, kind, ...match }) => {
-      failures.push({ match, remaining: match.times ?? 1, value: { status, kind } });
-    },
-    respondWith: ({ kind, status, headers = {}, body = '', ...match }) => {
-      answers.push({ match, remaining: match.times ?? 1, value: { kind, status, headers, body } });
-    },
-    corruptContent: (match = {}) => {
-      corruptions.push({ match, remaining: match.times ?? 1, value: null });
-    },
-    setDown: (value) => {
-      down = value;
-      if (down) for (const socket of sockets) socket.destroy();
-    },
-    clear: () => {
-      drops.length = 0;
-      failures.length = 0;
-      corruptions.length = 0;
-      answers.length = 0;
-      down = false;
-    },
-  };
+  const faults = pending.controls(() => {
+    for (const socket of sockets) socket.destroy();
+  });
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -516,120 +304,4 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
       await closed;
     },
   };
-}
-
-interface Route {
-  readonly kind: HubRequestKind;
-  readonly repo?: string;
-  readonly revision?: string;
-  readonly path?: string;
-}
-
-/** Maps the URL's path segments to the endpoint and its repository, revision and file path. */
-function parseRoute(segments: readonly string[]): Route {
-  const [first, second, third, fourth, fifth, sixth, ...rest] = segments;
-  if (first === 'api' && second === 'models' && third !== undefined && fourth !== undefined) {
-    const repo = `${third}/${fourth}`;
-    if (fifth === 'revision' && sixth !== undefined)
-      return { kind: 'model-info', repo, revision: sixth };
-    if (fifth === 'paths-info' && sixth !== undefined)
-      return { kind: 'paths-info', repo, revision: sixth };
-    if (fifth === 'tree' && sixth !== undefined)
-      return { kind: 'tree', repo, revision: sixth, path: rest.join('/') };
-    return { kind: 'unknown', repo };
-  }
-  if (
-    first === '__lfs' &&
-    second !== undefined &&
-    third !== undefined &&
-    fourth !== undefined &&
-    fifth !== undefined
-  ) {
-    const path = [fifth, ...(sixth === undefined ? [] : [sixth]), ...rest].join('/');
-    return { kind: 'lfs', repo: `${second}/${third}`, revision: fourth, path };
-  }
-  if (
-    first !== undefined &&
-    second !== undefined &&
-    third === 'resolve' &&
-    fourth !== undefined &&
-    fifth !== undefined
-  ) {
-    return {
-      kind: 'resolve',
-      repo: `${first}/${second}`,
-      revision: fourth,
-      path: [fifth, ...(sixth === undefined ? [] : [sixth]), ...rest].join('/'),
-    };
-  }
-  return { kind: 'unknown' };
-}
-
-/** A single `bytes=` range, as `{ start, end }` (inclusive); undefined when absent or unsupported. */
-function parseRange(
-  header: string | undefined,
-  size: number,
-): { start: number; end: number } | 'unsatisfiable' | undefined {
-  if (header === undefined) return undefined;
-  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (match === null) return undefined;
-  const [, from = '', to = ''] = match;
-  if (from === '' && to === '') return undefined;
-  if (from === '') {
-    const suffix = Number(to);
-    if (suffix === 0) return 'unsatisfiable';
-    return { start: Math.max(0, size - suffix), end: size - 1 };
-  }
-  const start = Number(from);
-  if (start >= size) return 'unsatisfiable';
-  const end = to === '' ? size - 1 : Math.min(Number(to), size - 1);
-  if (end < start) return undefined;
-  return { start, end };
-}
-
-async function computeFacts(path: string, size: number, lfs: boolean): Promise<FileFacts> {
-  const sha256 = createHash('sha256');
-  const blob = createHash('sha1').update(`blob ${size}\0`);
-  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
-    sha256.update(chunk);
-    if (!lfs) blob.update(chunk);
-  }
-  const sha256Hex = sha256.digest('hex');
-  if (!lfs) return { size, sha256: sha256Hex, gitOid: blob.digest('hex'), lfs: undefined };
-  const pointer = `version https://git-lfs.github.com/spec/v1\noid sha256:${sha256Hex}\nsize ${size}\n`;
-  const pointerSize = Buffer.byteLength(pointer);
-  const gitOid = createHash('sha1').update(`blob ${pointerSize}\0${pointer}`).digest('hex');
-  return { size, sha256: sha256Hex, gitOid, lfs: { oid: sha256Hex, size, pointerSize } };
-}
-
-async function readBody(request: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request as AsyncIterable<Buffer>) chunks.push(chunk);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/** `paths` of a paths-info request: JSON from @huggingface/hub, a form from huggingface_hub. */
-function pathsFromBody(body: string, contentType: string | undefined): string[] {
-  if (contentType?.includes('application/json') === true) {
-    const parsed = JSON.parse(body) as { paths?: unknown };
-    const paths = parsed.paths;
-    if (Array.isArray(paths)) return paths.map(String);
-    return typeof paths === 'string' ? [paths] : [];
-  }
-  return new URLSearchParams(body).getAll('paths');
-}
-
-function sendJson(response: ServerResponse, log: HubRequest, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  response.setHeader('Content-Type', 'application/json; charset=utf-8');
-  response.setHeader('Content-Length', String(Buffer.byteLength(text)));
-  response.statusCode = status;
-  log.status = status;
-  response.end(text);
-}
-
-function finish(response: ServerResponse, log: HubRequest, status: number, body = ''): void {
-  response.statusCode = status;
-  log.status = status;
-  response.end(body);
 }

@@ -1,3 +1,4 @@
 /** Test helpers other workspaces import as `@zeus/models/test-support`. */
-export * from './hub-server.ts';
-export * from './tiny-hub.ts';
+export { startHubServer, type HubServer } from './hub-server.ts';
+export { writeTinyHubRepos } from './tiny-hub.ts';
+export { TINY_STREAM_VAE_CONFIG } from './tiny-vae-config.ts';

@@ -1,26 +1,25 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { downloadHubFile, type DownloadEvent } from '../src/hub/download.ts';
-import { HubDownloadError } from '../src/hub/errors.ts';
-import { fetchRemoteFiles, type RemoteFile, type RetryPolicy } from '../src/hub/remote.ts';
-import {
-  DEFAULT_HUB_ENDPOINT,
-  HubSettingsError,
-  hubSettingsFromEnv,
-  type HubSettings,
-} from '../src/hub/settings.ts';
+import { fetchRemoteFiles, type RemoteFile } from '../src/hub/remote.ts';
+import { hubSettingsFromEnv, type HubSettings } from '../src/hub/settings.ts';
 import { startHubServer, type HubServer } from '../test-support/hub-server.ts';
+import {
+  BIG,
+  expectHubError,
+  FAST_RETRY,
+  remoteFile,
+  REPO,
+  serveTestRepo,
+  sha256,
+  SMALL,
+  type TestRepo,
+} from './hub-test-repo.ts';
 
-const REPO = 'acme/weights';
-const BIG = 'model.safetensors';
-const SMALL = 'config/config.json';
-const FAST_RETRY: RetryPolicy = { attempts: 4, initialDelayMs: 5, maxDelayMs: 20 };
-
+let repo: TestRepo;
 let root: string;
 let repoDir: string;
 let bigBytes: Buffer;
@@ -30,20 +29,12 @@ let settings: HubSettings;
 let testIndex = 0;
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'zeus-hub-download-'));
-  repoDir = join(root, 'repo');
-  await mkdir(join(repoDir, 'config'), { recursive: true });
-  bigBytes = randomBytes(3 * 1024 * 1024 + 17);
-  smallBytes = Buffer.from(JSON.stringify({ hidden_size: 32, note: 'not in LFS' }));
-  await writeFile(join(repoDir, BIG), bigBytes);
-  await writeFile(join(repoDir, SMALL), smallBytes);
-  hub = await startHubServer({ repos: { [REPO]: repoDir } });
-  settings = { endpoint: hub.url, token: undefined };
+  repo = await serveTestRepo('zeus-hub-download-');
+  ({ root, repoDir, bigBytes, smallBytes, hub, settings } = repo);
 });
 
 afterAll(async () => {
-  await hub.close();
-  await rm(root, { recursive: true, force: true });
+  await repo.close();
 });
 
 afterEach(() => {
@@ -57,15 +48,8 @@ async function destinationDir(): Promise<string> {
   return dir;
 }
 
-async function remote(path: string, hubSettings: HubSettings = settings): Promise<RemoteFile> {
-  const files = await fetchRemoteFiles(REPO, 'main', [path], hubSettings, (p) => p, FAST_RETRY);
-  const file = files.get(path);
-  if (file === undefined) throw new Error(`no ${path}`);
-  return file;
-}
-
-function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
+function remote(path: string, hubSettings: HubSettings = settings): Promise<RemoteFile> {
+  return remoteFile(path, hubSettings);
 }
 
 /** Requests that fetched file content (not the 1-byte probe that resolves the URL). */
@@ -77,71 +61,6 @@ function contentRequests(since: number, path: string) {
     )
     .filter((request) => request.range !== 'bytes=0-0' && request.status !== 302);
 }
-
-async function expectHubError(promise: Promise<unknown>): Promise<HubDownloadError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(HubDownloadError);
-  return error as HubDownloadError;
-}
-
-describe('the Hub metadata', () => {
-  it('reports the sha256 of LFS files and the git blob id of regular files', async () => {
-    const big = await remote(BIG);
-    expect(big.size).toBe(bigBytes.length);
-    expect(big.digest).toEqual({ algorithm: 'sha256', hex: sha256(bigBytes) });
-    const small = await remote(SMALL);
-    const blobId = createHash('sha1')
-      .update(`blob ${smallBytes.length}\0`)
-      .update(smallBytes)
-      .digest('hex');
-    expect(small.digest).toEqual({ algorithm: 'git-sha1', hex: blobId });
-  });
-
-  it('names a file the repository does not have', async () => {
-    const error = await expectHubError(
-      fetchRemoteFiles(REPO, 'main', ['missing.bin'], settings, (p) => `/x/${p}`, FAST_RETRY),
-    );
-    expect(error.reason).toBe('not-found');
-    expect(error.message).toContain(`${REPO}/missing.bin`);
-    expect(error.message).toContain('/x/missing.bin');
-  });
-
-  it('gives up on a Hub that takes connections and never answers, as unreachable', async () => {
-    // Accepts every connection and never answers: only the request timeout ends each try (with
-    // the default of 30 s a try, this test would run into its own timeout instead).
-    const connections: Socket[] = [];
-    // The requests it was sent: a socket whose request was aborted while connecting (a busy
-    // machine can take longer than the 300 ms timeout to accept it) connects with nothing to send.
-    const requests: Socket[] = [];
-    const silent = createNetServer((socket) => {
-      connections.push(socket);
-      socket.once('data', () => requests.push(socket));
-    });
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const { port } = silent.address() as AddressInfo;
-    const retried: string[] = [];
-    const error = await expectHubError(
-      fetchRemoteFiles(
-        REPO,
-        'main',
-        [BIG],
-        { endpoint: `http://127.0.0.1:${port}`, token: undefined },
-        (p) => p,
-        { ...FAST_RETRY, attempts: 2, requestTimeoutMs: 300 },
-        (attempt, failure) => retried.push(`${attempt}:${failure.reason}`),
-      ),
-    );
-    for (const socket of connections) socket.destroy();
-    await new Promise((resolve) => silent.close(resolve));
-    expect(error.reason).toBe('unreachable');
-    // Two tries, each given up unanswered, then no more.
-    expect(retried).toEqual(['1:unreachable']);
-    expect(requests).toHaveLength(2);
-  });
-});
 
 describe('downloadHubFile', () => {
   it('downloads to a .part file, verifies it and renames it into place, reporting progress', async () => {
@@ -390,23 +309,5 @@ describe('gated repositories', () => {
     );
     expect(error.reason).toBe('unauthorized');
     expect(error.message).toContain('HF_TOKEN');
-  });
-});
-
-describe('hubSettingsFromEnv', () => {
-  it('defaults to huggingface.co without a token', () => {
-    expect(hubSettingsFromEnv({})).toEqual({ endpoint: DEFAULT_HUB_ENDPOINT, token: undefined });
-  });
-
-  it('reports every bad variable at once', () => {
-    let error: unknown;
-    try {
-      hubSettingsFromEnv({ HF_ENDPOINT: 'ftp://mirror', HF_TOKEN: 'secret' });
-    } catch (caught) {
-      error = caught;
-    }
-    expect(error).toBeInstanceOf(HubSettingsError);
-    expect((error as HubSettingsError).problems).toHaveLength(2);
-    expect((error as HubSettingsError).message).toMatch(/HF_ENDPOINT[\s\S]*HF_TOKEN/);
   });
 });

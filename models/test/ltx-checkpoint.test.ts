@@ -3,10 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ltxGoldenDir } from '../../tests/helpers/ltx-golden.ts';
+import { CheckpointError, parseLtxCheckpointConfig } from '../src/ltx/checkpoint-config.ts';
 import {
-  CheckpointError,
   LtxCheckpoint,
-  parseLtxCheckpointConfig,
   transformerTensorShapes,
   TRANSFORMER_PREFIX,
 } from '../src/ltx/checkpoint.ts';

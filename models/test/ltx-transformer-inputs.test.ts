@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ltxGoldenDir } from '../../tests/helpers/ltx-golden.ts';
-import { LtxCheckpoint, type LtxTransformerConfig } from '../src/ltx/checkpoint.ts';
+import type { LtxTransformerConfig } from '../src/ltx/checkpoint-config.ts';
+import { LtxCheckpoint } from '../src/ltx/checkpoint.ts';
 import {
   ropeFrequencies,
   ropeFullTables,

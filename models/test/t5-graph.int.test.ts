@@ -7,14 +7,9 @@ import { ltxGoldenDir } from '../../tests/helpers/ltx-golden.ts';
 import { writeSafetensors } from '../src/safetensors.ts';
 import type { T5EncoderConfig } from '../src/t5/config.ts';
 import { buildT5Onnx, convertT5Cached } from '../src/t5/convert.ts';
-import {
-  buildT5Graph,
-  fp16UnsafeTensors,
-  T5Fp16RangeError,
-  type T5GraphOptions,
-  type T5WeightReader,
-} from '../src/t5/t5-graph.ts';
-import { T5Weights } from '../src/t5/weights.ts';
+import { fp16UnsafeTensors, T5Fp16RangeError } from '../src/t5/t5-fp16.ts';
+import { buildT5Graph, type T5GraphOptions } from '../src/t5/t5-graph.ts';
+import { T5Weights, type T5WeightReader } from '../src/t5/weights.ts';
 import { SafetensorsFile } from '../src/safetensors.ts';
 import { tensorFromTyped, toBigInt64, toFloat32 } from '../src/tensor/tensor.ts';
 

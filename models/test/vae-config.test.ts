@@ -9,7 +9,8 @@ import {
   readVaeConfig,
   VaeConfigError,
 } from '../src/ltx/vae-config.ts';
-import { buildVaeDecoderGraphs, VaeModelError, type VaeWeights } from '../src/ltx/vae-graph.ts';
+import { buildVaeDecoderGraphs } from '../src/ltx/vae-decoder-graph.ts';
+import { VaeModelError, type VaeWeights } from '../src/ltx/vae-weights.ts';
 import { SafetensorsFile, writeSafetensors } from '../src/safetensors.ts';
 
 const GOLDEN_DIR = ltxGoldenDir();

@@ -2,8 +2,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readVaeEncoderManifest, VAE_ENCODER_MANIFEST_FILE } from '../src/ltx/vae-encoder-graph.ts';
-import { readVaeDecoderManifest, VAE_MANIFEST_FILE, VaeModelError } from '../src/ltx/vae-graph.ts';
+import {
+  readVaeDecoderManifest,
+  readVaeEncoderManifest,
+  VAE_ENCODER_MANIFEST_FILE,
+  VAE_MANIFEST_FILE,
+} from '../src/ltx/vae-manifest.ts';
+import { VaeModelError } from '../src/ltx/vae-weights.ts';
 
 let dir: string;
 

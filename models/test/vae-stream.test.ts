@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { LTX_096_VAE_CONFIG } from '../src/ltx/ltx-096-vae-config.ts';
 import { parseVaeConfig } from '../src/ltx/vae-config.ts';
 import {
   planStream,
@@ -9,39 +10,7 @@ import {
   VaeStreamError,
 } from '../src/ltx/vae-stream.ts';
 
-/** The 0.9.5 / 0.9.6 VAE config (docs/model/pipeline.md §1.4), real widths by default. */
-const LTX_096_VAE = {
-  _class_name: 'CausalVideoAutoencoder',
-  dims: 3,
-  latent_channels: 128,
-  patch_size: 4,
-  norm_layer: 'pixel_norm',
-  use_quant_conv: false,
-  causal_decoder: false,
-  timestep_conditioning: true,
-  encoder_blocks: [
-    ['res_x', { num_layers: 4 }],
-    ['compress_space_res', { multiplier: 2 }],
-    ['res_x', { num_layers: 6 }],
-    ['compress_time_res', { multiplier: 2 }],
-    ['res_x', { num_layers: 6 }],
-    ['compress_all_res', { multiplier: 2 }],
-    ['res_x', { num_layers: 2 }],
-    ['compress_all_res', { multiplier: 2 }],
-    ['res_x', { num_layers: 2 }],
-  ],
-  decoder_blocks: [
-    ['res_x', { num_layers: 5, inject_noise: false }],
-    ['compress_all', { residual: true, multiplier: 2 }],
-    ['res_x', { num_layers: 5, inject_noise: false }],
-    ['compress_all', { residual: true, multiplier: 2 }],
-    ['res_x', { num_layers: 5, inject_noise: false }],
-    ['compress_all', { residual: true, multiplier: 2 }],
-    ['res_x', { num_layers: 5, inject_noise: false }],
-  ],
-};
-
-const config = parseVaeConfig(LTX_096_VAE);
+const config = parseVaeConfig(LTX_096_VAE_CONFIG);
 const layout = vaeStreamLayout(config);
 
 describe('VAE stream bookkeeping', () => {

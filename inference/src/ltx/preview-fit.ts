@@ -23,13 +23,13 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { convertCached, type ConversionEvent } from '@zeus/models';
+import { convertCached, SeededRandom, type ConversionEvent } from '@zeus/models';
 import type { PreviewProjection } from './preview.ts';
 import type { VaeDecoder } from './vae-decoder.ts';
 import type { VaeEncoder } from './vae-encoder.ts';
 
 /** Bump when the fit changes (videos, targets, solve): cached projections are refitted. */
-const PREVIEW_FIT_VERSION = 2;
+const PREVIEW_FIT_VERSION = 3;
 const PROJECTION_FILE = 'preview-projection.json';
 
 export const PREVIEW_FIT_SETTINGS = {
@@ -59,16 +59,10 @@ export interface PreviewFitResult {
   readonly samples: number;
 }
 
-/** A small deterministic generator (mulberry32) for the synthetic videos' parameters. */
+/** Uniform numbers in [0, 1) for the synthetic videos' parameters. */
 function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const generator = new SeededRandom(seed);
+  return () => generator.uniform();
 }
 
 /**

@@ -1,8 +1,8 @@
 /**
- * Runs LTX-Video's VAE decoder (graphs from @zeus/models' vae-graph.ts): the sampler's final
- * latents and the decode noise in, 8-bit RGB frames out, in one pass or streamed in temporal
- * chunks with the same result (see vae-stream.ts), so the caller can hand frames to ffmpeg
- * while the rest of the video is still decoding.
+ * Runs LTX-Video's VAE decoder (graphs from @zeus/models' vae-decoder-graph.ts): the sampler's
+ * final latents and the decode noise in, 8-bit RGB frames out, in one pass or streamed in
+ * temporal chunks with the same result (see vae-stream.ts), so the caller can hand frames to
+ * ffmpeg while the rest of the video is still decoding.
  *
  * onnxruntime-node runs a model on the calling (JavaScript) thread, so a decode call blocks
  * the event loop: to encode while decoding, run the decoder or the ffmpeg feed in a worker

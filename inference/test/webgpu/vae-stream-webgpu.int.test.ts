@@ -3,7 +3,13 @@
  * from one call to the next (never read from JavaScript: that would abort the process), the
  * frames are the CPU's, and fewer bytes cross the Node binding than on the CPU provider.
  */
-import { buildVaeDecoderGraphs, parseVaeConfig, randomVaeWeights } from '@zeus/models';
+import {
+  buildVaeDecoderGraphs,
+  parseVaeConfig,
+  randomVaeWeights,
+  SeededRandom,
+} from '@zeus/models';
+import { TINY_STREAM_VAE_CONFIG } from '@zeus/models/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useSwiftShader } from '../../../tests/helpers/swiftshader.ts';
 import { VaeDecoder, type LatentVideo } from '../../src/ltx/vae-decoder.ts';
@@ -18,26 +24,7 @@ const CHUNK = { chunkFrames: 2 };
 beforeAll(async () => {
   useSwiftShader();
   // A small decoder with every kind of streamed block (time and space upsamplers, res blocks).
-  const config = parseVaeConfig({
-    dims: 3,
-    latent_channels: 8,
-    patch_size: 2,
-    norm_layer: 'pixel_norm',
-    use_quant_conv: false,
-    timestep_conditioning: true,
-    decoder_base_channels: 4,
-    encoder_blocks: [
-      ['compress_time_res', {}],
-      ['compress_space_res', {}],
-    ],
-    decoder_blocks: [
-      ['res_x', { num_layers: 1 }],
-      ['compress_space', {}],
-      ['res_x', { num_layers: 1 }],
-      ['compress_time', {}],
-      ['res_x', { num_layers: 2 }],
-    ],
-  });
+  const config = parseVaeConfig(TINY_STREAM_VAE_CONFIG);
   const graphs = buildVaeDecoderGraphs(config, randomVaeWeights(7), {
     dtype: 'float32',
     floatOutputs: true,
@@ -57,11 +44,10 @@ afterAll(async () => {
 });
 
 function randomLatents(shape: readonly number[], seed: number): LatentVideo {
-  let state = seed;
-  const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => {
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-    return (state / 2 ** 32) * 4 - 2;
-  });
+  const random = new SeededRandom(seed);
+  const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () =>
+    random.between(-2, 2),
+  );
   return { data, shape };
 }
 

@@ -5,8 +5,10 @@
 import { join } from 'node:path';
 import { convertCached, type ConversionEvent, type ConvertedModel } from '../convert/cache.ts';
 import type { AttentionKernel } from '../onnx/attention.ts';
-import { LtxCheckpoint, type LtxTransformerConfig } from './checkpoint.ts';
-import { buildTransformerGraph, type TransformerDType } from './transformer-graph.ts';
+import type { LtxTransformerConfig } from './checkpoint-config.ts';
+import { LtxCheckpoint } from './checkpoint.ts';
+import { buildTransformerGraph } from './transformer-graph.ts';
+import type { TransformerDType } from './transformer-linears.ts';
 
 /** Bump whenever the transformer graph changes for the same checkpoint. */
 export const TRANSFORMER_CONVERTER_VERSION = 3;

@@ -6,7 +6,7 @@
  * moves the output by 10⁻⁴, so they are computed here once, the same on every execution
  * provider.
  */
-import type { LtxTransformerConfig } from './checkpoint.ts';
+import type { LtxTransformerConfig } from './checkpoint-config.ts';
 import { TIMESTEP_FEATURES } from './checkpoint.ts';
 
 const f32 = Math.fround;

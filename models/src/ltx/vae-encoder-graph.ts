@@ -23,29 +23,12 @@
  * With float16 weights the convolutions run in float16, every PixelNorm, SiLU and the
  * posterior in float32 (like the decoder graph).
  */
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { convertCached, type ConversionEvent } from '../convert/cache.ts';
 import { attr, GraphBuilder } from '../onnx/graph-builder.ts';
 import { padAxis } from '../onnx/pad.ts';
 import { ONNX_DATA_TYPE } from '../onnx/proto.ts';
-import { elementCount, f32ToF16 } from '../tensor/dtype.ts';
-import { tensorFromTyped, type HostTensor } from '../tensor/tensor.ts';
-import { LtxCheckpoint } from './checkpoint.ts';
-import {
-  parseVaeEncoderConfig,
-  type VaeEncoderBlock,
-  type VaeEncoderConfig,
-} from './vae-config.ts';
-import {
-  checkpointVaeWeights,
-  pixelNorm,
-  readVaeManifest,
-  silu,
-  VaeModelError,
-  type VaeDtype,
-  type VaeWeights,
-} from './vae-graph.ts';
+import type { VaeEncoderBlock, VaeEncoderConfig } from './vae-config.ts';
+import { FRAMES_AXIS, pixelNorm, silu, sliceFrames, spaceToDepth } from './vae-layers.ts';
+import { declareVaeWeight, VaeModelError, type VaeDtype, type VaeWeights } from './vae-weights.ts';
 
 /** Graph input and output names shared with the runtime. */
 export const VAE_ENCODER_IO = {
@@ -66,7 +49,6 @@ export interface VaeEncoderGraphOptions {
   readonly debugOutputs?: boolean;
 }
 
-const FRAMES_AXIS = 2;
 /** DiagonalGaussianDistribution clamps the log-variance to this range. */
 const LOGVAR_MIN = -30;
 const LOGVAR_MAX = 20;
@@ -239,7 +221,7 @@ class EncoderGraph {
     let x = input;
     if (block.stride[0] === 2) {
       // "duplicate first frames for padding"
-      x = g.op('Concat', [this.sliceFrames(x, 0, 1), x], { axis: attr.i(FRAMES_AXIS) });
+      x = g.op('Concat', [sliceFrames(g, x, 0, 1), x], { axis: attr.i(FRAMES_AXIS) });
     }
     const rearranged = spaceToDepth(g, x, width, block.stride);
     const grouped = g.op('Reshape', [
@@ -308,11 +290,6 @@ class EncoderGraph {
     }
   }
 
-  private sliceFrames(x: string, start: number, end: number): string {
-    const { g } = this;
-    return g.op('Slice', [x, g.ints([start]), g.ints([end]), g.ints([FRAMES_AXIS])]);
-  }
-
   private reshape(x: string, shape: readonly number[]): string {
     return this.g.op('Reshape', [x, this.g.ints(shape)]);
   }
@@ -331,141 +308,8 @@ class EncoderGraph {
 
   /** Declares the weight `key`, checked against the source's shape, read when saved. */
   private weight(key: string, shape: readonly number[], dtype: VaeDtype): string {
-    const found = this.weights.shape(key, shape);
-    if (found === undefined) throw new VaeModelError(`The checkpoint has no tensor vae.${key}`);
-    if (found.length !== shape.length || found.some((dim, i) => dim !== shape[i])) {
-      throw new VaeModelError(
-        `vae.${key} has shape [${found.join(', ')}]; the config implies [${shape.join(', ')}]`,
-      );
-    }
-    this.weightBytes += elementCount(shape) * (dtype === 'float32' ? 4 : 2);
-    const weights = this.weights;
-    return this.g.initializer(key, dtype, shape, async (): Promise<HostTensor> => {
-      const values = await weights.read(key);
-      return dtype === 'float32'
-        ? tensorFromTyped('float32', shape, values)
-        : tensorFromTyped('float16', shape, f32ToF16(values));
-    });
+    const { name, bytes } = declareVaeWeight(this.g, this.weights, key, shape, dtype);
+    this.weightBytes += bytes;
+    return name;
   }
-}
-
-/**
- * einops "b c (d p1) (h p2) (w p3) -> b (c p1 p2 p3) d h w" for batch 1: channel
- * ((c·p1 + a)·p2 + b)·p3 + e holds x[c, d·p1 + a, h·p2 + b, w·p3 + e].
- */
-function spaceToDepth(
-  g: GraphBuilder,
-  x: string,
-  channels: number,
-  stride: readonly [number, number, number],
-): string {
-  const grid = g.op('Div', [g.op('Shape', [x], { start: attr.i(2) }), g.ints([...stride])]);
-  const dim = (axis: number): string => g.op('Slice', [grid, g.ints([axis]), g.ints([axis + 1])]);
-  const split = g.op('Reshape', [
-    x,
-    g.op(
-      'Concat',
-      [
-        g.ints([channels]),
-        dim(0),
-        g.ints([stride[0]]),
-        dim(1),
-        g.ints([stride[1]]),
-        dim(2),
-        g.ints([stride[2]]),
-      ],
-      { axis: attr.i(0) },
-    ),
-  ]);
-  // [c, D, p1, H, p2, W, p3] → [c, p1, p2, p3, D, H, W]
-  const ordered = g.op('Transpose', [split], { perm: attr.ints([0, 2, 4, 6, 1, 3, 5]) });
-  const volume = stride[0] * stride[1] * stride[2];
-  return g.op('Reshape', [
-    ordered,
-    g.op('Concat', [g.ints([1, channels * volume]), grid], { axis: attr.i(0) }),
-  ]);
-}
-
-/** What a converted encoder folder holds (`vae-encoder.json`). */
-export interface VaeEncoderManifest {
-  readonly format: 1;
-  readonly dtype: VaeDtype;
-  readonly config: VaeEncoderConfig;
-  /** File name, relative to the folder. */
-  readonly model: string;
-}
-
-export const VAE_ENCODER_MANIFEST_FILE = 'vae-encoder.json';
-const MODEL_FILE = 'model.onnx';
-/** Bump when the graph changes for the same checkpoint (the conversion cache keys on it). */
-const ENCODER_CONVERTER_VERSION = 2;
-
-/** Converts the VAE encoder of a single-file checkpoint into `outDir`, with its manifest. */
-export async function buildVaeEncoderOnnx(
-  checkpointPath: string,
-  outDir: string,
-  options: VaeEncoderGraphOptions & {
-    readonly onProgress?: (bytesWritten: number, bytesTotal: number) => void;
-  },
-): Promise<VaeEncoderManifest> {
-  const checkpoint = await LtxCheckpoint.open(checkpointPath);
-  try {
-    const config = parseVaeEncoderConfig(checkpoint.config.vae);
-    const { graph } = buildVaeEncoderGraph(config, checkpointVaeWeights(checkpoint), options);
-    await graph.save(
-      join(outDir, MODEL_FILE),
-      options.onProgress === undefined ? {} : { onProgress: options.onProgress },
-    );
-    const manifest: VaeEncoderManifest = {
-      format: 1,
-      dtype: options.dtype,
-      config,
-      model: MODEL_FILE,
-    };
-    await writeFile(
-      join(outDir, VAE_ENCODER_MANIFEST_FILE),
-      `${JSON.stringify(manifest, null, 2)}\n`,
-    );
-    return manifest;
-  } finally {
-    await checkpoint.close();
-  }
-}
-
-/** Reads the manifest of a converted encoder folder. */
-export async function readVaeEncoderManifest(dir: string): Promise<VaeEncoderManifest> {
-  return readVaeManifest<VaeEncoderManifest>(join(dir, VAE_ENCODER_MANIFEST_FILE));
-}
-
-export interface ConvertVaeEncoderOptions {
-  readonly checkpointPath: string;
-  /** The conversion cache folder, e.g. `<model dir>/onnx`. */
-  readonly cacheRoot: string;
-  readonly dtype: VaeDtype;
-  readonly onProgress?: (event: ConversionEvent) => void;
-}
-
-/** The converted encoder for a checkpoint, converting it once (see convert/cache.ts). */
-export async function convertVaeEncoder(options: ConvertVaeEncoderOptions): Promise<{
-  readonly dir: string;
-  readonly manifest: VaeEncoderManifest;
-  readonly fromCache: boolean;
-}> {
-  const converted = await convertCached({
-    cacheRoot: options.cacheRoot,
-    component: 'vae-encoder',
-    dtype: options.dtype === 'float32' ? 'fp32' : 'fp16',
-    converterVersion: ENCODER_CONVERTER_VERSION,
-    sources: [options.checkpointPath],
-    modelFile: MODEL_FILE,
-    build: async (dir, onProgress) => {
-      await buildVaeEncoderOnnx(options.checkpointPath, dir, { dtype: options.dtype, onProgress });
-    },
-    ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
-  });
-  return {
-    dir: converted.dir,
-    manifest: await readVaeEncoderManifest(converted.dir),
-    fromCache: converted.fromCache,
-  };
 }

@@ -14,15 +14,17 @@
  */
 import { open, rm } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { BYTES_PER_ELEMENT, elementCount, floatToHalf, type DType } from '../tensor/dtype.ts';
+import { BYTES_PER_ELEMENT, elementCount, type DType } from '../tensor/dtype.ts';
 import type { HostTensor } from '../tensor/tensor.ts';
+import { encodeValues } from './encode-values.ts';
 import {
-  ATTRIBUTE_TYPE,
-  DATA_LOCATION_EXTERNAL,
-  IR_VERSION,
-  ModelProto,
-  ONNX_DATA_TYPE,
-} from './proto.ts';
+  nodeProto,
+  tensorProto,
+  valueInfoProto,
+  type NodeRecord,
+  type ValueInfo,
+} from './graph-protos.ts';
+import { DATA_LOCATION_EXTERNAL, IR_VERSION, ModelProto, ONNX_DATA_TYPE } from './proto.ts';
 
 export type Dim = number | string;
 export type TensorSource = HostTensor | (() => HostTensor | Promise<HostTensor>);
@@ -62,26 +64,11 @@ export interface SaveOptions {
   readonly onProgress?: (written: number, total: number) => void;
 }
 
-interface ValueInfo {
-  readonly name: string;
-  readonly dtype: DType;
-  readonly dims: readonly Dim[] | undefined;
-}
-
 interface InitializerRecord {
   readonly name: string;
   readonly dtype: DType;
   readonly shape: readonly number[];
   readonly source: TensorSource;
-}
-
-interface NodeRecord {
-  readonly opType: string;
-  readonly domain: string;
-  readonly name: string;
-  readonly inputs: readonly string[];
-  readonly outputs: readonly string[];
-  readonly attributes: Readonly<Record<string, Attribute>>;
 }
 
 /** Alignment of tensors in the external data file (lets ONNX Runtime map them directly). */
@@ -344,110 +331,4 @@ async function writeAll(
     );
     done += bytesWritten;
   }
-}
-
-function tensorProto(name: string, tensor: HostTensor): object {
-  return {
-    name,
-    dims: tensor.shape,
-    dataType: ONNX_DATA_TYPE[tensor.dtype],
-    rawData: tensor.bytes,
-  };
-}
-
-function valueInfoProto(info: ValueInfo): object {
-  return {
-    name: info.name,
-    type: {
-      tensorType: {
-        elemType: ONNX_DATA_TYPE[info.dtype],
-        ...(info.dims === undefined
-          ? {}
-          : {
-              shape: {
-                dim: info.dims.map((dim) =>
-                  typeof dim === 'number' ? { dimValue: dim } : { dimParam: dim },
-                ),
-              },
-            }),
-      },
-    },
-  };
-}
-
-function nodeProto(node: NodeRecord): object {
-  return {
-    name: node.name,
-    opType: node.opType,
-    domain: node.domain,
-    input: node.inputs,
-    output: node.outputs,
-    attribute: Object.entries(node.attributes).map(([name, attribute]) =>
-      attributeProto(name, attribute),
-    ),
-  };
-}
-
-function attributeProto(name: string, attribute: Attribute): object {
-  switch (attribute.kind) {
-    case 'float':
-      return { name, type: ATTRIBUTE_TYPE.FLOAT, f: attribute.value };
-    case 'int':
-      return { name, type: ATTRIBUTE_TYPE.INT, i: attribute.value };
-    case 'string':
-      return { name, type: ATTRIBUTE_TYPE.STRING, s: Buffer.from(attribute.value, 'utf8') };
-    case 'floats':
-      return { name, type: ATTRIBUTE_TYPE.FLOATS, floats: attribute.value };
-    case 'ints':
-      return { name, type: ATTRIBUTE_TYPE.INTS, ints: attribute.value };
-    case 'tensor':
-      return { name, type: ATTRIBUTE_TYPE.TENSOR, t: tensorProto(name, attribute.value) };
-  }
-}
-
-/** Encodes numbers (or bigints for int64) as a little-endian tensor of `dtype`. */
-export function encodeValues(
-  dtype: DType,
-  shape: readonly number[],
-  values: ArrayLike<number> | ArrayLike<bigint>,
-): HostTensor {
-  const count = elementCount(shape);
-  if (values.length !== count) {
-    throw new Error(`${count} values needed for shape [${shape.join(', ')}], got ${values.length}`);
-  }
-  const bytes = new Uint8Array(count * BYTES_PER_ELEMENT[dtype]);
-  const view = new DataView(bytes.buffer);
-  for (let index = 0; index < count; index++) {
-    const value = values[index] as number | bigint;
-    switch (dtype) {
-      case 'float32':
-        view.setFloat32(index * 4, Number(value), true);
-        break;
-      case 'float64':
-        view.setFloat64(index * 8, Number(value), true);
-        break;
-      case 'float16':
-        view.setUint16(index * 2, floatToHalf(Number(value)), true);
-        break;
-      case 'int64':
-        view.setBigInt64(index * 8, BigInt(value), true);
-        break;
-      case 'int32':
-        view.setInt32(index * 4, Number(value), true);
-        break;
-      case 'int16':
-        view.setInt16(index * 2, Number(value), true);
-        break;
-      case 'int8':
-        view.setInt8(index, Number(value));
-        break;
-      case 'uint8':
-      case 'bool':
-        view.setUint8(index, Number(value));
-        break;
-      case 'bfloat16':
-        throw new Error('encodeValues does not write bfloat16');
-    }
-  }
-  return { dtype, shape: [...shape], bytes };
 }

@@ -4,12 +4,8 @@
  */
 import { join } from 'node:path';
 import { convertCached, type ConversionEvent, type ConvertedModel } from '../convert/cache.ts';
-import {
-  buildT5Graph,
-  fp16UnsafeTensors,
-  T5Fp16RangeError,
-  type T5WeightDType,
-} from './t5-graph.ts';
+import { fp16UnsafeTensors, T5Fp16RangeError, type T5WeightDType } from './t5-fp16.ts';
+import { buildT5Graph } from './t5-graph.ts';
 import type { AttentionKernel } from '../onnx/attention.ts';
 import { T5Weights } from './weights.ts';
 

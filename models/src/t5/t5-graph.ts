@@ -29,24 +29,21 @@
  * exists to demonstrate that (see the tests), not for use.
  *
  * A weight that fp16 cannot carry safely (a value beyond 65504, or a MatMul column whose L1 norm
- * exceeds FP16_SAFE_SUM) stops the save with a T5Fp16RangeError. `float32Tensors` then keeps the
- * tensors `fp16UnsafeTensors` finds in float32 (their whole matrix: that MatMul runs in fp32 on
- * the unscaled input), and the rest stays fp16; `buildT5Onnx` does this by itself.
+ * exceeds FP16_SAFE_SUM) stops the save with a T5Fp16RangeError (t5-fp16.ts). `float32Tensors`
+ * then keeps the tensors `fp16UnsafeTensors` finds in float32 (their whole matrix: that MatMul
+ * runs in fp32 on the unscaled input), and the rest stays fp16; `buildT5Onnx` does this by itself.
  */
 import { attention, type AttentionKernel } from '../onnx/attention.ts';
 import { attr, GraphBuilder } from '../onnx/graph-builder.ts';
-import { f32ToF16 } from '../tensor/dtype.ts';
-import { tensorFromTyped, type HostTensor } from '../tensor/tensor.ts';
-import type { T5EncoderConfig } from './config.ts';
-
-export type T5WeightDType = 'float32' | 'float16';
-
-/** What the graph builder reads weights from (T5Weights, or tensors in memory for tests). */
-export interface T5WeightReader {
-  readonly config: T5EncoderConfig;
-  has(name: string): boolean;
-  readFloat32(name: string, shape: readonly number[]): Promise<Float32Array>;
-}
+import {
+  FP16_SAFE_SUM,
+  largestColumnL1,
+  T5Fp16RangeError,
+  weightTensor,
+  type T5WeightDType,
+} from './t5-fp16.ts';
+import { positionBias } from './t5-position-bias.ts';
+import { blockMatrixTensors, embeddingTensor, type T5WeightReader } from './weights.ts';
 
 export interface T5GraphOptions {
   /** Precision of the embedding, attention and feed-forward weights. Default 'float32'. */
@@ -67,30 +64,6 @@ export interface T5GraphOptions {
   readonly attention?: AttentionKernel;
 }
 
-/**
- * An fp16 conversion refused because a weight could overflow in fp16. `tensors` are the
- * checkpoint tensors that make up the weight; building with them in `float32Tensors` avoids it.
- */
-export class T5Fp16RangeError extends RangeError {
-  readonly code = 'T5_FP16_RANGE';
-  constructor(
-    message: string,
-    readonly weight: string,
-    readonly tensors: readonly string[],
-  ) {
-    super(message);
-    this.name = 'T5Fp16RangeError';
-  }
-}
-
-/** Additive mask on padding keys: float32's lowest value, as transformers uses. */
-const FLOAT32_MIN = -3.4028234663852886e38;
-const FLOAT16_MIN = -65504;
-/**
- * Largest fp16 sum the scaled MatMuls may reach: 65504 less a margin for the rounding of the
- * weights and of the scaled inputs to fp16.
- */
-const FP16_SAFE_SUM = 60000;
 /** Floor of the per-row scale, so that all-zero rows divide by something. */
 const MIN_ROW_SCALE = 1e-30;
 
@@ -132,7 +105,7 @@ export function buildT5Graph(weights: T5WeightReader, options: T5GraphOptions = 
   /** A weight in the activation precision (norm weights: small, kept exact). */
   const vector = (name: string, file: string): string =>
     g.initializer(name, activationType, [d], async () =>
-      convert(await weights.readFloat32(file, [d]), [d], activationType, name, [file]),
+      weightTensor(await weights.readFloat32(file, [d]), [d], activationType, name, [file]),
     );
 
   /** A [in, out] matrix made of the transposed [out_k, in] file tensors, side by side. */
@@ -164,7 +137,7 @@ export function buildT5Graph(weights: T5WeightReader, options: T5GraphOptions = 
           );
         }
       }
-      return convert(out, [inDim, outDim], dtype, qualifiedName, files);
+      return weightTensor(out, [inDim, outDim], dtype, qualifiedName, files);
     });
     return { value: qualifiedName, dtype };
   };
@@ -189,12 +162,10 @@ export function buildT5Graph(weights: T5WeightReader, options: T5GraphOptions = 
       stash_type: attr.i(1),
     });
 
-  const embedFile = weights.has('encoder.embed_tokens.weight')
-    ? 'encoder.embed_tokens.weight'
-    : 'shared.weight';
+  const embedFile = embeddingTensor(weights);
   const embeddingType = typeOf([embedFile]);
   const embedding = g.initializer('embed_tokens', embeddingType, [vocabSize, d], async () =>
-    convert(
+    weightTensor(
       await weights.readFloat32(embedFile, [vocabSize, d]),
       [vocabSize, d],
       embeddingType,
@@ -259,106 +230,6 @@ export function buildT5Graph(weights: T5WeightReader, options: T5GraphOptions = 
   return g;
 }
 
-/**
- * [batch, heads, tokens, tokens]: bias[h, i, j] = table[bucket(j − i), h], plus the lowest
- * float on padding keys. The buckets of every relative distance are computed here once
- * (they saturate at max_distance), so the graph only gathers.
- */
-function positionBias(
-  g: GraphBuilder,
-  weights: T5WeightReader,
-  config: T5EncoderConfig,
-  attentionMask: string,
-  inputIds: string,
-  activationType: T5WeightDType,
-): string {
-  const { relativeAttentionNumBuckets: buckets, numHeads: heads } = config;
-  const reach = config.relativeAttentionMaxDistance;
-  const table = g.initializer(
-    'relative_attention_bias',
-    activationType,
-    [buckets, heads],
-    async () =>
-      convert(
-        await weights.readFloat32(
-          'encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight',
-          [buckets, heads],
-        ),
-        [buckets, heads],
-        activationType,
-        'relative_attention_bias',
-        ['encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight'],
-      ),
-  );
-  const bucketOfOffset = Array.from({ length: 2 * reach + 1 }, (_, index) =>
-    BigInt(relativePositionBucket(index - reach, buckets, reach)),
-  );
-  const biasOfOffset = g.op(
-    'Gather',
-    [table, g.constant('int64', [2 * reach + 1], bucketOfOffset)],
-    {
-      axis: attr.i(0),
-    },
-  );
-  const length = g.op('Squeeze', [
-    g.op('Shape', [inputIds], { start: attr.i(1), end: attr.i(2) }),
-    g.ints([0]),
-  ]);
-  const zero = g.constant('int64', [], [0n]);
-  const one = g.constant('int64', [], [1n]);
-  const positions = g.op('Range', [zero, length, one]);
-  const offsets = g.op('Sub', [
-    g.op('Unsqueeze', [positions, g.ints([0])]),
-    g.op('Unsqueeze', [positions, g.ints([1])]),
-  ]);
-  const clipped = g.op('Clip', [
-    offsets,
-    g.constant('int64', [], [BigInt(-reach)]),
-    g.constant('int64', [], [BigInt(reach)]),
-  ]);
-  const index = g.op('Add', [clipped, g.constant('int64', [], [BigInt(reach)])]);
-  const bias = g.op('Unsqueeze', [
-    g.op('Transpose', [g.op('Gather', [biasOfOffset, index], { axis: attr.i(0) })], {
-      perm: attr.ints([2, 0, 1]),
-    }),
-    g.ints([0]),
-  ]);
-  const float = activationType === 'float16' ? ONNX_FLOAT16 : ONNX_FLOAT;
-  const padding = g.op('Cast', [g.op('Sub', [one, attentionMask])], { to: attr.i(float) });
-  const maskBias = g.op('Unsqueeze', [
-    g.op('Mul', [
-      padding,
-      g.scalar(activationType === 'float16' ? FLOAT16_MIN : FLOAT32_MIN, activationType),
-    ]),
-    g.ints([1, 2]),
-  ]);
-  return g.op('Add', [bias, maskBias]);
-}
-
-/**
- * Transformers' bidirectional bucket of a relative position j − i: exact below
- * max_exact = buckets/4, then logarithmic up to max_distance, positive offsets in the upper
- * half. Computed in float64: at the integer boundaries (|r| = 16, 32, 64 for the defaults) the
- * float32 logs of the reference land on the same exact quotients, so both agree everywhere.
- */
-export function relativePositionBucket(
-  relativePosition: number,
-  numBuckets: number,
-  maxDistance: number,
-): number {
-  const half = Math.floor(numBuckets / 2);
-  const maxExact = Math.floor(half / 2);
-  const distance = Math.abs(relativePosition);
-  const base = relativePosition > 0 ? half : 0;
-  if (distance < maxExact) return base + distance;
-  const large =
-    maxExact +
-    Math.trunc(
-      (Math.log(distance / maxExact) / Math.log(maxDistance / maxExact)) * (half - maxExact),
-    );
-  return base + Math.min(large, half - 1);
-}
-
 function toFloat32(g: GraphBuilder, value: string, from: T5WeightDType): string {
   return from === 'float32' ? value : g.op('Cast', [value], { to: attr.i(ONNX_FLOAT) });
 }
@@ -390,107 +261,4 @@ function transposeInto(
 interface Weight {
   readonly value: string;
   readonly dtype: T5WeightDType;
-}
-
-/** The checkpoint tensors of block `layer`'s four matrices, each [out_k, in]. */
-function blockMatrixTensors(layer: number): Record<'qkv' | 'o' | 'wi' | 'wo', string[]> {
-  const attention = `encoder.block.${layer}.layer.0.SelfAttention`;
-  const ff = `encoder.block.${layer}.layer.1.DenseReluDense`;
-  return {
-    qkv: ['q', 'k', 'v'].map((p) => `${attention}.${p}.weight`),
-    o: [`${attention}.o.weight`],
-    wi: [`${ff}.wi_0.weight`, `${ff}.wi_1.weight`],
-    wo: [`${ff}.wo.weight`],
-  };
-}
-
-/**
- * The checkpoint tensors that an fp16 conversion cannot store safely: the embedding when a value
- * is beyond fp16's range, a matrix tensor when a value is, or when one of its rows (a column of
- * the transposed MatMul weight) has an L1 norm above FP16_SAFE_SUM. Reads every matrix once.
- */
-export async function fp16UnsafeTensors(weights: T5WeightReader): Promise<string[]> {
-  const { dModel: d, numHeads: heads, dKv, dFf, vocabSize, numLayers } = weights.config;
-  const inner = heads * dKv;
-  const unsafe: string[] = [];
-  const embedFile = weights.has('encoder.embed_tokens.weight')
-    ? 'encoder.embed_tokens.weight'
-    : 'shared.weight';
-  const embedding = await weights.readFloat32(embedFile, [vocabSize, d]);
-  if (largestAbs(embedding) > FP16_MAX) unsafe.push(embedFile);
-  for (let layer = 0; layer < numLayers; layer++) {
-    const files = blockMatrixTensors(layer);
-    const shapes: [readonly string[], number, number][] = [
-      [files.qkv, inner, d],
-      [files.o, d, inner],
-      [files.wi, dFf, d],
-      [files.wo, d, dFf],
-    ];
-    for (const [group, rows, inDim] of shapes) {
-      for (const file of group) {
-        const values = await weights.readFloat32(file, [rows, inDim]);
-        // Rows of the [out, in] tensor are the columns of the transposed [in, out] weight.
-        if (
-          largestAbs(values) > FP16_MAX ||
-          largestColumnL1(values, rows, inDim, true) > FP16_SAFE_SUM
-        ) {
-          unsafe.push(file);
-        }
-      }
-    }
-  }
-  return unsafe;
-}
-
-const FP16_MAX = 65504;
-
-function largestAbs(values: Float32Array): number {
-  let largest = 0;
-  for (const value of values) largest = Math.max(largest, Math.abs(value));
-  return largest;
-}
-
-/**
- * With inputs scaled into ±1, an output of the fp16 MatMul (and every partial sum of it) is at
- * most its weight column's L1 norm: that bound proves the product cannot overflow. `byRow`
- * measures rows instead (the columns of the transposed matrix).
- */
-function largestColumnL1(matrix: Float32Array, rows: number, cols: number, byRow = false): number {
-  let largest = 0;
-  if (byRow) {
-    for (let r = 0; r < rows; r++) {
-      let sum = 0;
-      const offset = r * cols;
-      for (let c = 0; c < cols; c++) sum += Math.abs(matrix[offset + c] ?? 0);
-      largest = Math.max(largest, sum);
-    }
-    return largest;
-  }
-  const sums = new Float64Array(cols);
-  for (let r = 0; r < rows; r++) {
-    const offset = r * cols;
-    for (let c = 0; c < cols; c++) sums[c] = (sums[c] ?? 0) + Math.abs(matrix[offset + c] ?? 0);
-  }
-  for (const sum of sums) largest = Math.max(largest, sum);
-  return largest;
-}
-
-/** float32 values as a tensor of `dtype`; refuses weights that fp16 cannot hold. */
-function convert(
-  values: Float32Array,
-  shape: readonly number[],
-  dtype: T5WeightDType,
-  weight: string,
-  tensors: readonly string[],
-): HostTensor {
-  if (dtype === 'float32') return tensorFromTyped('float32', shape, values);
-  const largest = largestAbs(values);
-  if (largest > FP16_MAX) {
-    throw new T5Fp16RangeError(
-      `T5 weight ${weight} has a value (${largest}) outside the float16 range; keep it in float32`,
-      weight,
-      tensors,
-    );
-  }
-  return tensorFromTyped('float16', shape, f32ToF16(values));
 }

@@ -13,6 +13,32 @@ import { parseT5Config, type T5EncoderConfig } from './config.ts';
 export const SINGLE_WEIGHTS_FILE = 'model.safetensors';
 export const WEIGHTS_INDEX_FILE = 'model.safetensors.index.json';
 
+/** What the T5 graph builder reads weights from (T5Weights, or tensors in memory for tests). */
+export interface T5WeightReader {
+  readonly config: T5EncoderConfig;
+  has(name: string): boolean;
+  readFloat32(name: string, shape: readonly number[]): Promise<Float32Array>;
+}
+
+/** The checkpoint tensor of the token embedding (some files name it `shared.weight`). */
+export function embeddingTensor(weights: T5WeightReader): string {
+  return weights.has('encoder.embed_tokens.weight')
+    ? 'encoder.embed_tokens.weight'
+    : 'shared.weight';
+}
+
+/** The checkpoint tensors of block `layer`'s four matrices, each [out_k, in]. */
+export function blockMatrixTensors(layer: number): Record<'qkv' | 'o' | 'wi' | 'wo', string[]> {
+  const attention = `encoder.block.${layer}.layer.0.SelfAttention`;
+  const ff = `encoder.block.${layer}.layer.1.DenseReluDense`;
+  return {
+    qkv: ['q', 'k', 'v'].map((p) => `${attention}.${p}.weight`),
+    o: [`${attention}.o.weight`],
+    wi: [`${ff}.wi_0.weight`, `${ff}.wi_1.weight`],
+    wo: [`${ff}.wo.weight`],
+  };
+}
+
 export class T5WeightsError extends Error {
   override readonly name = 'T5WeightsError';
 }

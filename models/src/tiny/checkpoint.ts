@@ -5,9 +5,10 @@
  * with the same rules the official model classes use, so the VAE keeps its real block lists
  * (and with them the real 32× spatial and 8× temporal compression).
  */
+import { LTX_096_VAE_CONFIG } from '../ltx/ltx-096-vae-config.ts';
 import { f32ToBf16 } from '../tensor/dtype.ts';
 import { tensorFromTyped, type HostTensor } from '../tensor/tensor.ts';
-import type { SeededRandom } from './prng.ts';
+import type { SeededRandom } from '../seeded-random.ts';
 
 export interface TinyLtxSizes {
   readonly heads: number;
@@ -28,33 +29,13 @@ export const TINY_LTX_SIZES: TinyLtxSizes = {
   decoderBaseChannels: 4,
 };
 
-type Block = readonly [string, Readonly<Record<string, unknown>>];
+/** The real VAE's block lists (the tiny model keeps them, at tiny widths). */
+const ENCODER_BLOCKS = LTX_096_VAE_CONFIG.encoder_blocks;
+const DECODER_BLOCKS = LTX_096_VAE_CONFIG.decoder_blocks;
 
-/** The 0.9.5 / 0.9.6 VAE's block lists. */
-const ENCODER_BLOCKS: readonly Block[] = [
-  ['res_x', { num_layers: 4 }],
-  ['compress_space_res', { multiplier: 2 }],
-  ['res_x', { num_layers: 6 }],
-  ['compress_time_res', { multiplier: 2 }],
-  ['res_x', { num_layers: 6 }],
-  ['compress_all_res', { multiplier: 2 }],
-  ['res_x', { num_layers: 2 }],
-  ['compress_all_res', { multiplier: 2 }],
-  ['res_x', { num_layers: 2 }],
-];
-const DECODER_BLOCKS: readonly Block[] = [
-  ['res_x', { num_layers: 5, inject_noise: false }],
-  ['compress_all', { residual: true, multiplier: 2 }],
-  ['res_x', { num_layers: 5, inject_noise: false }],
-  ['compress_all', { residual: true, multiplier: 2 }],
-  ['res_x', { num_layers: 5, inject_noise: false }],
-  ['compress_all', { residual: true, multiplier: 2 }],
-  ['res_x', { num_layers: 5, inject_noise: false }],
-];
-
-const LATENT_CHANNELS = 128;
-const PATCH_SIZE = 4;
-const IMAGE_CHANNELS = 3;
+const LATENT_CHANNELS = LTX_096_VAE_CONFIG.latent_channels;
+const PATCH_SIZE = LTX_096_VAE_CONFIG.patch_size;
+const IMAGE_CHANNELS = LTX_096_VAE_CONFIG.in_channels;
 const TIMESTEP_FEATURES = 256;
 
 /** The `config` metadata object: the real file's keys and values, with tiny sizes. */
@@ -97,20 +78,7 @@ export function tinyCheckpointConfig(
       causal_temporal_positioning: true,
     },
     vae: {
-      _class_name: 'CausalVideoAutoencoder',
-      dims: 3,
-      in_channels: IMAGE_CHANNELS,
-      out_channels: IMAGE_CHANNELS,
-      latent_channels: LATENT_CHANNELS,
-      encoder_blocks: ENCODER_BLOCKS,
-      decoder_blocks: DECODER_BLOCKS,
-      scaling_factor: 1.0,
-      norm_layer: 'pixel_norm',
-      patch_size: PATCH_SIZE,
-      latent_log_var: 'uniform',
-      use_quant_conv: false,
-      causal_decoder: false,
-      timestep_conditioning: true,
+      ...LTX_096_VAE_CONFIG,
       // Absent from the real file (where both default to 128); the tiny widths need them.
       decoder_base_channels: sizes.decoderBaseChannels,
       encoder_base_channels: sizes.encoderBaseChannels,

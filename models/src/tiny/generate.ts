@@ -1,8 +1,8 @@
 /**
  * Writes the "tiny-random" model set: the same files, formats and structure as the real
- * LTX-Video 0.9.6-distilled set (see store.ts for the layout), with tiny sizes and seeded random
- * weights, so every path of the real model runs on a CPU in seconds. The same seed gives the
- * same bytes on every run and machine.
+ * LTX-Video 0.9.6-distilled set (see store/model-files.ts for the layout), with tiny sizes and
+ * seeded random weights, so every path of the real model runs on a CPU in seconds. The same seed
+ * gives the same bytes on every run and machine.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import {
 } from '../registry.ts';
 import { writeSafetensors } from '../safetensors.ts';
 import { TINY_LTX_SIZES, tinyCheckpoint } from './checkpoint.ts';
-import { SeededRandom } from './prng.ts';
+import { SeededRandom } from '../seeded-random.ts';
 import { shardFileName, shardIndex, shardTensors, tinyT5Config, tinyT5Tensors } from './t5.ts';
 import {
   tinySpieceModel,

@@ -4,7 +4,7 @@
  * The embedding is stored once, as `shared.weight` (transformers saves tied weights once).
  */
 import { tensorFromTyped, type HostTensor } from '../tensor/tensor.ts';
-import type { SeededRandom } from './prng.ts';
+import type { SeededRandom } from '../seeded-random.ts';
 
 export interface TinyT5Sizes {
   readonly dModel: number;

@@ -1,10 +1,8 @@
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HubDownloadError } from '../src/hub/errors.ts';
 import type { RetryPolicy } from '../src/hub/remote.ts';
@@ -16,18 +14,15 @@ import {
   modelSpec,
 } from '../src/registry.ts';
 import {
-  adoptLegacyModelDir,
   ensureModelFiles,
   findModelFiles,
-  legacyModelDir,
   type ModelFilesEvent,
-} from '../src/store.ts';
+} from '../src/store/model-files.ts';
 import { startHubServer, type HubServer } from '../test-support/hub-server.ts';
 import { writeTinyHubRepos } from '../test-support/tiny-hub.ts';
 
 const FAST_RETRY: RetryPolicy = { attempts: 3, initialDelayMs: 5, maxDelayMs: 20 };
 const REAL = modelSpec('ltxv-2b-0.9.6-distilled');
-const REPO_ROOT = resolve(import.meta.dirname, '../..');
 
 let root: string;
 let repos: Readonly<Record<string, string>>;
@@ -267,76 +262,6 @@ describe('ensureModelFiles for tiny-random', () => {
   });
 });
 
-describe('model folders an older Zeus left in models/cache', () => {
-  it('are moved into the default models folder, files and conversions, and then found', async () => {
-    const current = join(root, 'legacy-default');
-    const folders = { current, legacy: join(current, 'cache') };
-    const old = join(folders.legacy, 'tiny-random');
-    await ensureModelFiles(modelSpec('tiny-random'), old);
-    await mkdir(join(old, 'onnx'), { recursive: true });
-    await writeFile(join(old, 'onnx', 'vae.onnx'), 'converted');
-
-    expect(await legacyModelDir(current, 'tiny-random', folders)).toBe(old);
-    const move = await adoptLegacyModelDir(current, 'tiny-random', folders);
-    expect(move).toEqual({ moved: true, from: old, to: join(current, 'tiny-random') });
-    expect(existsSync(folders.legacy)).toBe(false);
-    expect(await readFile(join(current, 'tiny-random', 'onnx', 'vae.onnx'), 'utf8')).toBe(
-      'converted',
-    );
-    // Recorded as verified where it was: found in place without generating anything again.
-    expect(await findModelFiles(modelSpec('tiny-random'), join(current, 'tiny-random'))).toEqual(
-      expect.objectContaining({ dir: join(current, 'tiny-random') }),
-    );
-    // Once moved, nothing more to do.
-    expect(await adoptLegacyModelDir(current, 'tiny-random', folders)).toEqual({ moved: false });
-  });
-
-  it('are left alone when the model has a folder already, or another models folder is set', async () => {
-    const current = join(root, 'legacy-both');
-    const folders = { current, legacy: join(current, 'cache') };
-    await mkdir(join(folders.legacy, 'tiny-random'), { recursive: true });
-    await mkdir(join(current, 'tiny-random'), { recursive: true });
-    await writeFile(join(current, 'tiny-random', 'kept'), 'new');
-    expect(await adoptLegacyModelDir(current, 'tiny-random', folders)).toEqual({ moved: false });
-    expect(existsSync(join(folders.legacy, 'tiny-random'))).toBe(true);
-    expect(await readFile(join(current, 'tiny-random', 'kept'), 'utf8')).toBe('new');
-
-    const elsewhere = join(root, 'legacy-elsewhere');
-    await rm(join(current, 'tiny-random'), { recursive: true });
-    expect(await legacyModelDir(elsewhere, 'tiny-random', folders)).toBeUndefined();
-    expect(await adoptLegacyModelDir(elsewhere, 'tiny-random', folders)).toEqual({ moved: false });
-    expect(existsSync(join(folders.legacy, 'tiny-random'))).toBe(true);
-  });
-
-  it('are moved by one of several processes starting at once', async () => {
-    const current = join(root, 'legacy-race');
-    const folders = { current, legacy: join(current, 'cache') };
-    await mkdir(join(folders.legacy, 'tiny-random'), { recursive: true });
-    await writeFile(join(folders.legacy, 'tiny-random', 'weights'), 'w');
-    const moves = await Promise.all(
-      Array.from({ length: 4 }, () => adoptLegacyModelDir(current, 'tiny-random', folders)),
-    );
-    expect(moves.filter((move) => move.moved)).toHaveLength(1);
-    expect(moves.filter((move) => 'error' in move)).toEqual([]);
-    expect(await readFile(join(current, 'tiny-random', 'weights'), 'utf8')).toBe('w');
-  });
-
-  it('say why when they cannot be moved', async () => {
-    // The models folder cannot be made (a file stands where it should be).
-    await writeFile(join(root, 'legacy-file'), 'a file, not a folder');
-    const folders = { current: join(root, 'legacy-file', 'models'), legacy: join(root, 'old') };
-    await mkdir(join(folders.legacy, 'tiny-random'), { recursive: true });
-    const move = await adoptLegacyModelDir(folders.current, 'tiny-random', folders);
-    expect(move).toEqual({
-      moved: false,
-      from: join(folders.legacy, 'tiny-random'),
-      to: join(folders.current, 'tiny-random'),
-      error: expect.stringContaining('ENOTDIR') as unknown,
-    });
-    expect(existsSync(join(folders.legacy, 'tiny-random'))).toBe(true);
-  });
-});
-
 describe('processes sharing a models directory', () => {
   const tiny = modelSpec('tiny-random');
 
@@ -371,45 +296,5 @@ describe('processes sharing a models directory', () => {
     expect(events.some((event) => event.type === 'waiting')).toBe(false);
     expect(events.some((event) => event.type === 'generate-done')).toBe(true);
     expect(existsSync(lockPath)).toBe(false);
-  });
-});
-
-describe('npm run models -- fetch', () => {
-  const run = promisify(execFile);
-  const cli = (args: string[], env: Record<string, string>) =>
-    run(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'models/src/cli.ts'), ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...env },
-    });
-
-  it('fetches the model from HF_ENDPOINT and prints where its files are', async () => {
-    const modelsDir = join(root, 'cli-models');
-    const { stdout, stderr } = await cli(
-      ['fetch', '--model', 'ltxv-2b-0.9.6-distilled', '--dir', modelsDir],
-      {
-        HF_ENDPOINT: hub.url,
-      },
-    );
-    const files = JSON.parse(stdout) as { checkpoint: string; textEncoderShards: string[] };
-    expect(files.checkpoint).toBe(
-      join(modelsDir, 'ltxv-2b-0.9.6-distilled', 'checkpoint', LTX_CHECKPOINT_FILE),
-    );
-    expect(await sha256Of(files.checkpoint)).toBe(
-      await sha256Of(served(LTX_VIDEO_REPO, LTX_CHECKPOINT_FILE)),
-    );
-    expect(files.textEncoderShards).toHaveLength(4);
-    expect(stderr).toContain(`from ${hub.url}`);
-  });
-
-  it('exits with status 1 and the advice when the Hub is down', async () => {
-    const failure = await cli(['fetch', '--dir', join(root, 'cli-down')], {
-      HF_ENDPOINT: closedEndpoint,
-    }).then(
-      () => undefined,
-      (error: unknown) => error as { code: number; stderr: string },
-    );
-    expect(failure?.code).toBe(1);
-    expect(failure?.stderr).toContain('cannot be reached');
-    expect(failure?.stderr).toContain('HF_ENDPOINT');
   });
 });

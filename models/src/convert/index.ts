@@ -1,2 +1,0 @@
-export * from './cache.ts';
-export * from './file-hash.ts';
