@@ -12,6 +12,7 @@ export * from './redis-keys.ts';
 export * from './job-store.ts';
 export * from './job-search.ts';
 export * from './job-queue.ts';
+export * from './webhook-queue.ts';
 export * from './job-updates.ts';
 export * from './rate-limit.ts';
 export * from './worker-heartbeats.ts';
