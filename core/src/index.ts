@@ -9,6 +9,8 @@ export * from './job-state.ts';
 export * from './redis.ts';
 export * from './listen.ts';
 export * from './redis-keys.ts';
+export * from './job-record.ts';
+export * from './job-page.ts';
 export * from './job-store.ts';
 export * from './job-search.ts';
 export * from './job-queue.ts';
