@@ -7,6 +7,8 @@ export * from './ltx/vae-tiles.ts';
 export * from './ltx/geometry.ts';
 export * from './ltx/text-encoder-placement.ts';
 export * from './ltx/pipeline.ts';
+export * from './ltx/pipeline-types.ts';
+export { PrecisionError } from './ltx/model-loading.ts';
 export * from './pipeline/types.ts';
 export * from './pipeline/thread/threaded-pipeline.ts';
 export * from './video/mp4-writer.ts';
