@@ -3,6 +3,12 @@ export * from './sampler/index.ts';
 export * from './ltx/text-encoder.ts';
 export * from './ltx/transformer.ts';
 export * from './ltx/vae-decoder.ts';
+export {
+  VaeDecodeError,
+  type DecodeOptions,
+  type FrameBatch,
+  type LatentVideo,
+} from './ltx/vae-decode-io.ts';
 export * from './ltx/vae-tiles.ts';
 export * from './ltx/geometry.ts';
 export * from './ltx/text-encoder-placement.ts';

@@ -10,7 +10,7 @@ import type { NoiseSource, VaeScaleFactors } from '../sampler/index.ts';
 import type { VideoGeometry } from './geometry.ts';
 import type { PromptEmbeddings } from './text-encoder.ts';
 import type { GpuMemory, PlacementDecision, TextEncoderSetting } from './text-encoder-placement.ts';
-import type { FrameBatch } from './vae-decoder.ts';
+import type { FrameBatch } from './vae-decode-io.ts';
 import type { VaeTiling } from './vae-tiles.ts';
 
 /** The model's files (see @zeus/models' ModelFiles). */
