@@ -1,4 +1,6 @@
 export * from './onnx/runtime.ts';
+export * from './onnx/provider-choice.ts';
+export * from './onnx/attention-probe.ts';
 export * from './sampler/index.ts';
 export * from './ltx/text-encoder.ts';
 export * from './ltx/transformer.ts';

@@ -19,12 +19,9 @@ import {
   type LtxCheckpointConfig,
   type VaeConfig,
 } from '@zeus/models';
-import {
-  attentionKernelFor,
-  chooseProvider,
-  probeProvider,
-  type ExecutionProvider,
-} from '../onnx/runtime.ts';
+import { attentionKernelFor } from '../onnx/attention-probe.ts';
+import { chooseProvider, probeProvider } from '../onnx/provider-choice.ts';
+import type { ExecutionProvider } from '../onnx/runtime.ts';
 import type { Precision } from '../runtime-options.ts';
 import {
   latentShapeOf,
