@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureModelFiles, modelSpec } from '@zeus/models';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { composeOverride, OVERRIDE_FILE } from './compose-override.ts';
+import { OVERRIDE_FILE } from './compose-override.ts';
 import {
   chooseMode,
   describePlan,
@@ -13,54 +12,8 @@ import {
   MODEL_DISK_BYTES,
   MODEL_LOCK_FILE,
   planDockerDeployment,
-  type DockerFacts,
-  type DockerOptions,
-  type Step,
 } from './docker-plan.ts';
-import { REPOSITORY_ROOT } from './local-stack.ts';
-
-const COMPOSE_FILE = readFileSync(join(REPOSITORY_ROOT, 'docker-compose.yml'), 'utf8');
-const GIB = 2 ** 30;
-
-/** A GPU server where everything is in place and the weights are already downloaded. */
-function facts(overrides: Partial<DockerFacts> = {}): DockerFacts {
-  return {
-    engine: {
-      cliInstalled: true,
-      answers: true,
-      problem: undefined,
-      runtimes: ['io.containerd.runc.v2', 'nvidia', 'runc'],
-      cdiDevices: [],
-    },
-    composeVersion: '2.29.1',
-    nvidiaHookInstalled: true,
-    hostGpus: 1,
-    weightsPresent: true,
-    legacyModelDir: undefined,
-    modelFromHub: true,
-    modelsDirFreeBytes: 500 * GIB,
-    dockerFreeBytes: 200 * GIB,
-    hostUser: { uid: 0, gid: 0 },
-    unwritableDirs: [],
-    existingOverride: undefined,
-    ...overrides,
-  };
-}
-
-const OPTIONS: DockerOptions = {
-  root: '/srv/zeus',
-  composeFile: COMPOSE_FILE,
-  gpus: undefined,
-  model: 'ltxv-2b-0.9.6-distilled',
-  port: 80,
-  modelsDir: '/srv/zeus/models',
-  generatedDir: '/srv/zeus/generated',
-  nodeName: 'gpu-server-1',
-};
-
-function dockerCommands(steps: readonly Step[]): string[] {
-  return steps.flatMap((step) => (step.kind === 'docker' ? [step.args.join(' ')] : []));
-}
+import { dockerCommands, facts, GIB, OPTIONS } from './test-support/docker-plan-fixtures.ts';
 
 describe('chooseMode', () => {
   const down = { answers: false, problem: 'Cannot connect to the Docker daemon' };
@@ -390,24 +343,5 @@ describe('MODEL_LOCK_FILE', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-  });
-});
-
-describe('composeOverride', () => {
-  it('copies the inference service of docker-compose.yml for each extra GPU', () => {
-    const text = composeOverride.generate(COMPOSE_FILE, { workers: 2, user: undefined }) ?? '';
-    expect(composeOverride.isOurs(text)).toBe(true);
-    const base = (parse(COMPOSE_FILE, { merge: true }) as { services: Record<string, unknown> })
-      .services['inference'] as Record<string, unknown>;
-    const copy = (parse(text) as { services: Record<string, Record<string, unknown>> }).services[
-      'inference-2'
-    ];
-    // Everything but the worker id and the device is the same.
-    expect({
-      ...copy,
-      environment: { ...(copy?.['environment'] as object), ZEUS_WORKER_ID: 'inference-1' },
-      deploy: base['deploy'],
-    }).toEqual(base);
-    expect(composeOverride.generate(COMPOSE_FILE, { workers: 1, user: undefined })).toBeUndefined();
   });
 });

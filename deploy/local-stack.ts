@@ -15,16 +15,17 @@
  * and a port someone else took meanwhile is replaced by another.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { claimSocketPath, MAX_SOCKET_PATH_BYTES, redisSocketUrl } from '@zeus/core';
-import { fetchVia, unixAddress } from './endpoints.ts';
+import { claimSocketPath, redisSocketUrl } from '@zeus/core';
+import { checkPortFree, startCaddy } from './caddy-server.ts';
+import { unixAddress } from './endpoints.ts';
 import { detectWorkerGpus, workerGpuEnv } from './local-gpus.ts';
 import { reservePort, type PortReservation } from './ports.ts';
+import { isHealthy, querySystem, remaining, waitUntil } from './readiness.ts';
 import { REDIS_READY_LINE, redisPidFile, redisServerSpec } from './redis-server.ts';
+import { socketFolder } from './socket-folder.ts';
 import { stopStaleProcess } from './stale-process.ts';
 import { Supervisor, type ProcessSpec, type SupervisorEvent } from './supervisor.ts';
 
@@ -356,164 +357,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   }
 }
 
-/**
- * Where the stack's sockets go: `<dataDir>/run/`, private to its owner. A Unix socket's path
- * has at most 107 bytes: when the data folder is too deep for that, a new private folder under
- * the system's temporary folder, removed when the stack stops (and said in `notices`).
- */
-async function socketFolder(
-  dataDir: string,
-  apiServers: number,
-  workers: number,
-): Promise<{ dir: string; temporary: boolean; notices: string[] }> {
-  // The longest name in it.
-  const longest = `${['caddy-admin', `api-${apiServers}`, `worker-${workers}`].reduce((a, b) =>
-    a.length >= b.length ? a : b,
-  )}.sock`;
-  const fits = (dir: string): boolean =>
-    Buffer.byteLength(join(dir, longest)) <= MAX_SOCKET_PATH_BYTES;
-  const dir = join(dataDir, 'run');
-  if (fits(dir)) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    return { dir, temporary: false, notices: [] };
-  }
-  // mkdtemp makes it readable and writable by its owner only.
-  const temporary = await mkdtemp(join(tmpdir(), 'zeus-'));
-  if (!fits(temporary)) {
-    await rm(temporary, { recursive: true, force: true });
-    throw new Error(
-      `No folder for the stack's Unix sockets: ${join(dir, longest)} and ` +
-        `${join(temporary, longest)} are longer than ${MAX_SOCKET_PATH_BYTES} bytes. Set ` +
-        `ZEUS_DATA_DIR or TMPDIR to a shorter path.`,
-    );
-  }
-  return {
-    dir: temporary,
-    temporary: true,
-    notices: [
-      `The stack's Unix sockets are in ${temporary}/: under ${dir}/ their paths would be ` +
-        `longer than the ${MAX_SOCKET_PATH_BYTES} bytes a socket's path may have.`,
-    ],
-  };
-}
-
-function portTaken(port: number): Error {
-  return new Error(
-    `Port ${port} is taken by another program: stop it, or set ZEUS_PORT to a free port.`,
-  );
-}
-
-/** Fails with portTaken when a program listens on `port` (on any address, as Caddy would). */
-async function checkPortFree(port: number): Promise<void> {
-  const probe = createServer();
-  try {
-    await new Promise<void>((resolveListen, reject) => {
-      probe.once('error', reject);
-      probe.listen(port, resolveListen);
-    });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw portTaken(port);
-    throw error;
-  }
-  await new Promise((resolveClose) => probe.close(resolveClose));
-}
-
-/** Caddy's line once it listens with its configuration. */
-const CADDY_SERVING = /serving initial configuration/;
-/** Free ports tried for `port: 0` before giving up, when each turns out to be taken. */
-const PUBLIC_PORT_TRIES = 5;
-
-/**
- * Starts Caddy and resolves with its port once it listens. A port given is used or the start
- * fails, saying the port is taken; for port 0, a reserved free port, and another one should
- * someone have taken it meanwhile (a program binding that number itself can).
- */
-async function startCaddy(
-  supervisor: Supervisor,
-  options: {
-    readonly port: number;
-    readonly reservePort: () => Promise<PortReservation>;
-    readonly deadline: number;
-    readonly spec: (port: number) => ProcessSpec;
-  },
-): Promise<number> {
-  for (let attempt = 1; ; attempt += 1) {
-    const reservation = options.port === 0 ? await options.reservePort() : null;
-    const port = reservation?.port ?? options.port;
-    try {
-      await supervisor.start(options.spec(port));
-      await supervisor.waitForOutput('caddy', CADDY_SERVING, remaining(options.deadline));
-      return port;
-    } catch (error) {
-      const taken = new RegExp(`listen tcp \\S*:${port}: bind: address already in use`);
-      if (!taken.test((error as Error).message)) throw error;
-    } finally {
-      // Caddy listens now, or never will on this port.
-      reservation?.release();
-    }
-    await supervisor.remove('caddy');
-    if (options.port !== 0) throw portTaken(port);
-    if (attempt >= PUBLIC_PORT_TRIES) {
-      throw new Error(`Caddy found each of ${attempt} free ports taken by the time it bound it.`);
-    }
-  }
-}
-
 /** A boolean setting that says off (as `booleanVariable` reads them). */
 function isOff(value: string | undefined): boolean {
   return value !== undefined && /^\s*(false|off|no|0)\s*$/i.test(value);
-}
-
-async function isHealthy(address: string): Promise<boolean> {
-  const response = await fetchVia(address, '/healthz');
-  await response.body?.cancel();
-  return response.ok;
-}
-
-/** The `system` query through the front door; null while it does not answer. */
-async function querySystem(
-  graphqlUrl: string,
-): Promise<{ workersOnline: number; modelReady: boolean } | null> {
-  const response = await fetch(graphqlUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query: '{ system { workersOnline modelReady } }' }),
-  });
-  if (!response.ok) return null;
-  const body = (await response.json()) as {
-    data?: { system?: { workersOnline: number; modelReady: boolean } };
-  };
-  return body.data?.system ?? null;
-}
-
-function remaining(deadline: number): number {
-  return Math.max(0, deadline - Date.now());
-}
-
-const POLL_INTERVAL_MS = 100;
-
-/**
- * Polls `check` until it is true. Readiness of another process over HTTP has no event to wait
- * on, so this is the one place the stack polls; `failFast` ends the wait early with an error.
- */
-async function waitUntil(
-  check: () => Promise<boolean>,
-  deadline: number,
-  what: string,
-  failFast: () => void,
-): Promise<void> {
-  for (;;) {
-    let lastProblem: string;
-    failFast();
-    try {
-      if (await check()) return;
-      lastProblem = 'not ready';
-    } catch (error) {
-      lastProblem = (error as Error).message;
-    }
-    if (Date.now() >= deadline) {
-      throw new Error(`Timed out waiting for ${what} (${lastProblem}).`);
-    }
-    await new Promise((resolveWait) => setTimeout(resolveWait, POLL_INTERVAL_MS));
-  }
 }

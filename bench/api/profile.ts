@@ -22,16 +22,14 @@ import { closeRedis, connectRedis } from '@zeus/core';
 import { fetchVia } from '../../deploy/endpoints.ts';
 import { REPOSITORY_ROOT } from '../../deploy/local-stack.ts';
 import {
-  formatRedisSummary,
   formatSummary,
   mergeSummaries,
   summarizeGoProfile,
-  summarizeRedis,
   summarizeV8Profile,
   type ProfileSummary,
-  type RedisSummary,
   type V8Profile,
 } from '../lib/profile-summary.ts';
+import { formatRedisSummary, summarizeRedis, type RedisSummary } from '../lib/redis-summary.ts';
 import { CpuMeter } from '../lib/proc.ts';
 import type { SubmitSystem } from './systems.ts';
 import { runWrk, type LoadOptions } from './wrk.ts';

@@ -7,6 +7,11 @@ import { join } from 'node:path';
 import { round, type MachineInfo } from './machine.ts';
 import { spreadOf, type RunSpread } from './stats.ts';
 
+/** A duration as a person reads it: milliseconds below 10 s, else seconds. */
+export function seconds(ms: number): string {
+  return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`;
+}
+
 /** A goal a figure is held to; `better` says which direction is good. */
 export interface Goal {
   readonly better: 'higher' | 'lower';

@@ -1,6 +1,6 @@
 /**
  * The profile summaries' arithmetic, on small profiles made here: self time by function and by
- * package, time on the stack, per request; Go's inlined frames; Redis's command table.
+ * package, time on the stack, per request; Go's inlined frames.
  */
 import { gzipSync } from 'node:zlib';
 import { Function, Line, Location, Profile, Sample, StringTable, ValueType } from 'pprof-format';
@@ -10,7 +10,6 @@ import {
   mergeSummaries,
   moduleOf,
   summarizeGoProfile,
-  summarizeRedis,
   summarizeV8Profile,
   type V8Profile,
 } from '../lib/profile-summary.ts';
@@ -138,25 +137,5 @@ describe('summarizeGoProfile', () => {
     ]);
     expect(summary.byPackage.find((row) => row.name === 'main')).toBeUndefined();
     expect(summary.byPackage.find((row) => row.name === 'internal/poll')?.totalPercent).toBe(100);
-  });
-});
-
-describe('summarizeRedis', () => {
-  it('gives calls and time per request, the most time first, and the CPU between two INFOs', () => {
-    const summary = summarizeRedis({
-      process: 'redis',
-      requests: 1_000,
-      commandstats:
-        '# Commandstats\r\ncmdstat_hset:calls=1000,usec=3000,usec_per_call=3.00,rejected_calls=0' +
-        '\r\ncmdstat_lpush:calls=1000,usec=2000,usec_per_call=2.00\r\ncmdstat_ping:calls=4,usec=1',
-      cpuBefore: '# CPU\r\nused_cpu_sys:1.5\r\nused_cpu_user:2.0\r\n',
-      cpuAfter: '# CPU\r\nused_cpu_sys:1.525\r\nused_cpu_user:2.005\r\n',
-    });
-    expect(summary.cpuUsPerRequest).toBe(30);
-    expect(summary.commands).toEqual([
-      { command: 'hset', calls: 1000, callsPerRequest: 1, usPerCall: 3, usPerRequest: 3 },
-      { command: 'lpush', calls: 1000, callsPerRequest: 1, usPerCall: 2, usPerRequest: 2 },
-      { command: 'ping', calls: 4, callsPerRequest: 0.004, usPerCall: 0.25, usPerRequest: 0 },
-    ]);
   });
 });

@@ -5,7 +5,7 @@
  * the worker would notice only at its next progress update, which a throttle may delay.
  */
 import { isFinalStatus, type Job } from './job.ts';
-import { parseJob } from './job-store.ts';
+import { parseJob } from './job-record.ts';
 import type { Redis } from './redis.ts';
 import type { RedisKeys } from './redis-keys.ts';
 

@@ -19,6 +19,11 @@
  * word is found, there is nothing to keep in step but one hash field per job, and at the history
  * sizes Zeus sees (a GPU makes a few thousand videos a month) scanning the compact hash is cheap.
  */
+import type { JobView } from './job.ts';
+import { encodeCursor, type JobPage } from './job-page.ts';
+import { parseJob } from './job-record.ts';
+import type { Redis } from './redis.ts';
+import type { RedisKeys } from './redis-keys.ts';
 
 /** The most characters a search may have. */
 export const MAX_SEARCH_CHARS = 200;
@@ -109,4 +114,96 @@ export function parseSearchChunk(result: unknown, asked: number): SearchChunk {
     reachedEnd: readCount < asked && lookedCount === readCount,
     looked: lookedCount,
   };
+}
+
+/**
+ * One page of a prompt search of `history` (the whole history or one owner's), below `below` (a
+ * ZREVRANGEBYSCORE bound): see `JobStore.list`. `getMany` reads the matching jobs.
+ */
+export async function searchHistory(
+  redis: Redis,
+  keys: RedisKeys,
+  getMany: (jobIds: readonly string[]) => Promise<Map<string, JobView>>,
+  history: string,
+  below: string,
+  first: number,
+  words: readonly string[],
+): Promise<JobPage> {
+  const matches: { id: string; order: string }[] = [];
+  let bound = below;
+  let looked = 0;
+  let reachedEnd = false;
+  while (matches.length <= first && looked < SEARCH_BUDGET) {
+    const asked = Math.min(SEARCH_CHUNK, SEARCH_BUDGET - looked);
+    const chunk = parseSearchChunk(
+      await redis.eval(
+        SEARCH_SCRIPT,
+        2,
+        history,
+        keys.promptIndex,
+        bound,
+        first + 1 - matches.length,
+        asked,
+        ...words,
+      ),
+      asked,
+    );
+    if (chunk.missing.length > 0) {
+      // Jobs from before the index: index them, then walk the same part again.
+      await indexPrompts(redis, keys, chunk.missing);
+      continue;
+    }
+    matches.push(...chunk.matches);
+    looked += chunk.looked;
+    if (chunk.reachedEnd || chunk.lastOrder === null) {
+      reachedEnd = true;
+      break;
+    }
+    bound = `(${chunk.lastOrder}`;
+  }
+  const [jobs, totalCount] = await Promise.all([
+    getMany(matches.slice(0, first).map((match) => match.id)),
+    redis.zcard(history),
+  ]);
+  const edges = matches.slice(0, first).flatMap(({ id, order }) => {
+    const job = jobs.get(id);
+    return job === undefined ? [] : [{ cursor: encodeCursor(order), job }];
+  });
+  if (matches.length > first) {
+    return {
+      jobs: edges,
+      hasNextPage: true,
+      endCursor: edges.at(-1)?.cursor ?? null,
+      totalCount,
+    };
+  }
+  // Fewer matches than a page: the search goes on below the last job looked at, if any.
+  const lastLooked = /^\(([0-9]+)$/.exec(bound)?.[1];
+  return {
+    jobs: edges,
+    hasNextPage: !reachedEnd,
+    endCursor: reachedEnd
+      ? (edges.at(-1)?.cursor ?? null)
+      : lastLooked === undefined
+        ? (edges.at(-1)?.cursor ?? null)
+        : encodeCursor(lastLooked),
+    totalCount,
+  };
+}
+
+/** Writes the search text of jobs the prompt index lacks (submitted before it existed). */
+async function indexPrompts(
+  redis: Redis,
+  keys: RedisKeys,
+  jobIds: readonly string[],
+): Promise<void> {
+  const records = await redis.mget(jobIds.map((id) => keys.job(id)));
+  const fields: string[] = [];
+  records.forEach((record, index) => {
+    const id = jobIds[index];
+    // A job removed in between has no record: an empty text matches nothing.
+    const text = record === null ? '' : searchText(parseJob(record).settings.prompt);
+    if (id !== undefined) fields.push(id, text);
+  });
+  if (fields.length > 0) await redis.hset(keys.promptIndex, ...fields);
 }

@@ -3,134 +3,29 @@
  * (newest first) and the queue (rank = position); a set holds the running jobs.
  *
  * Every change is computed by the pure state machine (`applyJobEvent`) and written with a
- * compare-and-set Lua script that also moves the job between the sets and publishes the new
- * record on the job's channel, all in one atomic step: a subscriber never sees a state that was
- * not stored, nor misses one that was.
+ * compare-and-set Lua script (job-store-scripts.ts) that also moves the job between the sets and
+ * publishes the new record on the job's channel, all in one atomic step: a subscriber never sees
+ * a state that was not stored, nor misses one that was.
  */
-import { InvalidInputError, NotFoundError, QueueFullError } from './errors.ts';
+import { NotFoundError, QueueFullError } from './errors.ts';
 import { isFinalStatus, type Job, type JobView } from './job.ts';
-import { applyJobEvent, type JobEvent } from './job-state.ts';
+import { decodeCursor, encodeCursor, type JobPage } from './job-page.ts';
+import { isJobId, parseJob } from './job-record.ts';
+import { searchHistory, searchText, searchWords } from './job-search.ts';
 import {
-  parseSearchChunk,
-  SEARCH_BUDGET,
-  SEARCH_CHUNK,
-  SEARCH_SCRIPT,
-  searchText,
-  searchWords,
-} from './job-search.ts';
+  ADMIT_SCRIPT,
+  RECORD_DELIVERY_SCRIPT,
+  REMOVE_SCRIPT,
+  UPDATE_SCRIPT,
+} from './job-store-scripts.ts';
+import { applyJobEvent, type JobEvent } from './job-state.ts';
 import { queueScoreOffset } from './priority.ts';
 import type { Redis } from './redis.ts';
 import type { RedisKeys } from './redis-keys.ts';
 import { webhookEventFor, type WebhookDelivery, type WebhookDeliveryRequest } from './webhooks.ts';
 
-/**
- * Admits jobs only while the queue has room for all of them (a batch is all or nothing): the
- * check and the inserts are one step, so concurrent submissions on several servers cannot
- * overfill the queue. Each job gets the next submission order (its history score) and a queue
- * score from its priority (ARGV offset + order, see priority.ts); a job with an owner also goes
- * into its owner's history, and its prompt into the search index (job-search.ts). A batch
- * record (ARGV[5], unless empty) is stored with them.
- *   KEYS: queued, history, counter, batch, owner history, prompt index, then each job's key
- *   ARGV: maxQueued, queue channel, count, has owner, batch JSON, then per job: id, JSON,
- *         offset, search text
- * Returns each job's queue position, or -1 when the queue is full.
- */
-const ADMIT_SCRIPT = `
-local queued, history, counter, batchKey, ownerHistory = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local promptIndex = KEYS[6]
-local maxQueued, queueChannel, count = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
-local hasOwner, batchJson = ARGV[4] == '1', ARGV[5]
-if redis.call('ZCARD', queued) + count > maxQueued then return -1 end
-local ids = {}
-for i = 1, count do
-  local at = 2 + i * 4
-  local jobId, jobJson, offset, text = ARGV[at], ARGV[at + 1], tonumber(ARGV[at + 2]), ARGV[at + 3]
-  local order = redis.call('INCR', counter)
-  redis.call('SET', KEYS[6 + i], jobJson)
-  redis.call('ZADD', history, order, jobId)
-  redis.call('HSET', promptIndex, jobId, text)
-  if hasOwner then redis.call('ZADD', ownerHistory, order, jobId) end
-  redis.call('ZADD', queued, offset + order, jobId)
-  ids[i] = jobId
-end
-if batchJson ~= '' then redis.call('SET', batchKey, batchJson) end
-redis.call('PUBLISH', queueChannel, '{"reason":"submitted"}')
-local positions = {}
-for i = 1, count do positions[i] = redis.call('ZRANK', queued, ids[i]) + 1 end
-return positions
-`;
-
-/**
- * Replaces a job record only if it is still exactly what the caller read (compare-and-set),
- * keeps the queued and running sets in step with the new status, and publishes the new record.
- * A webhook event the change makes (ARGV[8], unless empty) goes into the outbox in the same
- * step, so it exists exactly when the change does.
- * Returns 0 when the record changed in between, so the caller reads it again and retries.
- */
-const UPDATE_SCRIPT = `
-local jobKey, queued, running, outbox = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local expected, jobJson, jobId, status = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local jobChannel, queueChannel = ARGV[5], ARGV[6]
-local eventId, delivery, outboxChannel = ARGV[7], ARGV[8], ARGV[9]
-if redis.call('GET', jobKey) ~= expected then return 0 end
-redis.call('SET', jobKey, jobJson)
-local leftQueue = 0
-if status ~= 'QUEUED' then leftQueue = redis.call('ZREM', queued, jobId) end
-if status == 'RUNNING' then
-  redis.call('SADD', running, jobId)
-else
-  redis.call('SREM', running, jobId)
-end
-redis.call('PUBLISH', jobChannel, jobJson)
-if leftQueue == 1 then redis.call('PUBLISH', queueChannel, '{"reason":"started"}') end
-if delivery ~= '' then
-  redis.call('HSET', outbox, eventId, delivery)
-  redis.call('PUBLISH', outboxChannel, eventId)
-end
-return 1
-`;
-
-/**
- * Removes a finished job's records (retention): only if the record is still exactly what the
- * sweeper read, so a job cannot be removed on a stale reading. The job's copy of its first-frame
- * image goes with it: a FAILED or CANCELLED job keeps its copy until then, for `retryJob`.
- *   KEYS: job, history, owner history (or history again), webhook deliveries, first-frame image,
- *         prompt index
- *   ARGV: expected record, job id
- */
-const REMOVE_SCRIPT = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1], KEYS[4], KEYS[5])
-redis.call('ZREM', KEYS[2], ARGV[2])
-redis.call('ZREM', KEYS[3], ARGV[2])
-redis.call('HDEL', KEYS[6], ARGV[2])
-return 1
-`;
-
-/** Records a webhook delivery attempt on a job that still exists, keeping the latest 100. */
-const RECORD_DELIVERY_SCRIPT = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('RPUSH', KEYS[2], ARGV[1])
-redis.call('LTRIM', KEYS[2], -100, -1)
-return 1
-`;
-
 /** Compare-and-set retries before giving up: only a storm of updates to one job exhausts them. */
 const MAX_UPDATE_TRIES = 20;
-
-const JOB_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/** Job ids are UUIDs: anything else cannot name a job, and never reaches a key or a path. */
-export function isJobId(value: string): boolean {
-  return JOB_ID_PATTERN.test(value);
-}
-
-export interface JobPage {
-  readonly jobs: readonly { readonly cursor: string; readonly job: JobView }[];
-  readonly hasNextPage: boolean;
-  readonly endCursor: string | null;
-  readonly totalCount: number;
-}
 
 /** Jobs submitted together (`submitBatch`). */
 export interface BatchRecord {
@@ -234,7 +129,17 @@ export class JobStore {
     const below = page.after == null ? '+inf' : `(${decodeCursor(page.after)}`;
     const history = page.owner == null ? this.keys.history : this.keys.ownerHistory(page.owner);
     const words = searchWords(page.search ?? '');
-    if (words.length > 0) return this.search(history, below, page.first, words);
+    if (words.length > 0) {
+      return searchHistory(
+        this.redis,
+        this.keys,
+        (ids) => this.getMany(ids),
+        history,
+        below,
+        page.first,
+        words,
+      );
+    }
     const [entries, totalCount] = await this.execute(
       this.redis
         .multi()
@@ -326,88 +231,6 @@ export class JobStore {
       job.id,
     );
     return Number(removed) === 1;
-  }
-
-  /** One page of a prompt search: see `list` and job-search.ts. */
-  private async search(
-    history: string,
-    below: string,
-    first: number,
-    words: readonly string[],
-  ): Promise<JobPage> {
-    const matches: { id: string; order: string }[] = [];
-    let bound = below;
-    let looked = 0;
-    let reachedEnd = false;
-    while (matches.length <= first && looked < SEARCH_BUDGET) {
-      const asked = Math.min(SEARCH_CHUNK, SEARCH_BUDGET - looked);
-      const chunk = parseSearchChunk(
-        await this.redis.eval(
-          SEARCH_SCRIPT,
-          2,
-          history,
-          this.keys.promptIndex,
-          bound,
-          first + 1 - matches.length,
-          asked,
-          ...words,
-        ),
-        asked,
-      );
-      if (chunk.missing.length > 0) {
-        // Jobs from before the index: index them, then walk the same part again.
-        await this.indexPrompts(chunk.missing);
-        continue;
-      }
-      matches.push(...chunk.matches);
-      looked += chunk.looked;
-      if (chunk.reachedEnd || chunk.lastOrder === null) {
-        reachedEnd = true;
-        break;
-      }
-      bound = `(${chunk.lastOrder}`;
-    }
-    const [jobs, totalCount] = await Promise.all([
-      this.getMany(matches.slice(0, first).map((match) => match.id)),
-      this.redis.zcard(history),
-    ]);
-    const edges = matches.slice(0, first).flatMap(({ id, order }) => {
-      const job = jobs.get(id);
-      return job === undefined ? [] : [{ cursor: encodeCursor(order), job }];
-    });
-    if (matches.length > first) {
-      return {
-        jobs: edges,
-        hasNextPage: true,
-        endCursor: edges.at(-1)?.cursor ?? null,
-        totalCount,
-      };
-    }
-    // Fewer matches than a page: the search goes on below the last job looked at, if any.
-    const lastLooked = /^\(([0-9]+)$/.exec(bound)?.[1];
-    return {
-      jobs: edges,
-      hasNextPage: !reachedEnd,
-      endCursor: reachedEnd
-        ? (edges.at(-1)?.cursor ?? null)
-        : lastLooked === undefined
-          ? (edges.at(-1)?.cursor ?? null)
-          : encodeCursor(lastLooked),
-      totalCount,
-    };
-  }
-
-  /** Writes the search text of jobs the prompt index lacks (submitted before it existed). */
-  private async indexPrompts(jobIds: readonly string[]): Promise<void> {
-    const records = await this.redis.mget(jobIds.map((id) => this.keys.job(id)));
-    const fields: string[] = [];
-    records.forEach((record, index) => {
-      const id = jobIds[index];
-      // A job removed in between has no record: an empty text matches nothing.
-      const text = record === null ? '' : searchText(parseJob(record).settings.prompt);
-      if (id !== undefined) fields.push(id, text);
-    });
-    if (fields.length > 0) await this.redis.hset(this.keys.promptIndex, ...fields);
   }
 
   /**
@@ -565,42 +388,6 @@ export class JobStore {
 function withPosition(job: Job, rank: unknown): JobView {
   const queuePosition = job.status === 'QUEUED' && typeof rank === 'number' ? rank + 1 : null;
   return { ...job, queuePosition };
-}
-
-/** Parses a stored or relayed job record, checking the fields Zeus relies on. */
-export function parseJob(record: unknown): Job {
-  const value: unknown = typeof record === 'string' ? JSON.parse(record) : record;
-  if (
-    typeof value !== 'object' ||
-    value === null ||
-    !('id' in value) ||
-    typeof value.id !== 'string' ||
-    !('version' in value) ||
-    typeof value.version !== 'number' ||
-    !('status' in value) ||
-    typeof value.status !== 'string'
-  ) {
-    throw new Error('Not a job record.');
-  }
-  return value as Job;
-}
-
-function encodeCursor(order: string): string {
-  return Buffer.from(`job:${order}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string): number {
-  const match = /^job:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString());
-  if (match?.[1] === undefined) {
-    throw new InvalidInputError([
-      {
-        field: 'after',
-        rule: 'cursor',
-        message: 'after must be an endCursor returned by jobs.',
-      },
-    ]);
-  }
-  return Number(match[1]);
 }
 
 function asStrings(value: unknown): string[] {

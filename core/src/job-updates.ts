@@ -5,7 +5,8 @@
  */
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { isFinalStatus, type Job, type JobView } from './job.ts';
-import { parseJob, type JobStore } from './job-store.ts';
+import { parseJob } from './job-record.ts';
+import type { JobStore } from './job-store.ts';
 import type { Redis } from './redis.ts';
 import type { RedisKeys } from './redis-keys.ts';
 

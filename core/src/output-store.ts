@@ -11,7 +11,7 @@
  */
 import type { Readable } from 'node:stream';
 import { JobFailure } from './errors.ts';
-import { isJobId } from './job-store.ts';
+import { isJobId } from './job-record.ts';
 
 /** The URL path under which outputs are served, on Zeus's own address. */
 export const OUTPUTS_PATH = '/generated';

@@ -17,7 +17,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { RateLimitedError, ZeusError } from './errors.ts';
-import { isJobId } from './job-store.ts';
+import { isJobId } from './job-record.ts';
 import type { FirstFrameImage } from './job.ts';
 import type { ImageInfo } from './images.ts';
 import type { Redis } from './redis.ts';

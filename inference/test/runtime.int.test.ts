@@ -1,7 +1,7 @@
 import { GraphBuilder } from '@zeus/models';
 import { describe, expect, it } from 'vitest';
+import { chooseProvider } from '../src/onnx/provider-choice.ts';
 import {
-  chooseProvider,
   ModelSession,
   ONNX_RUNTIME,
   providerCandidates,

@@ -16,7 +16,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { REPOSITORY_ROOT, type LocalStack } from '../../deploy/local-stack.ts';
 import { startTinyStack } from '../helpers/tiny-stack.ts';
 import { prepareFirstFrame } from '../../inference/src/image/first-frame.ts';
-import { LtxPipeline, type LtxGenerationHooks } from '../../inference/src/ltx/pipeline.ts';
+import { LtxPipeline } from '../../inference/src/ltx/pipeline.ts';
+import type { LtxGenerationHooks } from '../../inference/src/ltx/pipeline-types.ts';
 import { decodeYuv, psnr, rgbToYuv } from '../helpers/frames.ts';
 import { graphqlRequest, webSocketClient, type WebSocketClient } from '../helpers/graphql.ts';
 

@@ -31,7 +31,7 @@ export interface T5TextEncoderOptions {
   readonly device: Device;
   /** Weight precision of the converted encoder. Default 'float16' (numerics stay float32). */
   readonly dtype?: T5WeightDType;
-  /** How attention is written (see runtime.ts' attentionKernelFor); default 'fused'. */
+  /** How attention is written (see attention-probe.ts' attentionKernelFor); default 'fused'. */
   readonly attention?: AttentionKernel;
   /** Token limit, EOS included. Default 256, the pipeline's `text_encoder_max_tokens`. */
   readonly maxTokens?: number;

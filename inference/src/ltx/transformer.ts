@@ -106,7 +106,7 @@ export class LtxTransformer {
     readonly cacheRoot: string;
     readonly dtype: TransformerDType;
     readonly device: Device;
-    /** How attention is written (see runtime.ts' attentionKernelFor); default 'fused'. */
+    /** How attention is written (see attention-probe.ts' attentionKernelFor); default 'fused'. */
     readonly attention?: AttentionKernel;
     readonly intraOpThreads?: number;
     readonly onProgress?: (event: ConversionEvent) => void;

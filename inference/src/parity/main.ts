@@ -11,7 +11,7 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { probeProvider } from '../onnx/runtime.ts';
+import { probeProvider } from '../onnx/provider-choice.ts';
 import { CHECKS } from './checks/index.ts';
 import { Reference } from './reference.ts';
 import {

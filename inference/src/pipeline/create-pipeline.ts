@@ -3,7 +3,8 @@
  * the real one's structure), in its own thread so that the worker's event loop stays free.
  */
 import type { ModelFiles } from '@zeus/models';
-import type { LtxPipelineInfo, ModelLoadProgress, Precision } from '../ltx/pipeline.ts';
+import type { Precision } from '../ltx/pipeline.ts';
+import type { LtxPipelineInfo, ModelLoadProgress } from '../ltx/pipeline-types.ts';
 import type { TextEncoderSetting } from '../ltx/text-encoder-placement.ts';
 import type { VaeTiling } from '../ltx/vae-tiles.ts';
 import type { Device } from '../onnx/runtime.ts';

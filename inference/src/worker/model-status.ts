@@ -5,7 +5,7 @@
  */
 import type { ModelStatus } from '@zeus/core';
 import { formatBytes, HubDownloadError, type ModelFilesEvent } from '@zeus/models';
-import type { ModelLoadProgress } from '../ltx/pipeline.ts';
+import type { ModelLoadProgress } from '../ltx/pipeline-types.ts';
 import { SessionError } from '../onnx/runtime.ts';
 
 /** Turns the model store's events into DOWNLOADING statuses (bytes over every planned file). */

@@ -11,7 +11,8 @@ import type { GenerationSettings } from '@zeus/core';
 import { ensureModelFiles, modelSpec } from '@zeus/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PlanarImage } from '../../src/image/first-frame.ts';
-import { LtxPipeline, type LtxGenerationHooks } from '../../src/ltx/pipeline.ts';
+import { LtxPipeline } from '../../src/ltx/pipeline.ts';
+import type { LtxGenerationHooks } from '../../src/ltx/pipeline-types.ts';
 import type { LatentPreview } from '../../src/ltx/preview.ts';
 
 let dir: string;

@@ -11,12 +11,12 @@ import { join } from 'node:path';
 import { JobFailure, type GenerationSettings } from '@zeus/core';
 import { ensureModelFiles, modelSpec, type ModelFiles } from '@zeus/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  LtxPipeline,
-  type LtxGenerationHooks,
-  type ModelLoadProgress,
-  type PipelineTrace,
-} from '../../src/ltx/pipeline.ts';
+import { LtxPipeline } from '../../src/ltx/pipeline.ts';
+import type {
+  LtxGenerationHooks,
+  ModelLoadProgress,
+  PipelineTrace,
+} from '../../src/ltx/pipeline-types.ts';
 import type { GenerationStats, PipelineProgress } from '../../src/pipeline/types.ts';
 import { SeededNoise } from '../../src/sampler/noise.ts';
 

@@ -11,12 +11,8 @@ import {
 } from '@zeus/models';
 import { TINY_STREAM_VAE_CONFIG } from '@zeus/models/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  VaeDecodeError,
-  VaeDecoder,
-  type DecodedVideo,
-  type LatentVideo,
-} from '../../src/ltx/vae-decoder.ts';
+import { VaeDecodeError, type LatentVideo } from '../../src/ltx/vae-decode-io.ts';
+import { VaeDecoder, type DecodedVideo } from '../../src/ltx/vae-decoder.ts';
 import { maxAbsDiff } from '../../src/parity/compare.ts';
 import { vaeCheck } from '../../src/parity/checks/vae.ts';
 import { Reference } from '../../src/parity/reference.ts';

@@ -10,12 +10,9 @@ import {
   attentionKernelFor,
   FUSED_ATTENTION_TOLERANCE,
   fusedAttentionError,
-  ModelSession,
-  probeProvider,
-  tensor,
-  tensorFloat32,
-  type OrtTensor,
-} from '../../src/onnx/runtime.ts';
+} from '../../src/onnx/attention-probe.ts';
+import { probeProvider } from '../../src/onnx/provider-choice.ts';
+import { ModelSession, tensor, tensorFloat32, type OrtTensor } from '../../src/onnx/runtime.ts';
 import { maxAbsDiff } from '../../src/parity/compare.ts';
 
 beforeAll(() => {

@@ -12,7 +12,8 @@ import {
 import { TINY_STREAM_VAE_CONFIG } from '@zeus/models/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useSwiftShader } from '../../../tests/helpers/swiftshader.ts';
-import { VaeDecoder, type LatentVideo } from '../../src/ltx/vae-decoder.ts';
+import type { LatentVideo } from '../../src/ltx/vae-decode-io.ts';
+import { VaeDecoder } from '../../src/ltx/vae-decoder.ts';
 import { hostTraffic } from '../../src/onnx/runtime.ts';
 import { maxAbsDiff } from '../../src/parity/compare.ts';
 

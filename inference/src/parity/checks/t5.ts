@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildT5Onnx, T5Tokenizer } from '@zeus/models';
 import { T5TextEncoder } from '../../ltx/text-encoder.ts';
-import { attentionKernelFor } from '../../onnx/runtime.ts';
+import { attentionKernelFor } from '../../onnx/attention-probe.ts';
 import { maxAbsDiff } from '../compare.ts';
 import type { Reference } from '../reference.ts';
 import { tolerance } from '../tolerances.ts';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildTransformerGraph, LtxCheckpoint } from '@zeus/models';
 import { LtxTransformer } from '../../ltx/transformer.ts';
-import { attentionKernelFor } from '../../onnx/runtime.ts';
+import { attentionKernelFor } from '../../onnx/attention-probe.ts';
 import { maxAbsDiff } from '../compare.ts';
 import type { Reference } from '../reference.ts';
 import { tolerance } from '../tolerances.ts';

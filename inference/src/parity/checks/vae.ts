@@ -19,12 +19,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildVaeDecoderOnnx } from '@zeus/models';
-import {
-  LTX_DECODE_NOISE_SCALE,
-  LTX_DECODE_TIMESTEP,
-  VaeDecoder,
-  type LatentVideo,
-} from '../../ltx/vae-decoder.ts';
+import type { LatentVideo } from '../../ltx/vae-decode-io.ts';
+import { LTX_DECODE_NOISE_SCALE, LTX_DECODE_TIMESTEP, VaeDecoder } from '../../ltx/vae-decoder.ts';
 import { planAxis, type VaeTiling } from '../../ltx/vae-tiles.ts';
 import { gaussian } from '../../sampler/noise.ts';
 import { frameResult, maxAbsDiff, psnr } from '../compare.ts';

@@ -13,7 +13,11 @@
  */
 import { JobFailure, type GenerationSettings, type JobErrorCode } from '@zeus/core';
 import type { PlanarImage } from '../../image/first-frame.ts';
-import type { LtxPipelineInfo, LtxPipelineOptions, ModelLoadProgress } from '../../ltx/pipeline.ts';
+import type {
+  LtxPipelineInfo,
+  LtxPipelineOptions,
+  ModelLoadProgress,
+} from '../../ltx/pipeline-types.ts';
 import { SessionError } from '../../onnx/runtime.ts';
 import type { GenerationStats, PipelineProgress } from '../types.ts';
 

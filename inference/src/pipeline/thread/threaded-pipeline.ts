@@ -20,7 +20,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import type { GenerationSettings } from '@zeus/core';
-import type { LtxPipelineInfo, ModelLoadProgress } from '../../ltx/pipeline.ts';
+import type { LtxPipelineInfo, ModelLoadProgress } from '../../ltx/pipeline-types.ts';
 import type { GenerationHooks, VideoPipeline } from '../types.ts';
 import { spawnThread } from './spawn.ts';
 import {
