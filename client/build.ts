@@ -29,6 +29,7 @@ const SOURCES = [
   'playground.html',
   'vite.config.ts',
   'first-visit.ts',
+  'precompiled-documents.ts',
   'package.json',
   'src',
 ];
