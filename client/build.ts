@@ -28,6 +28,7 @@ const SOURCES = [
   'index.html',
   'playground.html',
   'vite.config.ts',
+  'boot-script.ts',
   'first-visit.ts',
   'precompiled-documents.ts',
   'package.json',
