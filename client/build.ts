@@ -28,7 +28,9 @@ const SOURCES = [
   'index.html',
   'playground.html',
   'vite.config.ts',
+  'boot-script.ts',
   'first-visit.ts',
+  'precompiled-documents.ts',
   'package.json',
   'src',
 ];

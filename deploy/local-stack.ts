@@ -70,6 +70,11 @@ export interface LocalStackOptions {
   readonly waitForModel?: boolean;
   /** Grace before a process that ignores SIGTERM is killed (default 10 s). */
   readonly stopGraceMs?: number;
+  /**
+   * The web app's files Caddy serves (default client/dist, or a page saying how to build it).
+   * The web-app benchmark serves a folder whose link it turns between two builds.
+   */
+  readonly clientDir?: string;
 }
 
 export interface LocalStack {
@@ -259,9 +264,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...process.env,
       ZEUS_API_UPSTREAMS: apiAddresses.join(' '),
       ZEUS_GENERATED_DIR: generatedDir,
-      ZEUS_CLIENT_DIR: existsSync(join(clientBuild, 'index.html'))
-        ? clientBuild
-        : join(root, 'client', 'placeholder'),
+      ZEUS_CLIENT_DIR:
+        options.clientDir ??
+        (existsSync(join(clientBuild, 'index.html'))
+          ? clientBuild
+          : join(root, 'client', 'placeholder')),
       ZEUS_CADDY_ADMIN: caddyAdmin,
       // The Caddyfile turns the playground off for false/off/no/0 exactly: say it plainly.
       ZEUS_PLAYGROUND: isOff(options.env?.['ZEUS_PLAYGROUND'] ?? process.env['ZEUS_PLAYGROUND'])

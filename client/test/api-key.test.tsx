@@ -11,6 +11,7 @@ import {
 import { createZeusClient } from '../src/api/client.ts';
 import { SYSTEM_QUERY } from '../src/api/operations.ts';
 import { ApiKeyContext, ApiKeyPrompt } from '../src/components/ApiKeyPrompt.tsx';
+import { RefusedSocket } from './fixtures.ts';
 
 afterEach(() => {
   cleanup();
@@ -115,35 +116,6 @@ describe('ApiKeyPrompt', () => {
     ).toBeDefined();
   });
 });
-
-/** A WebSocket whose connection is refused, as one to where nothing listens, without a socket. */
-class RefusedSocket {
-  static readonly CONNECTING = 0;
-  static readonly OPEN = 1;
-  static readonly CLOSING = 2;
-  static readonly CLOSED = 3;
-  readyState = RefusedSocket.CONNECTING;
-  onopen: (() => void) | null = null;
-  onmessage: ((event: unknown) => void) | null = null;
-  onerror: ((event: unknown) => void) | null = null;
-  onclose: ((event: { code: number; reason: string; wasClean: boolean }) => void) | null = null;
-  constructor(
-    readonly url: string,
-    readonly protocol?: string | string[],
-  ) {
-    setTimeout(() => {
-      this.readyState = RefusedSocket.CLOSED;
-      this.onerror?.({ type: 'error' });
-      this.onclose?.({ code: 1006, reason: '', wasClean: false });
-    }, 0);
-  }
-  send(): void {
-    throw new Error('not connected');
-  }
-  close(): void {
-    this.readyState = RefusedSocket.CLOSED;
-  }
-}
 
 describe('the app client and the key', () => {
   it('sends the key on HTTP and asks for one when Zeus answers UNAUTHENTICATED', async () => {

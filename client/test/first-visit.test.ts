@@ -40,6 +40,7 @@ const bundle: BundleItems = {
     code: code('editor();', 5000),
   },
   'assets/app.css': { type: 'asset', fileName: 'assets/app.css', source: code('a{}', 50) },
+  'index.html': { type: 'asset', fileName: 'index.html', source: code('<p>boot</p>', 20) },
 };
 
 describe('firstVisit', () => {
@@ -54,9 +55,23 @@ describe('firstVisit', () => {
       gzipSync(code('app();', 100)).length + gzipSync(code('react();', 500)).length,
     );
     expect(visit.cssBytes).toBe(gzipSync(code('a{}', 50)).length);
+    expect(visit.htmlBytes).toBe(0);
     expect(describeFirstVisit(visit, 180 * 1024)).toMatch(
-      /^First visit downloads 0\.\d KB gzipped \(JS 0\.\d KB, CSS 0\.\d KB, 3 files\); budget 180\.0 KB\.$/,
+      /^First visit downloads 0\.\d KB gzipped \(HTML 0\.0 KB, JS 0\.\d KB, CSS 0\.\d KB, 3 files\); budget 180\.0 KB\.$/,
     );
+  });
+
+  it('counts the page itself, with what is inlined in it', () => {
+    const visit = firstVisit(bundle, 'app', 'index.html');
+    expect(visit.files.map((file) => file.fileName)).toEqual([
+      'index.html',
+      'assets/app.js',
+      'assets/shared.js',
+      'assets/app.css',
+    ]);
+    expect(visit.htmlBytes).toBe(gzipSync(code('<p>boot</p>', 20)).length);
+    expect(describeFirstVisit(visit, 180 * 1024)).toMatch(/\(HTML 0\.\d KB, .*, 4 files\)/);
+    expect(() => firstVisit(bundle, 'app', 'missing.html')).toThrow(/no page missing\.html/);
   });
 
   it('refuses a bundle without the entry', () => {

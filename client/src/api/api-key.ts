@@ -27,7 +27,7 @@ export class ApiKeyStore {
 
   /** `storage` null: the browser refuses storage (private mode); the key lasts for the page. */
   constructor(private readonly storage: KeyStorage | null) {
-    this.#key = readStored(storage);
+    this.#key = storedApiKey(storage);
   }
 
   get key(): string | null {
@@ -71,7 +71,8 @@ export class ApiKeyStore {
   }
 }
 
-function readStored(storage: KeyStorage | null): string | null {
+/** The key kept in `storage` (trimmed), or null when there is none or storage is refused. */
+export function storedApiKey(storage: KeyStorage | null): string | null {
   try {
     const value = storage?.getItem(API_KEY_STORAGE_NAME) ?? null;
     return value === null || value.trim() === '' ? null : value.trim();

@@ -25,6 +25,8 @@ export interface ZeusClientOptions {
   readonly keepAliveMs?: number;
   /** The API key to send, for a Zeus run with `ZEUS_API_KEYS` (absent: none is ever sent). */
   readonly apiKeys?: ApiKeyStore;
+  /** The `fetch` for queries and mutations (the page's: first-answers.ts; default `fetch`). */
+  readonly fetch?: typeof fetch;
 }
 
 export interface ZeusClient {
@@ -144,7 +146,13 @@ export function createZeusClient(options: ZeusClientOptions): ZeusClient {
       ApolloLink.split(
         isSubscription,
         new GraphQLWsLink(ws),
-        ApolloLink.from([withKey, new HttpLink({ uri: options.httpUrl })]),
+        ApolloLink.from([
+          withKey,
+          new HttpLink({
+            uri: options.httpUrl,
+            ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+          }),
+        ]),
       ),
     ]),
   });

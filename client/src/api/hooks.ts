@@ -4,6 +4,7 @@ import { CombinedGraphQLErrors } from '@apollo/client/errors';
 import { createContext, useCallback, useContext, useSyncExternalStore } from 'react';
 import { FORM_FIELDS, type FormErrors, type FormField } from '../jobs/settings-form.ts';
 import type { ConnectionMonitor, ConnectionState } from './connection.ts';
+import { HISTORY_PAGE_SIZE } from './history-page.ts';
 import {
   CANCEL_JOB_MUTATION,
   JOBS_QUERY,
@@ -16,11 +17,7 @@ import {
   type PromptInput,
 } from './operations.ts';
 
-/**
- * Jobs per page of the history: a first screen at 1920×1080 (three or four cards a row) and some
- * to scroll into, while the first request stays small whatever the history holds.
- */
-export const HISTORY_PAGE_SIZE = 12;
+export { HISTORY_PAGE_SIZE };
 
 export const ConnectionContext = createContext<ConnectionMonitor | null>(null);
 
