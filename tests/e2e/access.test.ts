@@ -2,83 +2,28 @@
  * Only the right people in, against the real stack through Caddy: API keys on HTTP and
  * WebSocket, each key seeing only its own jobs (in the workers list too), the submission rate
  * limit shared by the three servers, browsers' origins (CORS and WebSocket), production
- * switches (no introspection, no playground), and the client address behind Caddy. No worker:
- * jobs stay queued.
+ * switches (no introspection, no playground). No worker: jobs stay queued. The client address
+ * behind Caddy, without keys, is access-client-address.test.ts.
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { closeRedis, connectRedis, RedisKeys, WorkerHeartbeats } from '@zeus/core';
-import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { startLocalStack, type LocalStack } from '../../deploy/local-stack.ts';
-import { JOB_UPDATED, postGraphQL, SUBMIT, type GraphQLTarget } from '../helpers/graphql.ts';
+import {
+  ALICE,
+  BOB,
+  bearer,
+  codeOf,
+  firstEvent,
+  ORIGIN,
+  post,
+  type Answer,
+} from '../helpers/access.ts';
+import { SUBMIT, type GraphQLTarget } from '../helpers/graphql.ts';
 import { rawWebSocket, UpgradeRefused } from '../helpers/raw-websocket.ts';
-
-const ALICE = 'alice-key-0123456789abcdef';
-const BOB = 'bob-key-fedcba9876543210';
-const ORIGIN = 'https://app.example.com';
-const LEAK = /\/work\/|node_modules|\.ts:\d+|\bat [\w.<>]+ \(|stacktrace/i;
-
-interface Answer {
-  readonly status: number;
-  readonly body: {
-    data?: Record<string, unknown> | null;
-    errors?: { message: string; extensions?: Record<string, unknown> }[];
-  };
-  readonly headers: Headers;
-}
-
-async function post(
-  target: GraphQLTarget,
-  query: string,
-  variables: Record<string, unknown> = {},
-  headers: Record<string, string> = {},
-): Promise<Answer> {
-  const response = await postGraphQL(target, JSON.stringify({ query, variables }), headers);
-  const text = await response.text();
-  expect(text).not.toMatch(LEAK);
-  return {
-    status: response.status,
-    body: JSON.parse(text) as Answer['body'],
-    headers: response.headers,
-  };
-}
-
-const bearer = (key: string): Record<string, string> => ({ authorization: `Bearer ${key}` });
-const codeOf = (answer: Answer): unknown => answer.body.errors?.[0]?.extensions?.['code'];
-
-/** The first event of a subscription to a job over graphql-ws, or its error. */
-async function firstEvent(
-  url: string,
-  jobId: string,
-  connectionParams?: Record<string, unknown>,
-): Promise<{ data?: unknown; errors?: readonly { extensions?: Record<string, unknown> }[] }> {
-  const client = createClient({
-    url,
-    webSocketImpl: WebSocket,
-    retryAttempts: 0,
-    ...(connectionParams === undefined ? {} : { connectionParams }),
-  });
-  try {
-    return await new Promise((resolve, reject) => {
-      client.subscribe(
-        { query: JOB_UPDATED, variables: { id: jobId } },
-        {
-          next: (result) => {
-            resolve(result as never);
-          },
-          error: reject,
-          complete: () => undefined,
-        },
-      );
-    });
-  } finally {
-    await client.dispose();
-  }
-}
 
 describe('with API keys, a rate limit and the production switches', () => {
   let stack: LocalStack;
@@ -366,49 +311,5 @@ describe('with API keys, a rate limit and the production switches', () => {
       ],
     });
     socket.close();
-  });
-});
-
-describe('without keys: limits per client address, as Caddy tells it', () => {
-  let stack: LocalStack;
-  let dir: string;
-
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'zeus-access-open-'));
-    stack = await startLocalStack({
-      dataDir: join(dir, 'data'),
-      generatedDir: join(dir, 'generated'),
-      port: 0,
-      workers: 0,
-      apiServers: 1,
-      env: { ZEUS_MODEL: 'tiny-random', ZEUS_LOG_LEVEL: 'warn', ZEUS_RATE_LIMIT: '2/60s' },
-    });
-  });
-
-  afterAll(async () => {
-    await stack.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  it('counts the real client, whatever X-Forwarded-For it sends through Caddy', async () => {
-    const submit = (target: GraphQLTarget, forwardedFor: string): Promise<Answer> =>
-      post(target, SUBMIT, { input: { prompt: 'a fox' } }, { 'x-forwarded-for': forwardedFor });
-    expect((await submit(stack.graphqlUrl, '198.51.100.1')).body.errors).toBeUndefined();
-    expect((await submit(stack.graphqlUrl, '198.51.100.2')).body.errors).toBeUndefined();
-    // A made-up address does not buy more: Caddy replaces it with the real one.
-    expect(codeOf(await submit(stack.graphqlUrl, '198.51.100.3'))).toBe('RATE_LIMITED');
-    // Caddy is a trusted proxy (loopback): what it forwards is the client's address, so a
-    // different client (as Caddy would tell it) has its own count.
-    const direct = { apiServer: Object.values(stack.apiAddresses)[0] ?? '' };
-    expect((await submit(direct, '203.0.113.9')).body.errors).toBeUndefined();
-    // Keys are off: a key sent anyway changes nothing.
-    const withKey = await post(stack.graphqlUrl, '{ jobs { totalCount } }', {}, bearer(ALICE));
-    expect(withKey.body.data).toEqual({ jobs: { totalCount: 3 } });
-  });
-
-  it('serves the playground by default', async () => {
-    const page = await fetch(stack.graphqlUrl, { headers: { accept: 'text/html' } });
-    expect(page.status).toBe(200);
-    expect(page.headers.get('content-type')).toMatch(/text\/html/);
   });
 });
